@@ -6,8 +6,9 @@ import { REPLY_CODE_NAMES } from './generated/amqp.js';
 export abstract class AmqpError extends Error {
   readonly replyCode: number;
   readonly replyText: string;
-  readonly classId: number;
-  readonly methodId: number;
+  /** The offending method; filled in by the catch site when the thrower did not know it. */
+  classId: number;
+  methodId: number;
   constructor(replyCode: number, detail: string, classId: number, methodId: number) {
     const text = `${REPLY_CODE_NAMES.get(replyCode) ?? 'INTERNAL_ERROR'} - ${detail}`;
     super(text);

@@ -1,0 +1,35 @@
+// The broker: configuration, vhosts, users, and registries shared by all connections.
+
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../util/clock.js';
+import { Users } from './auth/users.js';
+import type { Message } from './message.js';
+import { VHost } from './vhost.js';
+
+/** Where a direct reply-to reply goes: the requesting channel's pseudo-consumer. */
+export interface ReplyToTarget {
+  deliverReply(message: Message): boolean;
+}
+
+export class Broker {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly users: Users;
+  readonly vhosts = new Map<string, VHost>();
+  /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
+  readonly replyTo = new Map<string, ReplyToTarget>();
+
+  constructor(config: Config, clock: Clock, log: Logger) {
+    this.config = config;
+    this.clock = clock;
+    this.log = log;
+    this.users = new Users(config.users);
+    this.vhosts.set('/', new VHost('/'));
+  }
+
+  vhost(name: string): VHost | undefined {
+    return this.vhosts.get(name);
+  }
+}

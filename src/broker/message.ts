@@ -1,0 +1,88 @@
+// A published message: routing facts, the raw content-header bytes as the publisher
+// sent them (passed through to consumers), the body as views, and lazily decoded properties.
+
+import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/amqp.js';
+import { encodeContentHeaderPayload } from '../protocol/frame-writer.js';
+
+/** Content-header payload layout: class (2) weight (2) body size (8) then property flags. */
+const PROPERTY_FLAGS_OFFSET = 12;
+/** Property flag bits (AMQP 0-9-1 §4.2.6.1: first property is bit 15). */
+const FLAG_HEADERS = 1 << 13;
+const FLAG_DELIVERY_MODE = 1 << 12;
+const FLAG_PRIORITY = 1 << 11;
+const FLAG_REPLY_TO = 1 << 9;
+const FLAG_EXPIRATION = 1 << 8;
+const FLAG_USER_ID = 1 << 4;
+
+export class Message {
+  readonly exchange: string;
+  routingKey: string;
+  /** Raw content-header payload; replaced only when the broker must rewrite properties. */
+  header: Buffer;
+  readonly body: Buffer[];
+  readonly bodySize: number;
+  private props: BasicProperties | null;
+
+  constructor(exchange: string, routingKey: string, header: Buffer, body: Buffer[], bodySize: number) {
+    this.exchange = exchange;
+    this.routingKey = routingKey;
+    this.header = header;
+    this.body = body;
+    this.bodySize = bodySize;
+    this.props = null;
+  }
+
+  get flags(): number {
+    return this.header.readUInt16BE(PROPERTY_FLAGS_OFFSET);
+  }
+
+  get properties(): BasicProperties {
+    if (this.props === null) this.props = decodeBasicProperties(this.header, PROPERTY_FLAGS_OFFSET);
+    return this.props;
+  }
+
+  get hasHeaders(): boolean {
+    return (this.flags & FLAG_HEADERS) !== 0;
+  }
+
+  get persistent(): boolean {
+    return (this.flags & FLAG_DELIVERY_MODE) !== 0 && this.properties.deliveryMode === 2;
+  }
+
+  get hasPriority(): boolean {
+    return (this.flags & FLAG_PRIORITY) !== 0;
+  }
+
+  get hasReplyTo(): boolean {
+    return (this.flags & FLAG_REPLY_TO) !== 0;
+  }
+
+  get hasExpiration(): boolean {
+    return (this.flags & FLAG_EXPIRATION) !== 0;
+  }
+
+  get hasUserId(): boolean {
+    return (this.flags & FLAG_USER_ID) !== 0;
+  }
+
+  /** Replace the properties (re-encodes the header); used for BCC removal, reply-to rewriting, x-death. */
+  setProperties(props: BasicProperties): void {
+    this.props = props;
+    this.header = encodeContentHeaderPayload(this.header.readUInt16BE(0), this.bodySize, props);
+  }
+
+  /** A copy that can be changed without touching the original (dead-lettering). */
+  clone(routingKey: string = this.routingKey, exchange: string = this.exchange): Message {
+    const m = new Message(exchange, routingKey, this.header, this.body, this.bodySize);
+    return m;
+  }
+
+  /** The body as one buffer (only for tests, get-ok of stores, and persistence). */
+  bodyBuffer(): Buffer {
+    if (this.body.length === 1) return this.body[0] as Buffer;
+    const out = Buffer.allocUnsafe(this.bodySize);
+    let pos = 0;
+    for (const part of this.body) pos += part.copy(out, pos);
+    return out;
+  }
+}

@@ -1,0 +1,347 @@
+// A virtual host: its exchanges and queues, declare/bind/delete semantics, and routing.
+
+import { randomBytes } from 'node:crypto';
+import { ChannelError } from '../protocol/errors.js';
+import type { FieldTable } from '../protocol/field-table.js';
+import { stringValue } from '../protocol/field-table.js';
+import { checkArgs, checkFlag } from './equivalence.js';
+import { Exchange, isExchange, type Destination } from './exchange/exchange.js';
+import { isExchangeType } from './exchange/routing-table.js';
+import type { Message } from './message.js';
+import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
+
+/** The x-arguments RabbitMQ compares on queue redeclaration. */
+const EQUIVALENT_QUEUE_ARGS = [
+  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
+  'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-type', 'x-single-active-consumer',
+  'x-delivery-limit', 'x-queue-mode',
+] as const;
+
+/** The exchange arguments RabbitMQ compares on redeclaration. */
+const EQUIVALENT_EXCHANGE_ARGS = ['alternate-exchange'] as const;
+
+/** Persistence and lifecycle hooks the broker wires to a vhost. */
+export interface VHostListener {
+  exchangeDeclared?(e: Exchange): void;
+  exchangeDeleted?(e: Exchange): void;
+  queueDeclared?(q: Queue): void;
+  queueDeleted?(q: Queue): void;
+  bindingAdded?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
+  bindingRemoved?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
+  entryRemoved?(q: Queue, entry: QueueEntry): void;
+}
+
+export interface DeclareQueueResult {
+  queue: Queue;
+  messageCount: number;
+  consumerCount: number;
+}
+
+export class VHost implements QueueHost {
+  readonly name: string;
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  listener: VHostListener = {};
+  private readonly visited = new Set<Exchange>();
+
+  constructor(name: string) {
+    this.name = name;
+    const opts = { durable: true, autoDelete: false, internal: false, args: {} };
+    this.exchanges.set('', new Exchange('', 'direct', opts));
+    this.exchanges.set('amq.direct', new Exchange('amq.direct', 'direct', opts));
+    this.exchanges.set('amq.fanout', new Exchange('amq.fanout', 'fanout', opts));
+    this.exchanges.set('amq.topic', new Exchange('amq.topic', 'topic', opts));
+    this.exchanges.set('amq.headers', new Exchange('amq.headers', 'headers', opts));
+    this.exchanges.set('amq.match', new Exchange('amq.match', 'headers', opts));
+  }
+
+  // ------------------------------------------------------------ exchanges
+
+  declareExchange(
+    name: string,
+    type: string,
+    opts: { passive: boolean; durable: boolean; autoDelete: boolean; internal: boolean; args: FieldTable },
+  ): Exchange {
+    const existing = this.exchanges.get(name);
+    if (opts.passive) {
+      if (existing === undefined) throw this.noExchange(name);
+      return existing;
+    }
+    if (name === '' || name.startsWith('amq.')) {
+      if (existing !== undefined && name !== '') {
+        // RabbitMQ lets clients redeclare the predeclared amq.* exchanges equivalently.
+        this.checkExchangeEquivalent(existing, type, opts);
+        return existing;
+      }
+      throw new ChannelError(403, `exchange name '${name}' contains reserved prefix 'amq.*'`, 0, 0);
+    }
+    if (existing !== undefined) {
+      this.checkExchangeEquivalent(existing, type, opts);
+      return existing;
+    }
+    if (!isExchangeType(type)) throw new ChannelError(503, `invalid exchange type '${type}'`, 0, 0);
+    const e = new Exchange(name, type, opts);
+    this.exchanges.set(name, e);
+    if (e.durable) this.listener.exchangeDeclared?.(e);
+    return e;
+  }
+
+  private checkExchangeEquivalent(
+    e: Exchange,
+    type: string,
+    opts: { durable: boolean; autoDelete: boolean; internal: boolean; args: FieldTable },
+  ): void {
+    checkFlag('exchange', e.name, 'type', type, e.type);
+    checkFlag('exchange', e.name, 'durable', opts.durable, e.durable);
+    checkFlag('exchange', e.name, 'auto_delete', opts.autoDelete, e.autoDelete);
+    checkFlag('exchange', e.name, 'internal', opts.internal, e.internal);
+    checkArgs('exchange', e.name, opts.args, e.args, EQUIVALENT_EXCHANGE_ARGS);
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '') throw new ChannelError(403, 'operation not permitted on the default exchange', 0, 0);
+    if (name.startsWith('amq.')) {
+      throw new ChannelError(403, `deletion of system exchange '${name}' in vhost '/' not allowed`, 0, 0);
+    }
+    const e = this.exchanges.get(name);
+    if (e === undefined) return; // RabbitMQ: deleting an absent exchange succeeds
+    if (ifUnused && e.table.size > 0) throw new ChannelError(406, `exchange '${name}' in vhost '/' in use`, 0, 0);
+    this.removeExchange(e);
+  }
+
+  private removeExchange(e: Exchange): void {
+    this.exchanges.delete(e.name);
+    for (const b of e.table.bindings()) this.listener.bindingRemoved?.(e, b.destination, b.routingKey, b.args);
+    // Bindings where this exchange is the destination go too.
+    for (const src of this.exchanges.values()) {
+      if (src.table.size > 0) this.removeBindingsTo(src, e);
+    }
+    if (e.durable) this.listener.exchangeDeleted?.(e);
+  }
+
+  getExchange(name: string): Exchange {
+    const e = this.exchanges.get(name);
+    if (e === undefined) throw this.noExchange(name);
+    return e;
+  }
+
+  bindExchange(destination: string, source: string, routingKey: string, args: FieldTable): void {
+    this.checkNotDefault(source, destination);
+    const src = this.getExchange(source);
+    const dst = this.getExchange(destination);
+    this.addBinding(src, dst, routingKey, args);
+  }
+
+  unbindExchange(destination: string, source: string, routingKey: string, args: FieldTable): void {
+    this.checkNotDefault(source, destination);
+    const src = this.getExchange(source);
+    const dst = this.getExchange(destination);
+    this.removeBinding(src, dst, routingKey, args);
+  }
+
+  private checkNotDefault(source: string, destination: string): void {
+    if (source === '' || destination === '') {
+      throw new ChannelError(403, 'operation not permitted on the default exchange', 0, 0);
+    }
+  }
+
+  private addBinding(src: Exchange, dst: Destination, routingKey: string, args: FieldTable): void {
+    if (src.table.bind(dst, routingKey, args)) {
+      src.hadBinding = true;
+      if (src.durable && isDurable(dst)) this.listener.bindingAdded?.(src, dst, routingKey, args);
+    }
+  }
+
+  private removeBinding(src: Exchange, dst: Destination, routingKey: string, args: FieldTable): void {
+    if (src.table.unbind(dst, routingKey, args)) {
+      if (src.durable && isDurable(dst)) this.listener.bindingRemoved?.(src, dst, routingKey, args);
+      this.maybeAutoDeleteExchange(src);
+    }
+  }
+
+  private removeBindingsTo(src: Exchange, dst: Destination): void {
+    const removed: { routingKey: string; args: FieldTable }[] = [];
+    for (const b of src.table.bindings()) if (b.destination === dst) removed.push(b);
+    if (removed.length === 0) return;
+    src.table.removeDestination(dst);
+    if (src.durable && isDurable(dst)) {
+      for (const b of removed) this.listener.bindingRemoved?.(src, dst, b.routingKey, b.args);
+    }
+    this.maybeAutoDeleteExchange(src);
+  }
+
+  private maybeAutoDeleteExchange(e: Exchange): void {
+    if (e.autoDelete && e.hadBinding && e.table.size === 0 && this.exchanges.get(e.name) === e) this.removeExchange(e);
+  }
+
+  // ------------------------------------------------------------ queues
+
+  declareQueue(
+    requested: string,
+    opts: { passive: boolean; durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable },
+    owner: object,
+  ): DeclareQueueResult {
+    if (opts.passive) {
+      const q = this.getQueue(requested, owner);
+      return { queue: q, messageCount: q.messageCount, consumerCount: q.consumerCount };
+    }
+    const name = requested === '' ? generateName('amq.gen-') : requested;
+    if (requested.startsWith('amq.')) {
+      throw new ChannelError(403, `queue name '${requested}' contains reserved prefix 'amq.*'`, 0, 0);
+    }
+    const existing = this.queues.get(name);
+    if (existing !== undefined) {
+      this.checkExclusiveAccess(existing, owner);
+      checkFlag('queue', name, 'durable', opts.durable, existing.durable);
+      checkFlag('queue', name, 'auto_delete', opts.autoDelete, existing.autoDelete);
+      checkFlag('queue', name, 'exclusive', opts.exclusive, existing.exclusive);
+      checkArgs('queue', name, opts.args, existing.args, EQUIVALENT_QUEUE_ARGS);
+      return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount };
+    }
+    const q = new Queue(
+      name,
+      { durable: opts.durable, exclusive: opts.exclusive, autoDelete: opts.autoDelete, args: opts.args, owner: opts.exclusive ? owner : null },
+      this,
+    );
+    this.queues.set(name, q);
+    if (q.durable && !q.exclusive) this.listener.queueDeclared?.(q);
+    // Every queue is bound to the default exchange by its name; that binding is implicit.
+    return { queue: q, messageCount: 0, consumerCount: 0 };
+  }
+
+  /** A queue by name, checking it exists and that an exclusive queue belongs to `owner`. */
+  getQueue(name: string, owner: object): Queue {
+    const q = this.queues.get(name);
+    if (q === undefined) throw new ChannelError(404, `no queue '${name}' in vhost '/'`, 0, 0);
+    this.checkExclusiveAccess(q, owner);
+    return q;
+  }
+
+  private checkExclusiveAccess(q: Queue, owner: object): void {
+    if (q.exclusive && q.owner !== owner) {
+      throw new ChannelError(
+        405,
+        `cannot obtain exclusive access to locked queue '${q.name}' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+        0,
+        0,
+      );
+    }
+  }
+
+  bindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: object): void {
+    if (exchange === '') throw new ChannelError(403, `operation not permitted on the default exchange`, 0, 0);
+    const q = this.getQueue(queue, owner);
+    const e = this.getExchange(exchange);
+    this.addBinding(e, q, routingKey, args);
+  }
+
+  unbindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: object): void {
+    if (exchange === '') throw new ChannelError(403, `operation not permitted on the default exchange`, 0, 0);
+    const q = this.queues.get(queue);
+    const e = this.exchanges.get(exchange);
+    if (q === undefined || e === undefined) return; // RabbitMQ: unbinding something absent succeeds
+    this.checkExclusiveAccess(q, owner);
+    this.removeBinding(e, q, routingKey, args);
+  }
+
+  purgeQueue(name: string, owner: object): number {
+    return this.getQueue(name, owner).purge();
+  }
+
+  /** Returns the number of ready messages deleted with the queue. */
+  deleteQueue(name: string, ifUnused: boolean, ifEmpty: boolean, owner: object): number {
+    const q = this.queues.get(name);
+    if (q === undefined) return 0; // RabbitMQ: deleting an absent queue succeeds
+    this.checkExclusiveAccess(q, owner);
+    if (ifUnused && q.consumerCount > 0) throw new ChannelError(406, `queue '${name}' in vhost '/' in use`, 0, 0);
+    if (ifEmpty && q.messageCount > 0) throw new ChannelError(406, `queue '${name}' in vhost '/' is not empty`, 0, 0);
+    return this.removeQueue(q);
+  }
+
+  /** Remove a queue: cancel its consumers, drop its bindings, forget its messages. */
+  removeQueue(q: Queue): number {
+    if (this.queues.get(q.name) !== q) return 0;
+    this.queues.delete(q.name);
+    const n = q.messageCount;
+    q.purge();
+    q.deleted = true;
+    for (const c of q.consumers.slice()) {
+      q.removeConsumer(c);
+      c.owner.cancelledByBroker(c);
+    }
+    for (const e of this.exchanges.values()) {
+      if (e.table.size > 0) this.removeBindingsTo(e, q);
+    }
+    if (q.durable && !q.exclusive) this.listener.queueDeleted?.(q);
+    return n;
+  }
+
+  /** Exclusive queues go with the connection that declared them. */
+  removeExclusiveQueues(owner: object): void {
+    for (const q of [...this.queues.values()]) if (q.exclusive && q.owner === owner) this.removeQueue(q);
+  }
+
+  // QueueHost
+  onQueueUnused(q: Queue): void {
+    this.removeQueue(q);
+  }
+
+  onEntryRemoved(q: Queue, entry: QueueEntry): void {
+    if (entry.storeSeq >= 0) this.listener.entryRemoved?.(q, entry);
+  }
+
+  // ------------------------------------------------------------ routing
+
+  /**
+   * Route a message published to `exchange` with `routingKeys` (the routing key plus CC/BCC)
+   * into `out`. Follows exchange-to-exchange bindings and alternate exchanges, each exchange once.
+   */
+  route(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, out: Set<Queue>): void {
+    this.visited.clear();
+    for (const rk of routingKeys) this.routeVia(exchange, rk, headers, out);
+    this.visited.clear();
+  }
+
+  private routeVia(e: Exchange, rk: string, headers: FieldTable | undefined, out: Set<Queue>): void {
+    if (this.visited.has(e)) return;
+    this.visited.add(e);
+    const before = out.size;
+    if (e.name === '') {
+      const q = this.queues.get(rk);
+      if (q !== undefined) out.add(q);
+    } else if (e.table.size > 0) {
+      const dests = new Set<Destination>();
+      e.table.route(rk, headers, dests);
+      for (const d of dests) {
+        if (isExchange(d)) this.routeVia(d, rk, headers, out);
+        else out.add(d);
+      }
+    }
+    if (out.size === before) {
+      const ae = e.alternateExchange;
+      if (ae !== undefined) {
+        const alt = this.exchanges.get(ae);
+        if (alt !== undefined) this.routeVia(alt, rk, headers, out);
+      }
+    }
+  }
+
+  private noExchange(name: string): ChannelError {
+    return new ChannelError(404, `no exchange '${name}' in vhost '/'`, 0, 0);
+  }
+}
+
+function isDurable(d: Destination): boolean {
+  return isExchange(d) ? d.durable : d.durable && !d.exclusive;
+}
+
+/** `prefix` + 22 url-safe base64 characters, like RabbitMQ's amq.gen- and amq.ctag- names. */
+export function generateName(prefix: string): string {
+  return prefix + randomBytes(16).toString('base64url').slice(0, 22);
+}
+
+export function headerString(headers: FieldTable | undefined, key: string): string | undefined {
+  return headers === undefined ? undefined : stringValue(headers[key]);
+}
+
+export type { Message };

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `warren serve`: command-line flags and env -> Config -> a running broker; SIGTERM/SIGINT stop it gracefully.
+
+import { Command, InvalidArgumentError } from 'commander';
+import { configFromEnv, type Config, type LogLevel, type SyncMode } from '../config/config.js';
+import { startBroker } from '../index.js';
+import { VERSION } from '../server/server-properties.js';
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+}
+
+const program = new Command();
+program.name('warren').description('An AMQP 0-9-1 message broker speaking RabbitMQ\'s dialect').version(VERSION);
+
+program
+  .command('serve')
+  .description('run the broker')
+  .option('--host <host>', 'address to listen on (env WARREN_HOST)')
+  .option('--port <port>', 'AMQP port (env WARREN_PORT)', int)
+  .option('--data-dir <dir>', 'directory for durable data (env WARREN_DATA_DIR)')
+  .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env WARREN_LOG_LEVEL)')
+  .option('--sync <mode>', 'always|batch|off: when a persistent message is fsynced before its confirm (env WARREN_SYNC)')
+  .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
+  .action(async (opts: { host?: string; port?: number; dataDir?: string; logLevel?: string; sync?: string; maxMessageSize?: number }) => {
+    const fromFlags: Partial<Config> = {};
+    if (opts.host !== undefined) fromFlags.host = opts.host;
+    if (opts.port !== undefined) fromFlags.port = opts.port;
+    if (opts.dataDir !== undefined) fromFlags.dataDir = opts.dataDir;
+    if (opts.logLevel !== undefined) fromFlags.logLevel = opts.logLevel as LogLevel;
+    if (opts.sync !== undefined) fromFlags.sync = opts.sync as SyncMode;
+    if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
+    const running = await startBroker({ logLevel: 'info', ...configFromEnv(process.env), ...fromFlags });
+    const stop = (): void => {
+      void running.close().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`warren: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

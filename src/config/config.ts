@@ -1,0 +1,93 @@
+// Typed broker configuration: defaults, validation, and merging of env and flags.
+
+export type SyncMode = 'always' | 'batch' | 'off';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface UserConfig {
+  name: string;
+  password: string;
+  /** Like RabbitMQ's loopback_users: this user may only connect from loopback. */
+  loopbackOnly: boolean;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Directory for durable definitions and messages. */
+  dataDir: string;
+  logLevel: LogLevel;
+  sync: SyncMode;
+  /** fsync interval when sync = batch. */
+  syncIntervalMs: number;
+  /** RabbitMQ's channel_max default. */
+  channelMax: number;
+  /** RabbitMQ's frame_max default: 128 KiB. */
+  frameMax: number;
+  /** Seconds; RabbitMQ's default heartbeat. */
+  heartbeat: number;
+  /** RabbitMQ's max_message_size default: 128 MiB. */
+  maxMessageSize: number;
+  users: UserConfig[];
+  /** Memory high watermark: a fraction (< 1) of system memory, or absolute bytes (>= 1). */
+  memoryHighWatermark: number;
+  /** Bytes of free disk below which publishers are blocked; RabbitMQ's default 50 MB. */
+  diskFreeLimit: number;
+}
+
+export const DEFAULT_CONFIG: Config = {
+  host: '127.0.0.1',
+  port: 5672,
+  dataDir: './data',
+  logLevel: 'info',
+  sync: 'always',
+  syncIntervalMs: 10,
+  channelMax: 2047,
+  frameMax: 131072,
+  heartbeat: 60,
+  maxMessageSize: 128 * 1024 * 1024,
+  users: [{ name: 'guest', password: 'guest', loopbackOnly: true }],
+  memoryHighWatermark: 0.4,
+  diskFreeLimit: 50_000_000,
+};
+
+const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Merge a partial config over the defaults and validate it. */
+export function resolveConfig(partial: Partial<Config>): Config {
+  const c: Config = { ...DEFAULT_CONFIG, ...stripUndefined(partial) };
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`invalid port ${c.port}`);
+  if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError(`invalid log level '${c.logLevel}'`);
+  if (!['always', 'batch', 'off'].includes(c.sync)) throw new ConfigError(`invalid sync mode '${c.sync}'`);
+  // AMQP 0-9-1 §4.2.3: frame_max may not be below 4096 (FRAME-MIN-SIZE).
+  if (c.frameMax < 4096) throw new ConfigError(`frame max ${c.frameMax} is below 4096`);
+  if (c.channelMax < 1 || c.channelMax > 65535) throw new ConfigError(`invalid channel max ${c.channelMax}`);
+  if (c.maxMessageSize < 1 || c.maxMessageSize > 512 * 1024 * 1024) {
+    // RabbitMQ caps max_message_size at 512 MiB.
+    throw new ConfigError(`invalid max message size ${c.maxMessageSize}`);
+  }
+  return c;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of Object.keys(o) as (keyof T)[]) {
+    if (o[k] !== undefined) out[k] = o[k];
+  }
+  return out;
+}
+
+/** Config values from WARREN_* environment variables. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
+  const out: Partial<Config> = {};
+  if (env['WARREN_HOST'] !== undefined) out.host = env['WARREN_HOST'];
+  if (env['WARREN_PORT'] !== undefined) out.port = Number(env['WARREN_PORT']);
+  if (env['WARREN_DATA_DIR'] !== undefined) out.dataDir = env['WARREN_DATA_DIR'];
+  if (env['WARREN_LOG_LEVEL'] !== undefined) out.logLevel = env['WARREN_LOG_LEVEL'] as LogLevel;
+  if (env['WARREN_SYNC'] !== undefined) out.sync = env['WARREN_SYNC'] as SyncMode;
+  if (env['WARREN_MAX_MESSAGE_SIZE'] !== undefined) out.maxMessageSize = Number(env['WARREN_MAX_MESSAGE_SIZE']);
+  return out;
+}

@@ -1,0 +1,42 @@
+// Public API: start a broker in-process (port 0 friendly) and stop it.
+
+import { mkdirSync } from 'node:fs';
+import { Broker } from './broker/broker.js';
+import { resolveConfig, type Config } from './config/config.js';
+import { createRootLogger, type Logger } from './log.js';
+import { Listener } from './server/listener.js';
+import { systemClock, type Clock } from './util/clock.js';
+
+export type { Config } from './config/config.js';
+
+export interface StartOptions extends Partial<Config> {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface RunningBroker {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly host: string;
+  readonly broker: Broker;
+  /** Graceful stop: 320 CONNECTION_FORCED to clients, then release the port. */
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
+  const { clock, logger, ...partial } = options;
+  const config = resolveConfig({ logLevel: 'warn', ...partial });
+  const log = logger ?? createRootLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true });
+  const broker = new Broker(config, clock ?? systemClock, log);
+  const listener = new Listener(broker, log);
+  const port = await listener.listen(config.host, config.port);
+  log.info({ host: config.host, port, dataDir: config.dataDir }, 'warren listening');
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    host: config.host,
+    broker,
+    close: () => (closing ??= listener.close()),
+  };
+}

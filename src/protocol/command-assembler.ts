@@ -1,0 +1,94 @@
+// Per-channel assembly of content commands: a content method, then one content
+// header, then body frames until the declared body size is reached.
+
+import { ChannelError, ConnectionError } from './errors.js';
+import { METHOD_INFO, type Method } from './generated/amqp.js';
+
+export const enum AssemblyState {
+  Method = 0,
+  Header = 1,
+  Body = 2,
+}
+
+export class CommandAssembler {
+  state: AssemblyState = AssemblyState.Method;
+  method: Method | null = null;
+  header: Buffer | null = null;
+  bodySize = 0;
+  received = 0;
+  body: Buffer[] = [];
+  /** Largest message body accepted (RabbitMQ's max_message_size). */
+  maxBodySize: number;
+
+  constructor(maxBodySize: number) {
+    this.maxBodySize = maxBodySize;
+  }
+
+  /** A method frame arrived: fine only when no content is expected. */
+  expectMethod(): void {
+    if (this.state === AssemblyState.Header) {
+      throw this.unexpected('expected content header for class 60, got non content header frame instead');
+    }
+    if (this.state === AssemblyState.Body) {
+      throw this.unexpected('expected content body, got non content body frame instead');
+    }
+  }
+
+  beginContent(method: Method): void {
+    this.method = method;
+    this.state = AssemblyState.Header;
+  }
+
+  /** Returns true when the command is complete (zero-length body). */
+  onHeader(payload: Buffer): boolean {
+    if (this.state !== AssemblyState.Header) {
+      throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
+    }
+    if (payload.length < 14) throw new ConnectionError(502, 'content header frame too short', 0, 0);
+    const classId = payload.readUInt16BE(0);
+    const m = this.method as Method;
+    const info = METHOD_INFO.get(m.id);
+    if (info === undefined || classId !== info.classId) {
+      throw this.unexpected(`expected content header for class ${info?.classId ?? 0}, got one for class ${classId} instead`);
+    }
+    const size = payload.readUInt32BE(4) * 0x100000000 + payload.readUInt32BE(8);
+    // Keep an owned copy of the header: it outlives the socket chunk and is passed to consumers.
+    this.header = Buffer.from(payload);
+    this.bodySize = size;
+    this.received = 0;
+    if (size > this.maxBodySize) {
+      this.reset();
+      throw new ChannelError(406, `message size ${size} is larger than configured max size ${this.maxBodySize}`, 60, 40);
+    }
+    if (size === 0) return true;
+    this.state = AssemblyState.Body;
+    return false;
+  }
+
+  /** Returns true when the body is complete. */
+  onBody(payload: Buffer): boolean {
+    if (this.state !== AssemblyState.Body) {
+      throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
+    }
+    this.received += payload.length;
+    if (this.received > this.bodySize) {
+      throw this.unexpected(`content body of ${this.received} bytes exceeds declared size ${this.bodySize}`);
+    }
+    if (payload.length > 0) this.body.push(payload);
+    return this.received === this.bodySize;
+  }
+
+  reset(): void {
+    this.state = AssemblyState.Method;
+    this.method = null;
+    this.header = null;
+    this.body = [];
+    this.bodySize = 0;
+    this.received = 0;
+  }
+
+  private unexpected(detail: string): ConnectionError {
+    const info = this.method === null ? undefined : METHOD_INFO.get(this.method.id);
+    return new ConnectionError(505, detail, info?.classId ?? 0, info?.methodId ?? 0);
+  }
+}

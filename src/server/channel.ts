@@ -1,0 +1,572 @@
+// One AMQP channel: dispatches its methods to the broker, tracks delivery tags,
+// prefetch, publisher confirms and transactions, and delivers to its consumers.
+
+import type { Logger } from '../log.js';
+import type { Broker, ReplyToTarget } from '../broker/broker.js';
+import { Consumer, type ConsumerOwner } from '../broker/consumer.js';
+import { Message } from '../broker/message.js';
+import type { Queue, QueueEntry } from '../broker/queue/queue.js';
+import { generateName, type VHost } from '../broker/vhost.js';
+import { CommandAssembler } from '../protocol/command-assembler.js';
+import { ChannelError } from '../protocol/errors.js';
+import { numberValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import * as M from '../protocol/generated/amqp.js';
+import type { Outbound } from './outbound.js';
+
+const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
+const REPLY_TO_PREFIX = 'amq.rabbitmq.reply-to.';
+
+interface Unacked {
+  entry: QueueEntry;
+  queue: Queue;
+  /** null for basic.get deliveries. */
+  consumer: Consumer | null;
+}
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  readonly outbound: Outbound;
+  readonly broker: Broker;
+  readonly vhost: VHost;
+  readonly user: string;
+  readonly consumerCancelNotify: boolean;
+  /** Marks the channel as having confirms to send at the end of this read batch. */
+  markConfirmsPending(channel: Channel): void;
+}
+
+interface PendingPublish {
+  method: M.BasicPublish;
+  message: Message;
+}
+
+export class Channel implements ConsumerOwner, ReplyToTarget {
+  readonly id: number;
+  readonly log: Logger;
+  readonly assembler: CommandAssembler;
+  private readonly host: ChannelHost;
+  private readonly out: Outbound;
+  private readonly vhost: VHost;
+  /** Server sent channel.close and waits for close-ok: everything else is discarded. */
+  closing = false;
+  private nextDeliveryTag = 1;
+  private readonly unacked = new Map<number, Unacked>();
+  readonly consumers = new Map<string, Consumer>();
+  /** basic.qos global=false: prefetch of consumers created afterwards. */
+  private consumerPrefetch = 0;
+  /** basic.qos global=true: limit shared by the channel. */
+  private channelPrefetch = 0;
+  private lastQueue = '';
+  // publisher confirms
+  private confirmMode = false;
+  private publishSeq = 0;
+  private confirmedUpTo = 0;
+  private ackSentUpTo = 0;
+  // transactions
+  private txMode = false;
+  private txPublishes: PendingPublish[] = [];
+  private txAcks: (() => void)[] = [];
+  // direct reply-to
+  private replyToken: string | null = null;
+  private replyConsumerTag = '';
+  /** Reused per publish to avoid allocation. */
+  private readonly routed = new Set<Queue>();
+  private readonly singleKey: string[] = [''];
+
+  constructor(id: number, host: ChannelHost, log: Logger, maxMessageSize: number) {
+    this.id = id;
+    this.host = host;
+    this.out = host.outbound;
+    this.vhost = host.vhost;
+    this.log = log;
+    this.assembler = new CommandAssembler(maxMessageSize);
+  }
+
+  // ------------------------------------------------------------ method dispatch
+
+  handleMethod(m: M.Method): void {
+    switch (m.id) {
+      case M.BASIC_PUBLISH:
+        if (m.immediate) throw new ChannelError(540, 'immediate=true', 60, 40);
+        this.assembler.beginContent(m);
+        return;
+      case M.BASIC_ACK:
+        return this.onAck(m.deliveryTag, m.multiple);
+      case M.BASIC_NACK:
+        return this.onNack(m.deliveryTag, m.multiple, m.requeue);
+      case M.BASIC_REJECT:
+        return this.onNack(m.deliveryTag, false, m.requeue);
+      case M.BASIC_CONSUME:
+        return this.onConsume(m);
+      case M.BASIC_CANCEL:
+        return this.onCancel(m);
+      case M.BASIC_GET:
+        return this.onGet(m);
+      case M.BASIC_QOS:
+        return this.onQos(m);
+      case M.BASIC_RECOVER:
+      case M.BASIC_RECOVER_ASYNC:
+        if (!m.requeue) throw new ChannelError(540, 'requeue=false', 60, m.id & 0xffff);
+        this.requeueAll();
+        if (m.id === M.BASIC_RECOVER) this.send({ id: M.BASIC_RECOVER_OK });
+        return;
+      case M.EXCHANGE_DECLARE: {
+        this.vhost.declareExchange(m.exchange, m.type, {
+          passive: m.passive,
+          durable: m.durable,
+          autoDelete: m.autoDelete,
+          internal: m.internal,
+          args: m.arguments,
+        });
+        if (!m.nowait) this.send({ id: M.EXCHANGE_DECLARE_OK });
+        return;
+      }
+      case M.EXCHANGE_DELETE:
+        this.vhost.deleteExchange(m.exchange, m.ifUnused);
+        if (!m.nowait) this.send({ id: M.EXCHANGE_DELETE_OK });
+        return;
+      case M.EXCHANGE_BIND:
+        this.vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments);
+        if (!m.nowait) this.send({ id: M.EXCHANGE_BIND_OK });
+        return;
+      case M.EXCHANGE_UNBIND:
+        this.vhost.unbindExchange(m.destination, m.source, m.routingKey, m.arguments);
+        if (!m.nowait) this.send({ id: M.EXCHANGE_UNBIND_OK });
+        return;
+      case M.QUEUE_DECLARE: {
+        const r = this.vhost.declareQueue(
+          m.queue,
+          { passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments },
+          this.host,
+        );
+        this.lastQueue = r.queue.name;
+        if (!m.nowait) {
+          this.send({ id: M.QUEUE_DECLARE_OK, queue: r.queue.name, messageCount: r.messageCount, consumerCount: r.consumerCount });
+        }
+        return;
+      }
+      case M.QUEUE_BIND:
+        this.vhost.bindQueue(this.queueName(m.queue), m.exchange, this.bindKey(m.routingKey, m.queue), m.arguments, this.host);
+        if (!m.nowait) this.send({ id: M.QUEUE_BIND_OK });
+        return;
+      case M.QUEUE_UNBIND:
+        this.vhost.unbindQueue(this.queueName(m.queue), m.exchange, this.bindKey(m.routingKey, m.queue), m.arguments, this.host);
+        this.send({ id: M.QUEUE_UNBIND_OK });
+        return;
+      case M.QUEUE_PURGE: {
+        const n = this.vhost.purgeQueue(this.queueName(m.queue), this.host);
+        if (!m.nowait) this.send({ id: M.QUEUE_PURGE_OK, messageCount: n });
+        return;
+      }
+      case M.QUEUE_DELETE: {
+        const n = this.vhost.deleteQueue(this.queueName(m.queue), m.ifUnused, m.ifEmpty, this.host);
+        if (!m.nowait) this.send({ id: M.QUEUE_DELETE_OK, messageCount: n });
+        return;
+      }
+      case M.CHANNEL_FLOW:
+        // RabbitMQ does not let clients stop the server's deliveries with flow.
+        if (!m.active) throw new ChannelError(540, 'active=false', 20, 20);
+        this.send({ id: M.CHANNEL_FLOW_OK, active: true });
+        return;
+      case M.CHANNEL_FLOW_OK:
+        return;
+      case M.CONFIRM_SELECT:
+        if (this.txMode) throw new ChannelError(406, 'cannot switch from tx to confirm mode', 85, 10);
+        this.confirmMode = true;
+        if (!m.nowait) this.send({ id: M.CONFIRM_SELECT_OK });
+        return;
+      case M.TX_SELECT:
+        if (this.confirmMode) throw new ChannelError(406, 'cannot switch from confirm to tx mode', 90, 10);
+        this.txMode = true;
+        this.send({ id: M.TX_SELECT_OK });
+        return;
+      case M.TX_COMMIT:
+        return this.onCommit();
+      case M.TX_ROLLBACK:
+        if (!this.txMode) throw new ChannelError(406, 'channel is not transactional', 90, 30);
+        this.txPublishes = [];
+        this.txAcks = [];
+        this.send({ id: M.TX_ROLLBACK_OK });
+        return;
+      case M.ACCESS_REQUEST:
+        // Deprecated in 0-9-1 but still sent by some clients; RabbitMQ answers with ticket 1.
+        this.send({ id: M.ACCESS_REQUEST_OK, ticket: 1 });
+        return;
+      default: {
+        // Connection-class methods and server-to-client methods have no business here.
+        const info = M.METHOD_INFO.get(m.id);
+        throw new ChannelError(503, `unexpected method ${info?.name ?? m.id}`, info?.classId ?? 0, info?.methodId ?? 0);
+      }
+    }
+  }
+
+  send(m: M.Method): void {
+    this.out.sendMethod(this.id, m);
+  }
+
+  private queueName(name: string): string {
+    if (name !== '') return name;
+    if (this.lastQueue === '') throw new ChannelError(404, 'no previously declared queue', 0, 0);
+    return this.lastQueue;
+  }
+
+  /** RabbitMQ: an empty routing key with an empty queue name binds with the last queue's name. */
+  private bindKey(routingKey: string, queue: string): string {
+    return routingKey === '' && queue === '' ? this.lastQueue : routingKey;
+  }
+
+  // ------------------------------------------------------------ publish
+
+  /** A complete basic.publish command (method, header, body). */
+  handlePublish(): void {
+    const a = this.assembler;
+    const method = a.method as M.BasicPublish;
+    const message = new Message(method.exchange, method.routingKey, a.header as Buffer, a.body, a.bodySize);
+    a.reset();
+    if (this.txMode) {
+      this.checkPublish(method, message); // errors surface at publish time, as in RabbitMQ
+      this.txPublishes.push({ method, message });
+      return;
+    }
+    this.publish(method, message);
+  }
+
+  private checkPublish(method: M.BasicPublish, message: Message): void {
+    const e = this.vhost.exchanges.get(method.exchange);
+    if (e === undefined) throw new ChannelError(404, `no exchange '${method.exchange}' in vhost '/'`, 60, 40);
+    if (e.internal) throw new ChannelError(403, `cannot publish to internal exchange '${method.exchange}' in vhost '/'`, 60, 40);
+    if (message.hasUserId) {
+      const uid = message.properties.userId;
+      if (uid !== this.host.user) {
+        throw new ChannelError(406, `user_id property set to '${uid ?? ''}' but authenticated user was '${this.host.user}'`, 60, 40);
+      }
+    }
+  }
+
+  private publish(method: M.BasicPublish, message: Message): void {
+    this.checkPublish(method, message);
+    const exchange = this.vhost.exchanges.get(method.exchange);
+    if (exchange === undefined) return;
+    let seq = 0;
+    if (this.confirmMode) seq = ++this.publishSeq;
+
+    let keys: readonly string[] = this.singleKey;
+    let headers: FieldTable | undefined;
+    if (message.hasHeaders) {
+      headers = message.properties.headers;
+      const cc = headers?.['CC'];
+      const bcc = headers?.['BCC'];
+      if (cc !== undefined || bcc !== undefined) {
+        keys = [method.routingKey, ...routingKeyList(cc), ...routingKeyList(bcc)];
+        if (bcc !== undefined && headers !== undefined) {
+          // BCC must not reach consumers.
+          const rest: FieldTable = { ...headers };
+          delete rest['BCC'];
+          message.setProperties({ ...message.properties, headers: rest });
+        }
+      }
+    }
+    if (message.hasReplyTo && message.properties.replyTo === REPLY_TO_QUEUE) {
+      if (this.replyToken === null) throw new ChannelError(406, 'fast reply consumer does not exist', 60, 40);
+      message.setProperties({ ...message.properties, replyTo: REPLY_TO_PREFIX + this.replyToken });
+    }
+    this.singleKey[0] = method.routingKey;
+
+    let delivered = false;
+    if (method.exchange === '' && method.routingKey.startsWith(REPLY_TO_PREFIX)) {
+      const target = this.host.broker.replyTo.get(method.routingKey.slice(REPLY_TO_PREFIX.length));
+      delivered = target !== undefined && target.deliverReply(message);
+    } else {
+      const routed = this.routed;
+      this.vhost.route(exchange, keys, headers, routed);
+      if (routed.size > 0) {
+        delivered = true;
+        for (const q of routed) q.enqueue(message);
+        routed.clear();
+      }
+    }
+    if (!delivered && method.mandatory) {
+      this.send({ id: M.BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: method.exchange, routingKey: method.routingKey });
+      this.out.sendContent(this.id, message.header, message.body, message.bodySize);
+    }
+    if (seq > 0) this.confirm(seq);
+  }
+
+  // ------------------------------------------------------------ confirms
+
+  private confirm(seq: number): void {
+    if (seq === this.confirmedUpTo + 1) this.confirmedUpTo = seq;
+    this.host.markConfirmsPending(this);
+  }
+
+  /** Send one basic.ack covering everything confirmed since the last one (coalesced with `multiple`). */
+  flushConfirms(): void {
+    if (this.closing || this.confirmedUpTo <= this.ackSentUpTo) return;
+    const multiple = this.confirmedUpTo - this.ackSentUpTo > 1;
+    this.ackSentUpTo = this.confirmedUpTo;
+    this.send({ id: M.BASIC_ACK, deliveryTag: this.confirmedUpTo, multiple });
+  }
+
+  // ------------------------------------------------------------ transactions
+
+  private onCommit(): void {
+    if (!this.txMode) throw new ChannelError(406, 'channel is not transactional', 90, 20);
+    const publishes = this.txPublishes;
+    const acks = this.txAcks;
+    this.txPublishes = [];
+    this.txAcks = [];
+    for (const p of publishes) this.publish(p.method, p.message);
+    for (const a of acks) a();
+    this.send({ id: M.TX_COMMIT_OK });
+  }
+
+  // ------------------------------------------------------------ consumers
+
+  private onConsume(m: M.BasicConsume): void {
+    if (m.queue === REPLY_TO_QUEUE) return this.consumeReplyTo(m);
+    const queue = this.vhost.getQueue(this.queueName(m.queue), this.host);
+    const tag = m.consumerTag === '' ? generateName('amq.ctag-') : m.consumerTag;
+    if (this.consumers.has(tag) || tag === this.replyConsumerTag) {
+      throw new ChannelError(530, `attempt to reuse consumer tag '${tag}'`, 60, 20);
+    }
+    if (queue.hasExclusiveConsumer() || (m.exclusive && queue.consumerCount > 0)) {
+      throw new ChannelError(403, `queue '${queue.name}' in vhost '/' in exclusive use`, 60, 20);
+    }
+    const priority = numberValue(m.arguments['x-priority']) ?? 0;
+    const c = new Consumer(tag, queue, this, {
+      noAck: m.noAck,
+      exclusive: m.exclusive,
+      args: m.arguments,
+      prefetch: this.consumerPrefetch,
+      priority,
+    });
+    this.consumers.set(tag, c);
+    if (!m.nowait) this.send({ id: M.BASIC_CONSUME_OK, consumerTag: tag });
+    queue.addConsumer(c);
+  }
+
+  private consumeReplyTo(m: M.BasicConsume): void {
+    if (!m.noAck) throw new ChannelError(406, 'reply consumer cannot acknowledge', 60, 20);
+    if (this.replyToken !== null) throw new ChannelError(406, 'reply consumer already set', 60, 20);
+    const tag = m.consumerTag === '' ? generateName('amq.ctag-') : m.consumerTag;
+    this.replyToken = generateName('');
+    this.replyConsumerTag = tag;
+    this.host.broker.replyTo.set(this.replyToken, this);
+    if (!m.nowait) this.send({ id: M.BASIC_CONSUME_OK, consumerTag: tag });
+  }
+
+  deliverReply(message: Message): boolean {
+    if (this.closing || this.replyToken === null) return false;
+    this.send({
+      id: M.BASIC_DELIVER,
+      consumerTag: this.replyConsumerTag,
+      deliveryTag: this.nextDeliveryTag++,
+      redelivered: false,
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+    });
+    this.out.sendContent(this.id, message.header, message.body, message.bodySize);
+    return true;
+  }
+
+  private onCancel(m: M.BasicCancel): void {
+    if (m.consumerTag === this.replyConsumerTag && this.replyToken !== null) {
+      this.host.broker.replyTo.delete(this.replyToken);
+      this.replyToken = null;
+      this.replyConsumerTag = '';
+    }
+    const c = this.consumers.get(m.consumerTag);
+    if (c !== undefined) {
+      this.consumers.delete(m.consumerTag);
+      c.queue.removeConsumer(c);
+    }
+    if (!m.nowait) this.send({ id: M.BASIC_CANCEL_OK, consumerTag: m.consumerTag });
+  }
+
+  hasCapacity(c: Consumer): boolean {
+    if (this.closing || !this.out.writable) return false;
+    if (c.noAck) return true;
+    if (c.prefetch > 0 && c.unacked >= c.prefetch) return false;
+    return this.channelPrefetch === 0 || this.unacked.size < this.channelPrefetch;
+  }
+
+  deliver(c: Consumer, entry: QueueEntry): void {
+    const tag = this.nextDeliveryTag++;
+    const msg = entry.message;
+    if (c.noAck) {
+      c.queue.settle(entry);
+    } else {
+      this.unacked.set(tag, { entry, queue: c.queue, consumer: c });
+      c.unacked++;
+    }
+    this.send({
+      id: M.BASIC_DELIVER,
+      consumerTag: c.tag,
+      deliveryTag: tag,
+      redelivered: entry.redelivered,
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+    });
+    this.out.sendContent(this.id, msg.header, msg.body, msg.bodySize);
+  }
+
+  cancelledByBroker(c: Consumer): void {
+    this.consumers.delete(c.tag);
+    if (this.host.consumerCancelNotify && !this.closing) {
+      this.send({ id: M.BASIC_CANCEL, consumerTag: c.tag, nowait: true });
+    }
+  }
+
+  private onGet(m: M.BasicGet): void {
+    const queue = this.vhost.getQueue(this.queueName(m.queue), this.host);
+    const entry = queue.take();
+    if (entry === undefined) {
+      this.send({ id: M.BASIC_GET_EMPTY, clusterId: '' });
+      return;
+    }
+    entry.deliveryCount++;
+    const tag = this.nextDeliveryTag++;
+    if (m.noAck) queue.settle(entry);
+    else this.unacked.set(tag, { entry, queue, consumer: null });
+    const msg = entry.message;
+    this.send({
+      id: M.BASIC_GET_OK,
+      deliveryTag: tag,
+      redelivered: entry.redelivered,
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+      messageCount: queue.messageCount,
+    });
+    this.out.sendContent(this.id, msg.header, msg.body, msg.bodySize);
+  }
+
+  private onQos(m: M.BasicQos): void {
+    if (m.prefetchSize !== 0) throw new ChannelError(540, `prefetch_size!=0 (${m.prefetchSize})`, 60, 10);
+    if (m.global) this.channelPrefetch = m.prefetchCount;
+    else this.consumerPrefetch = m.prefetchCount;
+    this.send({ id: M.BASIC_QOS_OK });
+    if (m.global) this.redispatch();
+  }
+
+  // ------------------------------------------------------------ acks
+
+  /** Entries covered by (tag, multiple); throws 406 for an unknown tag. */
+  private collect(tag: number, multiple: boolean, classMethod: number): Unacked[] {
+    const out: Unacked[] = [];
+    if (multiple) {
+      for (const [t, u] of this.unacked) {
+        if (tag !== 0 && t > tag) break;
+        out.push(u);
+        this.unacked.delete(t);
+      }
+      if (out.length === 0 && tag !== 0) throw this.unknownTag(tag, classMethod);
+      return out;
+    }
+    const u = this.unacked.get(tag);
+    if (u === undefined) throw this.unknownTag(tag, classMethod);
+    this.unacked.delete(tag);
+    out.push(u);
+    return out;
+  }
+
+  private unknownTag(tag: number, classMethod: number): ChannelError {
+    return new ChannelError(406, `unknown delivery tag ${tag}`, 60, classMethod);
+  }
+
+  private onAck(tag: number, multiple: boolean): void {
+    const settled = this.collect(tag, multiple, 80);
+    if (this.txMode) {
+      this.txAcks.push(() => this.settleAll(settled));
+      return;
+    }
+    this.settleAll(settled);
+  }
+
+  private settleAll(list: Unacked[]): void {
+    for (const u of list) {
+      if (u.consumer !== null) u.consumer.unacked--;
+      u.queue.settle(u.entry);
+    }
+    this.afterRelease(list);
+  }
+
+  private onNack(tag: number, multiple: boolean, requeue: boolean): void {
+    const list = this.collect(tag, multiple, multiple ? 120 : 90);
+    const apply = (): void => {
+      if (requeue) this.requeueList(list);
+      else this.settleAll(list);
+    };
+    if (this.txMode) this.txAcks.push(apply);
+    else apply();
+  }
+
+  private requeueList(list: Unacked[]): void {
+    const byQueue = new Map<Queue, QueueEntry[]>();
+    for (const u of list) {
+      if (u.consumer !== null) u.consumer.unacked--;
+      let l = byQueue.get(u.queue);
+      if (l === undefined) byQueue.set(u.queue, (l = []));
+      l.push(u.entry);
+    }
+    for (const [q, entries] of byQueue) q.requeue(entries);
+    this.afterRelease(list);
+  }
+
+  private requeueAll(): void {
+    const list = [...this.unacked.values()];
+    this.unacked.clear();
+    this.requeueList(list);
+  }
+
+  /** Capacity was freed: let the affected queues deliver again. */
+  private afterRelease(list: Unacked[]): void {
+    if (this.closing) return;
+    let last: Queue | null = null;
+    for (const u of list) {
+      if (u.queue !== last) {
+        last = u.queue;
+        u.queue.dispatch();
+      }
+    }
+    if (this.channelPrefetch > 0) this.redispatch();
+  }
+
+  /** Ask every queue this channel consumes from to deliver (after drain or a qos change). */
+  redispatch(): void {
+    for (const c of this.consumers.values()) c.queue.dispatch();
+  }
+
+  // ------------------------------------------------------------ teardown
+
+  /** The channel is going away: cancel consumers, requeue unacked messages. */
+  cleanup(): void {
+    this.closing = true;
+    for (const c of this.consumers.values()) c.queue.removeConsumer(c);
+    this.consumers.clear();
+    if (this.replyToken !== null) {
+      this.host.broker.replyTo.delete(this.replyToken);
+      this.replyToken = null;
+    }
+    const list = [...this.unacked.values()];
+    this.unacked.clear();
+    const byQueue = new Map<Queue, QueueEntry[]>();
+    for (const u of list) {
+      let l = byQueue.get(u.queue);
+      if (l === undefined) byQueue.set(u.queue, (l = []));
+      l.push(u.entry);
+    }
+    for (const [q, entries] of byQueue) q.requeue(entries);
+    this.txPublishes = [];
+    this.txAcks = [];
+  }
+}
+
+/** CC/BCC header values: arrays of strings (RabbitMQ ignores other types). */
+function routingKeyList(v: FieldValue | undefined): string[] {
+  if (!Array.isArray(v)) return [];
+  const out: string[] = [];
+  for (const x of v) {
+    const s = stringValue(x);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}

@@ -1,0 +1,444 @@
+// One client connection: protocol header, handshake (start/tune/open), heartbeats,
+// channel multiplexing, and the single catch site that maps errors to reply codes.
+
+import type { Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import type { Broker } from '../broker/broker.js';
+import type { VHost } from '../broker/vhost.js';
+import { AssemblyState } from '../protocol/command-assembler.js';
+import { AmqpError, ChannelError, ConnectionError } from '../protocol/errors.js';
+import { type FieldTable } from '../protocol/field-table.js';
+import { FrameReader, type FrameHandler } from '../protocol/frame-reader.js';
+import { HEARTBEAT_FRAME, PROTOCOL_HEADER } from '../protocol/frame-writer.js';
+import * as M from '../protocol/generated/amqp.js';
+import { Channel, type ChannelHost } from './channel.js';
+import { Outbound } from './outbound.js';
+import { MECHANISMS, parseSaslResponse } from './sasl.js';
+import { serverProperties } from './server-properties.js';
+
+const enum State {
+  ProtocolHeader,
+  AwaitStartOk,
+  AwaitTuneOk,
+  AwaitOpen,
+  Open,
+  /** We sent connection.close and wait for close-ok. */
+  Closing,
+  Closed,
+}
+
+/** How long a peer gets to answer our connection.close before the socket is cut. */
+const CLOSE_TIMEOUT_MS = 3000;
+/** Frames accepted before tune-ok: the spec's minimum frame size (FRAME-MIN-SIZE). */
+const PRE_TUNE_FRAME_MAX = 131072;
+
+export interface ConnectionRegistry {
+  removeConnection(c: Connection): void;
+}
+
+export class Connection implements FrameHandler, ChannelHost {
+  readonly id: number;
+  readonly broker: Broker;
+  readonly outbound: Outbound;
+  readonly log: Logger;
+  private readonly socket: Socket;
+  private readonly reader: FrameReader;
+  private readonly registry: ConnectionRegistry;
+  private state = State.ProtocolHeader;
+  private readonly headerBuf = Buffer.alloc(8);
+  private headerFilled = 0;
+  private readonly channels = new Map<number, Channel>();
+  private readonly pendingConfirms = new Set<Channel>();
+  private channelMax: number;
+  private frameMax: number;
+  private heartbeat = 0;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private lastReceived: number;
+  private lastSent = 0;
+  private vhostRef: VHost | null = null;
+  user = '';
+  consumerCancelNotify = false;
+  private authFailureClose = false;
+  connectionBlockedCapable = false;
+  clientProperties: FieldTable = {};
+
+  constructor(id: number, socket: Socket, broker: Broker, registry: ConnectionRegistry, log: Logger) {
+    this.id = id;
+    this.socket = socket;
+    this.broker = broker;
+    this.registry = registry;
+    this.log = log;
+    this.channelMax = broker.config.channelMax;
+    this.frameMax = broker.config.frameMax;
+    this.outbound = new Outbound(socket, PRE_TUNE_FRAME_MAX);
+    this.outbound.onDrain = () => this.onDrain();
+    this.reader = new FrameReader(this, PRE_TUNE_FRAME_MAX);
+    this.lastReceived = broker.clock.now();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.onSocketClosed());
+  }
+
+  get vhost(): VHost {
+    return this.vhostRef as VHost;
+  }
+
+  // ------------------------------------------------------------ input
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = this.broker.clock.now();
+    if (this.state === State.Closed) return;
+    if (this.state === State.ProtocolHeader) {
+      chunk = this.readProtocolHeader(chunk);
+      if (chunk.length === 0) return;
+    }
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      this.fail(err, 0);
+    }
+    if (this.pendingConfirms.size > 0) {
+      for (const ch of this.pendingConfirms) ch.flushConfirms();
+      this.pendingConfirms.clear();
+    }
+  }
+
+  /** Consume the 8-byte protocol header; returns the bytes after it. */
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    const need = 8 - this.headerFilled;
+    this.headerFilled += chunk.copy(this.headerBuf, this.headerFilled, 0, need);
+    if (this.headerFilled < 8) return Buffer.alloc(0);
+    if (!this.headerBuf.equals(PROTOCOL_HEADER)) {
+      // AMQP 0-9-1 §4.2.2: answer an unsupported header with ours and close. Also covers HTTP and TLS hellos.
+      this.log.info({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
+      this.state = State.Closed;
+      this.socket.end(PROTOCOL_HEADER);
+      return Buffer.alloc(0);
+    }
+    this.state = State.AwaitStartOk;
+    this.outbound.sendMethod(0, {
+      id: M.CONNECTION_START,
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: serverProperties(),
+      mechanisms: MECHANISMS,
+      locales: 'en_US',
+    });
+    return chunk.subarray(need);
+  }
+
+  onMethodFrame(channel: number, payload: Buffer): void {
+    let m: M.Method | undefined;
+    try {
+      m = M.decodeMethod(payload);
+    } catch (err) {
+      if (err instanceof AmqpError) throw err;
+      throw new ConnectionError(502, 'malformed method frame', payload.length >= 2 ? payload.readUInt16BE(0) : 0, payload.length >= 4 ? payload.readUInt16BE(2) : 0);
+    }
+    if (m === undefined) {
+      const classId = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
+      const methodId = payload.length >= 4 ? payload.readUInt16BE(2) : 0;
+      throw new ConnectionError(540, `unknown class/method ${classId}/${methodId}`, classId, methodId);
+    }
+    if (this.state === State.Closing) {
+      if (m.id === M.CONNECTION_CLOSE_OK) this.destroy();
+      else if (m.id === M.CONNECTION_CLOSE) this.outbound.sendMethod(0, { id: M.CONNECTION_CLOSE_OK });
+      return;
+    }
+    if (channel === 0) return this.onConnectionMethod(m);
+    if (this.state !== State.Open) throw new ConnectionError(504, 'channel opened before connection.open', 0, 0);
+    const ch = this.channels.get(channel);
+    if (ch === undefined) return this.onClosedChannelMethod(channel, m);
+    if (ch.closing) {
+      // Spec §4.5: after sending channel.close, discard all but close and close-ok.
+      if (m.id === M.CHANNEL_CLOSE_OK) this.channels.delete(channel);
+      else if (m.id === M.CHANNEL_CLOSE) ch.send({ id: M.CHANNEL_CLOSE_OK });
+      return;
+    }
+    try {
+      ch.assembler.expectMethod();
+      switch (m.id) {
+        case M.CHANNEL_OPEN:
+          throw new ConnectionError(504, `second 'channel.open' seen`, 20, 10);
+        case M.CHANNEL_CLOSE:
+          ch.cleanup();
+          this.channels.delete(channel);
+          ch.send({ id: M.CHANNEL_CLOSE_OK });
+          return;
+        case M.CHANNEL_CLOSE_OK:
+          return;
+        default:
+          ch.handleMethod(m);
+      }
+    } catch (err) {
+      this.fail(err, channel, m);
+    }
+  }
+
+  private onClosedChannelMethod(channel: number, m: M.Method): void {
+    if (m.id === M.CHANNEL_OPEN) {
+      if (channel > this.channelMax) {
+        throw new ConnectionError(530, `channel number ${channel} exceeds the negotiated channel_max ${this.channelMax}`, 20, 10);
+      }
+      const ch = new Channel(channel, this, this.log.child({ channel }), this.broker.config.maxMessageSize);
+      this.channels.set(channel, ch);
+      ch.send({ id: M.CHANNEL_OPEN_OK, channelId: '' });
+      return;
+    }
+    if (m.id === M.CHANNEL_CLOSE_OK) return; // late close-ok after we forgot the channel
+    const info = M.METHOD_INFO.get(m.id);
+    throw new ConnectionError(504, `expected 'channel.open'`, info?.classId ?? 0, info?.methodId ?? 0);
+  }
+
+  onHeaderFrame(channel: number, payload: Buffer): void {
+    const ch = this.contentChannel(channel);
+    if (ch === null) return;
+    try {
+      if (ch.assembler.onHeader(payload)) ch.handlePublish();
+    } catch (err) {
+      this.fail(err, channel);
+    }
+  }
+
+  onBodyFrame(channel: number, payload: Buffer): void {
+    const ch = this.contentChannel(channel);
+    if (ch === null) return;
+    try {
+      if (ch.assembler.onBody(payload)) ch.handlePublish();
+    } catch (err) {
+      this.fail(err, channel);
+    }
+  }
+
+  /** The channel a content frame belongs to, or null if it is to be discarded. */
+  private contentChannel(channel: number): Channel | null {
+    if (this.state === State.Closing) return null;
+    if (channel === 0 || this.state !== State.Open) {
+      throw new ConnectionError(505, 'content frame on channel 0', 0, 0);
+    }
+    const ch = this.channels.get(channel);
+    if (ch === undefined) throw new ConnectionError(504, `expected 'channel.open'`, 0, 0);
+    if (ch.closing) return null;
+    if (ch.assembler.state === AssemblyState.Method) {
+      throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
+    }
+    return ch;
+  }
+
+  onHeartbeatFrame(channel: number): void {
+    if (channel !== 0) throw new ConnectionError(501, `heartbeat frame on channel ${channel}`, 0, 0);
+  }
+
+  markConfirmsPending(ch: Channel): void {
+    this.pendingConfirms.add(ch);
+  }
+
+  // ------------------------------------------------------------ connection class
+
+  private onConnectionMethod(m: M.Method): void {
+    switch (m.id) {
+      case M.CONNECTION_START_OK:
+        if (this.state !== State.AwaitStartOk) break;
+        return this.onStartOk(m);
+      case M.CONNECTION_TUNE_OK:
+        if (this.state !== State.AwaitTuneOk) break;
+        return this.onTuneOk(m);
+      case M.CONNECTION_OPEN:
+        if (this.state !== State.AwaitOpen) break;
+        return this.onOpen(m);
+      case M.CONNECTION_CLOSE:
+        this.log.debug({ replyCode: m.replyCode, replyText: m.replyText }, 'client closed connection');
+        this.outbound.sendMethod(0, { id: M.CONNECTION_CLOSE_OK });
+        this.teardown();
+        this.state = State.Closed;
+        this.outbound.end();
+        return;
+      case M.CONNECTION_CLOSE_OK:
+        return this.destroy();
+      case M.CONNECTION_UPDATE_SECRET:
+        if (this.state !== State.Open) break;
+        this.outbound.sendMethod(0, { id: M.CONNECTION_UPDATE_SECRET_OK });
+        return;
+      case M.CONNECTION_BLOCKED:
+      case M.CONNECTION_UNBLOCKED:
+        return;
+      default:
+        break;
+    }
+    const info = M.METHOD_INFO.get(m.id);
+    throw new ConnectionError(503, `unexpected method ${info?.name ?? m.id} on channel 0`, info?.classId ?? 0, info?.methodId ?? 0);
+  }
+
+  private onStartOk(m: M.ConnectionStartOk): void {
+    this.clientProperties = m.clientProperties;
+    const caps = m.clientProperties['capabilities'];
+    if (typeof caps === 'object' && caps !== null && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
+      const t = caps as FieldTable;
+      this.consumerCancelNotify = t['consumer_cancel_notify'] === true;
+      this.authFailureClose = t['authentication_failure_close'] === true;
+      this.connectionBlockedCapable = t['connection.blocked'] === true;
+    }
+    const response = typeof m.response === 'string' ? Buffer.from(m.response) : m.response;
+    let result;
+    try {
+      const cred = parseSaslResponse(m.mechanism, response);
+      result = this.broker.users.check(m.mechanism, cred.user, cred.password, isLoopback(this.socket.remoteAddress));
+    } catch (err) {
+      if (!(err instanceof AmqpError)) throw err;
+      result = { ok: false as const, reason: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
+    }
+    if (!result.ok) {
+      this.log.warn({ reason: result.reason }, 'authentication failed');
+      if (this.authFailureClose) {
+        this.closeConnection(new ConnectionError(403, result.reason, 10, 11));
+      } else {
+        this.state = State.Closed;
+        this.outbound.end();
+      }
+      return;
+    }
+    this.user = result.user;
+    this.state = State.AwaitTuneOk;
+    this.outbound.sendMethod(0, {
+      id: M.CONNECTION_TUNE,
+      channelMax: this.broker.config.channelMax,
+      frameMax: this.broker.config.frameMax,
+      heartbeat: this.broker.config.heartbeat,
+    });
+  }
+
+  private onTuneOk(m: M.ConnectionTuneOk): void {
+    const cfg = this.broker.config;
+    if (m.frameMax !== 0 && m.frameMax < M.FRAME_MIN_SIZE) {
+      throw new ConnectionError(530, `frame_max=${m.frameMax} < ${M.FRAME_MIN_SIZE} min size`, 10, 31);
+    }
+    if (m.frameMax > cfg.frameMax) {
+      throw new ConnectionError(530, `frame_max=${m.frameMax} > ${cfg.frameMax} max size`, 10, 31);
+    }
+    if (m.channelMax > cfg.channelMax) {
+      throw new ConnectionError(530, `channel_max=${m.channelMax} > ${cfg.channelMax} max`, 10, 31);
+    }
+    this.frameMax = m.frameMax === 0 ? cfg.frameMax : m.frameMax;
+    this.channelMax = m.channelMax === 0 ? cfg.channelMax : m.channelMax;
+    this.heartbeat = m.heartbeat;
+    this.reader.frameMax = this.frameMax;
+    this.outbound.frameMax = this.frameMax;
+    this.state = State.AwaitOpen;
+  }
+
+  private onOpen(m: M.ConnectionOpen): void {
+    const vhost = this.broker.vhost(m.virtualHost);
+    if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
+    this.vhostRef = vhost;
+    this.state = State.Open;
+    this.outbound.sendMethod(0, { id: M.CONNECTION_OPEN_OK, knownHosts: '' });
+    this.startHeartbeat();
+    this.log.debug({ user: this.user, vhost: m.virtualHost }, 'connection open');
+  }
+
+  // ------------------------------------------------------------ heartbeats
+
+  private startHeartbeat(): void {
+    if (this.heartbeat === 0) return;
+    const intervalMs = this.heartbeat * 1000;
+    // Send at half the interval; drop a peer silent for two full intervals (spec §4.2.7).
+    this.heartbeatTimer = setInterval(() => {
+      const now = this.broker.clock.now();
+      if (now - this.lastReceived > 2 * intervalMs) {
+        this.log.info({ heartbeat: this.heartbeat }, 'missed heartbeats from client, closing');
+        this.destroy();
+        return;
+      }
+      this.outbound.sendRaw(HEARTBEAT_FRAME);
+      this.lastSent = now;
+    }, intervalMs / 2);
+    this.heartbeatTimer.unref();
+  }
+
+  // ------------------------------------------------------------ errors and closing
+
+  /** The one catch site: soft errors close the channel, everything else the connection. */
+  private fail(err: unknown, channel: number, m?: M.Method): void {
+    const info = m === undefined ? undefined : M.METHOD_INFO.get(m.id);
+    if (err instanceof AmqpError) {
+      if (err.classId === 0 && info !== undefined) {
+        err.classId = info.classId;
+        err.methodId = info.methodId;
+      }
+      if (err instanceof ChannelError && channel !== 0 && !M.HARD_ERROR_CODES.has(err.replyCode)) {
+        return this.closeChannel(channel, err);
+      }
+      return this.closeConnection(err);
+    }
+    this.log.error({ err }, 'internal error');
+    const detail = err instanceof Error ? err.message : String(err);
+    this.closeConnection(new ConnectionError(541, detail, info?.classId ?? 0, info?.methodId ?? 0));
+  }
+
+  private closeChannel(channel: number, err: AmqpError): void {
+    const ch = this.channels.get(channel);
+    if (ch === undefined || ch.closing) return;
+    ch.log.debug({ replyCode: err.replyCode, replyText: err.replyText }, 'closing channel on error');
+    ch.cleanup();
+    ch.send({ id: M.CHANNEL_CLOSE, replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
+  }
+
+  /** Send connection.close and wait (bounded) for close-ok. */
+  closeConnection(err: AmqpError): void {
+    if (this.state === State.Closing || this.state === State.Closed) return;
+    this.log.info({ replyCode: err.replyCode, replyText: err.replyText }, 'closing connection');
+    this.reader.stopped = true;
+    this.state = State.Closing;
+    this.teardown();
+    this.outbound.sendMethod(0, {
+      id: M.CONNECTION_CLOSE,
+      replyCode: err.replyCode,
+      replyText: err.replyText,
+      classId: err.classId,
+      methodId: err.methodId,
+    });
+    this.outbound.flush();
+    this.reader.stopped = false;
+    this.closeTimer = setTimeout(() => this.destroy(), CLOSE_TIMEOUT_MS);
+    this.closeTimer.unref();
+  }
+
+  /** Release everything the connection holds in the broker (idempotent). */
+  private teardown(): void {
+    for (const ch of this.channels.values()) ch.cleanup();
+    this.channels.clear();
+    this.pendingConfirms.clear();
+    if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  destroy(): void {
+    if (this.state !== State.Closed) this.state = State.Closed;
+    this.teardown();
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.outbound.flush();
+    this.outbound.closed = true;
+    this.socket.destroy();
+  }
+
+  private onSocketClosed(): void {
+    this.state = State.Closed;
+    this.outbound.closed = true;
+    this.teardown();
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.registry.removeConnection(this);
+    this.log.debug('connection closed');
+  }
+
+  private onDrain(): void {
+    for (const ch of this.channels.values()) ch.redispatch();
+  }
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  if (addr === undefined) return false;
+  return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
+}

@@ -1,0 +1,58 @@
+// The TCP listener: accepts sockets, owns the set of live connections, and shuts down gracefully.
+
+import { createServer, type Server } from 'node:net';
+import type { Broker } from '../broker/broker.js';
+import type { Logger } from '../log.js';
+import { ConnectionError } from '../protocol/errors.js';
+import { Connection, type ConnectionRegistry } from './connection.js';
+
+/** How long a graceful shutdown waits for clients to answer connection.close. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+export class Listener implements ConnectionRegistry {
+  private readonly server: Server;
+  private readonly broker: Broker;
+  private readonly log: Logger;
+  readonly connections = new Set<Connection>();
+  private nextId = 1;
+
+  constructor(broker: Broker, log: Logger) {
+    this.broker = broker;
+    this.log = log;
+    this.server = createServer({ noDelay: true }, (socket) => {
+      const id = this.nextId++;
+      const conn = new Connection(id, socket, broker, this, log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` }));
+      this.connections.add(conn);
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  removeConnection(c: Connection): void {
+    this.connections.delete(c);
+  }
+
+  /** Stop accepting, send 320 CONNECTION_FORCED to every client, wait briefly for close-ok. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.connections) {
+      c.closeConnection(new ConnectionError(320, "broker forced connection closure with reason 'shutdown'", 0, 0));
+    }
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+    while (this.connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const c of this.connections) c.destroy();
+    await closed;
+    this.log.info('listener closed');
+  }
+}
