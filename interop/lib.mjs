@@ -42,6 +42,7 @@ export class Context {
     this.queues = new Set();
     this.exchanges = new Set();
     this.closers = [];
+    this.conns = [];
     this.destroyers = [];
     this.background = []; // errors thrown outside a scenario's await chain
     this._default = null;
@@ -79,9 +80,18 @@ export class Context {
     conn.on('close', (e) => conn.events.push({ event: 'close', ...(e ? describeError(e) : {}) }));
     conn.on('blocked', (reason) => conn.events.push({ event: 'blocked', reason }));
     conn.on('unblocked', () => conn.events.push({ event: 'unblocked' }));
+    this.conns.push(conn);
     this.closers.push(() => conn.close());
     this.destroyers.push(() => conn.connection?.stream?.destroy());
     return conn;
+  }
+
+  /**
+   * Errors reported on amqplib connections during the scenario (hard errors such as 503 or
+   * 540 close the connection; the runner adds these to every observation automatically).
+   */
+  connectionErrors() {
+    return this.conns.flatMap((c) => c.events.filter((e) => e.event === 'error'));
   }
 
   /** Channels whose events (error, close, return, cancel, ack, nack) are recorded in `ch.events`. */

@@ -130,9 +130,13 @@ async function runOne(scenario, target, url, timeoutMs, onBackground) {
   } finally {
     clearTimeout(timer);
   }
+  // Snapshot before teardown: scenarios often return live event arrays.
+  obs = normalise(obs, ctx.prefix);
+  const hard = ctx.connectionErrors();
+  if (hard.length) obs = { result: obs, connectionErrors: normalise(hard, ctx.prefix) };
   await Promise.race([ctx.teardown().catch(() => {}), sleep(5000)]);
-  if (ctx.background.length) obs = { result: obs, background: ctx.background };
-  return { obs: normalise(obs, ctx.prefix), ms: Date.now() - started };
+  if (ctx.background.length) obs = { result: obs, background: normalise(ctx.background, ctx.prefix) };
+  return { obs, ms: Date.now() - started };
 }
 
 async function startWarren() {
