@@ -305,30 +305,28 @@ export function normalise(v, prefix) {
 
 // ------------------------------------------------------------------ diff
 
-function flatten(v, path, out) {
-  if (v && typeof v === 'object') {
-    const keys = Object.keys(v);
-    if (keys.length === 0) out.set(path || '.', Array.isArray(v) ? '[]' : '{}');
-    for (const k of keys) flatten(v[k], path ? `${path}.${k}` : k, out);
-  } else out.set(path || '.', JSON.stringify(v));
+const isObj = (v) => v !== null && typeof v === 'object';
+
+/** Walks both values; reports a difference at the highest path where they stop matching. */
+function compare(a, b, path, out) {
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) compare(a[k], b[k], path ? `${path}.${k}` : k, out);
+    return out;
+  }
+  const x = a === undefined ? '(absent)' : JSON.stringify(a);
+  const y = b === undefined ? '(absent)' : JSON.stringify(b);
+  if (x !== y) out.push([path || '.', x, y]);
   return out;
 }
 
 /** Differences as lines `path: rabbitmq=… warren=…`; empty when equal. */
 export function diff(a, b, { labels = ['rabbitmq', 'warren'], max = 12 } = {}) {
-  const fa = flatten(a, '', new Map());
-  const fb = flatten(b, '', new Map());
-  const keys = [...new Set([...fa.keys(), ...fb.keys()])];
-  const lines = [];
-  for (const k of keys) {
-    const x = fa.get(k);
-    const y = fb.get(k);
-    if (x !== y) lines.push(`${k}: ${labels[0]}=${clip(x ?? '(absent)')} ${labels[1]}=${clip(y ?? '(absent)')}`);
-  }
+  const lines = compare(a, b, '', []).map(([p, x, y]) => `${p}: ${labels[0]}=${clip(x)} ${labels[1]}=${clip(y)}`);
   if (lines.length > max) return [...lines.slice(0, max), `… ${lines.length - max} more`];
   return lines;
 }
 
-function clip(s, n = 160) {
+function clip(s, n = 220) {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
