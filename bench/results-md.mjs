@@ -1,0 +1,44 @@
+// Writes bench/RESULTS.md: the latest table with the date, the machine, the versions, the
+// command that produced it, how to read it, and the durability difference between the brokers.
+import fs from 'node:fs';
+import os from 'node:os';
+
+export function writeResultsMd(file, { table, command, versions, opts, rows }) {
+  const cpus = os.cpus();
+  const rabbit = versions.rabbitmq?.version ? `${versions.rabbitmq.version} (${versions.rabbitmq.platform ?? 'Erlang'})` : 'not measured';
+  const missed = rows.filter((r) => r.met === false).map((r) => `${r.scenario} (${r.client}, ${r.metric.unit})`);
+  const met = rows.filter((r) => r.met === true).length;
+  const judged = rows.filter((r) => r.met !== null).length;
+  const text = `# Benchmark results
+
+Latest run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
+
+Machine: ${cpus.length} cores (${cpus[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, Linux ${os.release()}
+Node ${process.version}; RabbitMQ ${rabbit}; warren --sync ${opts.warrenSync}
+
+Command:
+
+    ${command}
+
+Each scenario ran ${opts.rounds} round(s) of ${opts.seconds} s per target (after a warm-up), targets alternating
+scenario by scenario with the order flipped every round. Cells are the median over rounds with min–max.
+Load comes from separate processes (\`client\`: \`raw\` is bench/raw-client.mjs with pre-encoded frames,
+\`amqplib\` is the library applications use). CPU is % of one core over the measured window: the broker
+process (from /proc) and the busiest load process; a load process near 100 % means the client, not the
+broker, was the limit. Deep queue: ${opts.deepCount.toLocaleString('en-US')} messages; idle connections: ${opts.connections.toLocaleString('en-US')}.
+
+**Durability is not equal:** RabbitMQ confirms a persistent message without fsyncing it first (it
+fsyncs on its own schedule), while warren with \`--sync always\` confirms only after the group-commit
+fsync that covers the message. confirm-persistent therefore compares warren doing more work.
+
+Speed targets (warren/RabbitMQ): transient throughput ≥ 2x, confirm-persistent ≥ 1.5x, latency p99 at
+1,000 msg/s ≤ 1x, deep-queue memory ≤ 0.5x. Met ${met} of ${judged}${missed.length ? `; missed: ${missed.join(', ')}` : ''}.
+
+${table}
+
+![chart](results.svg)
+
+Raw per-round records (JSON lines) are written to bench/out/ (not committed).
+`;
+  fs.writeFileSync(file, text);
+}

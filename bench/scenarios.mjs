@@ -1,0 +1,215 @@
+// The benchmark scenarios. Each declares its metrics (unit, which direction is better, and the
+// speed target as a warren/RabbitMQ ratio) and a run(ctx) that returns { metrics, cpu, extra }.
+import { performance } from 'node:perf_hooks';
+import { loadCpu } from './context.mjs';
+import { cpuMeter } from './proc-stats.mjs';
+
+const MiB = 1024 * 1024;
+const BOTH = ['raw', 'amqplib'];
+/**
+ * Publishers pause while more than this many messages are unconsumed, so pub/sub scenarios
+ * measure a sustainable rate instead of a queue growing without bound. 50,000 covers the
+ * 10 ms progress relay at rates of millions of msg/s; big bodies are capped at 64 MiB in queues.
+ */
+const BACKLOG_MESSAGES = 50000;
+const BACKLOG_BYTES = 64 * MiB;
+/** Consumers report their count to the parent this often (ms). */
+const PROGRESS_MS = 10;
+/** Transient scenarios aim at 2x RabbitMQ's rate (the project's speed target). */
+const TRANSIENT = { ratio: 2, cmp: '>=' };
+const msgRate = { key: 'rate', unit: 'msg/s', better: 'higher', target: TRANSIENT };
+
+function cpuOf(m) {
+  return { broker: m.brokerCpu, load: loadCpu(m.workers) };
+}
+
+/** One publisher process and one consumer process over `queues` queues or a fanout exchange. */
+async function pubsub(ctx, p) {
+  const { bodySize = 16, noAck = true, prefetch = 0, durable = false, confirmWindow = 0, fanout = 0, queues = 1 } = p;
+  const names = [];
+  let exchange = '';
+  if (fanout) {
+    exchange = ctx.name('fanout');
+    await ctx.declareExchange(exchange, 'fanout');
+  }
+  for (let i = 0; i < (fanout || queues); i++) {
+    const q = ctx.name(`q${i}`);
+    await ctx.declareQueue(q, { durable });
+    if (fanout) await ctx.bindQueue(q, exchange, '');
+    names.push(q);
+  }
+  const backlog = Math.min(BACKLOG_MESSAGES, Math.floor(BACKLOG_BYTES / bodySize));
+  const cons = await ctx.spawn({ kind: 'consume', queues: names, noAck, prefetch, progressMs: PROGRESS_MS }, 'consumer');
+  const pub = await ctx.spawn(
+    { kind: 'publish', exchange, routingKeys: fanout ? [''] : names, bodySize, persistent: durable, confirmWindow, backlog, fanout },
+    'publisher',
+  );
+  const m = await ctx.measure({ consumers: [cons], publishers: [pub] });
+  const [c, pb] = m.workers;
+  return {
+    delivered: c.rate.consumed,
+    published: pb.rate.published,
+    confirmed: pb.rate.confirmed,
+    mbps: c.rate.bytes / MiB,
+    cpu: cpuOf(m),
+  };
+}
+
+function throughput(name, description, p, extraMetrics = []) {
+  return {
+    name,
+    description,
+    clients: BOTH,
+    metrics: [msgRate, ...extraMetrics],
+    async run(ctx) {
+      const r = await pubsub(ctx, p);
+      return {
+        metrics: { rate: r.delivered, mbps: r.mbps },
+        cpu: r.cpu,
+        extra: { publishedPerSec: r.published, deliveredPerSec: r.delivered },
+      };
+    },
+  };
+}
+
+const mbps = { key: 'mbps', unit: 'MiB/s', better: 'higher', target: TRANSIENT };
+
+export const SCENARIOS = [
+  {
+    name: 'publish-only',
+    description: '16 B messages, no consumer; accepted rate from the final queue depth (passive declare)',
+    clients: BOTH,
+    metrics: [msgRate],
+    async run(ctx) {
+      const q = ctx.name('q');
+      await ctx.declareQueue(q);
+      const pub = await ctx.spawn({ kind: 'publish', exchange: '', routingKeys: [q], bodySize: 16 }, 'publisher');
+      const m = await ctx.measure({ publishers: [pub] });
+      const settled = await ctx.settleDepth(q);
+      const accepted = settled.depth / ((settled.at - m.tGo) / 1000);
+      return {
+        metrics: { rate: accepted },
+        cpu: cpuOf(m),
+        extra: { depth: settled.depth, sentPerSec: m.workers[0].rate.published, settleTimedOut: !!settled.timedOut },
+      };
+    },
+  },
+  throughput('pubsub-noack', '16 B, one publisher, one no-ack consumer', {}),
+  throughput('pubsub-ack', '16 B, consumer with manual ack and prefetch 100', { noAck: false, prefetch: 100 }),
+  {
+    name: 'confirm-persistent',
+    description: 'durable queue, delivery-mode 2, 256 confirms in flight, consumer acking (prefetch 100)',
+    clients: BOTH,
+    metrics: [{ key: 'rate', unit: 'confirms/s', better: 'higher', target: { ratio: 1.5, cmp: '>=' } }],
+    async run(ctx) {
+      const r = await pubsub(ctx, { durable: true, confirmWindow: 256, noAck: false, prefetch: 100 });
+      return {
+        metrics: { rate: r.confirmed },
+        cpu: r.cpu,
+        extra: { publishedPerSec: r.published, deliveredPerSec: r.delivered },
+      };
+    },
+  },
+  throughput('fanout-4', '16 B to a fanout exchange bound to 4 queues; rate counts deliveries', { fanout: 4 }),
+  throughput('body-1k', '1 KiB bodies, no-ack consumer', { bodySize: 1024 }, [mbps]),
+  throughput('body-64k', '64 KiB bodies, no-ack consumer', { bodySize: 65536 }, [mbps]),
+  throughput('queues-200', '16 B round-robin over 200 queues, one consumer on all of them', { queues: 200 }),
+  {
+    name: 'idle-connections',
+    description: 'N idle connections with one channel each: broker RSS growth per connection',
+    clients: ['raw'],
+    metrics: [{ key: 'kibPerConn', unit: 'KiB/conn', better: 'lower', target: { ratio: 0.5, cmp: '<=' } }],
+    async run(ctx) {
+      const n = ctx.opts.connections;
+      const rss0 = ctx.rss();
+      const w = await ctx.spawn({ kind: 'idle', connections: n, concurrency: 20 }, 'connector');
+      await w.request({ cmd: 'go' }, 'going');
+      const mark0 = await w.request({ cmd: 'mark' }, 'mark');
+      await w.waitFor('reached', 180000);
+      await ctx.sleep(1000);
+      const rss1 = ctx.rss();
+      const mark1 = await w.request({ cmd: 'mark' }, 'mark');
+      const fin = await w.request({ cmd: 'stop' }, 'stopped', 180000);
+      const opened = mark1.counters.opened;
+      return {
+        metrics: { kibPerConn: rss0 && rss1 && opened ? (rss1 - rss0) / 1024 / opened : null },
+        cpu: { broker: null, load: { connector: null } },
+        extra: {
+          opened,
+          failed: fin.extra.failed,
+          firstError: fin.extra.firstError,
+          connectPerSec: opened / ((mark1.counters.setupMs ?? mark1.at - mark0.at) / 1000),
+          rssBeforeMiB: rss0 / MiB,
+          rssAfterMiB: rss1 / MiB,
+        },
+      };
+    },
+  },
+  {
+    name: 'deep-queue',
+    description: 'publish N 16 B messages, then drain them with a no-ack consumer',
+    clients: ['raw'],
+    metrics: [
+      { key: 'rssMiB', unit: 'MiB RSS growth', better: 'lower', target: { ratio: 0.5, cmp: '<=' } },
+      { key: 'drain', unit: 'msg/s drained', better: 'higher', target: TRANSIENT },
+    ],
+    async run(ctx) {
+      const n = ctx.opts.deepCount;
+      const q = ctx.name('q');
+      await ctx.declareQueue(q);
+      const rss0 = ctx.rss();
+      const pub = await ctx.spawn({ kind: 'publish', exchange: '', routingKeys: [q], bodySize: 16, count: n }, 'publisher');
+      const t0 = performance.now();
+      await pub.request({ cmd: 'go' }, 'going');
+      await pub.waitFor('reached', 600000);
+      const full = await ctx.settleDepth(q, n);
+      const rss1 = ctx.rss();
+      await pub.request({ cmd: 'stop' }, 'stopped');
+      const cons = await ctx.spawn({ kind: 'consume', queues: [q], noAck: true, expect: full.depth }, 'consumer');
+      const m0 = await cons.request({ cmd: 'mark' }, 'mark');
+      const tDrain = performance.now();
+      const meter = ctx.target.pid ? cpuMeter(ctx.target.pid) : () => null;
+      await cons.request({ cmd: 'go' }, 'going');
+      const done = await cons.waitFor('reached', 600000);
+      const drainSecs = (performance.now() - tDrain) / 1000;
+      const brokerCpu = meter();
+      const consCpu = (100 * (done.cpu.user + done.cpu.system - m0.cpu.user - m0.cpu.system)) / ((done.at - m0.at) * 1000);
+      await cons.request({ cmd: 'stop' }, 'stopped');
+      return {
+        metrics: { rssMiB: rss0 && rss1 ? (rss1 - rss0) / MiB : null, drain: full.depth / drainSecs },
+        cpu: { broker: brokerCpu, load: { 'consumer (raw)': consCpu } },
+        extra: {
+          count: n,
+          depth: full.depth,
+          fillPerSec: full.depth / ((full.at - t0) / 1000),
+          bytesPerMessage: rss0 && rss1 ? (rss1 - rss0) / n : null,
+          fillTimedOut: !!full.timedOut,
+        },
+      };
+    },
+  },
+  {
+    name: 'latency-1k',
+    description: '16 B at a fixed 1,000 msg/s, publisher and consumer in one process; end-to-end latency',
+    clients: BOTH,
+    metrics: ['p50', 'p95', 'p99'].map((k) => ({
+      key: k,
+      unit: `ms ${k}`,
+      better: 'lower',
+      target: k === 'p99' ? { ratio: 1, cmp: '<=' } : null,
+    })),
+    async run(ctx) {
+      const q = ctx.name('q');
+      await ctx.declareQueue(q);
+      const maxSeconds = ctx.opts.seconds + ctx.opts.warmupMs / 1000 + 10;
+      const probe = await ctx.spawn({ kind: 'latency', queue: q, rate: 1000, bodySize: 16, maxSeconds }, 'probe');
+      const m = await ctx.measure({ publishers: [probe] });
+      const lat = m.workers[0].extra;
+      return {
+        metrics: { p50: lat.p50, p95: lat.p95, p99: lat.p99 },
+        cpu: cpuOf(m),
+        extra: { samples: lat.samples, max: lat.max, deliveredPerSec: m.workers[0].rate.consumed },
+      };
+    },
+  },
+];

@@ -1,0 +1,123 @@
+// The brokers under test: warren started here as a child process from the built dist/, and
+// RabbitMQ taken from RABBITMQ_URL or started through interop/rabbitmq.sh. Each target knows
+// its AMQP URL, the broker PID (for CPU and RSS) and how to stop what this run started.
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pidListeningOn } from './proc-stats.mjs';
+
+const START_TIMEOUT_MS = 30000;
+const STOP_TIMEOUT_MS = 10000;
+/** rabbitmq.sh may install the package and wait for the node: allow it several minutes. */
+const RABBIT_SCRIPT_TIMEOUT_MS = 20 * 60 * 1000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => (s.destroy(), resolve(ok));
+    s.setTimeout(1000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+async function waitForPort(port, isDead, what) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (isDead()) throw new Error(`${what} exited during startup`);
+    if (await portOpen(port)) return;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${START_TIMEOUT_MS / 1000} s`);
+}
+
+export async function startWarren({ root, sync, nodeArgs, logFile }) {
+  const main = path.join(root, 'dist/cli/main.js');
+  if (!fs.existsSync(main)) throw new Error(`${main} is missing: build warren first (npm run build)`);
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
+  const log = fs.openSync(logFile, 'a');
+  const args = [...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', '--sync', sync];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: root });
+  fs.closeSync(log);
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  try {
+    await waitForPort(port, () => exited, 'warren');
+  } catch (e) {
+    if (!exited) child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    name: 'warren',
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    pid: child.pid,
+    describe: `warren (--sync ${sync})`,
+    alive: () => !exited,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const deadline = Date.now() + STOP_TIMEOUT_MS;
+        while (!exited && Date.now() < deadline) await sleep(50);
+        if (!exited) child.kill('SIGKILL');
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function runScript(script, arg) {
+  return new Promise((resolve) => {
+    execFile('bash', [script, arg], { timeout: RABBIT_SCRIPT_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) =>
+      resolve({ ok: !err, out: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+export async function startRabbit({ root }) {
+  let url = process.env.RABBITMQ_URL;
+  let stop = async () => {};
+  const script = path.join(root, 'interop/rabbitmq.sh');
+  if (!url && fs.existsSync(script)) {
+    const before = await runScript(script, 'status');
+    const ownedBefore = /started by this script/.test(before.out);
+    const started = await runScript(script, 'start');
+    if (!started.ok) throw new Error(`interop/rabbitmq.sh start failed:\n${started.out}`);
+    const after = await runScript(script, 'status');
+    if (!ownedBefore && /started by this script/.test(after.out)) {
+      stop = async () => void (await runScript(script, 'stop'));
+    }
+    url = `amqp://guest:guest@127.0.0.1:${process.env.RABBITMQ_PORT || 5672}`;
+  }
+  if (!url) {
+    if (await portOpen(5672)) url = 'amqp://guest:guest@127.0.0.1:5672';
+    else throw new Error('no RabbitMQ: set RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672 or provide interop/rabbitmq.sh');
+  }
+  const port = Number(new URL(url).port || 5672);
+  if (!(await portOpen(port))) throw new Error(`RabbitMQ is not listening on 127.0.0.1:${port}`);
+  const pid = pidListeningOn(port);
+  return {
+    name: 'rabbitmq',
+    url,
+    pid,
+    describe: 'RabbitMQ',
+    alive: () => pid === null || fs.existsSync(`/proc/${pid}`),
+    stop,
+  };
+}
