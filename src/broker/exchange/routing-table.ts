@@ -1,0 +1,48 @@
+// The contract every exchange routing algorithm fulfils, and the factory picking one by type name.
+
+import type { FieldTable } from '../../protocol/field-table.js';
+import { DirectRoutingTable } from './direct.js';
+import { FanoutRoutingTable } from './fanout.js';
+import { HeadersRoutingTable } from './headers.js';
+import { TopicRoutingTable } from './topic.js';
+
+export interface BindingEntry<D> {
+  destination: D;
+  routingKey: string;
+  args: FieldTable;
+}
+
+export interface RoutingTable<D> {
+  /** Adds a binding; false if an identical (destination, routingKey, args) binding existed. */
+  bind(destination: D, routingKey: string, args: FieldTable): boolean;
+  /** Removes a binding; false if it was not there. */
+  unbind(destination: D, routingKey: string, args: FieldTable): boolean;
+  /** Adds every destination the message routes to into `into` (a Set, so duplicates collapse). */
+  route(routingKey: string, headers: FieldTable | undefined, into: Set<D>): void;
+  /** Removes every binding of destination; returns how many were removed. */
+  removeDestination(destination: D): number;
+  bindings(): Iterable<BindingEntry<D>>;
+  readonly size: number;
+}
+
+export type ExchangeTypeName = 'direct' | 'fanout' | 'topic' | 'headers';
+
+/** The built-in exchange types, in the order RabbitMQ lists them. */
+export const EXCHANGE_TYPES: readonly ExchangeTypeName[] = ['direct', 'fanout', 'topic', 'headers'];
+
+export function isExchangeType(t: string): t is ExchangeTypeName {
+  return t === 'direct' || t === 'fanout' || t === 'topic' || t === 'headers';
+}
+
+export function createRoutingTable<D>(type: ExchangeTypeName): RoutingTable<D> {
+  switch (type) {
+    case 'direct':
+      return new DirectRoutingTable<D>();
+    case 'fanout':
+      return new FanoutRoutingTable<D>();
+    case 'topic':
+      return new TopicRoutingTable<D>();
+    case 'headers':
+      return new HeadersRoutingTable<D>();
+  }
+}
