@@ -1,0 +1,163 @@
+// Handshake over a raw socket: connection.start contents, tune values, auth, vhosts.
+
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
+import { RawClient, plainResponse } from '../helpers/raw-client.js';
+import { encodeTable, type FieldTable } from '../../src/protocol/field-table.js';
+import * as M from '../../src/protocol/generated/amqp.js';
+
+const b = useBroker();
+
+function str(v: Buffer | string): string {
+  return typeof v === 'string' ? v : v.toString('utf8');
+}
+
+describe('connection.start', () => {
+  it('announces version 0-9, PLAIN AMQPLAIN, en_US and the capability table', async () => {
+    const c = await RawClient.open(b.port);
+    const s = c.start as M.ConnectionStart;
+    expect(s.versionMajor).toBe(0);
+    expect(s.versionMinor).toBe(9);
+    expect(str(s.mechanisms)).toBe('PLAIN AMQPLAIN');
+    expect(str(s.locales)).toBe('en_US');
+    const props = s.serverProperties;
+    for (const k of ['product', 'version', 'platform', 'copyright', 'information', 'cluster_name']) {
+      expect(typeof props[k], k).toBe('string');
+    }
+    expect(props['capabilities']).toEqual({
+      publisher_confirms: true,
+      exchange_exchange_bindings: true,
+      'basic.nack': true,
+      consumer_cancel_notify: true,
+      'connection.blocked': true,
+      consumer_priorities: true,
+      authentication_failure_close: true,
+      per_consumer_qos: true,
+      direct_reply_to: true,
+    });
+    await c.close();
+  });
+});
+
+describe('connection.tune', () => {
+  it('proposes channel_max 2047, frame_max 131072, heartbeat 60', async () => {
+    const c = await RawClient.open(b.port);
+    const t = c.tune as M.ConnectionTune;
+    expect([t.channelMax, t.frameMax, t.heartbeat]).toEqual([2047, 131072, 60]);
+    await c.close();
+  });
+
+  it("honours a client's lower channel_max", async () => {
+    const c = await RawClient.open(b.port, { tuneOk: { channelMax: 5 } });
+    await c.openChannel(5);
+    c.sendMethod(6, { id: M.CHANNEL_OPEN, outOfBand: '' });
+    const close = await c.expectConnectionClose();
+    expect(close.replyCode).toBe(530);
+    expect(close.replyText).toMatch(/^NOT_ALLOWED - /);
+    c.destroy();
+  });
+
+  it("honours a client's lower frame_max: a larger frame is a 501 frame error", async () => {
+    const c = await RawClient.open(b.port, { tuneOk: { frameMax: 4096 } });
+    await c.openChannel(1);
+    // 5000-byte body frame: legal under 131072, over the negotiated 4096.
+    c.publish(1, 'amq.direct', 'nowhere', Buffer.alloc(3000));
+    await new Promise((r) => setTimeout(r, 30));
+    c.sendMethod(1, { id: M.BASIC_PUBLISH, ticket: 0, exchange: 'amq.direct', routingKey: 'x', mandatory: false, immediate: false });
+    c.sendHeader(1, 5000);
+    c.sendBody(1, Buffer.alloc(5000));
+    const close = await c.expectConnectionClose();
+    expect(close.replyCode).toBe(501);
+    c.destroy();
+  });
+
+  it('accepts frame_max 0 in tune-ok as "use the server\'s"', async () => {
+    const c = await RawClient.open(b.port, { tuneOk: { frameMax: 0 } });
+    await c.openChannel(1);
+    c.publish(1, 'amq.direct', 'nowhere', Buffer.alloc(100_000));
+    await c.call(1, { id: M.CHANNEL_CLOSE, replyCode: 200, replyText: '', classId: 0, methodId: 0 }, M.CHANNEL_CLOSE_OK);
+    await c.close();
+  });
+
+  it('refuses frame_max below 4096', async () => {
+    const c = await RawClient.open(b.port, { tuneOk: { frameMax: 2048 }, stopAfterTuneOk: true });
+    c.sendMethod(0, { id: M.CONNECTION_OPEN, virtualHost: '/', capabilities: '', insist: false });
+    const close = await c.expectConnectionClose();
+    expect(close.replyCode).toBe(530);
+    expect(close.replyText).toMatch(/^NOT_ALLOWED - frame_max=2048 < 4096/);
+    expect(await c.waitClosed()).toBe(true);
+  });
+});
+
+describe('authentication', () => {
+  it('accepts PLAIN guest/guest', async () => {
+    const c = await RawClient.open(b.port, { mechanism: 'PLAIN', response: plainResponse('guest', 'guest') });
+    await c.openChannel(1);
+    await c.close();
+  });
+
+  it('accepts AMQPLAIN (table without length prefix)', async () => {
+    const table: FieldTable = { LOGIN: 'guest', PASSWORD: 'guest' };
+    const response = encodeTable(table).subarray(4);
+    const c = await RawClient.open(b.port, { mechanism: 'AMQPLAIN', response });
+    await c.openChannel(1);
+    await c.close();
+  });
+
+  it('bad password with authentication_failure_close: connection.close 403', async () => {
+    const c = await RawClient.open(b.port, { password: 'wrong', stopAfterStartOk: true, capabilities: { authentication_failure_close: true } });
+    const close = await c.expectConnectionClose();
+    expect(close.replyCode).toBe(403);
+    expect(close.replyText).toMatch(/^ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN/);
+    expect(close.classId).toBe(10);
+    expect(close.methodId).toBe(11);
+    expect(await c.waitClosed()).toBe(true);
+  });
+
+  it('bad password without the capability: socket closed without a method', async () => {
+    const c = await RawClient.open(b.port, { password: 'wrong', stopAfterStartOk: true, capabilities: {} });
+    expect(await c.waitClosed()).toBe(true);
+    expect(c.pending()).toEqual([]);
+  });
+
+  it('unknown user is refused like a bad password', async () => {
+    const c = await RawClient.open(b.port, { user: 'nobody', password: 'guest', stopAfterStartOk: true });
+    const close = await c.expectConnectionClose();
+    expect(close.replyCode).toBe(403);
+    c.destroy();
+  });
+
+  it('unknown mechanism is refused with 403', async () => {
+    const c = await RawClient.open(b.port, { mechanism: 'EXTERNAL', response: Buffer.alloc(0), stopAfterStartOk: true });
+    const close = await c.expectConnectionClose();
+    expect(close.replyCode).toBe(403);
+    c.destroy();
+  });
+});
+
+describe('connection.open', () => {
+  it('unknown vhost: 530 NOT_ALLOWED', async () => {
+    const c = await RawClient.open(b.port, { stopAfterTuneOk: true });
+    c.sendMethod(0, { id: M.CONNECTION_OPEN, virtualHost: 'no-such-vhost', capabilities: '', insist: false });
+    const close = await c.expectConnectionClose();
+    expect(close.replyCode).toBe(530);
+    expect(close.replyText).toMatch(/^NOT_ALLOWED - /);
+    expect(close.replyText).toContain('no-such-vhost');
+    expect(await c.waitClosed()).toBe(true);
+  });
+
+  it('connection.update-secret is answered with update-secret-ok', async () => {
+    const c = await RawClient.open(b.port);
+    c.sendMethod(0, { id: M.CONNECTION_UPDATE_SECRET, newSecret: Buffer.from('new-secret'), reason: 'rotation' });
+    await c.expect(M.CONNECTION_UPDATE_SECRET_OK);
+    await c.openChannel(1);
+    await c.close();
+  });
+
+  it('a client close is answered with close-ok and the socket ends', async () => {
+    const c = await RawClient.open(b.port);
+    c.sendMethod(0, { id: M.CONNECTION_CLOSE, replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 });
+    await c.expect(M.CONNECTION_CLOSE_OK);
+    expect(await c.waitClosed()).toBe(true);
+  });
+});
