@@ -21,12 +21,30 @@ export class Broker {
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
   readonly replyTo = new Map<string, ReplyToTarget>();
 
+  /** Counters operators alert on. */
+  readonly metrics = {
+    /** Messages republished to a dead-letter exchange, by reason. */
+    deadLettered: new Map<string, number>(),
+    /** Messages dead-lettered with no DLX (or no route): dropped. */
+    deadLetterDropped: 0,
+  };
+
   constructor(config: Config, clock: Clock, log: Logger) {
     this.config = config;
     this.clock = clock;
     this.log = log;
     this.users = new Users(config.users);
-    this.vhosts.set('/', new VHost('/'));
+    const vhost = new VHost('/', clock);
+    vhost.listener.deadLettered = (q, reason, targets) => {
+      if (targets === 0) {
+        this.metrics.deadLetterDropped++;
+        return;
+      }
+      this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
+      // Poison messages and expiries reaching a DLQ are what operators want to hear about.
+      this.log.warn({ queue: q.name, reason, dlx: q.policy.deadLetterExchange, targets }, 'message dead-lettered');
+    };
+    this.vhosts.set('/', vhost);
   }
 
   vhost(name: string): VHost | undefined {

@@ -3,6 +3,7 @@
 
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/amqp.js';
 import { encodeContentHeaderPayload } from '../protocol/frame-writer.js';
+import type { FieldValue } from '../protocol/field-table.js';
 
 /** Content-header payload layout: class (2) weight (2) body size (8) then property flags. */
 const PROPERTY_FLAGS_OFFSET = 12;
@@ -69,6 +70,15 @@ export class Message {
   setProperties(props: BasicProperties): void {
     this.props = props;
     this.header = encodeContentHeaderPayload(this.header.readUInt16BE(0), this.bodySize, props);
+  }
+
+  /** The content header with one header field added (not stored: used per delivery). */
+  headerWith(key: string, value: FieldValue): Buffer {
+    const props = this.properties;
+    return encodeContentHeaderPayload(this.header.readUInt16BE(0), this.bodySize, {
+      ...props,
+      headers: { ...(props.headers ?? {}), [key]: value },
+    });
   }
 
   /** A copy that can be changed without touching the original (dead-lettering). */

@@ -5,9 +5,13 @@ import { ChannelError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { stringValue } from '../protocol/field-table.js';
 import { checkArgs, checkFlag } from './equivalence.js';
-import { Exchange, isExchange, type Destination } from './exchange/exchange.js';
-import { isExchangeType } from './exchange/routing-table.js';
+import type { Clock } from '../util/clock.js';
+import { DelayedMessages, type DelayedMessage } from './delayed.js';
+import { Exchange, isExchange, isKnownExchangeType, type Destination } from './exchange/exchange.js';
+import { headersBindingError } from './exchange/headers.js';
 import type { Message } from './message.js';
+import { parseQueueArguments } from './queue/arguments.js';
+import { deadLetterMessage, wouldCycle, type DeadLetterReason } from './queue/dead-letter.js';
 import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
 
 /** The x-arguments RabbitMQ compares on queue redeclaration. */
@@ -29,6 +33,14 @@ export interface VHostListener {
   bindingAdded?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
   bindingRemoved?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
   entryRemoved?(q: Queue, entry: QueueEntry): void;
+  /** A message was dead-lettered from q into `targets` queues (0 = dropped). */
+  deadLettered?(q: Queue, reason: DeadLetterReason, targets: number): void;
+}
+
+/** What a publish did: routed to how many queues, and whether any refused it (x-overflow reject-publish). */
+export interface PublishOutcome {
+  routed: number;
+  rejected: boolean;
 }
 
 export interface DeclareQueueResult {
@@ -42,10 +54,14 @@ export class VHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   listener: VHostListener = {};
+  readonly clock: Clock;
+  readonly delayed: DelayedMessages;
   private readonly visited = new Set<Exchange>();
 
-  constructor(name: string) {
+  constructor(name: string, clock: Clock) {
     this.name = name;
+    this.clock = clock;
+    this.delayed = new DelayedMessages(clock, (d) => this.releaseDelayed(d));
     const opts = { durable: true, autoDelete: false, internal: false, args: {} };
     this.exchanges.set('', new Exchange('', 'direct', opts));
     this.exchanges.set('amq.direct', new Exchange('amq.direct', 'direct', opts));
@@ -79,7 +95,7 @@ export class VHost implements QueueHost {
       this.checkExchangeEquivalent(existing, type, opts);
       return existing;
     }
-    if (!isExchangeType(type)) throw new ChannelError(503, `invalid exchange type '${type}'`, 0, 0);
+    if (!isKnownExchangeType(type)) throw new ChannelError(503, `invalid exchange type '${type}'`, 0, 0);
     const e = new Exchange(name, type, opts);
     this.exchanges.set(name, e);
     if (e.durable) this.listener.exchangeDeclared?.(e);
@@ -111,6 +127,7 @@ export class VHost implements QueueHost {
 
   private removeExchange(e: Exchange): void {
     this.exchanges.delete(e.name);
+    if (e.delayed) this.delayed.removeExchange(e);
     for (const b of e.table.bindings()) this.listener.bindingRemoved?.(e, b.destination, b.routingKey, b.args);
     // Bindings where this exchange is the destination go too.
     for (const src of this.exchanges.values()) {
@@ -146,6 +163,10 @@ export class VHost implements QueueHost {
   }
 
   private addBinding(src: Exchange, dst: Destination, routingKey: string, args: FieldTable): void {
+    if (src.routingType === 'headers') {
+      const err = headersBindingError(args);
+      if (err !== undefined) throw new ChannelError(406, err, 0, 0);
+    }
     if (src.table.bind(dst, routingKey, args)) {
       src.hadBinding = true;
       if (src.durable && isDurable(dst)) this.listener.bindingAdded?.(src, dst, routingKey, args);
@@ -196,11 +217,13 @@ export class VHost implements QueueHost {
       checkFlag('queue', name, 'auto_delete', opts.autoDelete, existing.autoDelete);
       checkFlag('queue', name, 'exclusive', opts.exclusive, existing.exclusive);
       checkArgs('queue', name, opts.args, existing.args, EQUIVALENT_QUEUE_ARGS);
+      existing.touch();
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount };
     }
+    const policy = parseQueueArguments(name, opts.args, opts);
     const q = new Queue(
       name,
-      { durable: opts.durable, exclusive: opts.exclusive, autoDelete: opts.autoDelete, args: opts.args, owner: opts.exclusive ? owner : null },
+      { durable: opts.durable, exclusive: opts.exclusive, autoDelete: opts.autoDelete, args: opts.args, policy, owner: opts.exclusive ? owner : null },
       this,
     );
     this.queues.set(name, q);
@@ -264,7 +287,7 @@ export class VHost implements QueueHost {
     this.queues.delete(q.name);
     const n = q.messageCount;
     q.purge();
-    q.deleted = true;
+    q.dispose();
     for (const c of q.consumers.slice()) {
       q.removeConsumer(c);
       c.owner.cancelledByBroker(c);
@@ -288,6 +311,46 @@ export class VHost implements QueueHost {
 
   onEntryRemoved(q: Queue, entry: QueueEntry): void {
     if (entry.storeSeq >= 0) this.listener.entryRemoved?.(q, entry);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Republish a message leaving q to its dead-letter exchange, or drop it if q has none. */
+  deadLetter(q: Queue, entry: QueueEntry, reason: DeadLetterReason): void {
+    this.onEntryRemoved(q, entry);
+    const dlxName = q.policy.deadLetterExchange;
+    const dlx = dlxName === undefined ? undefined : this.exchanges.get(dlxName);
+    if (dlx === undefined) {
+      this.listener.deadLettered?.(q, reason, 0);
+      return;
+    }
+    const dl = deadLetterMessage(entry.message, q.name, reason, dlx.name, q.policy.deadLetterRoutingKey, this.clock.now());
+    const targets = new Set<Queue>();
+    this.route(dlx, dl.routingKeys, dl.message.properties.headers, targets);
+    let n = 0;
+    for (const t of targets) {
+      if (wouldCycle(dl.message, t.name)) continue;
+      if (t.enqueue(dl.message, undefined) === 'enqueued') n++;
+    }
+    this.listener.deadLettered?.(q, reason, n);
+  }
+
+  /** Route a message and enqueue it in every queue it reaches. */
+  publishTo(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, message: Message, messageTtl: number | undefined, routed: Set<Queue>): PublishOutcome {
+    this.route(exchange, routingKeys, headers, routed);
+    const outcome: PublishOutcome = { routed: routed.size, rejected: false };
+    if (routed.size === 0) return outcome;
+    for (const q of routed) if (q.enqueue(message, messageTtl) === 'rejected') outcome.rejected = true;
+    routed.clear();
+    return outcome;
+  }
+
+  private releaseDelayed(d: DelayedMessage): void {
+    if (this.exchanges.get(d.exchange.name) !== d.exchange) return;
+    const ttl = d.message.hasExpiration ? Number(d.message.properties.expiration) : undefined;
+    this.publishTo(d.exchange, d.routingKeys, d.message.hasHeaders ? d.message.properties.headers : undefined, d.message, ttl, new Set());
   }
 
   // ------------------------------------------------------------ routing

@@ -32,6 +32,10 @@ export interface Config {
   memoryHighWatermark: number;
   /** Bytes of free disk below which publishers are blocked; RabbitMQ's default 50 MB. */
   diskFreeLimit: number;
+  /** RabbitMQ's consumer_timeout: ms a delivery may stay unacknowledged (default 30 minutes). */
+  consumerTimeout: number;
+  /** How often channels are checked for consumer timeouts. */
+  consumerTimeoutCheckMs: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -48,6 +52,8 @@ export const DEFAULT_CONFIG: Config = {
   users: [{ name: 'guest', password: 'guest', loopbackOnly: true }],
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,
+  consumerTimeout: 30 * 60 * 1000,
+  consumerTimeoutCheckMs: 1000,
 };
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -9,16 +9,21 @@ import type { Queue, QueueEntry } from '../broker/queue/queue.js';
 import { generateName, type VHost } from '../broker/vhost.js';
 import { CommandAssembler } from '../protocol/command-assembler.js';
 import { ChannelError } from '../protocol/errors.js';
-import { numberValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import * as M from '../protocol/generated/amqp.js';
 import type { Outbound } from './outbound.js';
+import { parseExpiration } from '../broker/queue/arguments.js';
 
 const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
 const REPLY_TO_PREFIX = 'amq.rabbitmq.reply-to.';
+/** Header the deduplication plugin reads the idempotency key from. */
+const DEDUP_HEADER = 'x-deduplication-header';
 
 interface Unacked {
   entry: QueueEntry;
   queue: Queue;
+  /** When it was delivered, for the consumer timeout. */
+  deliveredAt: number;
   /** null for basic.get deliveries. */
   consumer: Consumer | null;
 }
@@ -246,6 +251,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     this.checkPublish(method, message);
     const exchange = this.vhost.exchanges.get(method.exchange);
     if (exchange === undefined) return;
+    const messageTtl = message.hasExpiration ? parseExpiration(message.properties.expiration ?? '') : undefined;
     let seq = 0;
     if (this.confirmMode) seq = ++this.publishSeq;
 
@@ -271,24 +277,53 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     }
     this.singleKey[0] = method.routingKey;
 
+    const now = this.host.broker.clock.now();
+    if (exchange.dedup !== null && headers !== undefined) {
+      const key = headers[DEDUP_HEADER];
+      if (key !== undefined && key !== null) {
+        const k = typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : JSON.stringify(key);
+        // A duplicate is accepted (and confirmed) but routed nowhere.
+        if (exchange.dedup.checkAndAdd(k, now, numberValue(headers['x-cache-ttl']))) {
+          if (seq > 0) this.confirm(seq);
+          return;
+        }
+      }
+    }
+    if (exchange.delayed) {
+      const delay = numberValue(headers?.['x-delay']);
+      if (delay !== undefined && delay > 0) {
+        this.vhost.delayed.add({ dueAt: now + delay, exchange, routingKeys: keys.slice(), message, storeSeq: -1 });
+        if (seq > 0) this.confirm(seq);
+        return;
+      }
+    }
+
     let delivered = false;
+    let rejected = false;
     if (method.exchange === '' && method.routingKey.startsWith(REPLY_TO_PREFIX)) {
       const target = this.host.broker.replyTo.get(method.routingKey.slice(REPLY_TO_PREFIX.length));
       delivered = target !== undefined && target.deliverReply(message);
     } else {
-      const routed = this.routed;
-      this.vhost.route(exchange, keys, headers, routed);
-      if (routed.size > 0) {
-        delivered = true;
-        for (const q of routed) q.enqueue(message);
-        routed.clear();
-      }
+      const outcome = this.vhost.publishTo(exchange, keys, headers, message, messageTtl, this.routed);
+      delivered = outcome.routed > 0;
+      rejected = outcome.rejected;
     }
     if (!delivered && method.mandatory) {
       this.send({ id: M.BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: method.exchange, routingKey: method.routingKey });
       this.out.sendContent(this.id, message.header, message.body, message.bodySize);
     }
-    if (seq > 0) this.confirm(seq);
+    if (seq > 0) {
+      if (rejected) this.nackPublish(seq);
+      else this.confirm(seq);
+    }
+  }
+
+  /** x-overflow reject-publish: the publisher hears basic.nack for this one message. */
+  private nackPublish(seq: number): void {
+    this.flushConfirms();
+    this.send({ id: M.BASIC_NACK, deliveryTag: seq, multiple: false, requeue: false });
+    this.confirmedUpTo = seq;
+    this.ackSentUpTo = seq;
   }
 
   // ------------------------------------------------------------ confirms
@@ -395,7 +430,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     if (c.noAck) {
       c.queue.settle(entry);
     } else {
-      this.unacked.set(tag, { entry, queue: c.queue, consumer: c });
+      this.unacked.set(tag, { entry, queue: c.queue, consumer: c, deliveredAt: this.host.broker.clock.now() });
       c.unacked++;
     }
     this.send({
@@ -406,7 +441,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       exchange: msg.exchange,
       routingKey: msg.routingKey,
     });
-    this.out.sendContent(this.id, msg.header, msg.body, msg.bodySize);
+    this.out.sendContent(this.id, deliveryHeader(entry, c.queue), msg.body, msg.bodySize);
   }
 
   cancelledByBroker(c: Consumer): void {
@@ -426,7 +461,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     entry.deliveryCount++;
     const tag = this.nextDeliveryTag++;
     if (m.noAck) queue.settle(entry);
-    else this.unacked.set(tag, { entry, queue, consumer: null });
+    else this.unacked.set(tag, { entry, queue, consumer: null, deliveredAt: this.host.broker.clock.now() });
     const msg = entry.message;
     this.send({
       id: M.BASIC_GET_OK,
@@ -436,7 +471,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       routingKey: msg.routingKey,
       messageCount: queue.messageCount,
     });
-    this.out.sendContent(this.id, msg.header, msg.body, msg.bodySize);
+    this.out.sendContent(this.id, deliveryHeader(entry, queue), msg.body, msg.bodySize);
   }
 
   private onQos(m: M.BasicQos): void {
@@ -535,6 +570,24 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     for (const c of this.consumers.values()) c.queue.dispatch();
   }
 
+  // ------------------------------------------------------------ consumer timeout
+
+  /** The error to close this channel with if a delivery waited for its ack longer than allowed. */
+  checkConsumerTimeout(now: number, defaultTimeout: number): ChannelError | null {
+    for (const u of this.unacked.values()) {
+      const timeout = u.queue.policy.consumerTimeout ?? defaultTimeout;
+      if (timeout > 0 && now - u.deliveredAt > timeout) {
+        return new ChannelError(
+          406,
+          `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeout} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+          0,
+          0,
+        );
+      }
+    }
+    return null;
+  }
+
   // ------------------------------------------------------------ teardown
 
   /** The channel is going away: cancel consumers, requeue unacked messages. */
@@ -558,6 +611,12 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     this.txPublishes = [];
     this.txAcks = [];
   }
+}
+
+/** The content header a consumer sees: the publisher's bytes, plus x-delivery-count once a message has been returned. */
+function deliveryHeader(entry: QueueEntry, queue: Queue): Buffer {
+  if (entry.returns === 0 || !queue.tracksDeliveries) return entry.message.header;
+  return entry.message.headerWith('x-delivery-count', new TypedValue('l', entry.returns));
 }
 
 /** CC/BCC header values: arrays of strings (RabbitMQ ignores other types). */

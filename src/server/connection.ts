@@ -377,6 +377,19 @@ export class Connection implements FrameHandler, ChannelHost {
     this.closeConnection(new ConnectionError(541, detail, info?.classId ?? 0, info?.methodId ?? 0));
   }
 
+  /** Close channels whose deliveries waited too long for an ack (consumer_timeout). */
+  checkConsumerTimeouts(now: number): void {
+    if (this.state !== State.Open) return;
+    for (const ch of this.channels.values()) {
+      if (ch.closing) continue;
+      const err = ch.checkConsumerTimeout(now, this.broker.config.consumerTimeout);
+      if (err !== null) {
+        this.closeChannel(ch.id, err);
+        this.outbound.flush();
+      }
+    }
+  }
+
   private closeChannel(channel: number, err: AmqpError): void {
     const ch = this.channels.get(channel);
     if (ch === undefined || ch.closing) return;

@@ -15,6 +15,7 @@ export class Listener implements ConnectionRegistry {
   private readonly log: Logger;
   readonly connections = new Set<Connection>();
   private nextId = 1;
+  private readonly timeoutSweep: NodeJS.Timeout;
 
   constructor(broker: Broker, log: Logger) {
     this.broker = broker;
@@ -24,6 +25,11 @@ export class Listener implements ConnectionRegistry {
       const conn = new Connection(id, socket, broker, this, log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` }));
       this.connections.add(conn);
     });
+    this.timeoutSweep = setInterval(() => {
+      const now = broker.clock.now();
+      for (const c of this.connections) c.checkConsumerTimeouts(now);
+    }, broker.config.consumerTimeoutCheckMs);
+    this.timeoutSweep.unref();
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -43,6 +49,7 @@ export class Listener implements ConnectionRegistry {
 
   /** Stop accepting, send 320 CONNECTION_FORCED to every client, wait briefly for close-ok. */
   async close(): Promise<void> {
+    clearInterval(this.timeoutSweep);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.connections) {
       c.closeConnection(new ConnectionError(320, "broker forced connection closure with reason 'shutdown'", 0, 0));

@@ -1,8 +1,11 @@
-// An exchange: its declared properties and the routing table of its bindings.
+// An exchange: its declared properties, the routing table of its bindings, and the
+// plugin-compatible extras (x-delayed-message, x-message-deduplication).
 
-import type { FieldTable } from '../../protocol/field-table.js';
+import { ChannelError } from '../../protocol/errors.js';
+import { numberValue, stringValue, type FieldTable } from '../../protocol/field-table.js';
+import { DedupCache } from '../dedup-cache.js';
 import type { Queue } from '../queue/queue.js';
-import { createRoutingTable, type ExchangeTypeName, type RoutingTable } from './routing-table.js';
+import { createRoutingTable, isExchangeType, type ExchangeTypeName, type RoutingTable } from './routing-table.js';
 
 export type Destination = Queue | Exchange;
 
@@ -13,33 +16,69 @@ export interface ExchangeOptions {
   args: FieldTable;
 }
 
+/** Exchange types of the delayed-message and deduplication plugins, which warren builds in. */
+export const DELAYED_TYPE = 'x-delayed-message';
+export const DEDUP_TYPE = 'x-message-deduplication';
+
+export function isKnownExchangeType(t: string): boolean {
+  return isExchangeType(t) || t === DELAYED_TYPE || t === DEDUP_TYPE;
+}
+
 export class Exchange {
   readonly name: string;
-  readonly type: ExchangeTypeName;
+  /** The declared type (may be a plugin type). */
+  readonly type: string;
+  /** The algorithm that routes its messages. */
+  readonly routingType: ExchangeTypeName;
   readonly durable: boolean;
   readonly autoDelete: boolean;
   readonly internal: boolean;
   readonly args: FieldTable;
   readonly table: RoutingTable<Destination>;
+  readonly delayed: boolean;
+  readonly dedup: DedupCache | null;
   /** Set once a binding has had this exchange as source (auto-delete applies only after that). */
   hadBinding = false;
 
-  constructor(name: string, type: ExchangeTypeName, opts: ExchangeOptions) {
+  constructor(name: string, type: string, opts: ExchangeOptions) {
     this.name = name;
     this.type = type;
     this.durable = opts.durable;
     this.autoDelete = opts.autoDelete;
     this.internal = opts.internal;
     this.args = opts.args;
-    this.table = createRoutingTable<Destination>(type);
+    this.delayed = type === DELAYED_TYPE;
+    this.dedup = null;
+    if (isExchangeType(type)) {
+      this.routingType = type;
+    } else if (type === DELAYED_TYPE) {
+      const inner = stringValue(opts.args['x-delayed-type']);
+      if (inner === undefined || !isExchangeType(inner)) {
+        throw new ChannelError(406, `Invalid argument, 'x-delayed-type' must be an existing exchange type`, 40, 10);
+      }
+      this.routingType = inner;
+    } else if (type === DEDUP_TYPE) {
+      // The deduplication exchange routes like fanout.
+      this.routingType = 'fanout';
+      const size = numberValue(opts.args['x-cache-size']) ?? Number(stringValue(opts.args['x-cache-size']));
+      if (!Number.isInteger(size) || size <= 0) {
+        throw new ChannelError(406, `Missing or invalid argument, 'x-cache-size' must be a positive integer`, 40, 10);
+      }
+      const ttlRaw = opts.args['x-cache-ttl'];
+      const ttl = ttlRaw === undefined ? undefined : (numberValue(ttlRaw) ?? Number(stringValue(ttlRaw)));
+      if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 0)) {
+        throw new ChannelError(406, `Invalid argument, 'x-cache-ttl' must be a non-negative integer`, 40, 10);
+      }
+      this.dedup = new DedupCache(size, ttl);
+    } else {
+      throw new ChannelError(503, `invalid exchange type '${type}'`, 40, 10);
+    }
+    this.table = createRoutingTable<Destination>(this.routingType);
   }
 
   /** `alternate-exchange` argument (RabbitMQ spells it without `x-`). */
   get alternateExchange(): string | undefined {
-    const ae = this.args['alternate-exchange'];
-    if (typeof ae === 'string') return ae;
-    if (Buffer.isBuffer(ae)) return ae.toString('utf8');
-    return undefined;
+    return stringValue(this.args['alternate-exchange']);
   }
 }
 

@@ -1,9 +1,12 @@
-// A queue: ready messages in order, its consumers, and the dispatch loop that feeds them.
+// A queue: ready messages in order, its consumers, the dispatch loop that feeds them,
+// and the x-argument behaviours that act on its contents (TTL, limits, delivery limit).
 
-import { Deque } from '../../util/deque.js';
 import type { FieldTable } from '../../protocol/field-table.js';
 import type { Consumer } from '../consumer.js';
 import type { Message } from '../message.js';
+import type { QueuePolicy } from './arguments.js';
+import type { DeadLetterReason } from './dead-letter.js';
+import { ReadyList } from './ready-list.js';
 
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
@@ -11,17 +14,23 @@ export class QueueEntry {
   /** Position in this queue's arrival order: requeued entries go back to their place by it. */
   readonly seq: number;
   redelivered: boolean;
-  /** Times delivered so far (x-delivery-count). */
+  /** Times delivered so far. */
   deliveryCount: number;
+  /** Times returned to the queue unacknowledged (x-delivery-count). */
+  returns: number;
   /** Store position when the message is persisted for this queue, else -1. */
   storeSeq: number;
+  /** Epoch ms after which the message is dead; Infinity when it has no TTL. */
+  expiresAt: number;
 
-  constructor(message: Message, seq: number, storeSeq: number) {
+  constructor(message: Message, seq: number, storeSeq: number, expiresAt: number) {
     this.message = message;
     this.seq = seq;
     this.redelivered = false;
     this.deliveryCount = 0;
+    this.returns = 0;
     this.storeSeq = storeSeq;
+    this.expiresAt = expiresAt;
   }
 }
 
@@ -30,18 +39,25 @@ export interface QueueOptions {
   exclusive: boolean;
   autoDelete: boolean;
   args: FieldTable;
+  policy: QueuePolicy;
   /** The connection that owns an exclusive queue. */
   owner: object | null;
 }
 
-/** Hooks the vhost gives a queue (persistence, auto-delete). */
+/** What the vhost does for a queue (time, persistence, dead-lettering, deletion). */
 export interface QueueHost {
+  now(): number;
   onQueueUnused(queue: Queue): void;
   onEntryRemoved(queue: Queue, entry: QueueEntry): void;
+  deadLetter(queue: Queue, entry: QueueEntry, reason: DeadLetterReason): void;
 }
+
+export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 
 /** Deliveries per dispatch pass before yielding to the event loop. */
 const DISPATCH_BUDGET = 512;
+/** Header the deduplication plugin reads the idempotency key from. */
+const DEDUP_HEADER = 'x-deduplication-header';
 
 export class Queue {
   readonly name: string;
@@ -49,8 +65,9 @@ export class Queue {
   readonly exclusive: boolean;
   readonly autoDelete: boolean;
   readonly args: FieldTable;
+  readonly policy: QueuePolicy;
   readonly owner: object | null;
-  readonly ready = new Deque<QueueEntry>();
+  readonly ready: ReadyList;
   readonly consumers: Consumer[] = [];
   private readonly host: QueueHost;
   private nextSeq = 1;
@@ -58,6 +75,11 @@ export class Queue {
   private hadConsumer = false;
   private dispatchScheduled = false;
   private dispatching = false;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryAt = Infinity;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Keys of messages now in the queue (ready or unacked), for x-message-deduplication. */
+  private readonly dedupKeys: Map<string, number> | null;
   deleted = false;
   /** Bytes of ready message bodies (x-max-length-bytes and stats). */
   readyBytes = 0;
@@ -68,11 +90,16 @@ export class Queue {
     this.exclusive = opts.exclusive;
     this.autoDelete = opts.autoDelete;
     this.args = opts.args;
+    this.policy = opts.policy;
     this.owner = opts.owner;
     this.host = host;
+    this.ready = new ReadyList(opts.policy.maxPriority);
+    this.dedupKeys = opts.policy.deduplication ? new Map() : null;
+    this.touch();
   }
 
   get messageCount(): number {
+    this.dropExpired();
     return this.ready.length;
   }
 
@@ -80,63 +107,127 @@ export class Queue {
     return this.consumers.length;
   }
 
-  enqueue(message: Message, storeSeq = -1): QueueEntry {
-    const entry = new QueueEntry(message, this.nextSeq++, storeSeq);
+  /** Whether deliveries carry x-delivery-count (quorum queues, or any queue with a delivery limit). */
+  get tracksDeliveries(): boolean {
+    return this.policy.type === 'quorum' || this.policy.deliveryLimit !== undefined;
+  }
+
+  /** TTL deadline for a message arriving now, from x-message-ttl and its expiration (the lower wins). */
+  expiryFor(message: Message, messageTtl: number | undefined): number {
+    const q = this.policy.messageTtl;
+    const ttl = q === undefined ? messageTtl : messageTtl === undefined ? q : Math.min(q, messageTtl);
+    return ttl === undefined ? Infinity : this.host.now() + ttl;
+  }
+
+  /** Whether a publish would be refused by x-overflow reject-publish(-dlx). */
+  private full(incomingBytes: number): boolean {
+    const p = this.policy;
+    if (p.maxLength !== undefined && this.ready.length >= p.maxLength) return true;
+    if (p.maxLengthBytes !== undefined && this.readyBytes + incomingBytes > p.maxLengthBytes) return true;
+    return false;
+  }
+
+  enqueue(message: Message, messageTtl: number | undefined, storeSeq = -1): EnqueueResult {
+    if (this.dedupKeys !== null) {
+      const key = dedupKey(message);
+      if (key !== undefined) {
+        if (this.dedupKeys.has(key)) return 'duplicate';
+        this.dedupKeys.set(key, 1);
+      }
+    }
+    const entry = new QueueEntry(message, this.nextSeq++, storeSeq, this.expiryFor(message, messageTtl));
+    if (this.policy.overflow !== 'drop-head' && this.full(message.bodySize)) {
+      this.forgetDedup(entry);
+      if (this.policy.overflow === 'reject-publish-dlx') this.host.deadLetter(this, entry, 'maxlen');
+      else this.host.onEntryRemoved(this, entry);
+      return 'rejected';
+    }
     this.ready.push(entry);
     this.readyBytes += message.bodySize;
     if (this.consumers.length > 0) this.dispatch();
-    return entry;
+    this.enforceLimits();
+    this.dropExpired();
+    this.armExpiry();
+    return 'enqueued';
   }
 
-  /** Put unacked entries back, each at its original place, marked redelivered. */
+  /** drop-head overflow: dead-letter the oldest until within x-max-length / x-max-length-bytes. */
+  private enforceLimits(): void {
+    const p = this.policy;
+    if (p.overflow !== 'drop-head' || (p.maxLength === undefined && p.maxLengthBytes === undefined)) return;
+    while (
+      (p.maxLength !== undefined && this.ready.length > p.maxLength) ||
+      (p.maxLengthBytes !== undefined && this.readyBytes > p.maxLengthBytes && this.ready.length > 0)
+    ) {
+      const head = this.take(false) as QueueEntry;
+      this.remove(head, 'maxlen');
+    }
+  }
+
+  /** Put unacked entries back, each at its original place, marked redelivered; past the delivery limit they are dead-lettered. */
   requeue(entries: QueueEntry[]): void {
     if (this.deleted) {
-      for (const e of entries) this.host.onEntryRemoved(this, e);
+      for (const e of entries) this.settle(e);
       return;
     }
-    // Newest first, so each unshift lands in front of the ones requeued before it.
-    const sorted = entries.slice().sort((a, b) => b.seq - a.seq);
-    for (const e of sorted) {
+    const limit = this.policy.deliveryLimit;
+    for (const e of entries) {
+      e.returns++;
+      if (limit !== undefined && e.returns > limit) {
+        this.remove(e, 'delivery_limit');
+        continue;
+      }
       e.redelivered = true;
-      this.insertBySeq(e);
+      this.ready.insertBySeq(e);
       this.readyBytes += e.message.bodySize;
     }
     this.dispatch();
+    this.armExpiry();
   }
 
-  private insertBySeq(e: QueueEntry): void {
-    const head = this.ready.peek();
-    if (head === undefined || e.seq < head.seq) {
-      this.ready.unshift(e);
-      return;
+  /** basic.get (and internal removal): take the first live entry. */
+  take(dropDead = true): QueueEntry | undefined {
+    for (;;) {
+      const e = this.ready.shift();
+      if (e === undefined) return undefined;
+      this.readyBytes -= e.message.bodySize;
+      if (dropDead && e.expiresAt < this.host.now()) {
+        this.remove(e, 'expired');
+        continue;
+      }
+      return e;
     }
-    let i = 0;
-    while (i < this.ready.length && (this.ready.at(i) as QueueEntry).seq < e.seq) i++;
-    this.ready.insertAt(i, e);
-  }
-
-  /** basic.get: take the head entry. */
-  take(): QueueEntry | undefined {
-    const e = this.ready.shift();
-    if (e !== undefined) this.readyBytes -= e.message.bodySize;
-    return e;
   }
 
   /** An entry is gone for good (acked, or taken with no-ack). */
   settle(entry: QueueEntry): void {
+    this.forgetDedup(entry);
     this.host.onEntryRemoved(this, entry);
   }
 
+  /** Rejected without requeue, expired, overflowed or over its delivery limit: dead-letter or drop. */
+  remove(entry: QueueEntry, reason: DeadLetterReason): void {
+    this.forgetDedup(entry);
+    this.host.deadLetter(this, entry, reason);
+  }
+
+  private forgetDedup(entry: QueueEntry): void {
+    if (this.dedupKeys === null) return;
+    const key = dedupKey(entry.message);
+    if (key !== undefined) this.dedupKeys.delete(key);
+  }
+
   purge(): number {
-    const n = this.ready.length;
-    for (const e of this.ready.clear()) this.host.onEntryRemoved(this, e);
+    const list = this.ready.clear();
+    for (const e of list) this.settle(e);
     this.readyBytes = 0;
-    return n;
+    return list.length;
   }
 
   addConsumer(c: Consumer): void {
     this.consumers.push(c);
     this.hadConsumer = true;
+    this.touch();
     this.dispatch();
   }
 
@@ -145,7 +236,13 @@ export class Queue {
     if (i < 0) return;
     this.consumers.splice(i, 1);
     if (this.rr > i) this.rr--;
-    if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) this.host.onQueueUnused(this);
+    if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) {
+      this.host.onQueueUnused(this);
+      return;
+    }
+    this.touch();
+    // With a single active consumer, the next one takes over.
+    if (this.policy.singleActiveConsumer && i === 0) this.dispatch();
   }
 
   hasExclusiveConsumer(): boolean {
@@ -158,11 +255,16 @@ export class Queue {
     this.dispatching = true;
     try {
       let budget = DISPATCH_BUDGET;
+      const now = this.host.now();
       while (this.ready.length > 0 && budget > 0) {
         const c = this.nextConsumer();
         if (c === undefined) return;
         const e = this.ready.shift() as QueueEntry;
         this.readyBytes -= e.message.bodySize;
+        if (e.expiresAt < now) {
+          this.remove(e, 'expired');
+          continue;
+        }
         e.deliveryCount++;
         c.owner.deliver(c, e);
         budget--;
@@ -185,6 +287,10 @@ export class Queue {
   private nextConsumer(): Consumer | undefined {
     const n = this.consumers.length;
     if (n === 0) return undefined;
+    if (this.policy.singleActiveConsumer) {
+      const active = this.consumers[0] as Consumer;
+      return active.owner.hasCapacity(active) ? active : undefined;
+    }
     // Highest priority first; round robin among consumers of one priority.
     let best: Consumer | undefined;
     let bestIndex = -1;
@@ -199,4 +305,66 @@ export class Queue {
     if (best !== undefined) this.rr = (bestIndex + 1) % n;
     return best;
   }
+
+  // ------------------------------------------------------------ expiry
+
+  /** Dead-letter expired messages at the head (RabbitMQ expires from the head only; deliveries check every message). */
+  dropExpired(): void {
+    const now = this.host.now();
+    for (;;) {
+      const head = this.ready.peek();
+      if (head === undefined || head.expiresAt > now) return;
+      this.ready.shift();
+      this.readyBytes -= head.message.bodySize;
+      this.remove(head, 'expired');
+    }
+  }
+
+  /** Keep one timer for the head's deadline so expired messages leave without any traffic. */
+  private armExpiry(): void {
+    const head = this.ready.peek();
+    const at = head === undefined ? Infinity : head.expiresAt;
+    if (at === this.expiryAt) return;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    this.expiryAt = at;
+    if (at === Infinity || this.deleted) return;
+    const delay = Math.max(0, at - this.host.now()) + 1;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      this.expiryAt = Infinity;
+      this.dropExpired();
+      this.armExpiry();
+    }, delay);
+    this.expiryTimer.unref();
+  }
+
+  /** x-expires: restart the idle countdown (declare, get, consume, cancel). */
+  touch(): void {
+    const expires = this.policy.expires;
+    if (expires === undefined || this.deleted) return;
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.consumers.length === 0) this.host.onQueueUnused(this);
+      else this.touch();
+    }, expires);
+    this.idleTimer.unref();
+  }
+
+  /** Stop timers (the queue is being deleted). */
+  dispose(): void {
+    this.deleted = true;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.expiryTimer = null;
+    this.idleTimer = null;
+  }
+}
+
+function dedupKey(message: Message): string | undefined {
+  if (!message.hasHeaders) return undefined;
+  const v = message.properties.headers?.[DEDUP_HEADER];
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : JSON.stringify(v);
 }

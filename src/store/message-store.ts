@@ -1,0 +1,103 @@
+// The message persistence contract the broker programs against; implementations know nothing of AMQP methods.
+//
+// Hot-path calls (append, markDelivered, ack) are synchronous and only buffer; durability is
+// asked for separately with whenDurable(cb), so one fsync can cover every write made since the
+// previous one (group commit) and a publisher confirm waits for exactly that.
+
+/** A message as the store keeps it. The store never looks inside `header` or `body`. */
+export interface StoredMessage {
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Raw AMQP content-header payload (class id, weight, body size, property flags and values), passed through untouched. */
+  readonly header: Buffer;
+  readonly body: Buffer;
+}
+
+/** One message found by open(); its bytes are fetched with read(queue, seq) when the broker wants them (paging). */
+export interface RecoveredMessage {
+  /** Position of the message, unique across all queues and never reused by this store's data. */
+  readonly seq: number;
+  /** True when markDelivered was recorded for it before the restart (AMQP redelivered flag). */
+  readonly redelivered: boolean;
+  /** How many times markDelivered was recorded (x-delivery-count for quorum-style queues). */
+  readonly deliveryCount: number;
+  /** header.length + body.length, so the broker can account memory and queue bytes without reading. */
+  readonly size: number;
+}
+
+/** err is null when the writes are on disk (per the store's sync mode), or the I/O error that stopped the store. */
+export type DurableCallback = (err: Error | null) => void;
+
+/** `always`: whenDurable waits for fsync (group commit); `batch`: fsync every batchIntervalMs; `off`: only waits for write(2). */
+export type SyncMode = 'always' | 'batch' | 'off';
+
+export interface MessageStoreStats {
+  /** Messages currently stored (appended, not acked, purged or deleted). */
+  readonly messages: number;
+  /** Sum of header+body bytes of stored messages. */
+  readonly messageBytes: number;
+  readonly appended: number;
+  readonly acked: number;
+  /** Acks and markDelivered calls naming a position the store does not hold (ignored). */
+  readonly unknownPositions: number;
+  /** Group commits: each is one fsync pass covering every write since the previous one. */
+  readonly syncs: number;
+  readonly bytesWritten: number;
+  /** Live segment files (segment store), 0 for stores without files. */
+  readonly segments: number;
+  readonly segmentsDeleted: number;
+  /** Records found at open() whose checksum failed or that could not be parsed; never returned. */
+  readonly corruptRecords: number;
+  /** Bytes cut from torn segment tails at open(). */
+  readonly truncatedBytes: number;
+  readonly recoveredMessages: number;
+  /** Wall time of open() in milliseconds, measured with the injected clock. */
+  readonly recoveryMs: number;
+}
+
+export interface MessageStore {
+  /**
+   * Opens the store and returns the surviving messages of every queue, in append order.
+   * Queues without messages are absent. Must be called once, before anything else.
+   */
+  open(): Promise<Map<string, RecoveredMessage[]>>;
+
+  /**
+   * Buffers a message for `queue` and returns its seq. Synchronous; nothing is on disk yet.
+   * The store keeps references to msg.header and msg.body until written: do not mutate them.
+   * Throws RangeError for names over 255 UTF-8 bytes, or the I/O error once the store has failed.
+   */
+  append(queue: string, msg: StoredMessage): number;
+
+  /** Records a delivery attempt so that, after a restart, the message comes back redelivered. Unknown seq: ignored. */
+  markDelivered(queue: string, seq: number): void;
+
+  /** Removes a message. Returns false (and records nothing) if the store does not hold it. */
+  ack(queue: string, seq: number): boolean;
+
+  /** Removes every message of the queue; returns how many. */
+  purge(queue: string): number;
+
+  /** Removes the queue and its messages; returns how many messages went with it. */
+  deleteQueue(queue: string): number;
+
+  /** Messages held for the queue. */
+  messageCount(queue: string): number;
+
+  /**
+   * cb runs once everything appended/acked before this call is durable per the sync mode.
+   * Callbacks run in call order, asynchronously (never inside this call).
+   */
+  whenDurable(cb: DurableCallback): void;
+
+  /** The message's bytes, from memory if not yet written, else from disk. Throws if the seq is not held by the queue. */
+  read(queue: string, seq: number): StoredMessage;
+
+  /** Writes and syncs everything buffered, runs pending callbacks, releases files. */
+  close(): Promise<void>;
+
+  stats(): MessageStoreStats;
+}
+
+/** Longest queue name, exchange name or routing key: AMQP shortstr (0-9-1 spec, 4.2.5.3). */
+export const MAX_SHORTSTR_BYTES = 255;

@@ -1,0 +1,460 @@
+// Segment files on disk: buffered appends, one writer loop, group-commit fsync, rolling and deletion.
+//
+// Knows bytes and files, not queues: the store encodes records into `chunk`, commits them, and
+// tells the log (through hooks) which segments may go. All I/O is asynchronous except
+// segment creation on roll (once per segment) and paging reads.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DurableCallback, SyncMode } from './message-store.js';
+import { SEGMENT_HEADER_SIZE, writeSegmentHeader } from './record.js';
+
+/** One segment file and the bookkeeping deciding when it may be deleted. */
+export class Segment {
+  readonly id: number;
+  readonly path: string;
+  /** Open descriptor, or -1 (recovered or finished segments open lazily for reads). */
+  fd: number;
+  /** Bytes assigned in this file, including those not yet written. */
+  size: number;
+  /** Bytes whose write(2) completed. */
+  written: number;
+  /** Messages in this file still held by some queue. */
+  live: number;
+  /** Log position at which `live` last dropped to 0; its deletion waits until that is durable. */
+  emptiedAt: number;
+  /** Older segments this one's ack/delivered/purge records name; it is kept while any of them exists. */
+  readonly refs: Set<Segment>;
+  /** Newer segments whose `refs` hold this one. */
+  readonly referencedBy: Set<Segment>;
+  deleted: boolean;
+
+  constructor(id: number, dir: string, fd: number, size: number) {
+    this.id = id;
+    this.path = path.join(dir, segmentFileName(id));
+    this.fd = fd;
+    this.size = size;
+    this.written = size;
+    this.live = 0;
+    this.emptiedAt = 0;
+    this.refs = new Set();
+    this.referencedBy = new Set();
+    this.deleted = false;
+  }
+}
+
+/** Zero-padded so a plain directory listing sorts in log order too. */
+export function segmentFileName(id: number): string {
+  return `${String(id).padStart(12, '0')}.seg`;
+}
+
+export const SEGMENT_FILE_RE = /^(\d{12,})\.seg$/;
+
+export interface SegmentLogHooks {
+  /** Write progress: every record ending at or before segment.written is in the OS. */
+  written(): void;
+  /** The store's next seq, stamped in a new segment's header. */
+  nextSeq(): number;
+  /** The previously active segment stopped receiving writes. */
+  rolled(old: Segment): void;
+  /** Segments that may be deleted now that everything up to `durable` (log position) is durable. */
+  deletable(durable: number): Segment[];
+  /** These segments' files are gone (and the directory synced, unless sync is off). */
+  deleted(segments: Segment[]): void;
+}
+
+export interface SegmentLogOptions {
+  dir: string;
+  segmentSize: number;
+  sync: SyncMode;
+  batchIntervalMs: number;
+  /** Size of each write buffer chunk; records are encoded into it back to back. */
+  chunkSize: number;
+  hooks: SegmentLogHooks;
+}
+
+interface Batch {
+  readonly seg: Segment;
+  /** File offset of the first byte. */
+  readonly position: number;
+  readonly iov: Buffer[];
+  bytes: number;
+  /** Log position after the batch's last byte. */
+  end: number;
+}
+
+function writevAll(fd: number, iov: Buffer[], position: number, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.writev(fd, iov, position, (err, n) => {
+      if (err) reject(err);
+      else if (n !== bytes) reject(new Error(`short write: ${n} of ${bytes} bytes`));
+      else resolve();
+    });
+  });
+}
+
+function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** fsync on a directory makes creations, renames and unlinks in it durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fd = await new Promise<number>((resolve, reject) =>
+    fs.open(dir, 'r', (err, d) => (err ? reject(err) : resolve(d))),
+  );
+  try {
+    await fsyncFd(fd);
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+export class SegmentLog {
+  readonly segments: Map<number, Segment>;
+  /** Current write chunk; encode at `reserve()`'s offset, then `commit()`. */
+  chunk: Buffer;
+  active: Segment;
+  /** Log position: total bytes committed since open (all segments). */
+  position: number;
+  /** Log position whose bytes are all written. */
+  writtenPos: number;
+  /** Log position whose bytes are all durable (== writtenPos when sync is off). */
+  durablePos: number;
+  syncs: number;
+  bytesWritten: number;
+  segmentsDeleted: number;
+  failed: Error | null;
+
+  private readonly dir: string;
+  private readonly segmentSize: number;
+  private readonly mode: SyncMode;
+  private readonly chunkSize: number;
+  private readonly hooks: SegmentLogHooks;
+  private nextId: number;
+  private chunkPos: number;
+  /** Start of the chunk bytes not yet placed in the open batch. */
+  private regionStart: number;
+  private batch: Batch;
+  private sealed: Batch[];
+  /** Segments written since the last fsync. */
+  private readonly dirty: Set<Segment>;
+  private dirDirty: boolean;
+  private syncRequested: boolean;
+  private forceSync: boolean;
+  private waiterCbs: DurableCallback[];
+  private waiterTargets: number[];
+  private waiterHead: number;
+  private loopPromise: Promise<void> | null;
+  private kickScheduled: boolean;
+  private timer: NodeJS.Timeout | null;
+  private readonly onKick: () => void;
+  private readonly batchIntervalMs: number;
+  private readonly onBatchTimer: () => void;
+
+  constructor(opts: SegmentLogOptions) {
+    this.dir = opts.dir;
+    this.segmentSize = opts.segmentSize;
+    this.mode = opts.sync;
+    this.chunkSize = opts.chunkSize;
+    this.hooks = opts.hooks;
+    this.segments = new Map();
+    this.chunk = Buffer.allocUnsafeSlow(this.chunkSize);
+    this.chunkPos = 0;
+    this.regionStart = 0;
+    // Placeholder until start(); never written because it holds no bytes.
+    this.active = new Segment(0, this.dir, -1, 0);
+    this.batch = { seg: this.active, position: 0, iov: [], bytes: 0, end: 0 };
+    this.sealed = [];
+    this.nextId = 1;
+    this.position = 0;
+    this.writtenPos = 0;
+    this.durablePos = 0;
+    this.syncs = 0;
+    this.bytesWritten = 0;
+    this.segmentsDeleted = 0;
+    this.failed = null;
+    this.dirty = new Set();
+    this.dirDirty = false;
+    this.syncRequested = false;
+    this.forceSync = false;
+    this.waiterCbs = [];
+    this.waiterTargets = [];
+    this.waiterHead = 0;
+    this.loopPromise = null;
+    this.kickScheduled = false;
+    this.timer = null;
+    this.onKick = () => {
+      this.kickScheduled = false;
+      if (this.loopPromise === null) this.runLoop();
+    };
+    this.batchIntervalMs = opts.batchIntervalMs;
+    this.onBatchTimer = () => {
+      this.timer = null;
+      this.syncRequested = true;
+      this.kick();
+    };
+  }
+
+  /** Adopts recovered segments and creates the first active one, durably (file and directory). */
+  async start(recovered: Segment[], nextId: number): Promise<void> {
+    for (const s of recovered) this.segments.set(s.id, s);
+    this.nextId = nextId;
+    this.newSegment();
+    this.forceSync = true;
+    this.runLoop();
+    await this.idle();
+  }
+
+  /** Returns the chunk offset at which to encode a record of at most `bound` bytes, `inline` of them in the chunk. */
+  reserve(bound: number, inline: number): number {
+    if (this.failed !== null) throw this.failed;
+    if (this.active.size + bound > this.segmentSize && this.active.size > SEGMENT_HEADER_SIZE) this.roll();
+    if (this.chunkPos + inline > this.chunk.length) this.newChunk(inline);
+    return this.chunkPos;
+  }
+
+  /** Commits the record encoded from the reserved offset to `end`, plus an out-of-line body; returns its file offset. */
+  commit(end: number, body: Buffer | null): number {
+    const seg = this.active;
+    const fileOffset = seg.size;
+    let len = end - this.chunkPos;
+    this.chunkPos = end;
+    if (body !== null && body.length > 0) {
+      this.pushRegion();
+      this.batch.iov.push(body);
+      len += body.length;
+    }
+    this.batch.bytes += len;
+    seg.size += len;
+    this.position += len;
+    this.batch.end = this.position;
+    this.kick();
+    return fileOffset;
+  }
+
+  whenDurable(cb: DurableCallback): void {
+    if (this.failed !== null) {
+      process.nextTick(cb, this.failed);
+    } else if (this.position <= this.durablePos) {
+      process.nextTick(cb, null);
+    } else {
+      this.waiterCbs.push(cb);
+      this.waiterTargets.push(this.position);
+      this.kick();
+    }
+  }
+
+  /** Reads `length` bytes at `offset` of a segment (synchronously: paging reads are served from the page cache mostly). */
+  read(seg: Segment, offset: number, length: number): Buffer {
+    if (seg.fd < 0) seg.fd = fs.openSync(seg.path, 'r');
+    const buf = Buffer.allocUnsafe(length);
+    const n = fs.readSync(seg.fd, buf, 0, length, offset);
+    if (n !== length) throw new Error(`short read in ${seg.path} at ${offset}: ${n} of ${length} bytes`);
+    return buf;
+  }
+
+  /** Writes and fsyncs everything, runs the callbacks, closes files. */
+  async close(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.forceSync = true;
+    this.kick();
+    await this.idle();
+    for (const s of this.segments.values()) {
+      if (s.fd >= 0) {
+        const fd = s.fd;
+        s.fd = -1;
+        await closeFd(fd);
+      }
+    }
+  }
+
+  /** Resolves when the writer loop has nothing left to do. */
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.loopPromise !== null) await this.loopPromise;
+      else if (this.hasWork()) this.runLoop();
+      else if (this.kickScheduled) await new Promise<void>((r) => setImmediate(r));
+      else return;
+    }
+  }
+
+  private hasWork(): boolean {
+    if (this.failed !== null) return false;
+    return this.batch.bytes > 0 || this.sealed.length > 0 || this.needSync();
+  }
+
+  private needSync(): boolean {
+    if (this.mode === 'off' && !this.forceSync) return false;
+    if (this.durablePos >= this.writtenPos && !this.dirDirty) return false;
+    return this.mode === 'always' || this.syncRequested || this.forceSync;
+  }
+
+  private kick(): void {
+    if (!this.kickScheduled && this.loopPromise === null) {
+      this.kickScheduled = true;
+      setImmediate(this.onKick);
+    }
+  }
+
+  private runLoop(): void {
+    this.loopPromise = this.loop().finally(() => {
+      this.loopPromise = null;
+      if (this.hasWork()) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        this.sealBatch();
+        let progressed = false;
+        const batches = this.sealed;
+        this.sealed = [];
+        for (const b of batches) {
+          await writevAll(b.seg.fd, b.iov, b.position, b.bytes);
+          b.seg.written = b.position + b.bytes;
+          this.dirty.add(b.seg);
+          this.writtenPos = b.end;
+          this.bytesWritten += b.bytes;
+          progressed = true;
+        }
+        if (progressed) this.hooks.written();
+        if (this.needSync()) {
+          await this.sync();
+          progressed = true;
+        } else if (this.mode === 'off') {
+          this.durablePos = this.writtenPos;
+        } else if (this.mode === 'batch' && this.timer === null && this.durablePos < this.writtenPos) {
+          // Armed only while something is unsynced, and not unref'd: pending confirms keep the process alive.
+          this.timer = setTimeout(this.onBatchTimer, this.batchIntervalMs);
+        }
+        this.resolveWaiters(null);
+        const doomed = this.hooks.deletable(this.durablePos);
+        if (doomed.length > 0) {
+          await this.deleteSegments(doomed);
+          progressed = true;
+        }
+        if (!progressed && this.batch.bytes === 0) break;
+      }
+      this.forceSync = false;
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** One group commit: fsync every segment written since the last one, then the directory if files came or went. */
+  private async sync(): Promise<void> {
+    const target = this.writtenPos;
+    const segs = [...this.dirty];
+    this.dirty.clear();
+    const dir = this.dirDirty;
+    this.dirDirty = false;
+    this.syncRequested = false;
+    for (const s of segs) if (s.fd >= 0) await fsyncFd(s.fd);
+    if (dir) await fsyncDir(this.dir);
+    this.durablePos = target;
+    this.syncs++;
+    // A finished segment will only be read (lazily) from now on: release its descriptor.
+    for (const s of segs) {
+      if (s !== this.active && s.fd >= 0 && s.written === s.size) {
+        const fd = s.fd;
+        s.fd = -1;
+        await closeFd(fd);
+      }
+    }
+  }
+
+  private async deleteSegments(segs: Segment[]): Promise<void> {
+    for (const s of segs) {
+      if (s.fd >= 0) {
+        const fd = s.fd;
+        s.fd = -1;
+        await closeFd(fd);
+      }
+      await fs.promises.rm(s.path, { force: true });
+      this.dirty.delete(s);
+    }
+    // Before newer segments that reference these may go, the unlinks must be durable, or a
+    // crash could bring back these files without the acks that emptied them.
+    if (this.mode !== 'off') await fsyncDir(this.dir);
+    for (const s of segs) {
+      s.deleted = true;
+      this.segments.delete(s.id);
+      this.segmentsDeleted++;
+    }
+    this.hooks.deleted(segs);
+  }
+
+  private resolveWaiters(err: Error | null): void {
+    const cbs = this.waiterCbs;
+    const targets = this.waiterTargets;
+    let i = this.waiterHead;
+    while (i < cbs.length && (err !== null || (targets[i] as number) <= this.durablePos)) {
+      const cb = cbs[i] as DurableCallback;
+      i++;
+      this.waiterHead = i;
+      cb(err);
+    }
+    if (i === cbs.length) {
+      this.waiterCbs = [];
+      this.waiterTargets = [];
+      this.waiterHead = 0;
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failed === null) this.failed = err;
+    this.resolveWaiters(this.failed);
+  }
+
+  private pushRegion(): void {
+    if (this.chunkPos > this.regionStart) {
+      this.batch.iov.push(this.chunk.subarray(this.regionStart, this.chunkPos));
+      this.regionStart = this.chunkPos;
+    }
+  }
+
+  private newChunk(min: number): void {
+    this.pushRegion();
+    // Old chunks are not reused: views of them may still sit in batches; the GC frees them.
+    this.chunk = Buffer.allocUnsafeSlow(Math.max(this.chunkSize, min));
+    this.chunkPos = 0;
+    this.regionStart = 0;
+  }
+
+  private sealBatch(): void {
+    this.pushRegion();
+    const b = this.batch;
+    if (b.bytes > 0) {
+      this.sealed.push(b);
+      this.batch = { seg: b.seg, position: b.seg.size, iov: [], bytes: 0, end: this.position };
+    }
+  }
+
+  private roll(): void {
+    const old = this.active;
+    this.sealBatch();
+    this.newSegment();
+    this.hooks.rolled(old);
+  }
+
+  private newSegment(): void {
+    const id = this.nextId++;
+    const seg = new Segment(id, this.dir, -1, 0);
+    // 'wx': an existing file with this id would mean two writers; fail loudly.
+    seg.fd = fs.openSync(seg.path, 'wx+');
+    this.segments.set(id, seg);
+    this.active = seg;
+    this.dirDirty = true;
+    this.pushRegion();
+    this.batch = { seg, position: 0, iov: [], bytes: 0, end: this.position };
+    const off = this.reserve(0, SEGMENT_HEADER_SIZE);
+    writeSegmentHeader(this.chunk, off, this.hooks.nextSeq());
+    this.commit(off + SEGMENT_HEADER_SIZE, null);
+  }
+}
