@@ -1,0 +1,286 @@
+// Segment store damage and crash cases: torn tails, flipped bytes, empty and foreign files, deletion, order.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RecoveredMessage } from '../../src/store/message-store.js';
+import { RecordType, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, sealRecord, writeSegmentHeader } from '../../src/store/record.js';
+import { segmentPaths } from '../../src/store/recovery.js';
+import { segmentFileName } from '../../src/store/segment-log.js';
+import { SegmentStore, type SegmentStoreOptions } from '../../src/store/segment-store.js';
+import { durable, msg } from './conformance.js';
+import { removeDir, tempDir } from './helpers.js';
+
+const dirs: string[] = [];
+const stores: SegmentStore[] = [];
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) await removeDir(d);
+});
+
+function newDir(): string {
+  const d = tempDir('segtest');
+  dirs.push(d);
+  return d;
+}
+
+async function openStore(
+  dir: string,
+  opts: Partial<SegmentStoreOptions> = {},
+): Promise<[SegmentStore, Map<string, RecoveredMessage[]>]> {
+  const s = new SegmentStore({ dir, ...opts });
+  stores.push(s);
+  return [s, await s.open()];
+}
+
+function bodies(s: SegmentStore, q: string, rec: Map<string, RecoveredMessage[]>): string[] {
+  return (rec.get(q) ?? []).map((m) => s.read(q, m.seq).body.toString());
+}
+
+/** Writes n messages m0..m(n-1) to queue q, closes, and returns the first segment's path. */
+async function fill(dir: string, n: number): Promise<string> {
+  const [s] = await openStore(dir);
+  for (let i = 0; i < n; i++) s.append('q', msg(`m${i}`));
+  await s.close();
+  const first = segmentPaths(dir)[0];
+  if (first === undefined) throw new Error('no segment');
+  return first;
+}
+
+/** Offsets of the records in a segment file, walking the length fields. */
+function recordOffsets(file: string): number[] {
+  const buf = fs.readFileSync(file);
+  const out: number[] = [];
+  for (let p = SEGMENT_HEADER_SIZE; p < buf.length; p += 8 + buf.readUInt32LE(p)) out.push(p);
+  return out;
+}
+
+describe('SegmentStore recovery', () => {
+  it('cuts a torn tail record and keeps everything before it', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 10);
+    const size = fs.statSync(file).size;
+    fs.truncateSync(file, size - 3);
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual([...Array(9).keys()].map((i) => `m${i}`));
+    expect(s.stats().truncatedBytes).toBeGreaterThan(0);
+    expect(s.stats().corruptRecords).toBe(0);
+    expect(fs.statSync(file).size).toBeLessThan(size - 3);
+    s.append('q', msg('after'));
+    await s.close();
+    const [s2, rec2] = await openStore(dir);
+    expect(bodies(s2, 'q', rec2)).toEqual([...[...Array(9).keys()].map((i) => `m${i}`), 'after']);
+    expect(s2.stats().truncatedBytes).toBe(0);
+  });
+
+  it('cuts a zero-filled tail (size extended, data never written)', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 3);
+    fs.appendFileSync(file, Buffer.alloc(4096));
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1', 'm2']);
+    expect(s.stats().truncatedBytes).toBe(4096);
+  });
+
+  it('never returns a record whose checksum fails (flipped body byte), and counts it', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 10);
+    const offs = recordOffsets(file);
+    const buf = fs.readFileSync(file);
+    const at = offs[4] as number;
+    const end = at + 8 + buf.readUInt32LE(at);
+    buf[end - 1] = (buf[end - 1] as number) ^ 0x01; // last body byte of m4
+    fs.writeFileSync(file, buf);
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1', 'm2', 'm3', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    expect(s.stats().corruptRecords).toBe(1);
+    expect(s.stats().truncatedBytes).toBe(0);
+  });
+
+  it('resynchronises after a flipped length byte instead of dropping the rest', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 10);
+    const offs = recordOffsets(file);
+    const buf = fs.readFileSync(file);
+    const at = offs[2] as number;
+    buf[at + 3] = 0x40; // length of m2 now ~1 GiB
+    fs.writeFileSync(file, buf);
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    expect(s.stats().corruptRecords).toBe(1);
+    expect(s.stats().truncatedBytes).toBe(0);
+  });
+
+  it('a damaged last record is dropped and cut', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 4);
+    const buf = fs.readFileSync(file);
+    buf[buf.length - 2] = (buf[buf.length - 2] as number) ^ 0xff;
+    fs.writeFileSync(file, buf);
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1', 'm2']);
+    expect(s.stats().corruptRecords).toBe(1);
+  });
+
+  it('accepts an empty last segment, a zero-length one and a header-only one, and removes them', async () => {
+    const dir = newDir();
+    await fill(dir, 3);
+    const ids = segmentPaths(dir).map((p) => Number(path.basename(p, '.seg')));
+    const next = Math.max(...ids) + 1;
+    fs.writeFileSync(path.join(dir, segmentFileName(next)), Buffer.alloc(0));
+    const header = Buffer.alloc(SEGMENT_HEADER_SIZE);
+    writeSegmentHeader(header, 0, 1000);
+    fs.writeFileSync(path.join(dir, segmentFileName(next + 1)), header);
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1', 'm2']);
+    // The header-only segment said seqs had reached 1000: never go back.
+    expect(s.append('q', msg('x'))).toBeGreaterThanOrEqual(1000);
+    await s.close();
+    const names = fs.readdirSync(dir);
+    expect(names).not.toContain(segmentFileName(next));
+    expect(names).not.toContain(segmentFileName(next + 1));
+  });
+
+  it('sets aside a file with a foreign header and carries on', async () => {
+    const dir = newDir();
+    await fill(dir, 2);
+    fs.writeFileSync(path.join(dir, segmentFileName(999)), Buffer.from('not a segment at all'));
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1']);
+    expect(s.stats().corruptRecords).toBe(1);
+    expect(fs.existsSync(path.join(dir, `${segmentFileName(999)}.corrupt`))).toBe(true);
+  });
+
+  it('ignores acks and delivered marks for unknown positions (hand-made segment)', async () => {
+    const dir = newDir();
+    fs.mkdirSync(dir, { recursive: true });
+    const buf = Buffer.alloc(4096);
+    writeSegmentHeader(buf, 0, 1);
+    let p = SEGMENT_HEADER_SIZE;
+    p = encodeSmall(buf, p, RecordType.Ack, 777, null);
+    p = encodeSmall(buf, p, RecordType.Delivered, 778, null);
+    const start = p;
+    p = encodeMessage(buf, p, 5, Buffer.from('q'), msg('hand-made'), true);
+    sealRecord(buf, start, p, null);
+    p = encodeSmall(buf, p, RecordType.Ack, 4, null); // before the message's seq: unknown
+    fs.writeFileSync(path.join(dir, segmentFileName(1)), buf.subarray(0, p));
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['hand-made']);
+    expect(rec.get('q')?.[0]?.seq).toBe(5);
+    expect(s.stats().unknownPositions).toBe(3);
+    expect(s.append('q', msg('next'))).toBeGreaterThan(777);
+  });
+
+  it('keeps order across many segments and several reopenings', async () => {
+    const dir = newDir();
+    const opts = { segmentSize: 1024 };
+    let [s] = await openStore(dir, opts);
+    const expected = new Map<string, string[]>([['a', []], ['b', []], ['c', []]]);
+    const live: Array<[string, number, string]> = [];
+    let rnd = 12345;
+    const next = (): number => (rnd = (rnd * 1103515245 + 12345) & 0x7fffffff);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 700; i++) {
+        const q = ['a', 'b', 'c'][next() % 3] as string;
+        const body = `r${round}-${i}-${'x'.repeat(next() % 200)}`;
+        live.push([q, s.append(q, msg(body)), body]);
+      }
+      for (let i = live.length - 1; i >= 0; i--) {
+        if (next() % 3 === 0) {
+          const [q, seq] = live[i] as [string, number, string];
+          expect(s.ack(q, seq)).toBe(true);
+          live.splice(i, 1);
+        }
+      }
+      await s.close();
+      const [s2, rec] = await openStore(dir, opts);
+      for (const q of expected.keys()) {
+        expect(bodies(s2, q, rec)).toEqual(live.filter(([lq]) => lq === q).map(([, , b]) => b));
+      }
+      s = s2;
+    }
+    expect(s.stats().segments).toBeGreaterThan(10);
+  });
+
+  it('deletes a fully acked segment, and recovery afterwards reads only what is left', async () => {
+    const dir = newDir();
+    const [s] = await openStore(dir, { segmentSize: 4096 });
+    const seqs: number[] = [];
+    for (let i = 0; i < 200; i++) seqs.push(s.append('q', msg(`m${i}`.padEnd(200, '.'))));
+    await durable(s);
+    const before = segmentPaths(dir).length;
+    expect(before).toBeGreaterThan(8);
+    for (const seq of seqs.slice(0, 195)) s.ack('q', seq);
+    await s.close();
+    expect(s.stats().segmentsDeleted).toBeGreaterThan(0);
+    const after = segmentPaths(dir).length;
+    expect(after).toBeLessThan(5);
+    let t = 0;
+    const [s2, rec] = await openStore(dir, { segmentSize: 4096, now: () => (t += 7) });
+    expect(bodies(s2, 'q', rec).map((b) => b.replace(/\.+$/, ''))).toEqual(['m195', 'm196', 'm197', 'm198', 'm199']);
+    expect(s2.stats().recoveryMs).toBe(7);
+  });
+
+  it('keeps a segment whose acks name a live older segment, so acked messages never come back', async () => {
+    const dir = newDir();
+    const opts = { segmentSize: 1024 };
+    const [s] = await openStore(dir, opts);
+    const pad = (t: string): Buffer => Buffer.from(t.padEnd(300, '.'));
+    const a = [0, 1, 2].map((i) => s.append('q', msg(pad(`a${i}`))));
+    const b = [0, 1, 2, 3, 4, 5].map((i) => s.append('r', msg(pad(`b${i}`))));
+    // The ack of a1 lands in a newer segment than a1's.
+    s.ack('q', a[1] as number);
+    for (const seq of b) s.ack('r', seq);
+    // Empty the segment holding that ack too (z acked), then roll on (y stays).
+    const z = [0, 1, 2, 3, 4, 5].map((i) => s.append('z', msg(pad(`z${i}`))));
+    for (const seq of z) s.ack('z', seq);
+    for (let i = 0; i < 6; i++) s.append('y', msg(pad(`y${i}`)));
+    await s.close();
+    expect(s.stats().segmentsDeleted).toBeGreaterThan(0);
+    const [s2, rec] = await openStore(dir, opts);
+    expect(bodies(s2, 'q', rec).map((x) => x.replace(/\.+$/, ''))).toEqual(['a0', 'a2']);
+    expect(rec.get('r')).toBeUndefined();
+    expect(rec.get('z')).toBeUndefined();
+    const pinned = s2.stats().segments;
+    s2.ack('q', a[0] as number);
+    s2.ack('q', a[2] as number);
+    for (const m of rec.get('y') ?? []) s2.ack('y', m.seq);
+    await s2.close();
+    const [s3, rec3] = await openStore(dir, opts);
+    expect(rec3.size).toBe(0);
+    expect(s3.stats().segments).toBeLessThan(pinned);
+    expect(s3.stats().segments).toBeLessThanOrEqual(2);
+  });
+
+  it('what a confirm covered is on disk without a clean close (copy of the files at confirm time)', async () => {
+    const dir = newDir();
+    const copy = newDir();
+    const [s] = await openStore(dir, { segmentSize: 64 * 1024 });
+    const big = Buffer.alloc(100_000, 7); // written from the caller's buffer (writev path)
+    const seqs: number[] = [];
+    for (let i = 0; i < 300; i++) seqs.push(s.append('q', msg(i === 150 ? big : `c${i}`)));
+    s.ack('q', seqs[0] as number);
+    await durable(s);
+    // Snapshot the directory while the store is still open: as if the process died now.
+    for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
+    s.append('q', msg('unconfirmed'));
+    const [c, rec] = await openStore(copy, { segmentSize: 64 * 1024 });
+    const got = rec.get('q') ?? [];
+    expect(got.length).toBeGreaterThanOrEqual(299);
+    expect(got.slice(0, 299).map((m) => m.seq)).toEqual(seqs.slice(1));
+    expect(Buffer.compare(c.read('q', seqs[150] as number).body, big)).toBe(0);
+  });
+
+  it('serves reads of not-yet-written large bodies from memory', async () => {
+    const dir = newDir();
+    const [s] = await openStore(dir, { copyBodyBelow: 10 });
+    const body = Buffer.from('this body is written by writev from the caller buffer');
+    const seq = s.append('q', msg(body));
+    expect(s.read('q', seq).body).toBe(body);
+    await durable(s);
+    const again = s.read('q', seq).body;
+    expect(again).not.toBe(body);
+    expect(again.equals(body)).toBe(true);
+  });
+});
