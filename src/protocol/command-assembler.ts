@@ -67,6 +67,9 @@ export class CommandAssembler {
 
   /** Returns true when the body is complete. */
   onBody(payload: Buffer): boolean {
+    if (this.state === AssemblyState.Header) {
+      throw this.unexpected('expected content header for class 60, got non content header frame instead');
+    }
     if (this.state !== AssemblyState.Body) {
       throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
     }

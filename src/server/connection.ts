@@ -228,7 +228,8 @@ export class Connection implements FrameHandler, ChannelHost {
   }
 
   onHeartbeatFrame(channel: number): void {
-    if (channel !== 0) throw new ConnectionError(501, `heartbeat frame on channel ${channel}`, 0, 0);
+    // The spec says 501, but RabbitMQ answers 505 with this text, and clients see RabbitMQ's.
+    if (channel !== 0) throw new ConnectionError(505, 'type 8, all octets = <<>>', 0, 0);
   }
 
   markConfirmsPending(ch: Channel): void {
