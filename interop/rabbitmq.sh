@@ -121,9 +121,13 @@ start() {
     export_node_env
     local epmd_before=""
     epmd_before="$(pgrep -x epmd || true)"
-    log "starting node $NODENAME on 127.0.0.1:$PORT"
+    # Many short-lived connections and queues: the default soft limit of 1024 descriptors
+    # is exhausted quickly and leaves the node half-broken. Raise it as far as allowed.
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    log "starting node $NODENAME on 127.0.0.1:$PORT (open files limit $(ulimit -n))"
     # setsid: own process group, detached from this shell; su keeps the exported env.
-    setsid su rabbitmq -s /bin/sh -c "cd /var/lib/rabbitmq && HOME=/var/lib/rabbitmq exec /usr/lib/rabbitmq/bin/rabbitmq-server" \
+    # pam_limits resets the soft limit under su, so raise it again inside (up to the hard limit).
+    setsid su rabbitmq -s /bin/sh -c "ulimit -n \$(ulimit -Hn) 2>/dev/null; cd /var/lib/rabbitmq && HOME=/var/lib/rabbitmq exec /usr/lib/rabbitmq/bin/rabbitmq-server" \
       >"$STATE_DIR/log/startup.out" 2>"$STATE_DIR/log/startup.err" </dev/null &
     echo $! >"$STATE_DIR/pid"
     # Record epmd only if this start launched it, so stop can end exactly that one.
