@@ -1,0 +1,190 @@
+// FrameReader: any frame sequence decodes identically however the bytes are chunked;
+// frame_max is enforced from the 7-byte header; bad frame-end and unknown types are 501.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FrameReader, type FrameHandler } from '../../src/protocol/frame-reader.js';
+import { ConnectionError } from '../../src/protocol/errors.js';
+import { HEARTBEAT_FRAME, encodeBodyFrame, encodeHeaderFrame } from '../../src/protocol/frame-writer.js';
+
+interface Ev {
+  type: number;
+  channel: number;
+  payload: string;
+}
+
+function collector(): { handler: FrameHandler; events: Ev[] } {
+  const events: Ev[] = [];
+  const handler: FrameHandler = {
+    onMethodFrame: (channel, p) => events.push({ type: 1, channel, payload: p.toString('hex') }),
+    onHeaderFrame: (channel, p) => events.push({ type: 2, channel, payload: p.toString('hex') }),
+    onBodyFrame: (channel, p) => events.push({ type: 3, channel, payload: p.toString('hex') }),
+    onHeartbeatFrame: (channel) => events.push({ type: 8, channel, payload: '' }),
+  };
+  return { handler, events };
+}
+
+function frameBytes(type: number, channel: number, payload: Buffer, end = 0xce): Buffer {
+  const b = Buffer.alloc(8 + payload.length);
+  b[0] = type;
+  b.writeUInt16BE(channel, 1);
+  b.writeUInt32BE(payload.length, 3);
+  payload.copy(b, 7);
+  b[7 + payload.length] = end;
+  return b;
+}
+
+const frameArb = fc.record({
+  type: fc.constantFrom(1, 2, 3, 8),
+  channel: fc.integer({ min: 0, max: 65535 }),
+  payload: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+});
+
+function expected(frames: { type: number; channel: number; payload: Buffer }[]): Ev[] {
+  return frames.map((f) => ({ type: f.type, channel: f.channel, payload: f.type === 8 ? '' : f.payload.toString('hex') }));
+}
+
+function feed(chunks: Buffer[], frameMax = 0): Ev[] {
+  const { handler, events } = collector();
+  const r = new FrameReader(handler, frameMax);
+  for (const c of chunks) r.push(c);
+  return events;
+}
+
+describe('FrameReader chunking', () => {
+  it('decodes a random frame sequence identically when split at every byte boundary', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), (frames) => {
+        const bytes = Buffer.concat(frames.map((f) => frameBytes(f.type, f.channel, f.payload)));
+        const want = expected(frames);
+        expect(feed([bytes])).toEqual(want);
+        for (let i = 0; i <= bytes.length; i++) {
+          expect(feed([bytes.subarray(0, i), bytes.subarray(i)])).toEqual(want);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('decodes identically under random chunkings (including 1-byte chunks and empty chunks)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(frameArb, { minLength: 1, maxLength: 20 }),
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { maxLength: 40 }),
+        (frames, cuts) => {
+          const bytes = Buffer.concat(frames.map((f) => frameBytes(f.type, f.channel, f.payload)));
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let prev = 0;
+          for (const p of points) {
+            chunks.push(bytes.subarray(prev, p));
+            prev = p;
+          }
+          chunks.push(bytes.subarray(prev));
+          expect(feed(chunks)).toEqual(expected(frames));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('decodes byte-at-a-time', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 5 }), (frames) => {
+        const bytes = Buffer.concat(frames.map((f) => frameBytes(f.type, f.channel, f.payload)));
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < bytes.length; i++) chunks.push(bytes.subarray(i, i + 1));
+        expect(feed(chunks)).toEqual(expected(frames));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('payloads handed out are not corrupted by later chunks (views are stable)', () => {
+    const events: Buffer[] = [];
+    const r = new FrameReader(
+      {
+        onMethodFrame: () => undefined,
+        onHeaderFrame: () => undefined,
+        onBodyFrame: (_c, p) => events.push(p),
+        onHeartbeatFrame: () => undefined,
+      },
+      0,
+    );
+    const a = encodeBodyFrame(1, Buffer.from('first-body'));
+    const b = encodeBodyFrame(1, Buffer.from('second-body'));
+    const both = Buffer.concat([a, b]);
+    r.push(Buffer.from(both.subarray(0, 12)));
+    r.push(Buffer.from(both.subarray(12)));
+    expect(events.map((e) => e.toString())).toEqual(['first-body', 'second-body']);
+  });
+
+  it('writer helpers produce frames the reader accepts', () => {
+    const hdr = encodeHeaderFrame(7, Buffer.from('0123456789abcd'));
+    expect(feed([HEARTBEAT_FRAME, hdr])).toEqual([
+      { type: 8, channel: 0, payload: '' },
+      { type: 2, channel: 7, payload: Buffer.from('0123456789abcd').toString('hex') },
+    ]);
+  });
+});
+
+describe('FrameReader limits and errors', () => {
+  function codeOf(fn: () => void): number | undefined {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof ConnectionError) return e.replyCode;
+      throw e;
+    }
+    return undefined;
+  }
+
+  it('rejects an oversize frame with 501 from its 7-byte header, before the payload arrives', () => {
+    const { handler, events } = collector();
+    const r = new FrameReader(handler, 4096);
+    const header = Buffer.alloc(7);
+    header[0] = 3;
+    header.writeUInt16BE(1, 1);
+    header.writeUInt32BE(4096 - 8 + 1, 3); // one byte over
+    expect(codeOf(() => r.push(header))).toBe(501);
+    expect(events).toEqual([]);
+  });
+
+  it('rejects an oversize frame whose header arrives split across chunks', () => {
+    const r = new FrameReader(collector().handler, 4096);
+    const header = Buffer.alloc(7);
+    header[0] = 3;
+    header.writeUInt32BE(1_000_000, 3);
+    r.push(header.subarray(0, 4));
+    expect(codeOf(() => r.push(header.subarray(4)))).toBe(501);
+  });
+
+  it('accepts a frame of exactly frame_max bytes', () => {
+    const payload = Buffer.alloc(4096 - 8, 7);
+    expect(feed([frameBytes(3, 1, payload)], 4096)).toHaveLength(1);
+  });
+
+  it('a bad frame-end octet is 501, wherever the chunk boundary falls', () => {
+    fc.assert(
+      fc.property(frameArb, fc.integer({ min: 0, max: 255 }).filter((e) => e !== 0xce), fc.nat(), (f, end, cut) => {
+        const bytes = frameBytes(f.type, f.channel, f.payload, end);
+        const at = cut % (bytes.length + 1);
+        const r = new FrameReader(collector().handler, 0);
+        expect(
+          codeOf(() => {
+            r.push(bytes.subarray(0, at));
+            r.push(bytes.subarray(at));
+          }),
+        ).toBe(501);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('an unknown frame type is 501', () => {
+    for (const type of [0, 4, 5, 9, 65, 255]) {
+      const r = new FrameReader(collector().handler, 0);
+      expect(codeOf(() => r.push(frameBytes(type, 0, Buffer.from([1, 2]))))).toBe(501);
+    }
+  });
+});
