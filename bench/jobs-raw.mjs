@@ -163,6 +163,7 @@ async function latency(job, counters) {
   let timer = null;
   let t0 = 0;
   let sent = 0;
+  let marked = false;
   const tick = () => {
     let due = Math.floor(((performance.now() - t0) * job.rate) / 1000) - sent;
     if (due > MAX_CATCH_UP) {
@@ -183,7 +184,9 @@ async function latency(job, counters) {
       timer = setInterval(tick, 1);
     },
     mark() {
-      n = 0; // samples count from the first mark (after warm-up)
+      // Samples count from the first mark (the end of the warm-up) on.
+      if (!marked) n = 0;
+      marked = true;
     },
     async stop() {
       clearInterval(timer);
@@ -203,7 +206,9 @@ async function idle(job, counters, reached) {
       const t0 = performance.now();
       let next = 0;
       const lane = async () => {
-        while (next < job.connections) {
+        // Stop at the first failure: the broker's limit is the finding, and waiting out a
+        // handshake timeout per remaining connection would only stretch the run.
+        while (next < job.connections && failed === 0) {
           next++;
           try {
             const c = await RawConnection.connect(job.url);
