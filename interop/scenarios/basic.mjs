@@ -139,7 +139,8 @@ export default {
     const cc = ctx.q('cc');
     await ch.assertQueue(cc, { durable: false });
     ch.publish('', q, Buffer.from('x'), { headers: { CC: cc } });
-    await ch.waitForConfirms();
+    const confirmed = await ctx.attempt(ch.waitForConfirms());
+    if (confirmed.error) return { confirmed, events: ch.events };
     return { main: await ctx.drain(ch, q), cc: await ctx.drain(ch, cc) };
   },
 
