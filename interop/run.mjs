@@ -96,6 +96,7 @@ function loadKnown() {
   }
   const entries = [];
   let cur = null;
+  text = text.replace(/<!--[\s\S]*?-->/g, '');
   for (const line of text.split('\n')) {
     const h = /^##\s+(.+?)\s*$/.exec(line);
     if (h) {
