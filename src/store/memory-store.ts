@@ -70,6 +70,7 @@ export class MemoryStore implements MessageStore {
     checkShortstr('queue name', queue);
     checkShortstr('exchange name', msg.exchange);
     checkShortstr('routing key', msg.routingKey);
+    checkEnqueuedAt(msg.enqueuedAt);
     let q = this.queues.get(queue);
     if (q === undefined) {
       q = new Map();
@@ -138,6 +139,10 @@ export class MemoryStore implements MessageStore {
     return e.msg;
   }
 
+  readBody(queue: string, seq: number): Buffer {
+    return this.read(queue, seq).body;
+  }
+
   close(): Promise<void> {
     this.closed = true;
     return new Promise((resolve) => setImmediate(resolve));
@@ -172,4 +177,9 @@ export function checkShortstr(what: string, s: string): void {
   if (s.length > 85 && Buffer.byteLength(s, 'utf8') > MAX_SHORTSTR_BYTES) {
     throw new RangeError(`${what} longer than ${MAX_SHORTSTR_BYTES} bytes`);
   }
+}
+
+/** Throws RangeError unless `t` is an integer the record's u64 field can carry exactly. */
+export function checkEnqueuedAt(t: number): void {
+  if (!Number.isSafeInteger(t) || t < 0) throw new RangeError(`enqueuedAt must be a safe non-negative integer, got ${t}`);
 }

@@ -11,9 +11,17 @@ export interface StoredMessage {
   /** Raw AMQP content-header payload (class id, weight, body size, property flags and values), passed through untouched. */
   readonly header: Buffer;
   readonly body: Buffer;
+  /**
+   * Arrival time, epoch milliseconds, set by the broker and stored with the message so TTLs keep
+   * counting across a restart. A safe non-negative integer (append throws RangeError otherwise).
+   */
+  readonly enqueuedAt: number;
 }
 
-/** One message found by open(); its bytes are fetched with read(queue, seq) when the broker wants them (paging). */
+/**
+ * One message found by open(). Everything but the body comes with it (decoded from the small
+ * front part of the record); the body stays on disk until readBody(queue, seq) or read(queue, seq).
+ */
 export interface RecoveredMessage {
   /** Position of the message, unique across all queues and never reused by this store's data. */
   readonly seq: number;
@@ -23,6 +31,12 @@ export interface RecoveredMessage {
   readonly deliveryCount: number;
   /** header.length + body.length, so the broker can account memory and queue bytes without reading. */
   readonly size: number;
+  /** As given to append. */
+  readonly enqueuedAt: number;
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** The content-header bytes (priority, expiration, ...), copied out of the segment. */
+  readonly header: Buffer;
 }
 
 /** err is null when the writes are on disk (per the store's sync mode), or the I/O error that stopped the store. */
@@ -90,8 +104,18 @@ export interface MessageStore {
    */
   whenDurable(cb: DurableCallback): void;
 
-  /** The message's bytes, from memory if not yet written, else from disk. Throws if the seq is not held by the queue. */
+  /**
+   * The whole message, from memory if not yet written, else from disk (synchronous, checksum
+   * verified). Throws if the seq is not held by the queue, or if the record on disk is damaged.
+   */
   read(queue: string, seq: number): StoredMessage;
+
+  /**
+   * Just the body, as read() would return it but without decoding the rest: for paging bodies
+   * of deep queues in at delivery. Same errors as read(). The result may be a view into a
+   * buffer holding the whole record; copy it to keep only the body.
+   */
+  readBody(queue: string, seq: number): Buffer;
 
   /** Writes and syncs everything buffered, runs pending callbacks, releases files. */
   close(): Promise<void>;

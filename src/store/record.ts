@@ -11,7 +11,7 @@
 //
 // Segment header, 16 bytes:
 //   0  4  magic "WRNS"
-//   4  4  u32 format version (1)
+//   4  4  u32 format version (2; version-1 segments, which lacked enqueuedAt, are refused at open)
 //   8  8  u64 next seq at creation: seqs are never reused even when every older segment is gone
 //
 // Then records, back to back:
@@ -21,8 +21,12 @@
 //         0  1  u8 type
 //         1  8  u64 seq (< 2^53)
 //         9  .. type-specific:
-//           MESSAGE   (1): u8 n, queue name; u8 n, exchange; u8 n, routing key;
-//                          u32 n, content-header bytes; then the body to the end of the payload
+//           MESSAGE   (1): u8 n, queue name; u64 enqueuedAt (epoch ms, set by the broker);
+//                          u8 n, exchange; u8 n, routing key; u32 n, content-header bytes;
+//                          then the body to the end of the payload.
+//                          The queue name comes first, as in PURGE, so both share one decoder;
+//                          everything before the body is small, so recovery reads it without
+//                          keeping bodies, and a body read checks the whole record's CRC.
 //           DELIVERED (2): nothing; seq names the message (markDelivered)
 //           ACK       (3): nothing; seq names the message
 //           PURGE     (4): u8 n, queue name; every message of that queue with seq < this seq is gone
@@ -41,10 +45,11 @@
 
 import { crc32 } from '../util/crc32.js';
 import type { StoredMessage } from './message-store.js';
+import { checkEnqueuedAt } from './memory-store.js';
 import { MAX_SHORTSTR_BYTES } from './message-store.js';
 
 export const SEGMENT_MAGIC = 0x534e5257; // "WRNS" read as u32 LE
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const SEGMENT_HEADER_SIZE = 16;
 /** u32 length + u32 crc. */
 export const RECORD_HEADER_SIZE = 8;
@@ -76,7 +81,13 @@ export function writeSegmentHeader(buf: Buffer, off: number, nextSeq: number): v
   writeU64(buf, off + 8, nextSeq);
 }
 
-/** The header's next-seq value, or null if the bytes are not a version-1 segment header. */
+/** The format version of a segment header with our magic, or null if the bytes are not a segment header. */
+export function segmentVersion(buf: Buffer): number | null {
+  if (buf.length < SEGMENT_HEADER_SIZE || buf.readUInt32LE(0) !== SEGMENT_MAGIC) return null;
+  return buf.readUInt32LE(4);
+}
+
+/** The header's next-seq value, or null if the bytes are not a current-version segment header. */
 export function readSegmentHeader(buf: Buffer): number | null {
   if (buf.length < SEGMENT_HEADER_SIZE) return null;
   if (buf.readUInt32LE(0) !== SEGMENT_MAGIC || buf.readUInt32LE(4) !== FORMAT_VERSION) return null;
@@ -86,7 +97,7 @@ export function readSegmentHeader(buf: Buffer): number | null {
 /** Upper bound of the bytes a MESSAGE record needs before its body (UTF-8 is at most 3 bytes per UTF-16 unit). */
 export function messageMetaBound(queueName: Buffer, msg: StoredMessage): number {
   return (
-    RECORD_HEADER_SIZE + MIN_PAYLOAD + 1 + queueName.length + 1 + 3 * msg.exchange.length + 1 +
+    RECORD_HEADER_SIZE + MIN_PAYLOAD + 1 + queueName.length + 8 + 1 + 3 * msg.exchange.length + 1 +
     3 * msg.routingKey.length + 4 + msg.header.length
   );
 }
@@ -111,6 +122,7 @@ export function encodeMessage(
   msg: StoredMessage,
   copyBody: boolean,
 ): number {
+  checkEnqueuedAt(msg.enqueuedAt);
   let p = off + RECORD_HEADER_SIZE;
   buf[p] = RecordType.Message;
   writeU64(buf, p + 1, seq);
@@ -118,6 +130,8 @@ export function encodeMessage(
   buf[p] = queueName.length;
   queueName.copy(buf, p + 1);
   p += 1 + queueName.length;
+  writeU64(buf, p, msg.enqueuedAt);
+  p += 8;
   p = writeShortstr(buf, p, msg.exchange, 'exchange name');
   p = writeShortstr(buf, p, msg.routingKey, 'routing key');
   buf.writeUInt32LE(msg.header.length, p);
@@ -190,11 +204,51 @@ export function decodeQueueName(payload: Buffer): string | null {
   return r === null ? null : r[0];
 }
 
-/** Decodes a MESSAGE payload; header and body are views into `payload`. Null if malformed. */
-export function decodeMessagePayload(payload: Buffer): { queue: string; message: StoredMessage } | null {
+/**
+ * Offset in a MESSAGE payload of the u32 content-header length (after the queue name,
+ * enqueuedAt, exchange and routing key), or -1 if malformed. Builds no strings.
+ */
+function headerLengthOffset(payload: Buffer): number {
+  let p = MIN_PAYLOAD;
+  if (p >= payload.length) return -1;
+  p += 1 + (payload[p] as number) + 8;
+  for (let i = 0; i < 2; i++) {
+    if (p >= payload.length) return -1;
+    p += 1 + (payload[p] as number);
+  }
+  if (p + 4 > payload.length) return -1;
+  return payload.readUInt32LE(p) <= payload.length - p - 4 ? p : -1;
+}
+
+/** Size of header+body of a MESSAGE payload without building strings; -1 if malformed. */
+export function messageContentSize(payload: Buffer): number {
+  const p = headerLengthOffset(payload);
+  return p < 0 ? -1 : payload.length - p - 4;
+}
+
+/** Offset of the body in a MESSAGE payload; -1 if malformed. */
+export function messageBodyOffset(payload: Buffer): number {
+  const p = headerLengthOffset(payload);
+  return p < 0 ? -1 : p + 4 + payload.readUInt32LE(p);
+}
+
+/** Everything of a MESSAGE payload but the body; `header` is a view into `payload`. */
+export interface MessageMeta {
+  readonly queue: string;
+  readonly enqueuedAt: number;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly header: Buffer;
+  /** Offset of the body in the payload (it runs to the end). */
+  readonly bodyOffset: number;
+}
+
+/** Decodes a MESSAGE payload up to the body; null if malformed. */
+export function decodeMessageMeta(payload: Buffer): MessageMeta | null {
   const q = readShortstr(payload, MIN_PAYLOAD);
-  if (q === null) return null;
-  const ex = readShortstr(payload, q[1]);
+  if (q === null || q[1] + 8 > payload.length) return null;
+  const enqueuedAt = readU64(payload, q[1]);
+  const ex = readShortstr(payload, q[1] + 8);
   if (ex === null) return null;
   const rk = readShortstr(payload, ex[1]);
   if (rk === null) return null;
@@ -205,26 +259,28 @@ export function decodeMessagePayload(payload: Buffer): { queue: string; message:
   if (p + headerLen > payload.length) return null;
   return {
     queue: q[0],
-    message: {
-      exchange: ex[0],
-      routingKey: rk[0],
-      header: payload.subarray(p, p + headerLen),
-      body: payload.subarray(p + headerLen),
-    },
+    enqueuedAt,
+    exchange: ex[0],
+    routingKey: rk[0],
+    header: payload.subarray(p, p + headerLen),
+    bodyOffset: p + headerLen,
   };
 }
 
-/** Size of header+body of a MESSAGE payload without building strings; -1 if malformed. */
-export function messageContentSize(payload: Buffer): number {
-  let p = MIN_PAYLOAD;
-  for (let i = 0; i < 3; i++) {
-    if (p >= payload.length) return -1;
-    p += 1 + (payload[p] as number);
-  }
-  if (p + 4 > payload.length) return -1;
-  const headerLen = payload.readUInt32LE(p);
-  const size = payload.length - p - 4;
-  return headerLen <= size ? size : -1;
+/** Decodes a MESSAGE payload; header and body are views into `payload`. Null if malformed. */
+export function decodeMessagePayload(payload: Buffer): { queue: string; message: StoredMessage } | null {
+  const m = decodeMessageMeta(payload);
+  if (m === null) return null;
+  return {
+    queue: m.queue,
+    message: {
+      exchange: m.exchange,
+      routingKey: m.routingKey,
+      header: m.header,
+      body: payload.subarray(m.bodyOffset),
+      enqueuedAt: m.enqueuedAt,
+    },
+  };
 }
 
 // ---- scanning (shared with the definitions log, which uses the same framing) ----
@@ -304,7 +360,7 @@ export const plausibleRecord: Plausible = (buf, pos, len) => {
   if (buf.readUInt32LE(p + 5) >= SEQ_HIGH_LIMIT) return false;
   switch (buf[p]) {
     case RecordType.Message:
-      return len >= MIN_PAYLOAD + 3 + 4 + (buf[p + MIN_PAYLOAD] as number);
+      return len >= MIN_PAYLOAD + 1 + (buf[p + MIN_PAYLOAD] as number) + 8 + 2 + 4;
     case RecordType.Delivered:
     case RecordType.Ack:
       return len === MIN_PAYLOAD;

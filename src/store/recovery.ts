@@ -2,18 +2,21 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { StoredMessage } from './message-store.js';
+import type { RecoveredMessage, StoredMessage } from './message-store.js';
 import {
   type FrameScan,
   RECORD_HEADER_SIZE,
   RecordType,
   SEGMENT_HEADER_SIZE,
+  FORMAT_VERSION,
+  decodeMessageMeta,
   decodeQueueName,
   messageContentSize,
   plausibleRecord,
   readSegmentHeader,
   readU64,
   scanFrames,
+  segmentVersion,
 } from './record.js';
 import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
 
@@ -72,6 +75,15 @@ export interface Recovered {
   readonly truncatedBytes: number;
   readonly unknownPositions: number;
   readonly messages: number;
+  /** What open() returns: per queue, in seq order, with enqueuedAt and header copied out. */
+  readonly recovered: Map<string, RecoveredMessage[]>;
+}
+
+interface Extra {
+  readonly enqueuedAt: number;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly header: Buffer;
 }
 
 function addRef(from: Segment, to: Segment): void {
@@ -92,7 +104,7 @@ export async function recover(dir: string): Promise<Recovered> {
 
   const queues = new Map<string, QueueIndex>();
   // Every live message by seq, whatever its queue: ack and delivered records carry only the seq.
-  const bySeq = new Map<number, { q: QueueIndex; e: Entry }>();
+  const bySeq = new Map<number, { q: QueueIndex; e: Entry; x: Extra }>();
   const segments: Segment[] = [];
   let nextSeq = 1;
   let corruptRecords = 0;
@@ -104,6 +116,14 @@ export async function recover(dir: string): Promise<Recovered> {
     const buf = await fs.promises.readFile(seg.path);
     const headerSeq = readSegmentHeader(buf);
     if (headerSeq === null) {
+      const version = segmentVersion(buf);
+      if (version !== null && version !== FORMAT_VERSION) {
+        // Ours but another format: refuse rather than drop or misread messages.
+        throw new Error(
+          `${seg.path}: message segment format version ${version}, this build reads version ${FORMAT_VERSION}; ` +
+            'move the data directory aside to start empty',
+        );
+      }
       if (allZero(buf)) {
         // Created but its header never reached the disk: an empty segment.
         truncatedBytes += buf.length;
@@ -121,12 +141,13 @@ export async function recover(dir: string): Promise<Recovered> {
     const visit: RecordVisitor = (type, seq, payload, offset, length) => {
       nextSeq = Math.max(nextSeq, seq + 1);
       if (type === RecordType.Message) {
-        const name = decodeQueueName(payload);
+        const meta = decodeMessageMeta(payload);
         const size = messageContentSize(payload);
-        if (name === null || size < 0 || bySeq.has(seq)) {
+        if (meta === null || size < 0 || bySeq.has(seq)) {
           corruptRecords++;
           return;
         }
+        const name = meta.queue;
         let q = queues.get(name);
         if (q === undefined) {
           // A fresh buffer: a view would pin the whole segment image in memory.
@@ -136,7 +157,14 @@ export async function recover(dir: string): Promise<Recovered> {
         const e: Entry = { seq, seg, offset, length, size, deliveries: 0, pending: null };
         q.entries.set(seq, e);
         q.bytes += size;
-        bySeq.set(seq, { q, e });
+        const x: Extra = {
+          enqueuedAt: meta.enqueuedAt,
+          exchange: meta.exchange,
+          routingKey: meta.routingKey,
+          // A copy: a view would pin the whole segment image.
+          header: Buffer.from(meta.header),
+        };
+        bySeq.set(seq, { q, e, x });
         seg.live++;
       } else if (type === RecordType.Delivered || type === RecordType.Ack) {
         const hit = bySeq.get(seq);
@@ -185,9 +213,28 @@ export async function recover(dir: string): Promise<Recovered> {
   }
 
   let messages = 0;
+  const recovered = new Map<string, RecoveredMessage[]>();
   for (const [name, q] of queues) {
-    if (q.entries.size === 0) queues.delete(name);
-    else messages += q.entries.size;
+    if (q.entries.size === 0) {
+      queues.delete(name);
+      continue;
+    }
+    messages += q.entries.size;
+    const list: RecoveredMessage[] = [];
+    for (const e of q.entries.values()) {
+      const x = (bySeq.get(e.seq) as { x: Extra }).x;
+      list.push({
+        seq: e.seq,
+        redelivered: e.deliveries > 0,
+        deliveryCount: e.deliveries,
+        size: e.size,
+        enqueuedAt: x.enqueuedAt,
+        exchange: x.exchange,
+        routingKey: x.routingKey,
+        header: x.header,
+      });
+    }
+    recovered.set(name, list);
   }
   const last = ids[ids.length - 1];
   return {
@@ -199,6 +246,7 @@ export async function recover(dir: string): Promise<Recovered> {
     truncatedBytes,
     unknownPositions,
     messages,
+    recovered,
   };
 }
 

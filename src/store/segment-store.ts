@@ -17,6 +17,7 @@ import {
   decodeMessagePayload,
   encodeMessage,
   encodeSmall,
+  messageBodyOffset,
   messageMetaBound,
   recordChecksumOk,
   sealRecord,
@@ -116,15 +117,10 @@ export class SegmentStore implements MessageStore {
     this.unknownPositions = r.unknownPositions;
     this.recoveredMessages = r.messages;
     this.messages = r.messages;
-    const result = new Map<string, RecoveredMessage[]>();
+    const result = r.recovered;
     for (const [name, q] of r.queues) {
       this.queues.set(name, q);
       this.messageBytes += q.bytes;
-      const list: RecoveredMessage[] = [];
-      for (const e of q.entries.values()) {
-        list.push({ seq: e.seq, redelivered: e.deliveries > 0, deliveryCount: e.deliveries, size: e.size });
-      }
-      result.set(name, list);
     }
     for (const s of r.segments) if (s.live === 0) this.candidates.add(s);
     const log = new SegmentLog({
@@ -232,18 +228,37 @@ export class SegmentStore implements MessageStore {
   }
 
   read(queue: string, seq: number): StoredMessage {
-    const log = this.openLog();
-    const e = this.queues.get(queue)?.entries.get(seq);
-    if (e === undefined) throw new Error(`no message ${seq} in queue '${queue}'`);
+    const e = this.entry(queue, seq);
     if (e.pending !== null) return e.pending;
-    const buf = log.read(e.seg, e.offset, e.length);
-    const payloadLen = buf.readUInt32LE(0);
-    if (payloadLen !== e.length - RECORD_HEADER_SIZE || !recordChecksumOk(buf, 0, payloadLen)) {
-      throw new Error(`checksum mismatch reading message ${seq} of queue '${queue}' in ${e.seg.path}`);
-    }
-    const d = decodeMessagePayload(buf.subarray(RECORD_HEADER_SIZE));
+    const d = decodeMessagePayload(this.readPayload(queue, e));
     if (d === null) throw new Error(`malformed record for message ${seq} in ${e.seg.path}`);
     return d.message;
+  }
+
+  readBody(queue: string, seq: number): Buffer {
+    const e = this.entry(queue, seq);
+    if (e.pending !== null) return e.pending.body;
+    const payload = this.readPayload(queue, e);
+    const at = messageBodyOffset(payload);
+    if (at < 0) throw new Error(`malformed record for message ${seq} in ${e.seg.path}`);
+    return payload.subarray(at);
+  }
+
+  private entry(queue: string, seq: number): Entry {
+    this.openLog();
+    const e = this.queues.get(queue)?.entries.get(seq);
+    if (e === undefined) throw new Error(`no message ${seq} in queue '${queue}'`);
+    return e;
+  }
+
+  /** The record's payload from disk, after checking its length and CRC. */
+  private readPayload(queue: string, e: Entry): Buffer {
+    const buf = this.openLog().read(e.seg, e.offset, e.length);
+    const payloadLen = buf.readUInt32LE(0);
+    if (payloadLen !== e.length - RECORD_HEADER_SIZE || !recordChecksumOk(buf, 0, payloadLen)) {
+      throw new Error(`checksum mismatch reading message ${e.seq} of queue '${queue}' in ${e.seg.path}`);
+    }
+    return buf.subarray(RECORD_HEADER_SIZE);
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,16 @@ export interface StoreHarness {
   cleanup(): Promise<void>;
 }
 
-export function msg(body: string | Buffer, routingKey = 'rk', exchange = 'ex', header?: Buffer): StoredMessage {
+/** Default arrival time of msg(): a fixed epoch-ms value above 2^32, so both u64 halves are exercised. */
+export const T0 = 1_700_000_000_123;
+
+export function msg(
+  body: string | Buffer,
+  routingKey = 'rk',
+  exchange = 'ex',
+  header?: Buffer,
+  enqueuedAt = T0,
+): StoredMessage {
   const b = typeof body === 'string' ? Buffer.from(body) : body;
   // A plausible basic content header: class 60, weight 0, body size, no properties.
   const h = header ?? Buffer.alloc(14);
@@ -19,7 +28,7 @@ export function msg(body: string | Buffer, routingKey = 'rk', exchange = 'ex', h
     h.writeUInt16BE(60, 0);
     h.writeBigUInt64BE(BigInt(b.length), 4);
   }
-  return { exchange, routingKey, header: h, body: b };
+  return { exchange, routingKey, header: h, body: b, enqueuedAt };
 }
 
 export function durable(store: MessageStore): Promise<void> {
@@ -93,6 +102,50 @@ export function messageStoreConformance(name: string, makeHarness: () => Promise
       await durable(s);
       check();
       expect(s.messageCount('q')).toBe(2);
+    });
+
+    it('read returns enqueuedAt and readBody the body, before and after durability', async () => {
+      const s = await start();
+      const times = [0, 1, T0, 2 ** 32, 2 ** 32 - 1, Number.MAX_SAFE_INTEGER];
+      const seqs = times.map((t, i) => s.append('q', msg(`b${i}`, 'rk', 'ex', undefined, t)));
+      const check = (): void => {
+        seqs.forEach((seq, i) => {
+          expect(s.read('q', seq).enqueuedAt).toBe(times[i]);
+          expect(s.readBody('q', seq).toString()).toBe(`b${i}`);
+        });
+      };
+      check();
+      await durable(s);
+      check();
+      const empty = s.append('q', msg(''));
+      await durable(s);
+      expect(s.readBody('q', empty).length).toBe(0);
+    });
+
+    it('readBody of a large body written from the caller buffer, and errors like read', async () => {
+      const s = await start();
+      const big = Buffer.alloc(200_000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+      const seq = s.append('q', msg(big));
+      expect(s.readBody('q', seq).equals(big)).toBe(true);
+      await durable(s);
+      expect(s.readBody('q', seq).equals(big)).toBe(true);
+      expect(() => s.readBody('other', seq)).toThrow();
+      expect(() => s.readBody('q', seq + 1000)).toThrow();
+      s.ack('q', seq);
+      expect(() => s.readBody('q', seq)).toThrow();
+    });
+
+    it('rejects an enqueuedAt the record cannot carry exactly, and stays usable', async () => {
+      const s = await start();
+      for (const t of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+        expect(() => s.append('q', msg('x', 'rk', 'ex', undefined, t))).toThrow(RangeError);
+      }
+      expect(s.messageCount('q')).toBe(0);
+      const seq = s.append('q', msg('ok'));
+      await durable(s);
+      expect(s.read('q', seq).enqueuedAt).toBe(T0);
+      expect(s.stats().messages).toBe(1);
     });
 
     it('keeps large bodies, unicode names and 255-byte names intact', async () => {
@@ -226,6 +279,40 @@ export function messageStoreConformance(name: string, makeHarness: () => Promise
           [b, false, 0],
         ]);
         expect(list[0]?.size).toBe(15);
+      });
+
+      it('recovered messages carry enqueuedAt, exchange, routing key and header; bodies come from readBody', async () => {
+        const s = await start();
+        if (h?.reopen === null) return;
+        const sent: Array<[string, StoredMessage]> = [];
+        for (let i = 0; i < 30; i++) {
+          const header = Buffer.alloc(14 + (i % 5));
+          header.writeUInt16BE(60, 0);
+          header.fill(i, 14);
+          const q = i % 3 === 0 ? 'a' : 'b';
+          const m = msg(`body-${i}`.repeat(i), `rk.${i}`, i % 2 ? 'amq.direct' : 'é', header, T0 + i * 1000);
+          sent.push([q, m]);
+          s.append(q, m);
+        }
+        await durable(s);
+        const [s2, rec] = await restart(s);
+        for (const q of ['a', 'b']) {
+          const want = sent.filter(([wq]) => wq === q).map(([, m]) => m);
+          const got = rec.get(q) ?? [];
+          expect(got.length).toBe(want.length);
+          got.forEach((r, i) => {
+            const m = want[i] as StoredMessage;
+            expect(r.enqueuedAt).toBe(m.enqueuedAt);
+            expect(r.exchange).toBe(m.exchange);
+            expect(r.routingKey).toBe(m.routingKey);
+            expect(r.header.equals(m.header)).toBe(true);
+            expect(r.size).toBe(m.header.length + m.body.length);
+            expect(s2.readBody(q, r.seq).equals(m.body)).toBe(true);
+            const full = s2.read(q, r.seq);
+            expect(full.enqueuedAt).toBe(m.enqueuedAt);
+            expect(full.header.equals(m.header)).toBe(true);
+          });
+        }
       });
 
       it('purge and deleteQueue survive a restart; the queue can be used again', async () => {

@@ -272,12 +272,42 @@ describe('SegmentStore recovery', () => {
     expect(Buffer.compare(c.read('q', seqs[150] as number).body, big)).toBe(0);
   });
 
+  it('refuses a segment of another format version instead of dropping or misreading it', async () => {
+    const dir = newDir();
+    await fill(dir, 2);
+    const file = segmentPaths(dir)[0] as string;
+    const buf = fs.readFileSync(file);
+    buf.writeUInt32LE(1, 4); // format version 1: MESSAGE records without enqueuedAt
+    fs.writeFileSync(file, buf);
+    const s = new SegmentStore({ dir });
+    await expect(s.open()).rejects.toThrow(/format version 1/);
+    expect(fs.existsSync(file)).toBe(true);
+  });
+
+  it('read and readBody verify the checksum of a record damaged after open', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 3);
+    const [s, rec] = await openStore(dir);
+    const offs = recordOffsets(file);
+    const buf = fs.readFileSync(file);
+    const at = offs[1] as number;
+    const end = at + 8 + buf.readUInt32LE(at);
+    buf[end - 1] = (buf[end - 1] as number) ^ 0x01; // last body byte of m1
+    fs.writeFileSync(file, buf);
+    const seqs = (rec.get('q') ?? []).map((m) => m.seq);
+    expect(s.readBody('q', seqs[0] as number).toString()).toBe('m0');
+    expect(() => s.readBody('q', seqs[1] as number)).toThrow(/checksum/);
+    expect(() => s.read('q', seqs[1] as number)).toThrow(/checksum/);
+    expect(s.read('q', seqs[2] as number).body.toString()).toBe('m2');
+  });
+
   it('serves reads of not-yet-written large bodies from memory', async () => {
     const dir = newDir();
     const [s] = await openStore(dir, { copyBodyBelow: 10 });
     const body = Buffer.from('this body is written by writev from the caller buffer');
     const seq = s.append('q', msg(body));
     expect(s.read('q', seq).body).toBe(body);
+    expect(s.readBody('q', seq)).toBe(body);
     await durable(s);
     const again = s.read('q', seq).body;
     expect(again).not.toBe(body);
