@@ -13,8 +13,10 @@ import { SEGMENT_HEADER_SIZE, writeSegmentHeader } from './record.js';
 export class Segment {
   readonly id: number;
   readonly path: string;
-  /** Open descriptor, or -1 (recovered or finished segments open lazily for reads). */
+  /** Write descriptor of a segment being written, or -1 once finished and synced (or recovered). */
   fd: number;
+  /** Read-only descriptor of a finished segment, or -1; at most maxReadFds are open (LRU). */
+  readFd: number;
   /** Bytes assigned in this file, including those not yet written. */
   size: number;
   /** Bytes whose write(2) completed. */
@@ -33,6 +35,7 @@ export class Segment {
     this.id = id;
     this.path = path.join(dir, segmentFileName(id));
     this.fd = fd;
+    this.readFd = -1;
     this.size = size;
     this.written = size;
     this.live = 0;
@@ -70,6 +73,8 @@ export interface SegmentLogOptions {
   batchIntervalMs: number;
   /** Size of each write buffer chunk; records are encoded into it back to back. */
   chunkSize: number;
+  /** Cap on read-only descriptors of finished segments, so a backlog over many segments does not exhaust fds. */
+  maxReadFds: number;
   hooks: SegmentLogHooks;
 }
 
@@ -154,12 +159,17 @@ export class SegmentLog {
   private readonly onKick: () => void;
   private readonly batchIntervalMs: number;
   private readonly onBatchTimer: () => void;
+  private readonly maxReadFds: number;
+  /** Segments holding a readFd, least recently read first (Set keeps insertion order). */
+  private readonly readLru: Set<Segment>;
 
   constructor(opts: SegmentLogOptions) {
     this.dir = opts.dir;
     this.segmentSize = opts.segmentSize;
     this.mode = opts.sync;
     this.chunkSize = opts.chunkSize;
+    this.maxReadFds = Math.max(1, opts.maxReadFds);
+    this.readLru = new Set();
     this.hooks = opts.hooks;
     this.segments = new Map();
     this.chunk = Buffer.allocUnsafeSlow(this.chunkSize);
@@ -250,11 +260,42 @@ export class SegmentLog {
 
   /** Reads `length` bytes at `offset` of a segment (synchronously: paging reads are served from the page cache mostly). */
   read(seg: Segment, offset: number, length: number): Buffer {
-    if (seg.fd < 0) seg.fd = fs.openSync(seg.path, 'r');
+    const fd = seg.fd >= 0 ? seg.fd : this.readFd(seg);
     const buf = Buffer.allocUnsafe(length);
-    const n = fs.readSync(seg.fd, buf, 0, length, offset);
+    const n = fs.readSync(fd, buf, 0, length, offset);
     if (n !== length) throw new Error(`short read in ${seg.path} at ${offset}: ${n} of ${length} bytes`);
     return buf;
+  }
+
+  /** Read-only descriptors currently open. */
+  get openReadFds(): number {
+    return this.readLru.size;
+  }
+
+  /** The segment's read-only descriptor, opening it (and closing the least recently used one past the cap). */
+  private readFd(seg: Segment): number {
+    if (seg.readFd >= 0) {
+      this.readLru.delete(seg);
+      this.readLru.add(seg);
+      return seg.readFd;
+    }
+    const fd = fs.openSync(seg.path, 'r');
+    seg.readFd = fd;
+    this.readLru.add(seg);
+    if (this.readLru.size > this.maxReadFds) {
+      const oldest = this.readLru.values().next().value as Segment;
+      this.closeReadFd(oldest);
+    }
+    return fd;
+  }
+
+  private closeReadFd(seg: Segment): void {
+    if (seg.readFd < 0) return;
+    const fd = seg.readFd;
+    seg.readFd = -1;
+    this.readLru.delete(seg);
+    // Synchronous: reads are synchronous too, and close(2) of a read-only fd does not block on I/O.
+    fs.closeSync(fd);
   }
 
   /** Writes and fsyncs everything, runs the callbacks, closes files. */
@@ -264,6 +305,7 @@ export class SegmentLog {
     this.forceSync = true;
     this.kick();
     await this.idle();
+    for (const s of [...this.readLru]) this.closeReadFd(s);
     for (const s of this.segments.values()) {
       if (s.fd >= 0) {
         const fd = s.fd;
@@ -371,6 +413,7 @@ export class SegmentLog {
 
   private async deleteSegments(segs: Segment[]): Promise<void> {
     for (const s of segs) {
+      this.closeReadFd(s);
       if (s.fd >= 0) {
         const fd = s.fd;
         s.fd = -1;

@@ -39,6 +39,8 @@ export interface SegmentStoreOptions {
   copyBodyBelow?: number;
   /** Write-buffer chunk size. */
   writeChunkSize?: number;
+  /** Read-only descriptors kept open for paging reads of finished segments (LRU beyond that). */
+  maxReadFds?: number;
   /** Clock in milliseconds, for recoveryMs. */
   now?: () => number;
 }
@@ -49,6 +51,8 @@ export const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_BATCH_INTERVAL_MS = 10;
 /** 16 KiB: below it a memcpy is cheaper than another iovec and keeps writev lists short. */
 export const DEFAULT_COPY_BODY_BELOW = 16 * 1024;
+/** 64: with 8 MiB segments, 512 MiB of backlog readable without reopening, far below usual fd limits. */
+export const DEFAULT_MAX_READ_FDS = 64;
 /** 1 MiB: many records per chunk, so a chunk allocation is rare. */
 export const DEFAULT_WRITE_CHUNK_SIZE = 1024 * 1024;
 
@@ -59,6 +63,7 @@ export class SegmentStore implements MessageStore {
   private readonly batchIntervalMs: number;
   private readonly copyBodyBelow: number;
   private readonly chunkSize: number;
+  private readonly maxReadFds: number;
   private readonly now: () => number;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
@@ -86,6 +91,7 @@ export class SegmentStore implements MessageStore {
     this.batchIntervalMs = options.batchIntervalMs ?? DEFAULT_BATCH_INTERVAL_MS;
     this.copyBodyBelow = options.copyBodyBelow ?? DEFAULT_COPY_BODY_BELOW;
     this.chunkSize = options.writeChunkSize ?? DEFAULT_WRITE_CHUNK_SIZE;
+    this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
     this.now = options.now ?? (() => performance.now());
     this.log = null;
     this.queues = new Map();
@@ -129,6 +135,7 @@ export class SegmentStore implements MessageStore {
       sync: this.mode,
       batchIntervalMs: this.batchIntervalMs,
       chunkSize: this.chunkSize,
+      maxReadFds: this.maxReadFds,
       hooks: {
         written: () => this.onWritten(),
         nextSeq: () => this.nextSeq,
@@ -284,6 +291,11 @@ export class SegmentStore implements MessageStore {
       recoveredMessages: this.recoveredMessages,
       recoveryMs: this.recoveryMs,
     };
+  }
+
+  /** Read-only segment descriptors open now (bounded by maxReadFds). */
+  get openReadFds(): number {
+    return this.log?.openReadFds ?? 0;
   }
 
   private openLog(): SegmentLog {

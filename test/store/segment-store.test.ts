@@ -301,6 +301,40 @@ describe('SegmentStore recovery', () => {
     expect(s.read('q', seqs[2] as number).body.toString()).toBe('m2');
   });
 
+  it('keeps at most maxReadFds read descriptors open while paging a backlog over many segments', async () => {
+    const dir = newDir();
+    const opts = { segmentSize: 1024 };
+    const [s] = await openStore(dir, opts);
+    const n = 300;
+    for (let i = 0; i < n; i++) s.append('q', msg(`m${i}`.padEnd(150, '.')));
+    await s.close();
+    const procFds = (): number => (fs.existsSync('/proc/self/fd') ? fs.readdirSync('/proc/self/fd').length : 0);
+    const [s2, rec] = await openStore(dir, { ...opts, maxReadFds: 3 });
+    expect(s2.stats().segments).toBeGreaterThan(30);
+    const list = rec.get('q') ?? [];
+    expect(list.length).toBe(n);
+    const fdsBefore = procFds();
+    let rnd = 99;
+    for (let k = 0; k < 3 * n; k++) {
+      rnd = (rnd * 1103515245 + 12345) & 0x7fffffff;
+      const i = rnd % n;
+      const m = list[i] as RecoveredMessage;
+      expect(s2.readBody('q', m.seq).toString().replace(/\.+$/, '')).toBe(`m${i}`);
+      expect(s2.openReadFds).toBeLessThanOrEqual(3);
+    }
+    expect(s2.openReadFds).toBe(3);
+    if (fdsBefore > 0) expect(procFds() - fdsBefore).toBeLessThanOrEqual(3);
+    // Emptied segments are deleted with their read descriptors closed.
+    for (const m of list) s2.ack('q', m.seq);
+    await durable(s2);
+    // Deletion follows the durable point in the writer loop: poll briefly.
+    for (let t = 0; t < 200 && s2.stats().segments > 2; t++) await new Promise((r) => setTimeout(r, 5));
+    expect(s2.openReadFds).toBe(0);
+    expect(s2.stats().segments).toBeLessThanOrEqual(2);
+    await s2.close();
+    expect(s2.openReadFds).toBe(0);
+  });
+
   it('serves reads of not-yet-written large bodies from memory', async () => {
     const dir = newDir();
     const [s] = await openStore(dir, { copyBodyBelow: 10 });
