@@ -121,6 +121,7 @@ async function main() {
       const t0 = performance.now();
       let ctx = null;
       try {
+        if (step.scenario.freshBroker && target.restart) await target.restart();
         if (!target.alive()) throw new Error(`${step.target} is not running`);
         ctx = await createContext({ target, client: step.client, scenario: step.scenario.name, opts, runId: id.slice(11).replace(/-/g, ''), onProgress: (f) => progress.update(f) });
         versions[step.target] ||= ctx.serverProperties;

@@ -118,6 +118,7 @@ export const SCENARIOS = [
     name: 'idle-connections',
     description: 'N idle connections with one channel each: broker RSS growth per connection',
     clients: ['raw'],
+    freshBroker: true,
     metrics: [{ key: 'kibPerConn', unit: 'KiB/conn', better: 'lower', target: { ratio: 0.5, cmp: '<=' } }],
     async run(ctx) {
       const n = ctx.opts.connections;
@@ -149,6 +150,7 @@ export const SCENARIOS = [
     name: 'deep-queue',
     description: 'publish N 16 B messages, then drain them with a no-ack consumer',
     clients: ['raw'],
+    freshBroker: true,
     metrics: [
       { key: 'rssMiB', unit: 'MiB RSS growth', better: 'lower', target: { ratio: 0.5, cmp: '<=' } },
       { key: 'drain', unit: 'msg/s drained', better: 'higher', target: TRANSIENT },

@@ -46,7 +46,8 @@ async function waitForPort(port, isDead, what) {
   throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${START_TIMEOUT_MS / 1000} s`);
 }
 
-export async function startWarren({ root, sync, nodeArgs, logFile }) {
+/** Spawns one warren process on a free port with a fresh data directory. */
+async function spawnWarren({ root, sync, nodeArgs, logFile }) {
   const main = path.join(root, 'dist/cli/main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: build warren first (npm run build)`);
   const port = await freePort();
@@ -55,31 +56,47 @@ export async function startWarren({ root, sync, nodeArgs, logFile }) {
   const args = [...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', '--sync', sync];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: root });
   fs.closeSync(log);
-  let exited = false;
-  child.on('exit', () => (exited = true));
+  const proc = { child, port, dataDir, exited: false };
+  child.on('exit', () => (proc.exited = true));
   try {
-    await waitForPort(port, () => exited, 'warren');
+    await waitForPort(port, () => proc.exited, 'warren');
   } catch (e) {
-    if (!exited) child.kill('SIGKILL');
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await stopWarren(proc);
     throw e;
   }
-  return {
+  return proc;
+}
+
+async function stopWarren(proc) {
+  if (!proc.exited) {
+    proc.child.kill('SIGTERM');
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (!proc.exited && Date.now() < deadline) await sleep(50);
+    if (!proc.exited) proc.child.kill('SIGKILL');
+  }
+  fs.rmSync(proc.dataDir, { recursive: true, force: true });
+}
+
+export async function startWarren(config) {
+  let proc = await spawnWarren(config);
+  const target = {
     name: 'warren',
-    url: `amqp://guest:guest@127.0.0.1:${port}`,
-    pid: child.pid,
-    describe: `warren (--sync ${sync})`,
-    alive: () => !exited,
-    async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const deadline = Date.now() + STOP_TIMEOUT_MS;
-        while (!exited && Date.now() < deadline) await sleep(50);
-        if (!exited) child.kill('SIGKILL');
-      }
-      fs.rmSync(dataDir, { recursive: true, force: true });
+    describe: `warren (--sync ${config.sync})`,
+    url: '',
+    pid: 0,
+    alive: () => !proc.exited,
+    /** A fresh process, for memory scenarios whose RSS baseline must not carry earlier garbage. */
+    async restart() {
+      await stopWarren(proc);
+      proc = await spawnWarren(config);
+      target.url = `amqp://guest:guest@127.0.0.1:${proc.port}`;
+      target.pid = proc.child.pid;
     },
+    stop: () => stopWarren(proc),
   };
+  target.url = `amqp://guest:guest@127.0.0.1:${proc.port}`;
+  target.pid = proc.child.pid;
+  return target;
 }
 
 function runScript(script, arg) {
