@@ -29,14 +29,15 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const log = logger ?? createRootLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
+  const report = await broker.start();
   const listener = new Listener(broker, log);
   const port = await listener.listen(config.host, config.port);
-  log.info({ host: config.host, port, dataDir: config.dataDir }, 'warren listening');
+  log.info({ host: config.host, port, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms }, 'warren listening');
   let closing: Promise<void> | null = null;
   return {
     port,
     host: config.host,
     broker,
-    close: () => (closing ??= listener.close()),
+    close: () => (closing ??= listener.close().then(() => broker.stop())),
   };
 }

@@ -6,6 +6,11 @@ import type { Clock } from '../util/clock.js';
 import { Users } from './auth/users.js';
 import type { Message } from './message.js';
 import { VHost } from './vhost.js';
+import { Alarms } from './flow.js';
+
+/** How often memory and disk are checked (RabbitMQ checks about once a second too). */
+const ALARM_CHECK_MS = 1000;
+import { Persistence, type RecoveryReport } from './persistence.js';
 
 /** Where a direct reply-to reply goes: the requesting channel's pseudo-consumer. */
 export interface ReplyToTarget {
@@ -21,6 +26,9 @@ export class Broker {
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
   readonly replyTo = new Map<string, ReplyToTarget>();
 
+  readonly alarms: Alarms;
+  /** The stores, once start() opened them. */
+  persistence: Persistence | null = null;
   /** Counters operators alert on. */
   readonly metrics = {
     /** Messages republished to a dead-letter exchange, by reason. */
@@ -34,6 +42,7 @@ export class Broker {
     this.clock = clock;
     this.log = log;
     this.users = new Users(config.users);
+    this.alarms = new Alarms(config, log.child({ component: 'alarms' }));
     const vhost = new VHost('/', clock);
     vhost.listener.deadLettered = (q, reason, targets) => {
       if (targets === 0) {
@@ -49,5 +58,26 @@ export class Broker {
 
   vhost(name: string): VHost | undefined {
     return this.vhosts.get(name);
+  }
+
+  /** Open the stores under the data directory and rebuild durable state. */
+  async start(): Promise<RecoveryReport> {
+    const p = new Persistence(this.config.dataDir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store' }));
+    const vhost = this.vhosts.get('/') as VHost;
+    const report = await p.open(vhost);
+    p.attach(vhost);
+    this.persistence = p;
+    // Publish confirms come back with the error; block publishers so nothing more is accepted.
+    p.whenMessagesFail((err) => this.alarms.raiseStoreFailure(err));
+    await this.alarms.check();
+    this.alarms.start(ALARM_CHECK_MS);
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    this.alarms.stop();
+    for (const v of this.vhosts.values()) v.dispose();
+    if (this.persistence !== null) await this.persistence.close();
+    this.persistence = null;
   }
 }

@@ -1,14 +1,14 @@
 // Redeclaration checks: RabbitMQ's "inequivalent arg" rule and its exact reply texts.
 
 import { ChannelError } from '../protocol/errors.js';
-import { Decimal, TypedValue, encodeTable, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { Decimal, RawLongString, TypedValue, encodeTable, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 
 /** RabbitMQ's names for field-table types, as they appear in reply texts. */
 function typeName(v: FieldValue): string {
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number') return Number.isInteger(v) ? (v >= -0x80000000 && v <= 0x7fffffff ? 'signedint' : 'long') : 'double';
   if (typeof v === 'bigint') return 'long';
-  if (typeof v === 'string') return 'longstr';
+  if (typeof v === 'string' || v instanceof RawLongString) return 'longstr';
   if (v === null) return 'void';
   if (Buffer.isBuffer(v)) return 'binary';
   if (v instanceof Date) return 'timestamp';
@@ -27,6 +27,7 @@ function typeName(v: FieldValue): string {
 function show(v: FieldValue): string {
   if (v instanceof TypedValue) return String(v.value);
   if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (v instanceof RawLongString) return v.bytes.toString('utf8');
   if (v instanceof Date) return String(Math.floor(v.getTime() / 1000));
   if (typeof v === 'object' && v !== null) return JSON.stringify(v);
   return String(v);

@@ -13,6 +13,7 @@ import type { Message } from './message.js';
 import { parseQueueArguments } from './queue/arguments.js';
 import { deadLetterMessage, wouldCycle, type DeadLetterReason } from './queue/dead-letter.js';
 import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
+import type { Persistence } from './persistence.js';
 
 /** The x-arguments RabbitMQ compares on queue redeclaration. */
 const EQUIVALENT_QUEUE_ARGS = [
@@ -41,6 +42,8 @@ export interface VHostListener {
 export interface PublishOutcome {
   routed: number;
   rejected: boolean;
+  /** Some queue appended it to the store: a confirm must wait for the fsync. */
+  persisted: boolean;
 }
 
 export interface DeclareQueueResult {
@@ -54,6 +57,11 @@ export class VHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   listener: VHostListener = {};
+  /** Set by Persistence.attach when the broker has a data directory. */
+  store: Persistence | null = null;
+  /** Appends made so far: publishTo compares before and after to know if a confirm waits for disk. */
+  private appends = 0;
+  private persistFailures = 0;
   readonly clock: Clock;
   readonly delayed: DelayedMessages;
   private readonly visited = new Set<Exchange>();
@@ -340,17 +348,57 @@ export class VHost implements QueueHost {
   /** Route a message and enqueue it in every queue it reaches. */
   publishTo(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, message: Message, messageTtl: number | undefined, routed: Set<Queue>): PublishOutcome {
     this.route(exchange, routingKeys, headers, routed);
-    const outcome: PublishOutcome = { routed: routed.size, rejected: false };
+    const outcome: PublishOutcome = { routed: routed.size, rejected: false, persisted: false };
     if (routed.size === 0) return outcome;
+    const before = this.appends;
+    const failuresBefore = this.persistFailures;
     for (const q of routed) if (q.enqueue(message, messageTtl) === 'rejected') outcome.rejected = true;
     routed.clear();
+    outcome.persisted = this.appends !== before;
+    if (this.persistFailures !== failuresBefore) outcome.rejected = true;
     return outcome;
   }
 
+  persist(q: Queue, message: Message, now: number): number {
+    if (this.store === null || !message.persistent) return -1;
+    try {
+      const seq = this.store.persist(q.name, message, now);
+      this.appends++;
+      return seq;
+    } catch {
+      // The store failed (it stays failed): the publisher gets a nack, never a false confirm.
+      this.persistFailures++;
+      return -1;
+    }
+  }
+
+  onDelivered(q: Queue, entry: QueueEntry): void {
+    this.store?.markDelivered(q, entry);
+  }
+
+  /** Hold a message for an x-delayed-message exchange; returns true if it was written to disk. */
+  delay(e: Exchange, routingKeys: readonly string[], message: Message, delay: number): boolean {
+    const now = this.clock.now();
+    let storeSeq = -1;
+    if (this.store !== null && e.durable && message.persistent) {
+      storeSeq = this.store.persistDelayed(e, message, now);
+      this.appends++;
+    }
+    this.delayed.add({ dueAt: now + delay, exchange: e, routingKeys, message, storeSeq });
+    return storeSeq >= 0;
+  }
+
   private releaseDelayed(d: DelayedMessage): void {
+    if (d.storeSeq >= 0) this.store?.releaseDelayed(d.exchange, d.storeSeq);
     if (this.exchanges.get(d.exchange.name) !== d.exchange) return;
     const ttl = d.message.hasExpiration ? Number(d.message.properties.expiration) : undefined;
     this.publishTo(d.exchange, d.routingKeys, d.message.hasHeaders ? d.message.properties.headers : undefined, d.message, ttl, new Set());
+  }
+
+  /** Stop timers (broker shutdown). */
+  dispose(): void {
+    this.delayed.dispose();
+    for (const q of this.queues.values()) q.dispose();
   }
 
   // ------------------------------------------------------------ routing

@@ -2,6 +2,7 @@
 // Decoded values are plain JS values where the plain value re-encodes to the same
 // tag; anything else is kept as a TypedValue so a decode/encode round trip is exact.
 
+import { isUtf8 } from 'node:buffer';
 import { ConnectionError } from './errors.js';
 
 /** A value whose wire tag differs from the one its plain JS form would get. */
@@ -24,6 +25,14 @@ export class Decimal {
   }
 }
 
+/** A long string ('S') whose bytes are not valid UTF-8: kept as bytes so it passes through exactly. */
+export class RawLongString {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
 export type FieldValue =
   | boolean
   | number
@@ -34,6 +43,7 @@ export type FieldValue =
   | null
   | TypedValue
   | Decimal
+  | RawLongString
   | FieldValue[]
   | FieldTable;
 
@@ -56,6 +66,7 @@ export function numberValue(v: FieldValue | undefined): number | undefined {
 export function stringValue(v: FieldValue | undefined): string | undefined {
   if (typeof v === 'string') return v;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (v instanceof RawLongString) return v.bytes.toString('utf8');
   return undefined;
 }
 
@@ -67,7 +78,8 @@ function isPlainTable(v: FieldValue): v is FieldTable {
     !Buffer.isBuffer(v) &&
     !(v instanceof Date) &&
     !(v instanceof TypedValue) &&
-    !(v instanceof Decimal)
+    !(v instanceof Decimal) &&
+    !(v instanceof RawLongString)
   );
 }
 
@@ -90,7 +102,10 @@ export function decodeTableBody(buf: Buffer, start: number, end: number): FieldT
     pos += klen;
     if (pos >= end) throw badTable('field table value missing');
     const cursor = { pos };
-    table[key] = decodeValue(buf, cursor, end);
+    const value = decodeValue(buf, cursor, end);
+    // A key may be any short string, '__proto__' included: define it rather than assign.
+    if (key === '__proto__') Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
+    else table[key] = value;
     pos = cursor.pos;
   }
   return table;
@@ -152,7 +167,8 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldVa
       const p = need(cursor, 4, end);
       const len = buf.readUInt32BE(p);
       const s = need(cursor, len, end);
-      return buf.toString('utf8', s, s + len);
+      const bytes = buf.subarray(s, s + len);
+      return isUtf8(bytes) ? bytes.toString('utf8') : new RawLongString(Buffer.from(bytes));
     }
     case 'x': {
       const p = need(cursor, 4, end);
@@ -213,6 +229,7 @@ function valueSize(v: FieldValue): number {
   if (Buffer.isBuffer(v)) return 5 + v.length;
   if (v instanceof Date) return 9;
   if (v instanceof Decimal) return 6;
+  if (v instanceof RawLongString) return 5 + v.bytes.length;
   if (v instanceof TypedValue) {
     switch (v.tag) {
       case 'b':
@@ -308,6 +325,12 @@ function writeValue(buf: Buffer, pos: number, v: FieldValue): number {
     return pos + 6;
   }
   if (v instanceof TypedValue) return writeTyped(buf, pos, v);
+  if (v instanceof RawLongString) {
+    buf[pos] = 0x53; // 'S'
+    buf.writeUInt32BE(v.bytes.length, pos + 1);
+    v.bytes.copy(buf, pos + 5);
+    return pos + 5 + v.bytes.length;
+  }
   if (Array.isArray(v)) {
     buf[pos] = 0x41; // 'A'
     const lenAt = pos + 1;

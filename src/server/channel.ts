@@ -13,6 +13,7 @@ import { TypedValue, numberValue, stringValue, type FieldTable, type FieldValue 
 import * as M from '../protocol/generated/amqp.js';
 import type { Outbound } from './outbound.js';
 import { parseExpiration } from '../broker/queue/arguments.js';
+import type { Persistence } from '../broker/persistence.js';
 
 const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
 const REPLY_TO_PREFIX = 'amq.rabbitmq.reply-to.';
@@ -37,6 +38,10 @@ export interface ChannelHost {
   readonly consumerCancelNotify: boolean;
   /** Marks the channel as having confirms to send at the end of this read batch. */
   markConfirmsPending(channel: Channel): void;
+  /** The channel has confirms waiting for the store's next group commit. */
+  requestDurable(channel: Channel): void;
+  /** Persistence of the broker, if it has a data directory. */
+  readonly persistence: Persistence | null;
 }
 
 interface PendingPublish {
@@ -64,8 +69,17 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   // publisher confirms
   private confirmMode = false;
   private publishSeq = 0;
+  /** Every seq up to this one is settled (disk or not needed) and may be acked. */
   private confirmedUpTo = 0;
   private ackSentUpTo = 0;
+  /** Highest seq waiting for a group commit. */
+  waitingUpTo = 0;
+  /** Highest seq a whenDurable request already covers. */
+  durableRequested = 0;
+  /** Seqs to answer with basic.nack (x-overflow reject-publish, store failure), only while some are unsent. */
+  private nacked: Set<number> | null = null;
+  /** While a durable definition is being synced, replies wait here to keep their order. */
+  private gate: (() => void)[] | null = null;
   // transactions
   private txMode = false;
   private txPublishes: PendingPublish[] = [];
@@ -205,7 +219,31 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   }
 
   send(m: M.Method): void {
+    if (this.gate !== null) {
+      this.gate.push(() => this.out.sendMethod(this.id, m));
+      return;
+    }
     this.out.sendMethod(this.id, m);
+  }
+
+  private sendContent(message: { body: Buffer[]; bodySize: number }, header: Buffer): void {
+    if (this.gate !== null) {
+      this.gate.push(() => this.out.sendContent(this.id, header, message.body, message.bodySize));
+      return;
+    }
+    this.out.sendContent(this.id, header, message.body, message.bodySize);
+  }
+
+  /** After a method changed durable definitions: hold replies until they are on disk (declare-ok means it survives a crash). */
+  awaitDefinitions(): void {
+    const p = this.host.persistence;
+    if (p === null || !p.takeDirty()) return;
+    const held: (() => void)[] = (this.gate ??= []);
+    p.whenDefinitionsDurable(() => {
+      if (this.gate !== held) return;
+      this.gate = null;
+      for (const f of held) f();
+    });
   }
 
   private queueName(name: string): string {
@@ -284,7 +322,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
         const k = typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : JSON.stringify(key);
         // A duplicate is accepted (and confirmed) but routed nowhere.
         if (exchange.dedup.checkAndAdd(k, now, numberValue(headers['x-cache-ttl']))) {
-          if (seq > 0) this.confirm(seq);
+          if (seq > 0) this.settlePublish(seq, false, false);
           return;
         }
       }
@@ -292,14 +330,15 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     if (exchange.delayed) {
       const delay = numberValue(headers?.['x-delay']);
       if (delay !== undefined && delay > 0) {
-        this.vhost.delayed.add({ dueAt: now + delay, exchange, routingKeys: keys.slice(), message, storeSeq: -1 });
-        if (seq > 0) this.confirm(seq);
+        const onDisk = this.vhost.delay(exchange, keys.slice(), message, delay);
+        if (seq > 0) this.settlePublish(seq, onDisk, false);
         return;
       }
     }
 
     let delivered = false;
     let rejected = false;
+    let persisted = false;
     if (method.exchange === '' && method.routingKey.startsWith(REPLY_TO_PREFIX)) {
       const target = this.host.broker.replyTo.get(method.routingKey.slice(REPLY_TO_PREFIX.length));
       delivered = target !== undefined && target.deliverReply(message);
@@ -307,38 +346,66 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       const outcome = this.vhost.publishTo(exchange, keys, headers, message, messageTtl, this.routed);
       delivered = outcome.routed > 0;
       rejected = outcome.rejected;
+      persisted = outcome.persisted;
     }
     if (!delivered && method.mandatory) {
       this.send({ id: M.BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: method.exchange, routingKey: method.routingKey });
-      this.out.sendContent(this.id, message.header, message.body, message.bodySize);
+      this.sendContent(message, message.header);
     }
-    if (seq > 0) {
-      if (rejected) this.nackPublish(seq);
-      else this.confirm(seq);
-    }
-  }
-
-  /** x-overflow reject-publish: the publisher hears basic.nack for this one message. */
-  private nackPublish(seq: number): void {
-    this.flushConfirms();
-    this.send({ id: M.BASIC_NACK, deliveryTag: seq, multiple: false, requeue: false });
-    this.confirmedUpTo = seq;
-    this.ackSentUpTo = seq;
+    if (seq > 0) this.settlePublish(seq, persisted, rejected);
   }
 
   // ------------------------------------------------------------ confirms
 
-  private confirm(seq: number): void {
-    if (seq === this.confirmedUpTo + 1) this.confirmedUpTo = seq;
+  /**
+   * A publish in confirm mode is done: it is acked (or nacked, for x-overflow reject-publish) once it
+   * and every earlier one is settled; one that reached the store waits for the group commit.
+   */
+  private settlePublish(seq: number, onDisk: boolean, rejected: boolean): void {
+    if (rejected) (this.nacked ??= new Set()).add(seq);
+    if (onDisk || this.waitingUpTo > this.confirmedUpTo) {
+      // Later confirms queue behind the one on disk so `multiple` acks stay truthful.
+      this.waitingUpTo = seq;
+      this.host.requestDurable(this);
+      return;
+    }
+    this.confirmedUpTo = seq;
     this.host.markConfirmsPending(this);
   }
 
-  /** Send one basic.ack covering everything confirmed since the last one (coalesced with `multiple`). */
+  /** The group commit covering seqs up to `upTo` finished (err: the store failed, so they are nacked). */
+  onDurable(upTo: number, err: Error | null): void {
+    if (this.closing) return;
+    if (err !== null) {
+      this.log.error({ err: err.message }, 'store failed; nacking unconfirmed publishes');
+      for (let s = this.confirmedUpTo + 1; s <= upTo; s++) (this.nacked ??= new Set()).add(s);
+    }
+    if (upTo > this.confirmedUpTo) this.confirmedUpTo = upTo;
+    this.flushConfirms();
+  }
+
+  /** Send acks covering everything settled since the last ones, coalesced with `multiple`; nacks one by one. */
   flushConfirms(): void {
     if (this.closing || this.confirmedUpTo <= this.ackSentUpTo) return;
-    const multiple = this.confirmedUpTo - this.ackSentUpTo > 1;
+    const nacked = this.nacked;
+    if (nacked === null || nacked.size === 0) {
+      const multiple = this.confirmedUpTo - this.ackSentUpTo > 1;
+      this.ackSentUpTo = this.confirmedUpTo;
+      this.send({ id: M.BASIC_ACK, deliveryTag: this.confirmedUpTo, multiple });
+      return;
+    }
+    let runStart = this.ackSentUpTo + 1;
+    for (let s = this.ackSentUpTo + 1; s <= this.confirmedUpTo; s++) {
+      if (!nacked.has(s)) continue;
+      if (s > runStart) this.send({ id: M.BASIC_ACK, deliveryTag: s - 1, multiple: s - 1 > runStart });
+      this.send({ id: M.BASIC_NACK, deliveryTag: s, multiple: false, requeue: false });
+      nacked.delete(s);
+      runStart = s + 1;
+    }
+    if (this.confirmedUpTo >= runStart) {
+      this.send({ id: M.BASIC_ACK, deliveryTag: this.confirmedUpTo, multiple: this.confirmedUpTo > runStart });
+    }
     this.ackSentUpTo = this.confirmedUpTo;
-    this.send({ id: M.BASIC_ACK, deliveryTag: this.confirmedUpTo, multiple });
   }
 
   // ------------------------------------------------------------ transactions
@@ -399,7 +466,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       exchange: message.exchange,
       routingKey: message.routingKey,
     });
-    this.out.sendContent(this.id, message.header, message.body, message.bodySize);
+    this.sendContent(message, message.header);
     return true;
   }
 
@@ -441,7 +508,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       exchange: msg.exchange,
       routingKey: msg.routingKey,
     });
-    this.out.sendContent(this.id, deliveryHeader(entry, c.queue), msg.body, msg.bodySize);
+    this.sendContent(msg, deliveryHeader(entry, c.queue));
   }
 
   cancelledByBroker(c: Consumer): void {
@@ -458,7 +525,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       this.send({ id: M.BASIC_GET_EMPTY, clusterId: '' });
       return;
     }
-    entry.deliveryCount++;
+    queue.delivered(entry);
     const tag = this.nextDeliveryTag++;
     if (m.noAck) queue.settle(entry);
     else this.unacked.set(tag, { entry, queue, consumer: null, deliveredAt: this.host.broker.clock.now() });
@@ -471,7 +538,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       routingKey: msg.routingKey,
       messageCount: queue.messageCount,
     });
-    this.out.sendContent(this.id, deliveryHeader(entry, queue), msg.body, msg.bodySize);
+    this.sendContent(msg, deliveryHeader(entry, queue));
   }
 
   private onQos(m: M.BasicQos): void {

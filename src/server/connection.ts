@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Broker } from '../broker/broker.js';
 import type { VHost } from '../broker/vhost.js';
+import type { Persistence } from '../broker/persistence.js';
 import { AssemblyState } from '../protocol/command-assembler.js';
 import { AmqpError, ChannelError, ConnectionError } from '../protocol/errors.js';
 import { type FieldTable } from '../protocol/field-table.js';
@@ -49,6 +50,7 @@ export class Connection implements FrameHandler, ChannelHost {
   private headerFilled = 0;
   private readonly channels = new Map<number, Channel>();
   private readonly pendingConfirms = new Set<Channel>();
+  private readonly durableWaiters = new Set<Channel>();
   private channelMax: number;
   private frameMax: number;
   private heartbeat = 0;
@@ -62,6 +64,10 @@ export class Connection implements FrameHandler, ChannelHost {
   private authFailureClose = false;
   connectionBlockedCapable = false;
   clientProperties: FieldTable = {};
+  /** This connection has published: a resource alarm blocks it. */
+  private publisher = false;
+  /** Socket reads paused by a resource alarm. */
+  private blockedByAlarm = false;
 
   constructor(id: number, socket: Socket, broker: Broker, registry: ConnectionRegistry, log: Logger) {
     this.id = id;
@@ -103,6 +109,28 @@ export class Connection implements FrameHandler, ChannelHost {
       for (const ch of this.pendingConfirms) ch.flushConfirms();
       this.pendingConfirms.clear();
     }
+    if (this.durableWaiters.size > 0) this.requestGroupCommit();
+  }
+
+  /** One whenDurable per channel per read batch: the store folds them into one fsync. */
+  private requestGroupCommit(): void {
+    const p = this.broker.persistence;
+    for (const ch of this.durableWaiters) {
+      const upTo = ch.waitingUpTo;
+      if (upTo <= ch.durableRequested) continue;
+      ch.durableRequested = upTo;
+      if (p === null) ch.onDurable(upTo, null);
+      else p.whenMessagesDurable((err) => ch.onDurable(upTo, err));
+    }
+    this.durableWaiters.clear();
+  }
+
+  get persistence(): Persistence | null {
+    return this.broker.persistence;
+  }
+
+  requestDurable(ch: Channel): void {
+    this.durableWaiters.add(ch);
   }
 
   /** Consume the 8-byte protocol header; returns the bytes after it. */
@@ -171,6 +199,7 @@ export class Connection implements FrameHandler, ChannelHost {
           return;
         default:
           ch.handleMethod(m);
+          ch.awaitDefinitions();
       }
     } catch (err) {
       this.fail(err, channel, m);
@@ -192,7 +221,29 @@ export class Connection implements FrameHandler, ChannelHost {
     throw new ConnectionError(504, `expected 'channel.open'`, info?.classId ?? 0, info?.methodId ?? 0);
   }
 
+  /** A resource alarm was raised or cleared. */
+  setAlarm(blocked: boolean, reason: string): void {
+    if (blocked && this.publisher) this.block(reason);
+    else if (!blocked && this.blockedByAlarm) {
+      this.blockedByAlarm = false;
+      if (this.connectionBlockedCapable) this.outbound.sendMethod(0, { id: M.CONNECTION_UNBLOCKED });
+      this.socket.resume();
+    }
+  }
+
+  private block(reason: string): void {
+    if (this.blockedByAlarm || this.state !== State.Open) return;
+    this.blockedByAlarm = true;
+    if (this.connectionBlockedCapable) this.outbound.sendMethod(0, { id: M.CONNECTION_BLOCKED, reason });
+    // Stop reading: publishes wait in the client and the kernel; consumers on other connections keep draining.
+    this.socket.pause();
+  }
+
   onHeaderFrame(channel: number, payload: Buffer): void {
+    if (!this.publisher) {
+      this.publisher = true;
+      if (this.broker.alarms.blocked) this.block(this.broker.alarms.reason);
+    }
     const ch = this.contentChannel(channel);
     if (ch === null) return;
     try {
@@ -347,6 +398,8 @@ export class Connection implements FrameHandler, ChannelHost {
     // Send at half the interval; drop a peer silent for two full intervals (spec §4.2.7).
     this.heartbeatTimer = setInterval(() => {
       const now = this.broker.clock.now();
+      // A blocked connection is not read, so its silence is ours, not the peer's.
+      if (this.blockedByAlarm) this.lastReceived = now;
       if (now - this.lastReceived > 2 * intervalMs) {
         this.log.info({ heartbeat: this.heartbeat }, 'missed heartbeats from client, closing');
         this.destroy();
@@ -424,6 +477,7 @@ export class Connection implements FrameHandler, ChannelHost {
     for (const ch of this.channels.values()) ch.cleanup();
     this.channels.clear();
     this.pendingConfirms.clear();
+    this.durableWaiters.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;

@@ -30,6 +30,9 @@ export class Listener implements ConnectionRegistry {
       for (const c of this.connections) c.checkConsumerTimeouts(now);
     }, broker.config.consumerTimeoutCheckMs);
     this.timeoutSweep.unref();
+    broker.alarms.onChange((blocked, reason) => {
+      for (const c of this.connections) c.setAlarm(blocked, reason);
+    });
   }
 
   listen(host: string, port: number): Promise<number> {

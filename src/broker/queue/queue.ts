@@ -50,6 +50,10 @@ export interface QueueHost {
   onQueueUnused(queue: Queue): void;
   onEntryRemoved(queue: Queue, entry: QueueEntry): void;
   deadLetter(queue: Queue, entry: QueueEntry, reason: DeadLetterReason): void;
+  /** Persist a message entering a durable queue if it is persistent; returns its store position or -1. */
+  persist(queue: Queue, message: Message, now: number): number;
+  /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
+  onDelivered(queue: Queue, entry: QueueEntry): void;
 }
 
 export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
@@ -113,10 +117,10 @@ export class Queue {
   }
 
   /** TTL deadline for a message arriving now, from x-message-ttl and its expiration (the lower wins). */
-  expiryFor(message: Message, messageTtl: number | undefined): number {
+  expiryFor(messageTtl: number | undefined, arrivedAt: number): number {
     const q = this.policy.messageTtl;
     const ttl = q === undefined ? messageTtl : messageTtl === undefined ? q : Math.min(q, messageTtl);
-    return ttl === undefined ? Infinity : this.host.now() + ttl;
+    return ttl === undefined ? Infinity : arrivedAt + ttl;
   }
 
   /** Whether a publish would be refused by x-overflow reject-publish(-dlx). */
@@ -127,7 +131,7 @@ export class Queue {
     return false;
   }
 
-  enqueue(message: Message, messageTtl: number | undefined, storeSeq = -1): EnqueueResult {
+  enqueue(message: Message, messageTtl: number | undefined): EnqueueResult {
     if (this.dedupKeys !== null) {
       const key = dedupKey(message);
       if (key !== undefined) {
@@ -135,13 +139,14 @@ export class Queue {
         this.dedupKeys.set(key, 1);
       }
     }
-    const entry = new QueueEntry(message, this.nextSeq++, storeSeq, this.expiryFor(message, messageTtl));
+    const now = this.host.now();
+    const entry = new QueueEntry(message, this.nextSeq++, -1, this.expiryFor(messageTtl, now));
     if (this.policy.overflow !== 'drop-head' && this.full(message.bodySize)) {
       this.forgetDedup(entry);
       if (this.policy.overflow === 'reject-publish-dlx') this.host.deadLetter(this, entry, 'maxlen');
-      else this.host.onEntryRemoved(this, entry);
       return 'rejected';
     }
+    if (this.durable) entry.storeSeq = this.host.persist(this, message, now);
     this.ready.push(entry);
     this.readyBytes += message.bodySize;
     if (this.consumers.length > 0) this.dispatch();
@@ -149,6 +154,27 @@ export class Queue {
     this.dropExpired();
     this.armExpiry();
     return 'enqueued';
+  }
+
+  /** A message recovered from the store after a restart, in its original order. */
+  restore(message: Message, storeSeq: number, redelivered: boolean, deliveries: number, enqueuedAt: number): void {
+    const ttl = message.hasExpiration ? Number(message.properties.expiration) : undefined;
+    const entry = new QueueEntry(message, this.nextSeq++, storeSeq, this.expiryFor(Number.isFinite(ttl) ? ttl : undefined, enqueuedAt));
+    entry.redelivered = redelivered;
+    entry.returns = deliveries;
+    if (this.dedupKeys !== null) {
+      const key = dedupKey(message);
+      if (key !== undefined) this.dedupKeys.set(key, 1);
+    }
+    this.ready.push(entry);
+    this.readyBytes += message.bodySize;
+    this.armExpiry();
+  }
+
+  /** Record a delivery of an entry (deliver or get). */
+  delivered(entry: QueueEntry): void {
+    entry.deliveryCount++;
+    if (entry.storeSeq >= 0) this.host.onDelivered(this, entry);
   }
 
   /** drop-head overflow: dead-letter the oldest until within x-max-length / x-max-length-bytes. */
@@ -265,7 +291,7 @@ export class Queue {
           this.remove(e, 'expired');
           continue;
         }
-        e.deliveryCount++;
+        this.delivered(e);
         c.owner.deliver(c, e);
         budget--;
       }

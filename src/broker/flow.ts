@@ -1,0 +1,92 @@
+// Resource alarms: memory high watermark and disk free limit. While one is raised,
+// publishing connections are blocked (connection.blocked, socket reads paused).
+
+import { statfs } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import type { Logger } from '../log.js';
+
+export type AlarmListener = (blocked: boolean, reason: string) => void;
+
+export interface AlarmConfig {
+  /** A fraction (< 1) of system memory, or absolute bytes (>= 1). */
+  memoryHighWatermark: number;
+  /** Bytes of free disk below which publishers are blocked. */
+  diskFreeLimit: number;
+  dataDir: string;
+}
+
+export class Alarms {
+  private memory = false;
+  private disk = false;
+  /** The store hit an I/O error (e.g. ENOSPC): publishers stay blocked. */
+  private storeFailed = false;
+  private readonly listeners: AlarmListener[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly config: AlarmConfig;
+  private readonly log: Logger;
+  /** Overrides for tests and measurement: sources of the readings. */
+  readRss: () => number = () => process.memoryUsage.rss();
+  readDiskFree: (dir: string) => Promise<number> = async (dir) => {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  };
+
+  constructor(config: AlarmConfig, log: Logger) {
+    this.config = config;
+    this.log = log;
+  }
+
+  get blocked(): boolean {
+    return this.memory || this.disk || this.storeFailed;
+  }
+
+  get reason(): string {
+    if (this.memory) return 'low on memory';
+    return 'low on disk space';
+  }
+
+  get memoryLimitBytes(): number {
+    const w = this.config.memoryHighWatermark;
+    return w < 1 ? Math.floor(totalmem() * w) : w;
+  }
+
+  onChange(l: AlarmListener): void {
+    this.listeners.push(l);
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async check(): Promise<void> {
+    const wasBlocked = this.blocked;
+    this.memory = this.readRss() > this.memoryLimitBytes;
+    try {
+      this.disk = (await this.readDiskFree(this.config.dataDir)) < this.config.diskFreeLimit;
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot read free disk space');
+    }
+    this.emitIfChanged(wasBlocked);
+  }
+
+  /** The store failed to write (ENOSPC or another I/O error): block publishers for good. */
+  raiseStoreFailure(err: Error): void {
+    const was = this.blocked;
+    this.storeFailed = true;
+    this.log.error({ err: err.message }, 'message store failed; publishers blocked');
+    this.emitIfChanged(was);
+  }
+
+  private emitIfChanged(wasBlocked: boolean): void {
+    const now = this.blocked;
+    if (now === wasBlocked) return;
+    this.log.warn({ memory: this.memory, disk: this.disk, storeFailed: this.storeFailed }, now ? 'resource alarm raised' : 'resource alarm cleared');
+    for (const l of this.listeners) l(now, this.reason);
+  }
+}

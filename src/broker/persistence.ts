@@ -1,0 +1,225 @@
+// Wires a vhost to the stores: durable definitions are logged as they change, persistent
+// messages in durable queues are appended, and open() rebuilds both after a restart.
+
+import { join } from 'node:path';
+import type { SyncMode } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { decodeTableBody, encodeTable, numberValue, type FieldTable } from '../protocol/field-table.js';
+import { DefinitionsStore, type BindingDef } from '../store/definitions-store.js';
+import type { DurableCallback, MessageStore } from '../store/message-store.js';
+import { SegmentStore } from '../store/segment-store.js';
+import type { Clock } from '../util/clock.js';
+import { isExchange, type Destination, type Exchange } from './exchange/exchange.js';
+import { Message } from './message.js';
+import type { Queue, QueueEntry } from './queue/queue.js';
+import type { VHost } from './vhost.js';
+
+/** Store "queue" holding the pending messages of a durable x-delayed-message exchange; the amq. prefix cannot clash with client queues. */
+export const DELAYED_PREFIX = 'amq.warren.delayed.';
+
+export interface RecoveryReport {
+  exchanges: number;
+  queues: number;
+  bindings: number;
+  messages: number;
+  delayed: number;
+  corruptRecords: number;
+  truncatedBytes: number;
+  ms: number;
+}
+
+function args(buf: Buffer): FieldTable {
+  return buf.length <= 4 ? {} : decodeTableBody(buf, 4, buf.length);
+}
+
+export class Persistence {
+  readonly messages: MessageStore;
+  readonly definitions: DefinitionsStore;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  /** Set when a durable definition changed since the last takeDirty(). */
+  private dirty = false;
+  private restoring = false;
+  private failed = false;
+  private readonly failureListeners: ((err: Error) => void)[] = [];
+
+  constructor(dataDir: string, sync: SyncMode, syncIntervalMs: number, clock: Clock, log: Logger) {
+    this.clock = clock;
+    this.log = log;
+    const now = (): number => clock.now();
+    this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now });
+    this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
+  }
+
+  /** Did a durable definition change since last asked? (The channel then waits for it before replying.) */
+  takeDirty(): boolean {
+    const d = this.dirty;
+    this.dirty = false;
+    return d;
+  }
+
+  whenDefinitionsDurable(cb: DurableCallback): void {
+    this.definitions.whenDurable(cb);
+  }
+
+  whenMessagesDurable(cb: DurableCallback): void {
+    this.messages.whenDurable((err) => {
+      if (err !== null && !this.failed) {
+        this.failed = true;
+        for (const f of this.failureListeners) f(err);
+      }
+      cb(err);
+    });
+  }
+
+  /** Called once if the message store fails (ENOSPC or another I/O error). */
+  whenMessagesFail(f: (err: Error) => void): void {
+    this.failureListeners.push(f);
+  }
+
+  /** Hook the vhost's changes to the stores. */
+  attach(vhost: VHost): void {
+    const v = vhost.name;
+    const changed = (): void => {
+      if (!this.restoring) this.dirty = true;
+    };
+    vhost.listener.exchangeDeclared = (e) => {
+      if (this.restoring) return;
+      this.definitions.putExchange({ vhost: v, name: e.name, type: e.type, autoDelete: e.autoDelete, internal: e.internal, arguments: encodeTable(e.args) });
+      changed();
+    };
+    vhost.listener.exchangeDeleted = (e) => {
+      this.definitions.deleteExchange(v, e.name);
+      if (e.delayed) this.messages.deleteQueue(DELAYED_PREFIX + e.name);
+      changed();
+    };
+    vhost.listener.queueDeclared = (q) => {
+      if (this.restoring) return;
+      this.definitions.putQueue({ vhost: v, name: q.name, autoDelete: q.autoDelete, exclusive: false, arguments: encodeTable(q.args) });
+      changed();
+    };
+    vhost.listener.queueDeleted = (q) => {
+      this.definitions.deleteQueue(v, q.name);
+      this.messages.deleteQueue(q.name);
+      changed();
+    };
+    vhost.listener.bindingAdded = (src, dst, routingKey, a) => {
+      if (this.restoring) return;
+      this.definitions.putBinding(bindingDef(v, src, dst, routingKey, a));
+      changed();
+    };
+    vhost.listener.bindingRemoved = (src, dst, routingKey, a) => {
+      this.definitions.deleteBinding(bindingDef(v, src, dst, routingKey, a));
+      changed();
+    };
+    vhost.listener.entryRemoved = (q, entry) => {
+      this.messages.ack(q.name, entry.storeSeq);
+    };
+    vhost.store = this;
+  }
+
+  /** Append a persistent message for a durable queue; returns its store position. */
+  persist(queue: string, message: Message, enqueuedAt: number): number {
+    return this.messages.append(queue, {
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+      header: message.header,
+      body: message.bodyBuffer(),
+      enqueuedAt,
+    });
+  }
+
+  markDelivered(queue: Queue, entry: QueueEntry): void {
+    this.messages.markDelivered(queue.name, entry.storeSeq);
+  }
+
+  /** Rebuild definitions and messages of `vhost` from disk. */
+  async open(vhost: VHost): Promise<RecoveryReport> {
+    const started = this.clock.now();
+    this.restoring = true;
+    const defs = await this.definitions.open();
+    const report: RecoveryReport = { exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, ms: 0 };
+    try {
+      for (const e of defs.exchanges) {
+        if (e.vhost !== vhost.name || vhost.exchanges.has(e.name)) continue;
+        vhost.declareExchange(e.name, e.type, { passive: false, durable: true, autoDelete: e.autoDelete, internal: e.internal, args: args(e.arguments) });
+        report.exchanges++;
+      }
+      for (const q of defs.queues) {
+        if (q.vhost !== vhost.name) continue;
+        vhost.declareQueue(q.name, { passive: false, durable: true, exclusive: false, autoDelete: q.autoDelete, args: args(q.arguments) }, this);
+        report.queues++;
+      }
+      for (const b of defs.bindings) {
+        if (b.vhost !== vhost.name) continue;
+        if (b.destinationType === 'queue') vhost.bindQueue(b.destination, b.source, b.routingKey, args(b.arguments), this);
+        else vhost.bindExchange(b.destination, b.source, b.routingKey, args(b.arguments));
+        report.bindings++;
+      }
+    } finally {
+      this.restoring = false;
+    }
+    const recovered = await this.messages.open();
+    for (const [queueName, list] of recovered) {
+      if (queueName.startsWith(DELAYED_PREFIX)) {
+        const e = vhost.exchanges.get(queueName.slice(DELAYED_PREFIX.length));
+        if (e === undefined || !e.delayed) {
+          this.messages.deleteQueue(queueName);
+          continue;
+        }
+        for (const r of list) {
+          const m = this.load(queueName, r.seq);
+          const delay = numberValue(m.properties.headers?.['x-delay']) ?? 0;
+          vhost.delayed.add({ dueAt: r.enqueuedAt + delay, exchange: e, routingKeys: [m.routingKey], message: m, storeSeq: r.seq });
+          report.delayed++;
+        }
+        continue;
+      }
+      const q = vhost.queues.get(queueName);
+      if (q === undefined) {
+        this.messages.deleteQueue(queueName);
+        continue;
+      }
+      for (const r of list) {
+        q.restore(this.load(queueName, r.seq), r.seq, r.redelivered, r.deliveryCount, r.enqueuedAt);
+        report.messages++;
+      }
+    }
+    const stats = this.messages.stats();
+    report.corruptRecords = stats.corruptRecords;
+    report.truncatedBytes = stats.truncatedBytes;
+    report.ms = this.clock.now() - started;
+    this.log.info(report, 'recovery finished');
+    return report;
+  }
+
+  private load(queue: string, seq: number): Message {
+    const s = this.messages.read(queue, seq);
+    return new Message(s.exchange, s.routingKey, Buffer.from(s.header), [Buffer.from(s.body)], s.body.length);
+  }
+
+  /** Persist a delayed message of a durable exchange. */
+  persistDelayed(e: Exchange, message: Message, now: number): number {
+    return this.persist(DELAYED_PREFIX + e.name, message, now);
+  }
+
+  releaseDelayed(e: Exchange, storeSeq: number): void {
+    this.messages.ack(DELAYED_PREFIX + e.name, storeSeq);
+  }
+
+  async close(): Promise<void> {
+    await this.messages.close();
+    await this.definitions.close();
+  }
+}
+
+function bindingDef(vhost: string, src: Exchange, dst: Destination, routingKey: string, a: FieldTable): BindingDef {
+  return {
+    vhost,
+    source: src.name,
+    destination: dst.name,
+    destinationType: isExchange(dst) ? 'exchange' : 'queue',
+    routingKey,
+    arguments: encodeTable(a),
+  };
+}
