@@ -26,6 +26,9 @@ Load comes from separate processes (\`client\`: \`raw\` is bench/raw-client.mjs 
 \`amqplib\` is the library applications use). CPU is % of one core over the measured window: the broker
 process (from /proc) and the busiest load process; a load process near 100 % means the client, not the
 broker, was the limit. Deep queue: ${opts.deepCount.toLocaleString('en-US')} messages; idle connections: ${opts.connections.toLocaleString('en-US')}.
+Pub/sub publishers pause while 50,000 messages (64 MiB for big bodies) are unconsumed, so rates are
+sustainable ones. Memory rows are broker RSS growth; warren is restarted before them so its baseline
+carries no garbage from earlier scenarios (RabbitMQ, run externally, is not restarted).
 
 **Durability is not equal:** RabbitMQ confirms a persistent message without fsyncing it first (it
 fsyncs on its own schedule), while warren with \`--sync always\` confirms only after the group-commit
