@@ -59,7 +59,7 @@ describe('publish flags', () => {
   it('mandatory + unroutable through amqplib emits "return"; non-mandatory is dropped silently', async () => {
     const ch = await confirmChannel(await b.connect());
     const returned: string[] = [];
-    ch.on('return', (m: amqplib.Message) => returned.push(`${m.fields.replyCode}:${m.content.toString()}`));
+    ch.on('return', (m: amqplib.Message) => returned.push(`${(m.fields as unknown as { replyCode: number }).replyCode}:${m.content.toString()}`));
     ch.publish('amq.direct', uniq('nowhere'), Buffer.from('dropped'));
     ch.publish('amq.direct', uniq('nowhere'), Buffer.from('returned'), { mandatory: true });
     await ch.waitForConfirms();
