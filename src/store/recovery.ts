@@ -2,7 +2,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RecoveredMessage, StoredMessage } from './message-store.js';
+import type { RecoveredMessage } from './message-store.js';
+import { QueueIndex } from './queue-index.js';
 import {
   type FrameScan,
   RECORD_HEADER_SIZE,
@@ -11,7 +12,6 @@ import {
   FORMAT_VERSION,
   decodeMessageMeta,
   decodeQueueName,
-  messageContentSize,
   plausibleRecord,
   readSegmentHeader,
   readU64,
@@ -19,35 +19,6 @@ import {
   segmentVersion,
 } from './record.js';
 import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
-
-/** Where one stored message lives. Only this, not the body, stays in memory (paging). */
-export interface Entry {
-  readonly seq: number;
-  readonly seg: Segment;
-  /** File offset of the record and its total length (header + payload). */
-  readonly offset: number;
-  readonly length: number;
-  /** header.length + body.length */
-  readonly size: number;
-  deliveries: number;
-  /** The message itself until its record is written; reads come from here meanwhile. */
-  pending: StoredMessage | null;
-}
-
-/** A queue's messages in seq order (Map keeps insertion order, and seqs are appended increasing). */
-export class QueueIndex {
-  readonly name: string;
-  readonly nameBytes: Buffer;
-  readonly entries: Map<number, Entry>;
-  bytes: number;
-
-  constructor(name: string, nameBytes: Buffer) {
-    this.name = name;
-    this.nameBytes = nameBytes;
-    this.entries = new Map();
-    this.bytes = 0;
-  }
-}
 
 /** Records that pass their checksum, in file order; `length` is the record's total size. */
 export type RecordVisitor = (type: number, seq: number, payload: Buffer, offset: number, length: number) => void;
@@ -79,17 +50,48 @@ export interface Recovered {
   readonly recovered: Map<string, RecoveredMessage[]>;
 }
 
-interface Extra {
-  readonly enqueuedAt: number;
-  readonly exchange: string;
-  readonly routingKey: string;
-  readonly header: Buffer;
+/** A recovered message as open() returns it; mutable here while later records count deliveries. */
+class Recovering implements RecoveredMessage {
+  redelivered: boolean;
+  deliveryCount: number;
+
+  constructor(
+    readonly seq: number,
+    readonly size: number,
+    readonly enqueuedAt: number,
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly header: Buffer,
+  ) {
+    this.redelivered = false;
+    this.deliveryCount = 0;
+  }
+}
+
+/** A queue met during the scan: its messages as indices into the scan columns, in seq order. */
+interface ScanQueue {
+  readonly name: string;
+  readonly slots: number[];
+  /** Slots before this one are all removed (purges remove prefixes). */
+  cursor: number;
 }
 
 function addRef(from: Segment, to: Segment): void {
   if (from !== to && !from.refs.has(to)) {
     from.refs.add(to);
     to.referencedBy.add(from);
+  }
+}
+
+/** Shares one string per distinct value: recovered lists would otherwise hold a copy per message. */
+class Interner {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly limit: number) {}
+  get(s: string): string {
+    const hit = this.map.get(s);
+    if (hit !== undefined) return hit;
+    if (this.map.size < this.limit) this.map.set(s, s);
+    return s;
   }
 }
 
@@ -102,14 +104,43 @@ export async function recover(dir: string): Promise<Recovered> {
   }
   ids.sort((a, b) => a - b);
 
-  const queues = new Map<string, QueueIndex>();
-  // Every live message by seq, whatever its queue: ack and delivered records carry only the seq.
-  const bySeq = new Map<number, { q: QueueIndex; e: Entry; x: Extra }>();
+  // Every MESSAGE record kept, in scan order, which is seq order (seqs only grow through the
+  // log), as columns: ack and delivered records carry only a seq, found by binary search.
+  const cSeq: number[] = [];
+  const cSeg: Segment[] = [];
+  const cOffset: number[] = [];
+  const cLength: number[] = [];
+  /** null once acked or purged. */
+  const cRec: Array<Recovering | null> = [];
+  const cQueue: ScanQueue[] = [];
+  const scanQueues = new Map<string, ScanQueue>();
+  const exchanges = new Interner(65_536);
+  const routingKeys = new Interner(65_536);
   const segments: Segment[] = [];
   let nextSeq = 1;
+  let lastMessageSeq = 0;
   let corruptRecords = 0;
   let truncatedBytes = 0;
   let unknownPositions = 0;
+
+  const find = (seq: number): number => {
+    let lo = 0;
+    let hi = cSeq.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = cSeq[mid] as number;
+      if (v < seq) lo = mid + 1;
+      else if (v > seq) hi = mid - 1;
+      else return cRec[mid] === null ? -1 : mid;
+    }
+    return -1;
+  };
+  const removeAt = (i: number, by: Segment): void => {
+    const seg = cSeg[i] as Segment;
+    addRef(by, seg);
+    seg.live--;
+    cRec[i] = null;
+  };
 
   for (const id of ids) {
     const seg = new Segment(id, dir, -1, 0);
@@ -142,44 +173,48 @@ export async function recover(dir: string): Promise<Recovered> {
       nextSeq = Math.max(nextSeq, seq + 1);
       if (type === RecordType.Message) {
         const meta = decodeMessageMeta(payload);
-        const size = messageContentSize(payload);
-        if (meta === null || size < 0 || bySeq.has(seq)) {
+        // A seq not above the last message's is a duplicate or out of order: our log never writes that.
+        if (meta === null || seq <= lastMessageSeq) {
           corruptRecords++;
           return;
         }
-        const name = meta.queue;
-        let q = queues.get(name);
+        lastMessageSeq = seq;
+        let q = scanQueues.get(meta.queue);
         if (q === undefined) {
-          // A fresh buffer: a view would pin the whole segment image in memory.
-          q = new QueueIndex(name, Buffer.from(name, 'utf8'));
-          queues.set(name, q);
+          q = { name: meta.queue, slots: [], cursor: 0 };
+          scanQueues.set(meta.queue, q);
         }
-        const e: Entry = { seq, seg, offset, length, size, deliveries: 0, pending: null };
-        q.entries.set(seq, e);
-        q.bytes += size;
-        const x: Extra = {
-          enqueuedAt: meta.enqueuedAt,
-          exchange: meta.exchange,
-          routingKey: meta.routingKey,
-          // A copy: a view would pin the whole segment image.
-          header: Buffer.from(meta.header),
-        };
-        bySeq.set(seq, { q, e, x });
+        q.slots.push(cSeq.length);
+        cSeq.push(seq);
+        cSeg.push(seg);
+        cOffset.push(offset);
+        cLength.push(length);
+        cQueue.push(q);
+        cRec.push(
+          new Recovering(
+            seq,
+            payload.length - meta.bodyOffset + meta.header.length,
+            meta.enqueuedAt,
+            exchanges.get(meta.exchange),
+            routingKeys.get(meta.routingKey),
+            // A copy: a view would pin the whole segment image.
+            Buffer.from(meta.header),
+          ),
+        );
         seg.live++;
       } else if (type === RecordType.Delivered || type === RecordType.Ack) {
-        const hit = bySeq.get(seq);
-        if (hit === undefined) {
+        const i = find(seq);
+        if (i < 0) {
           unknownPositions++;
           return;
         }
-        addRef(seg, hit.e.seg);
         if (type === RecordType.Delivered) {
-          hit.e.deliveries++;
+          addRef(seg, cSeg[i] as Segment);
+          const r = cRec[i] as Recovering;
+          r.deliveryCount++;
+          r.redelivered = true;
         } else {
-          bySeq.delete(seq);
-          hit.q.entries.delete(seq);
-          hit.q.bytes -= hit.e.size;
-          hit.e.seg.live--;
+          removeAt(i, seg);
         }
       } else if (type === RecordType.Purge) {
         const name = decodeQueueName(payload);
@@ -187,15 +222,14 @@ export async function recover(dir: string): Promise<Recovered> {
           corruptRecords++;
           return;
         }
-        const q = queues.get(name);
+        const q = scanQueues.get(name);
         if (q === undefined) return;
-        for (const e of q.entries.values()) {
-          if (e.seq >= seq) continue;
-          addRef(seg, e.seg);
-          e.seg.live--;
-          bySeq.delete(e.seq);
-          q.entries.delete(e.seq);
-          q.bytes -= e.size;
+        // Everything of the queue below the purge's seq: a prefix of its slots.
+        while (q.cursor < q.slots.length) {
+          const i = q.slots[q.cursor] as number;
+          if ((cSeq[i] as number) >= seq) break;
+          if (cRec[i] !== null) removeAt(i, seg);
+          q.cursor++;
         }
       } else {
         corruptRecords++;
@@ -213,28 +247,25 @@ export async function recover(dir: string): Promise<Recovered> {
   }
 
   let messages = 0;
+  const queues = new Map<string, QueueIndex>();
   const recovered = new Map<string, RecoveredMessage[]>();
-  for (const [name, q] of queues) {
-    if (q.entries.size === 0) {
-      queues.delete(name);
-      continue;
-    }
-    messages += q.entries.size;
+  for (const q of scanQueues.values()) {
+    let index: QueueIndex | null = null;
     const list: RecoveredMessage[] = [];
-    for (const e of q.entries.values()) {
-      const x = (bySeq.get(e.seq) as { x: Extra }).x;
-      list.push({
-        seq: e.seq,
-        redelivered: e.deliveries > 0,
-        deliveryCount: e.deliveries,
-        size: e.size,
-        enqueuedAt: x.enqueuedAt,
-        exchange: x.exchange,
-        routingKey: x.routingKey,
-        header: x.header,
-      });
+    for (let k = q.cursor; k < q.slots.length; k++) {
+      const i = q.slots[k] as number;
+      const rec = cRec[i] ?? null;
+      if (rec === null) continue;
+      // A fresh buffer for the name: a view would pin the whole segment image in memory.
+      index ??= new QueueIndex(q.name, Buffer.from(q.name, 'utf8'));
+      index.push(rec.seq, (cSeg[i] as Segment).id, cOffset[i] as number, cLength[i] as number, rec.size);
+      if (rec.deliveryCount > 0) index.setDeliveries(index.end - 1, rec.deliveryCount);
+      list.push(rec);
     }
-    recovered.set(name, list);
+    if (index === null) continue;
+    messages += index.count;
+    queues.set(q.name, index);
+    recovered.set(q.name, list);
   }
   const last = ids[ids.length - 1];
   return {

@@ -23,7 +23,8 @@ import {
   sealRecord,
   smallRecordSize,
 } from './record.js';
-import { type Entry, QueueIndex, recover } from './recovery.js';
+import { QueueIndex } from './queue-index.js';
+import { recover } from './recovery.js';
 import { type Segment, SegmentLog } from './segment-log.js';
 
 export interface SegmentStoreOptions {
@@ -67,8 +68,13 @@ export class SegmentStore implements MessageStore {
   private readonly now: () => number;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
-  /** Entries whose records may not be written yet, in log order; their `pending` is dropped once written. */
-  private unwritten: Entry[];
+  // Messages whose records may not be written yet, in log (= seq) order: reads are served from
+  // here meanwhile. Parallel arrays, not objects, and dropped once written.
+  private unwrittenSeqs: number[];
+  private unwrittenMsgs: StoredMessage[];
+  private unwrittenSegs: Segment[];
+  /** File offset just past each record. */
+  private unwrittenEnds: number[];
   private unwrittenHead: number;
   /** Segments that may have become deletable; checked after each durable point. */
   private readonly candidates: Set<Segment>;
@@ -95,7 +101,10 @@ export class SegmentStore implements MessageStore {
     this.now = options.now ?? (() => performance.now());
     this.log = null;
     this.queues = new Map();
-    this.unwritten = [];
+    this.unwrittenSeqs = [];
+    this.unwrittenMsgs = [];
+    this.unwrittenSegs = [];
+    this.unwrittenEnds = [];
     this.unwrittenHead = 0;
     this.candidates = new Set();
     this.nextSeq = 1;
@@ -174,11 +183,12 @@ export class SegmentStore implements MessageStore {
     const offset = log.commit(end, copy ? null : body);
     this.nextSeq = seq + 1;
     const size = msg.header.length + body.length;
-    const e: Entry = { seq, seg, offset, length, size, deliveries: 0, pending: msg };
-    q.entries.set(seq, e);
-    q.bytes += size;
+    q.push(seq, seg.id, offset, length, size);
     seg.live++;
-    this.unwritten.push(e);
+    this.unwrittenSeqs.push(seq);
+    this.unwrittenMsgs.push(msg);
+    this.unwrittenSegs.push(seg);
+    this.unwrittenEnds.push(offset + length);
     this.messages++;
     this.messageBytes += size;
     this.appended++;
@@ -187,30 +197,32 @@ export class SegmentStore implements MessageStore {
 
   markDelivered(queue: string, seq: number): void {
     this.openLog();
-    const e = this.queues.get(queue)?.entries.get(seq);
-    if (e === undefined) {
+    const q = this.queues.get(queue);
+    const slot = q === undefined ? -1 : q.find(seq);
+    if (q === undefined || slot < 0) {
       this.unknownPositions++;
       return;
     }
-    e.deliveries++;
-    this.writeSmall(RecordType.Delivered, seq, null, e.seg);
+    q.addDelivery(slot);
+    this.writeSmall(RecordType.Delivered, seq, null, this.segment(q.segAt(slot)));
   }
 
   ack(queue: string, seq: number): boolean {
     const log = this.openLog();
     const q = this.queues.get(queue);
-    const e = q?.entries.get(seq);
-    if (q === undefined || e === undefined) {
+    const slot = q === undefined ? -1 : q.find(seq);
+    if (q === undefined || slot < 0) {
       this.unknownPositions++;
       return false;
     }
-    this.writeSmall(RecordType.Ack, seq, null, e.seg);
-    q.entries.delete(seq);
-    q.bytes -= e.size;
+    const seg = this.segment(q.segAt(slot));
+    const size = q.sizeAt(slot);
+    this.writeSmall(RecordType.Ack, seq, null, seg);
+    q.remove(slot);
     this.messages--;
-    this.messageBytes -= e.size;
+    this.messageBytes -= size;
     this.acked++;
-    this.release(e.seg, log.position);
+    this.release(seg, log.position);
     return true;
   }
 
@@ -223,7 +235,7 @@ export class SegmentStore implements MessageStore {
   }
 
   messageCount(queue: string): number {
-    return this.queues.get(queue)?.entries.size ?? 0;
+    return this.queues.get(queue)?.count ?? 0;
   }
 
   whenDurable(cb: DurableCallback): void {
@@ -235,37 +247,68 @@ export class SegmentStore implements MessageStore {
   }
 
   read(queue: string, seq: number): StoredMessage {
-    const e = this.entry(queue, seq);
-    if (e.pending !== null) return e.pending;
-    const d = decodeMessagePayload(this.readPayload(queue, e));
-    if (d === null) throw new Error(`malformed record for message ${seq} in ${e.seg.path}`);
+    const [q, slot] = this.locate(queue, seq);
+    const pending = this.pending(q, slot);
+    if (pending !== null) return pending;
+    const d = decodeMessagePayload(this.readPayload(q, slot));
+    if (d === null) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
     return d.message;
   }
 
   readBody(queue: string, seq: number): Buffer {
-    const e = this.entry(queue, seq);
-    if (e.pending !== null) return e.pending.body;
-    const payload = this.readPayload(queue, e);
+    const [q, slot] = this.locate(queue, seq);
+    const pending = this.pending(q, slot);
+    if (pending !== null) return pending.body;
+    const payload = this.readPayload(q, slot);
     const at = messageBodyOffset(payload);
-    if (at < 0) throw new Error(`malformed record for message ${seq} in ${e.seg.path}`);
+    if (at < 0) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
     return payload.subarray(at);
   }
 
-  private entry(queue: string, seq: number): Entry {
+  private locate(queue: string, seq: number): [QueueIndex, number] {
     this.openLog();
-    const e = this.queues.get(queue)?.entries.get(seq);
-    if (e === undefined) throw new Error(`no message ${seq} in queue '${queue}'`);
-    return e;
+    const q = this.queues.get(queue);
+    const slot = q === undefined ? -1 : q.find(seq);
+    if (q === undefined || slot < 0) throw new Error(`no message ${seq} in queue '${queue}'`);
+    return [q, slot];
+  }
+
+  /** The message as appended while its record is not written yet, else null. */
+  private pending(q: QueueIndex, slot: number): StoredMessage | null {
+    const seg = this.segment(q.segAt(slot));
+    if (seg.written >= q.offsetAt(slot) + q.lengthAt(slot)) return null;
+    // Unwritten seqs are increasing: binary search.
+    const seqs = this.unwrittenSeqs;
+    const seq = q.seqAt(slot);
+    let lo = this.unwrittenHead;
+    let hi = seqs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = seqs[mid] as number;
+      if (v < seq) lo = mid + 1;
+      else if (v > seq) hi = mid - 1;
+      else return this.unwrittenMsgs[mid] as StoredMessage;
+    }
+    throw new Error(`message ${seq} of queue '${q.name}' is neither written nor pending`);
   }
 
   /** The record's payload from disk, after checking its length and CRC. */
-  private readPayload(queue: string, e: Entry): Buffer {
-    const buf = this.openLog().read(e.seg, e.offset, e.length);
+  private readPayload(q: QueueIndex, slot: number): Buffer {
+    const seg = this.segment(q.segAt(slot));
+    const length = q.lengthAt(slot);
+    const buf = this.openLog().read(seg, q.offsetAt(slot), length);
     const payloadLen = buf.readUInt32LE(0);
-    if (payloadLen !== e.length - RECORD_HEADER_SIZE || !recordChecksumOk(buf, 0, payloadLen)) {
-      throw new Error(`checksum mismatch reading message ${e.seq} of queue '${queue}' in ${e.seg.path}`);
+    if (payloadLen !== length - RECORD_HEADER_SIZE || !recordChecksumOk(buf, 0, payloadLen)) {
+      throw new Error(`checksum mismatch reading message ${q.seqAt(slot)} of queue '${q.name}' in ${seg.path}`);
     }
     return buf.subarray(RECORD_HEADER_SIZE);
+  }
+
+  /** The live segment with this id; the index only names segments holding live messages, which are never deleted. */
+  private segment(id: number): Segment {
+    const seg = this.log?.segments.get(id);
+    if (seg === undefined) throw new Error(`message store: segment ${id} is gone but still indexed`);
+    return seg;
   }
 
   async close(): Promise<void> {
@@ -308,21 +351,22 @@ export class SegmentStore implements MessageStore {
     const q = this.queues.get(queue);
     if (q === undefined) return 0;
     if (forget) this.queues.delete(queue);
-    const n = q.entries.size;
+    const n = q.count;
     if (n === 0) return 0;
     // One record for the lot: every message of the queue below nextSeq is gone.
     const active = this.writeSmall(RecordType.Purge, this.nextSeq, q.nameBytes, null);
-    for (const e of q.entries.values()) {
-      if (e.seg !== active && !active.refs.has(e.seg)) {
-        active.refs.add(e.seg);
-        e.seg.referencedBy.add(active);
+    for (let slot = q.start; slot < q.end; slot++) {
+      if (!q.isLive(slot)) continue;
+      const seg = this.segment(q.segAt(slot));
+      if (seg !== active && !active.refs.has(seg)) {
+        active.refs.add(seg);
+        seg.referencedBy.add(active);
       }
-      this.release(e.seg, log.position);
+      this.release(seg, log.position);
     }
-    q.entries.clear();
     this.messages -= n;
     this.messageBytes -= q.bytes;
-    q.bytes = 0;
+    q.clear();
     return n;
   }
 
@@ -350,21 +394,40 @@ export class SegmentStore implements MessageStore {
   }
 
   private onWritten(): void {
-    const list = this.unwritten;
+    const segs = this.unwrittenSegs;
+    const ends = this.unwrittenEnds;
     let i = this.unwrittenHead;
-    while (i < list.length) {
-      const e = list[i] as Entry;
-      if (e.seg.written < e.offset + e.length) break;
-      e.pending = null;
-      i++;
-    }
-    if (i === list.length) {
-      this.unwritten = [];
+    while (i < segs.length && (segs[i] as Segment).written >= (ends[i] as number)) i++;
+    if (i === segs.length) {
+      this.unwrittenSeqs = [];
+      this.unwrittenMsgs = [];
+      this.unwrittenSegs = [];
+      this.unwrittenEnds = [];
+      this.unwrittenHead = 0;
+    } else if (i >= 4096 && i * 2 >= segs.length) {
+      // Under steady publishing the list never drains: drop the written prefix now and then.
+      this.unwrittenSeqs = this.unwrittenSeqs.slice(i);
+      this.unwrittenMsgs = this.unwrittenMsgs.slice(i);
+      this.unwrittenSegs = segs.slice(i);
+      this.unwrittenEnds = ends.slice(i);
       this.unwrittenHead = 0;
     } else {
+      // Release the written messages' buffers now; the slots go with the next drain or slice.
+      const msgs = this.unwrittenMsgs;
+      const stub = SegmentStore.WRITTEN;
+      for (let k = this.unwrittenHead; k < i; k++) msgs[k] = stub;
       this.unwrittenHead = i;
     }
   }
+
+  /** Stands in for messages whose records are written, so their buffers can be collected. */
+  private static readonly WRITTEN: StoredMessage = Object.freeze({
+    exchange: '',
+    routingKey: '',
+    header: Buffer.alloc(0),
+    body: Buffer.alloc(0),
+    enqueuedAt: 0,
+  });
 
   private collectDeletable(durable: number): Segment[] {
     const log = this.log;

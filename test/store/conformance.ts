@@ -205,6 +205,45 @@ export function messageStoreConformance(name: string, makeHarness: () => Promise
       expect(s.stats().messages).toBe(1);
     });
 
+    it('a deep queue under out-of-order acks, deliveries and reads while publishing continues', async () => {
+      const s = await start();
+      const live = new Map<number, string>();
+      let rnd = 4242;
+      const next = (): number => (rnd = (rnd * 1103515245 + 12345) & 0x7fffffff);
+      for (let round = 0; round < 6; round++) {
+        for (let i = 0; i < 5000; i++) {
+          const body = `r${round}m${i}`;
+          live.set(s.append('deep', msg(body)), body);
+        }
+        // Let the writer start on this batch, then keep publishing and reading while it writes.
+        await new Promise((r) => setImmediate(r));
+        for (let i = 0; i < 300; i++) {
+          const body = `r${round}x${i}`;
+          live.set(s.append('deep', msg(body)), body);
+        }
+        const seqs = [...live.keys()];
+        for (let k = 0; k < 2000; k++) {
+          const seq = seqs[next() % seqs.length] as number;
+          if (!live.has(seq)) continue;
+          const op = next() % 4;
+          if (op === 0) {
+            expect(s.ack('deep', seq)).toBe(true);
+            live.delete(seq);
+          } else if (op === 1) {
+            s.markDelivered('deep', seq);
+          } else {
+            expect(s.readBody('deep', seq).toString()).toBe(live.get(seq));
+          }
+        }
+        await durable(s);
+        expect(s.messageCount('deep')).toBe(live.size);
+      }
+      for (const [seq, body] of live) expect(s.read('deep', seq).body.toString()).toBe(body);
+      let bytes = 0;
+      for (const body of live.values()) bytes += 14 + Buffer.byteLength(body);
+      expect(s.stats().messageBytes).toBe(bytes);
+    });
+
     it('whenDurable callbacks run asynchronously, in call order', async () => {
       const s = await start();
       const order: number[] = [];

@@ -52,16 +52,18 @@ try {
 
   const base = usage();
   const s2 = new SegmentStore({ dir, sync: 'off' });
-  const t0 = performance.now();
-  let rec = await s2.open();
-  const t1 = performance.now();
-  let n = 0;
-  for (const list of rec.values()) n += list.length;
-  const withList = usage();
-  report(`recovered ${n} (store + returned lists), open ${(t1 - t0).toFixed(0)} ms`, base, withList, n);
-  rec = null;
-  const storeOnly = usage();
-  report(`recovered ${n} (store only, lists dropped)`, base, storeOnly, n);
+  // In a function so nothing in this scope keeps the returned lists alive afterwards.
+  const openAndMeasure = async () => {
+    const t0 = performance.now();
+    const rec = await s2.open();
+    const ms = performance.now() - t0;
+    let n = 0;
+    for (const list of rec.values()) n += list.length;
+    report(`recovered ${n} (store + returned lists), open ${ms.toFixed(0)} ms`, base, usage(), n);
+    return n;
+  };
+  const n = await openAndMeasure();
+  report(`recovered ${n} (store only, lists dropped)`, base, usage(), n);
   await s2.close();
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

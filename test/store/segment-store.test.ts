@@ -335,6 +335,37 @@ describe('SegmentStore recovery', () => {
     expect(s2.openReadFds).toBe(0);
   });
 
+  it('counts deliveries past 0xffff exactly across a restart', async () => {
+    const dir = newDir();
+    const [s] = await openStore(dir);
+    const a = s.append('q', msg('a'));
+    for (let i = 0; i < 70_000; i++) s.markDelivered('q', a);
+    await s.close();
+    const [s2, rec] = await openStore(dir);
+    expect(rec.get('q')?.[0]?.deliveryCount).toBe(70_000);
+    s2.markDelivered('q', a);
+    await s2.close();
+    const [, rec3] = await openStore(dir);
+    expect(rec3.get('q')?.[0]?.deliveryCount).toBe(70_001);
+  });
+
+  it('counts a MESSAGE record whose seq does not exceed the previous one as corrupt (hand-made segment)', async () => {
+    const dir = newDir();
+    fs.mkdirSync(dir, { recursive: true });
+    const buf = Buffer.alloc(4096);
+    writeSegmentHeader(buf, 0, 1);
+    let p = SEGMENT_HEADER_SIZE;
+    for (const [seq, body] of [[10, 'ten'], [10, 'dup'], [7, 'back'], [11, 'eleven']] as const) {
+      const start = p;
+      p = encodeMessage(buf, p, seq, Buffer.from('q'), msg(body), true);
+      sealRecord(buf, start, p, null);
+    }
+    fs.writeFileSync(path.join(dir, segmentFileName(1)), buf.subarray(0, p));
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['ten', 'eleven']);
+    expect(s.stats().corruptRecords).toBe(2);
+  });
+
   it('serves reads of not-yet-written large bodies from memory', async () => {
     const dir = newDir();
     const [s] = await openStore(dir, { copyBodyBelow: 10 });
