@@ -66,12 +66,12 @@ export function checkArgs(
     const r = received[k];
     const c = current[k];
     if (!sameValue(r, c)) {
-      throw new ChannelError(
-        406,
-        `inequivalent arg '${k}' for ${kind} '${name}' in vhost '/': received ${describe(r)} but current is ${describe(c)}`,
-        0,
-        0,
-      );
+      // RabbitMQ names the types only when they differ (or one side is absent).
+      const text =
+        r !== undefined && c !== undefined && typeName(r) === typeName(c)
+          ? `received '${show(r)}' but current is '${show(c)}'`
+          : `received ${describe(r)} but current is ${describe(c)}`;
+      throw new ChannelError(406, `inequivalent arg '${k}' for ${kind} '${name}' in vhost '/': ${text}`, 0, 0);
     }
   }
 }

@@ -285,7 +285,7 @@ export class VHost implements QueueHost {
     if (q === undefined) return 0; // RabbitMQ: deleting an absent queue succeeds
     this.checkExclusiveAccess(q, owner);
     if (ifUnused && q.consumerCount > 0) throw new ChannelError(406, `queue '${name}' in vhost '/' in use`, 0, 0);
-    if (ifEmpty && q.messageCount > 0) throw new ChannelError(406, `queue '${name}' in vhost '/' is not empty`, 0, 0);
+    if (ifEmpty && q.messageCount > 0) throw new ChannelError(406, `queue '${name}' in vhost '/' not empty`, 0, 0);
     return this.removeQueue(q);
   }
 
@@ -408,8 +408,11 @@ export class VHost implements QueueHost {
    * into `out`. Follows exchange-to-exchange bindings and alternate exchanges, each exchange once.
    */
   route(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, out: Set<Queue>): void {
-    this.visited.clear();
-    for (const rk of routingKeys) this.routeVia(exchange, rk, headers, out);
+    for (const rk of routingKeys) {
+      // Each routing key (CC/BCC included) walks the exchange graph afresh.
+      this.visited.clear();
+      this.routeVia(exchange, rk, headers, out);
+    }
     this.visited.clear();
   }
 

@@ -520,6 +520,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
 
   private onGet(m: M.BasicGet): void {
     const queue = this.vhost.getQueue(this.queueName(m.queue), this.host);
+    queue.touch(); // a queue polled with basic.get is in use (x-expires)
     const entry = queue.take();
     if (entry === undefined) {
       this.send({ id: M.BASIC_GET_EMPTY, clusterId: '' });
@@ -575,12 +576,24 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   }
 
   private onAck(tag: number, multiple: boolean): void {
-    const settled = this.collect(tag, multiple, 80);
     if (this.txMode) {
-      this.txAcks.push(() => this.settleAll(settled));
+      // Held until commit; rollback forgets it and the deliveries stay unacked.
+      this.checkTag(tag, multiple, 80);
+      this.txAcks.push(() => this.settleAll(this.collect(tag, multiple, 80)));
       return;
     }
-    this.settleAll(settled);
+    this.settleAll(this.collect(tag, multiple, 80));
+  }
+
+  /** In tx mode, an unknown tag is still refused at once. */
+  private checkTag(tag: number, multiple: boolean, methodId: number): void {
+    if (multiple) {
+      if (tag === 0 || this.unacked.size === 0) return;
+      const first = this.unacked.keys().next().value as number;
+      if (first > tag) throw this.unknownTag(tag, methodId);
+      return;
+    }
+    if (!this.unacked.has(tag)) throw this.unknownTag(tag, methodId);
   }
 
   private settleAll(list: Unacked[]): void {
@@ -592,13 +605,25 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   }
 
   private onNack(tag: number, multiple: boolean, requeue: boolean): void {
-    const list = this.collect(tag, multiple, multiple ? 120 : 90);
+    const methodId = multiple ? 120 : 90;
     const apply = (): void => {
+      const list = this.collect(tag, multiple, methodId);
       if (requeue) this.requeueList(list);
-      else this.settleAll(list);
+      else this.rejectList(list);
     };
-    if (this.txMode) this.txAcks.push(apply);
-    else apply();
+    if (this.txMode) {
+      this.checkTag(tag, multiple, methodId);
+      this.txAcks.push(apply);
+    } else apply();
+  }
+
+  /** Rejected without requeue: dead-lettered (reason rejected) or dropped. */
+  private rejectList(list: Unacked[]): void {
+    for (const u of list) {
+      if (u.consumer !== null) u.consumer.unacked--;
+      u.queue.remove(u.entry, 'rejected');
+    }
+    this.afterRelease(list);
   }
 
   private requeueList(list: Unacked[]): void {

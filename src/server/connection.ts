@@ -208,8 +208,14 @@ export class Connection implements FrameHandler, ChannelHost {
 
   private onClosedChannelMethod(channel: number, m: M.Method): void {
     if (m.id === M.CHANNEL_OPEN) {
-      if (channel > this.channelMax) {
-        throw new ConnectionError(530, `channel number ${channel} exceeds the negotiated channel_max ${this.channelMax}`, 20, 10);
+      // RabbitMQ 3.10 limits the number of open channels, not their ids.
+      if (this.channels.size >= this.channelMax) {
+        throw new ConnectionError(
+          530,
+          `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
+          20,
+          10,
+        );
       }
       const ch = new Channel(channel, this, this.log.child({ channel }), this.broker.config.maxMessageSize);
       this.channels.set(channel, ch);

@@ -122,8 +122,13 @@ export function parseQueueArguments(
 
 /** A per-message `expiration` property: a string of non-negative integer milliseconds. */
 export function parseExpiration(expiration: string): number {
-  if (!/^\d+$/.test(expiration)) {
-    throw new ChannelError(406, `invalid expiration '${expiration}': {value_not_integer,"${expiration}"}`, 60, 40);
-  }
-  return Number(expiration);
+  // Texts follow Erlang's string:to_integer, which RabbitMQ uses to parse it.
+  const m = /^[+-]?\d+/.exec(expiration);
+  const fail = (why: string): ChannelError => new ChannelError(406, `invalid expiration '${expiration}': ${why}`, 60, 40);
+  if (m === null) throw fail('no_integer');
+  const rest = expiration.slice(m[0].length);
+  if (rest !== '') throw fail(`{leftover_string,"${rest}"}`);
+  const n = Number(m[0]);
+  if (n < 0) throw fail(`{value_negative,${n}}`);
+  return n;
 }

@@ -37,27 +37,32 @@ export function deadLetterMessage(
   const headers: FieldTable = { ...(props.headers ?? {}) };
   const routingKeys = routingKeysOf(message);
   const previous = Array.isArray(headers['x-death']) ? (headers['x-death'] as FieldValue[]) : [];
-  let count = 1;
+  let existing: FieldTable | undefined;
   const rest: FieldValue[] = [];
   for (const d of previous) {
-    if (isTable(d) && stringValue(d['queue']) === queue && stringValue(d['reason']) === reason) {
-      const c = d['count'];
-      count = (typeof c === 'number' ? c : c instanceof TypedValue ? Number(c.value) : typeof c === 'bigint' ? Number(c) : 0) + 1;
-    } else {
-      rest.push(d);
-    }
+    if (existing === undefined && isTable(d) && stringValue(d['queue']) === queue && stringValue(d['reason']) === reason) existing = d;
+    else rest.push(d);
   }
-  const entry: FieldTable = {
-    count: new TypedValue('l', count),
-    reason,
-    queue,
-    time: new Date(Math.floor(now / 1000) * 1000),
-    exchange: message.exchange,
-    'routing-keys': routingKeys,
-  };
-  if (props.expiration !== undefined) {
-    entry['original-expiration'] = props.expiration;
+  let entry: FieldTable;
+  if (existing !== undefined) {
+    // RabbitMQ 3.10 bumps the count and moves the entry to the front, keeping its first time and expiration.
+    const c = existing['count'];
+    const count = (typeof c === 'number' ? c : c instanceof TypedValue ? Number(c.value) : typeof c === 'bigint' ? Number(c) : 0) + 1;
+    entry = { ...existing, count: new TypedValue('l', count) };
     delete props.expiration;
+  } else {
+    entry = {
+      count: new TypedValue('l', 1),
+      reason,
+      queue,
+      time: new Date(Math.floor(now / 1000) * 1000),
+      exchange: message.exchange,
+      'routing-keys': routingKeys,
+    };
+    if (props.expiration !== undefined) {
+      entry['original-expiration'] = props.expiration;
+      delete props.expiration;
+    }
   }
   headers['x-death'] = [entry, ...rest];
   if (headers['x-first-death-queue'] === undefined) {

@@ -208,6 +208,8 @@ export class Queue {
       this.readyBytes += e.message.bodySize;
     }
     this.dispatch();
+    // RabbitMQ re-applies the length limit to requeued messages.
+    this.enforceLimits();
     this.armExpiry();
   }
 
