@@ -408,3 +408,61 @@ describe('with consumers', () => {
     expect(bodies(await p)).toEqual(['1', '2']);
   });
 });
+
+describe('more exchange edge cases (checked against RabbitMQ 3.10.8)', () => {
+  it('exchange.declare of the default exchange "" (active or passive): 403 operation not permitted', async () => {
+    const conn = await b.connect();
+    const text = 'ACCESS_REFUSED - operation not permitted on the default exchange';
+    await expectAmqpError((await channel(conn)).assertExchange('', 'direct'), 403, text);
+    await expectAmqpError((await channel(conn)).checkExchange(''), 403, text);
+  });
+
+  it('redeclare with another alternate-exchange of the same type: 406 short form', async () => {
+    const conn = await b.connect();
+    const x = uniq('ae-redeclare');
+    await (await channel(conn)).assertExchange(x, 'direct', { durable: false, alternateExchange: 'a1' });
+    await expectAmqpError(
+      (await channel(conn)).assertExchange(x, 'direct', { durable: false, alternateExchange: 'a2' }),
+      406,
+      `PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange '${x}' in vhost '/': received 'a2' but current is 'a1'`,
+    );
+  });
+
+  it('other exchange arguments are not compared on redeclare', async () => {
+    const ch = await channel(await b.connect());
+    const x = uniq('ex-args');
+    await ch.assertExchange(x, 'direct', { durable: false, arguments: { foo: 1 } });
+    await ch.assertExchange(x, 'direct', { durable: false, arguments: { foo: 2 } });
+  });
+
+  it('an invalid x-match value is 406', async () => {
+    const ch = await channel(await b.connect());
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    await expectAmqpError(
+      ch.bindQueue(queue, 'amq.headers', '', { 'x-match': 'some' }),
+      406,
+      'PRECONDITION_FAILED - Invalid x-match field value <<"some">>; expected all, any, all-with-x, or any-with-x',
+    );
+  });
+
+  it('exchange.unbind with a missing destination or source succeeds, like queue.unbind', async () => {
+    const ch = await channel(await b.connect());
+    await ch.unbindExchange(uniq('no-dest'), 'amq.direct', 'k');
+    await ch.unbindExchange('amq.direct', uniq('no-src'), 'k');
+    await ch.unbindQueue(uniq('no-queue'), 'amq.direct', 'k');
+  });
+
+  it('delete if-unused counts bindings where the exchange is the source, not the destination', async () => {
+    const conn = await b.connect();
+    const dst = uniq('only-dest');
+    const ch = await channel(conn);
+    await ch.assertExchange(dst, 'fanout', { durable: false });
+    await ch.bindExchange(dst, 'amq.fanout', '');
+    await ch.deleteExchange(dst, { ifUnused: true });
+    const src = uniq('is-source');
+    await ch.assertExchange(src, 'fanout', { durable: false });
+    await ch.bindExchange('amq.fanout', src, '');
+    await expectAmqpError((await channel(conn)).deleteExchange(src, { ifUnused: true }), 406, `PRECONDITION_FAILED - exchange '${src}' in vhost '/' in use`);
+  });
+});
+

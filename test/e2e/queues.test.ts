@@ -259,3 +259,73 @@ describe('ordering', () => {
     expect(await drain(ch, queue)).toEqual(sent);
   });
 });
+
+describe('more declare edge cases (checked against RabbitMQ 3.10.8)', () => {
+  const locked = (q: string): string =>
+    `RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '${q}' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`;
+
+  it('redeclaring an exclusive queue as non-exclusive on the owning connection: 405 RESOURCE_LOCKED', async () => {
+    const conn = await b.connect();
+    const q = uniq('excl-flag');
+    await (await channel(conn)).assertQueue(q, { exclusive: true });
+    await expectAmqpError((await channel(conn)).assertQueue(q, { exclusive: false }), 405, locked(q));
+  });
+
+  it('redeclaring a non-exclusive queue as exclusive: 405 RESOURCE_LOCKED (same or other connection)', async () => {
+    const conn = await b.connect();
+    const other = await b.connect();
+    const q = uniq('nonexcl-flag');
+    const ch = await channel(conn);
+    await ch.assertQueue(q, { exclusive: false, durable: false });
+    await expectAmqpError((await channel(conn)).assertQueue(q, { exclusive: true, durable: false }), 405, locked(q));
+    await expectAmqpError((await channel(other)).assertQueue(q, { exclusive: true, durable: false }), 405, locked(q));
+    await ch.deleteQueue(q);
+  });
+
+  it('redeclare with other auto-delete: 406', async () => {
+    const ch = await channel(await b.connect());
+    const q = uniq('ad-flag');
+    await ch.assertQueue(q, { durable: false });
+    await expectAmqpError(
+      (await channel(await b.connect())).assertQueue(q, { durable: false, autoDelete: true }),
+      406,
+      `PRECONDITION_FAILED - inequivalent arg 'auto_delete' for queue '${q}' in vhost '/': received 'true' but current is 'false'`,
+    );
+    await ch.deleteQueue(q);
+  });
+
+  it('an empty queue name with no queue declared on the channel: 404 no previously declared queue', async () => {
+    const conn = await b.connect();
+    const text = 'NOT_FOUND - no previously declared queue';
+    await expectAmqpError((await channel(conn)).consume('', () => undefined), 404, text);
+    await expectAmqpError((await channel(conn)).get(''), 404, text);
+    await expectAmqpError((await channel(conn)).purgeQueue(''), 404, text);
+    await expectAmqpError((await channel(conn)).deleteQueue(''), 404, text);
+    await expectAmqpError((await channel(conn)).bindQueue('', 'amq.direct', 'k'), 404, text);
+  });
+
+  it("an empty queue name and key in queue.bind use the channel's last declared queue", async () => {
+    const ch = await channel(await b.connect());
+    const q = uniq('last');
+    await ch.assertQueue(q, { exclusive: true });
+    await ch.bindQueue('', 'amq.direct', '');
+    ch.publish('amq.direct', q, Buffer.from('via-last'));
+    await sync(ch);
+    expect(await drain(ch, q)).toEqual(['via-last']);
+  });
+
+  it('invalid x-arguments: 406 with RabbitMQ 3.10 texts', async () => {
+    const conn = await b.connect();
+    const cases: [Record<string, unknown>, (q: string) => string][] = [
+      [{ 'x-max-length': 'ten' }, (q) => `PRECONDITION_FAILED - invalid arg 'x-max-length' for queue '${q}' in vhost '/': "expected integer, got longstr"`],
+      [{ 'x-queue-type': 'bogus' }, (q) => `PRECONDITION_FAILED - invalid arg 'x-queue-type' for queue '${q}' in vhost '/': "unsupported queue type 'bogus'"`],
+      [{ 'x-message-ttl': -1 }, (q) => `PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue '${q}' in vhost '/': {value_negative,-1}`],
+      [{ 'x-overflow': 'bogus' }, (q) => `PRECONDITION_FAILED - invalid arg 'x-overflow' for queue '${q}' in vhost '/': invalid_overflow`],
+    ];
+    for (const [args, text] of cases) {
+      const q = uniq('badarg');
+      await expectAmqpError((await channel(conn)).assertQueue(q, { durable: false, arguments: args }), 406, text(q));
+    }
+  });
+});
+
