@@ -3,7 +3,8 @@
 // process blasting pre-encoded publish frames, which shows how close ingest comes to what the
 // runtime's socket path allows, and (b) from memory, which shows the parser's own ceiling.
 //
-//   node bench/parser.mjs [--seconds N] [--body BYTES] [--rounds N]
+//   node bench/parser.mjs [--seconds N] [--body BYTES] [--rounds N] [--results]
+// --results replaces the frame-parser section of bench/RESULTS.md with the table.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { publishBytes } from './amqp-frames.mjs';
+import { writeParserSection } from './results-md.mjs';
 import { median } from './stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,6 +29,7 @@ function args() {
     else if (a[i] === '--body') o.body = Number(a[++i]);
     else if (a[i] === '--rounds') o.rounds = Number(a[++i]);
     else if (a[i] === '--blast') o.blast = Number(a[++i]);
+    else if (a[i] === '--results') o.results = true;
   }
   return o;
 }
@@ -182,12 +185,25 @@ async function main() {
     }
   }
   process.stderr.write('\r\x1b[K');
-  console.log(`publish triples with ${o.body} B bodies, ${o.rounds} round(s) of ${o.seconds} s, medians; Node ${process.version}\n`);
-  console.log('| reader | input | frames/s | MiB/s | reader CPU % |\n|---|---|---|---|---|');
+  const lines = [
+    `Publish triples (method, header, ${o.body} B body), ${o.rounds} round(s) of ${o.seconds} s, medians; Node ${process.version}.`,
+    '`socket`: a child process blasts pre-encoded frames over loopback; `memory`: one 64 KiB chunk pushed repeatedly.',
+    '',
+    '| reader | input | frames/s | MiB/s | reader CPU % |',
+    '|---|---|---|---|---|',
+  ];
   for (const [key, rs] of results) {
     const [name, where] = key.split(' | ');
     const m = (k) => median(rs.map((x) => x[k]));
-    console.log(`| ${name} | ${where} | ${(m('fps') / 1e6).toFixed(2)}M | ${m('mbps').toFixed(0)} | ${m('cpu').toFixed(0)} |`);
+    lines.push(`| ${name} | ${where} | ${(m('fps') / 1e6).toFixed(2)}M | ${m('mbps').toFixed(0)} | ${m('cpu').toFixed(0)} |`);
+  }
+  const text = lines.join('\n');
+  console.log(text);
+  if (o.results) {
+    const cmd = `node bench/parser.mjs ${process.argv.slice(2).join(' ')}`;
+    const md = `${text}\n\nCommand: \`${cmd}\`, ${new Date().toISOString().slice(0, 10)}.`;
+    writeParserSection(path.join(ROOT, 'bench/RESULTS.md'), md);
+    console.log('wrote the frame-parser section of bench/RESULTS.md');
   }
 }
 

@@ -3,7 +3,25 @@
 import fs from 'node:fs';
 import os from 'node:os';
 
+/** Heading of the section bench/parser.mjs --results maintains; kept when the main table is rewritten. */
+export const PARSER_HEADING = '## Frame parser';
+
+function parserSection(file) {
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const at = old.indexOf(PARSER_HEADING);
+  return at >= 0 ? `\n${old.slice(at)}` : '';
+}
+
+/** Replaces (or appends) the frame-parser section of RESULTS.md. */
+export function writeParserSection(file, text) {
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const at = old.indexOf(PARSER_HEADING);
+  const head = (at >= 0 ? old.slice(0, at) : old).trimEnd();
+  fs.writeFileSync(file, `${head}\n\n${PARSER_HEADING}\n\n${text.trim()}\n`);
+}
+
 export function writeResultsMd(file, { table, command, versions, opts, rows }) {
+  const parser = parserSection(file);
   const cpus = os.cpus();
   const rabbit = versions.rabbitmq?.version ? `${versions.rabbitmq.version} (${versions.rabbitmq.platform ?? 'Erlang'})` : 'not measured';
   const missed = rows.filter((r) => r.met === false).map((r) => `${r.scenario} (${r.client}, ${r.metric.unit})`);
@@ -42,6 +60,6 @@ ${table}
 ![chart](results.svg)
 
 Raw per-round records (JSON lines) are written to bench/out/ (not committed).
-`;
+${parser}`;
   fs.writeFileSync(file, text);
 }

@@ -146,7 +146,8 @@ async function main() {
 
     const rows = summarize(records, scenarios, targetNames);
     const table = markdownTable(rows, targetNames);
-    const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+    const env = process.env.RABBITMQ_URL ? `RABBITMQ_URL=${process.env.RABBITMQ_URL} ` : '';
+    const command = `${env}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
     const svg = renderSvg(rows, targetNames, `warren vs RabbitMQ: medians of ${o.rounds} round(s), ${o.seconds} s each`);
     fs.writeFileSync(path.join(OUT, `${id}.svg`), svg);
     fs.writeFileSync(path.join(OUT, `${id}.md`), `${table}\n`);
