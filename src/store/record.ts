@@ -39,6 +39,11 @@
 // active one, all its messages are gone, the records that removed them are durable, and every
 // segment it references is deleted (and that deletion synced to the directory).
 //
+// MESSAGE seqs only grow through the log, across segments and restarts (each open starts a new
+// segment at the highest seq seen + 1). Recovery relies on it to find ack targets by binary
+// search, and counts a MESSAGE whose seq does not exceed the previous one as corrupt. In memory
+// a message is only (segment id, offset, length) plus counters: see queue-index.ts.
+//
 // Recovery reads surviving segments in id order, so it costs the backlog, not the history.
 // A record whose CRC fails is skipped and counted; an incomplete record at a file's end
 // (torn write) is truncated away; a tail of zeros (size extended, data never written) too.
