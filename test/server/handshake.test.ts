@@ -118,9 +118,7 @@ describe('authentication', () => {
     const c = await RawClient.open(b.port, { password: 'wrong', stopAfterStartOk: true, capabilities: { authentication_failure_close: true } });
     const close = await c.expectConnectionClose();
     expect(close.replyCode).toBe(403);
-    expect(close.replyText).toMatch(/^ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN/);
-    expect(close.classId).toBe(10);
-    expect(close.methodId).toBe(11);
+    expect(close.replyText).toBe('ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.');
     expect(await c.waitClosed()).toBe(true);
   });
 
@@ -151,8 +149,7 @@ describe('connection.open', () => {
     c.sendMethod(0, { id: M.CONNECTION_OPEN, virtualHost: 'no-such-vhost', capabilities: '', insist: false });
     const close = await c.expectConnectionClose();
     expect(close.replyCode).toBe(530);
-    expect(close.replyText).toMatch(/^NOT_ALLOWED - /);
-    expect(close.replyText).toContain('no-such-vhost');
+    expect(close.replyText).toBe('NOT_ALLOWED - vhost no-such-vhost not found');
     expect(await c.waitClosed()).toBe(true);
   });
 
