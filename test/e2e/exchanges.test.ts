@@ -172,9 +172,9 @@ describe('headers', () => {
 });
 
 describe('predeclared and reserved', () => {
-  it('amq.direct, amq.fanout, amq.topic, amq.headers, amq.match and the default exchange exist', async () => {
+  it('amq.direct, amq.fanout, amq.topic, amq.headers and amq.match exist', async () => {
     const ch = await setup();
-    for (const name of ['amq.direct', 'amq.fanout', 'amq.topic', 'amq.headers', 'amq.match', '']) {
+    for (const name of ['amq.direct', 'amq.fanout', 'amq.topic', 'amq.headers', 'amq.match']) {
       await ch.checkExchange(name);
     }
   });
@@ -245,7 +245,8 @@ describe('declare and delete', () => {
     ch.assertExchange(uniq('badtype'), 'no-such-type').catch(() => undefined);
     const err = await closed;
     expect(err.code).toBe(503);
-    expect(err.message).toContain("COMMAND_INVALID - invalid exchange type 'no-such-type'");
+    // RabbitMQ 3.10.8 (checked live) says "unknown exchange type".
+    expect(err.message).toContain("COMMAND_INVALID - unknown exchange type 'no-such-type'");
   });
 
   it('delete of an absent exchange succeeds; delete if-unused of a bound exchange is 406', async () => {

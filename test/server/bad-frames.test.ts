@@ -188,15 +188,21 @@ describe('content framing errors', () => {
     hp.writeUInt16BE(50, 0); // class 50 instead of 60
     hp.writeUInt32BE(3, 8);
     c.send(rawFrame(2, 1, hp));
-    await expectHardError(c, 505, /^UNEXPECTED_FRAME - /);
+    const close = await expectHardError(c, 505, /^UNEXPECTED_FRAME - expected content header for class 60, got one for class 50 instead$/);
+    expect([close.classId, close.methodId]).toEqual([60, 40]);
   });
 
-  it('body longer than declared: 505', async () => {
+  it('body longer than declared: the channel keeps expecting body; the next method is 505 (as RabbitMQ 3.10.8)', async () => {
     const c = await fresh();
+    await c.openChannel(2);
     c.send(publishMethod(1));
     c.sendHeader(1, 2);
     c.sendBody(1, Buffer.from('abcdef'));
-    await expectHardError(c, 505, /^UNEXPECTED_FRAME - /);
+    // Other channels are unaffected...
+    await c.call(2, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
+    // ...but the next method on channel 1 finds it still waiting for body frames.
+    c.sendMethod(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false });
+    await expectHardError(c, 505, /^UNEXPECTED_FRAME - expected content body, got non content body frame instead$/);
   });
 });
 
