@@ -142,3 +142,62 @@ describe('method placement', () => {
     expect(await c.waitClosed(3500)).toBe(true);
   }, 8000);
 });
+
+describe('delivery framing and notifications', () => {
+  it('deliveries are cut into body frames of at most the negotiated frame_max', async () => {
+    const c = await RawClient.open(b.port, { tuneOk: { frameMax: 4096 } });
+    await c.openChannel(1);
+    const q = `fm-${process.pid}`;
+    await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: q, passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
+    const body = Buffer.alloc(10_000);
+    for (let i = 0; i < body.length; i++) body[i] = i & 0xff;
+    c.sendMethod(1, { id: M.BASIC_PUBLISH, ticket: 0, exchange: '', routingKey: q, mandatory: false, immediate: false });
+    c.sendHeader(1, body.length);
+    for (let i = 0; i < body.length; i += 4088) c.sendBody(1, body.subarray(i, i + 4088));
+    await c.call(1, { id: M.BASIC_GET, ticket: 0, queue: q, noAck: true }, M.BASIC_GET_OK);
+    const header = await c.nextFrame();
+    expect(header.type).toBe('header');
+    const sizes: number[] = [];
+    const parts: Buffer[] = [];
+    while (parts.reduce((n, p) => n + p.length, 0) < body.length) {
+      const f = await c.nextFrame();
+      if (f.type !== 'body') throw new Error(`unexpected ${f.type} frame`);
+      sizes.push(f.payload.length);
+      parts.push(f.payload);
+    }
+    // Same cut as RabbitMQ 3.10.8: frame_max minus the 8 bytes of frame overhead.
+    expect(sizes).toEqual([4088, 4088, 1824]);
+    expect(Buffer.concat(parts).equals(body)).toBe(true);
+    await c.close();
+  });
+
+  it('without consumer_cancel_notify, deleting the queue sends no basic.cancel; a later cancel is still answered', async () => {
+    const c = await RawClient.open(b.port, { capabilities: {} });
+    await c.openChannel(1);
+    await c.openChannel(2);
+    const q = `nocancel-${process.pid}`;
+    await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: q, passive: false, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
+    await c.call(1, { id: M.BASIC_CONSUME, ticket: 0, queue: q, consumerTag: 't1', noLocal: false, noAck: false, exclusive: false, nowait: false, arguments: {} }, M.BASIC_CONSUME_OK);
+    await c.call(2, { id: M.QUEUE_DELETE, ticket: 0, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
+    await expect(c.nextMethod(300)).rejects.toThrow(/timed out/);
+    const ok = await c.call(1, { id: M.BASIC_CANCEL, consumerTag: 't1', nowait: false }, M.BASIC_CANCEL_OK);
+    expect(ok.consumerTag).toBe('t1');
+    await c.close();
+  });
+
+  it('many channels on one connection work independently', async () => {
+    const c = await RawClient.open(b.port);
+    const ids = Array.from({ length: 100 }, (_, i) => i + 1);
+    for (const id of ids) c.sendMethod(id, { id: M.CHANNEL_OPEN, outOfBand: '' });
+    const opened = new Set<number>();
+    for (const _ of ids) {
+      const { channel, method } = await c.nextMethod();
+      expect(method.id).toBe(M.CHANNEL_OPEN_OK);
+      opened.add(channel);
+    }
+    expect(opened.size).toBe(100);
+    for (const id of ids) c.sendMethod(id, qos);
+    for (const _ of ids) expect((await c.nextMethod()).method.id).toBe(M.BASIC_QOS_OK);
+    await c.close();
+  });
+});
