@@ -98,6 +98,7 @@ describe('rabbitmq-client', () => {
       const ch = await rabbit.acquire();
       try {
         const { queue } = await ch.queueDeclare({ exclusive: true });
+        await ch.confirmSelect();
         await ch.basicPublish({ routingKey: queue }, 'one');
         await ch.basicPublish({ routingKey: queue }, 'two');
         const ok = await ch.queueDeclare({ queue, passive: true });

@@ -215,8 +215,20 @@ describe('protocol header', () => {
     await bystanderWorks();
   }
 
-  it('AMQP 0-9 (old header): answered with AMQP 0-9-1 header, then closed', async () => {
-    await expectHeaderAnswer(Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]));
+  it('AMQP 0-9-0 header: answered with AMQP 0-9-1 header, then closed', async () => {
+    await expectHeaderAnswer(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 0]));
+  });
+
+  it('an unknown protocol id: answered with AMQP 0-9-1 header, then closed', async () => {
+    await expectHeaderAnswer(Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]));
+  });
+
+  it('the legacy AMQP 0-9 header (AMQP 1 1 0 9) is accepted like 0-9-1, as RabbitMQ 3.10.8 does', async () => {
+    const c = await RawClient.connect(b.port);
+    c.send(Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]));
+    const start = await c.expect(M.CONNECTION_START);
+    expect([start.versionMajor, start.versionMinor]).toEqual([0, 9]);
+    c.destroy();
   });
 
   it('AMQP 1.0 header: answered with AMQP 0-9-1 header, then closed', async () => {
