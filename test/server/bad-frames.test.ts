@@ -361,16 +361,26 @@ describe('frame streams', () => {
   it('thousands of frames in one write', async () => {
     const c = await fresh();
     await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: 'burst', passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
+    await c.call(1, { id: M.CONFIRM_SELECT, nowait: false }, M.CONFIRM_SELECT_OK);
     const { encodeContentHeaderPayload, encodeHeaderFrame, encodeBodyFrame } = await import('../../src/protocol/frame-writer.js');
     const parts: Buffer[] = [];
-    for (let i = 0; i < 2000; i++) {
+    const n = 2000;
+    for (let i = 0; i < n; i++) {
       parts.push(publishMethod(1, 'burst'));
       const body = Buffer.from(String(i));
       parts.push(encodeHeaderFrame(1, encodeContentHeaderPayload(60, body.length, {})), encodeBodyFrame(1, body));
     }
     c.send(Buffer.concat(parts));
+    // Wait until every publish is confirmed, then count.
+    const acked = new Set<number>();
+    while (acked.size < n) {
+      const { method } = await c.nextMethod();
+      if (method.id !== M.BASIC_ACK) throw new Error(`unexpected method ${method.id}`);
+      if (method.multiple) for (let t = 1; t <= method.deliveryTag; t++) acked.add(t);
+      else acked.add(method.deliveryTag);
+    }
     const ok = await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: 'burst', passive: true, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
-    expect(ok.messageCount).toBe(2000);
+    expect(ok.messageCount).toBe(n);
     await c.close();
   });
 
