@@ -182,7 +182,7 @@ describe('exchange-level deduplication (type x-message-deduplication)', () => {
     expect(returned).toHaveLength(0);
     expect(await publishConfirmed(ch, ex, 'rk', 'dup', { ...key('k'), mandatory: true })).toBe('ack');
     // The plugin's route/2 gives no destinations for a duplicate, so a mandatory one is returned.
-    expect(returned.map((m) => [m.fields.replyCode, m.fields.replyText, m.content.toString()])).toEqual([[312, 'NO_ROUTE', 'dup']]);
+    expect(returned.map((m) => { const f = m.fields as unknown as { replyCode: number; replyText: string }; return [f.replyCode, f.replyText, m.content.toString()]; })).toEqual([[312, 'NO_ROUTE', 'dup']]);
     expect(await drain(ch, q)).toEqual(['one']);
   });
 

@@ -179,7 +179,7 @@ describe('x-delayed-message', () => {
     const returned: amqplib.Message[] = [];
     ch.on('return', (m: amqplib.Message) => returned.push(m));
     expect(await publishConfirmed(ch, ex, 'k', 'm', { ...delay(200), mandatory: true })).toBe('ack');
-    expect(returned.map((m) => [m.fields.replyCode, m.fields.replyText])).toEqual([[312, 'NO_ROUTE']]);
+    expect(returned.map((m) => { const f = m.fields as unknown as { replyCode: number; replyText: string }; return [f.replyCode, f.replyText]; })).toEqual([[312, 'NO_ROUTE']]);
     // ...and still delivered when the delay passes.
     await waitFor(async () => (await messageCount(ch, q)) === 1, 1000);
   });

@@ -14,12 +14,14 @@ export function uniq(prefix: string): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
 /** Poll `check` until it returns a truthy value (returned) or `ms` passes (throws). */
-export async function waitFor<T>(check: () => T | Promise<T>, ms = 1500, every = 5): Promise<NonNullable<T>> {
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 1500, every = 5): Promise<Truthy<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();
-    if (v) return v as NonNullable<T>;
+    if (v) return v as Truthy<T>;
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await sleep(every);
   }

@@ -57,7 +57,7 @@ async function restart(r: RunningBroker, dir: string, clock?: Clock): Promise<Ru
 
 const persistent = (extra: amqplib.Options.Publish = {}): amqplib.Options.Publish => ({ persistent: true, ...extra });
 
-describe('durable queues and persistent messages', { timeout: 5000 }, () => {
+describe('durable queues and persistent messages', { timeout: 3000 }, () => {
   it('persistent messages come back in order with their properties', async () => {
     const dir = dataDir();
     let r = await start(dir);
@@ -271,7 +271,7 @@ describe('durable queues and persistent messages', { timeout: 5000 }, () => {
   });
 });
 
-describe('TTL across a restart', { timeout: 5000 }, () => {
+describe('TTL across a restart', { timeout: 3000 }, () => {
   it('x-message-ttl keeps counting from the original arrival (manual clock)', async () => {
     const dir = dataDir();
     const clock = new ManualClock();
@@ -321,7 +321,7 @@ describe('TTL across a restart', { timeout: 5000 }, () => {
   });
 });
 
-describe('deduplication across a restart', { timeout: 5000 }, () => {
+describe('deduplication across a restart', { timeout: 3000 }, () => {
   it('queue-level dedup keys are rebuilt from the stored messages', async () => {
     const dir = dataDir();
     let r = await start(dir);
@@ -348,7 +348,7 @@ describe('deduplication across a restart', { timeout: 5000 }, () => {
   });
 });
 
-describe('delayed messages across a restart', { timeout: 5000 }, () => {
+describe('delayed messages across a restart', { timeout: 3000 }, () => {
   it('a durable x-delayed-message exchange releases stored messages at their original due time (manual clock)', async () => {
     const dir = dataDir();
     const clock = new ManualClock();
