@@ -4,7 +4,7 @@ import { ChannelError } from '../protocol/errors.js';
 import { Decimal, RawLongString, TypedValue, encodeTable, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 
 /** RabbitMQ's names for field-table types, as they appear in reply texts. */
-function typeName(v: FieldValue): string {
+export function typeName(v: FieldValue): string {
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number') return Number.isInteger(v) ? (v >= -0x80000000 && v <= 0x7fffffff ? 'signedint' : 'long') : 'double';
   if (typeof v === 'bigint') return 'long';

@@ -15,22 +15,60 @@ const FLAG_REPLY_TO = 1 << 9;
 const FLAG_EXPIRATION = 1 << 8;
 const FLAG_USER_ID = 1 << 4;
 
+/** Reads a body kept on disk (the message store). */
+export interface BodyPager {
+  readBody(queue: string, seq: number): Buffer;
+}
+
 export class Message {
   readonly exchange: string;
   routingKey: string;
   /** Raw content-header payload; replaced only when the broker must rewrite properties. */
   header: Buffer;
-  readonly body: Buffer[];
   readonly bodySize: number;
+  private parts: Buffer[] | null;
+  /** Where a paged-out body is read from (deep or recovered queues keep bodies on disk). */
+  private pager: BodyPager | null;
+  private pagedQueue: string;
+  private pagedSeq: number;
   private props: BasicProperties | null;
 
-  constructor(exchange: string, routingKey: string, header: Buffer, body: Buffer[], bodySize: number) {
+  constructor(exchange: string, routingKey: string, header: Buffer, body: Buffer[] | null, bodySize: number) {
     this.exchange = exchange;
     this.routingKey = routingKey;
     this.header = header;
-    this.body = body;
+    this.parts = body;
     this.bodySize = bodySize;
+    this.pager = null;
+    this.pagedQueue = '';
+    this.pagedSeq = -1;
     this.props = null;
+  }
+
+  /** A message whose body stays on disk until it is delivered. */
+  static paged(exchange: string, routingKey: string, header: Buffer, bodySize: number, pager: BodyPager, queue: string, seq: number): Message {
+    const m = new Message(exchange, routingKey, header, null, bodySize);
+    m.pager = pager;
+    m.pagedQueue = queue;
+    m.pagedSeq = seq;
+    return m;
+  }
+
+  /** Body parts; a paged body is read from disk each time (not cached, so memory stays bounded). */
+  get body(): Buffer[] {
+    if (this.parts !== null) return this.parts;
+    if (this.pager === null || this.bodySize === 0) return [];
+    return [this.pager.readBody(this.pagedQueue, this.pagedSeq)];
+  }
+
+  get isPaged(): boolean {
+    return this.parts === null;
+  }
+
+  /** Hold the body in memory from now on. */
+  loadBody(body: Buffer): void {
+    this.parts = [body];
+    this.pager = null;
   }
 
   get flags(): number {
@@ -89,10 +127,11 @@ export class Message {
 
   /** The body as one buffer (only for tests, get-ok of stores, and persistence). */
   bodyBuffer(): Buffer {
-    if (this.body.length === 1) return this.body[0] as Buffer;
+    const body = this.body;
+    if (body.length === 1) return body[0] as Buffer;
     const out = Buffer.allocUnsafe(this.bodySize);
     let pos = 0;
-    for (const part of this.body) pos += part.copy(out, pos);
+    for (const part of body) pos += part.copy(out, pos);
     return out;
   }
 }

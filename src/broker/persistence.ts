@@ -168,7 +168,7 @@ export class Persistence {
           continue;
         }
         for (const r of list) {
-          const m = this.load(queueName, r.seq);
+          const m = Message.paged(r.exchange, r.routingKey, r.header, r.size - r.header.length, this.messages, queueName, r.seq);
           const delay = numberValue(m.properties.headers?.['x-delay']) ?? 0;
           vhost.delayed.add({ dueAt: r.enqueuedAt + delay, exchange: e, routingKeys: [m.routingKey], message: m, storeSeq: r.seq });
           report.delayed++;
@@ -181,7 +181,9 @@ export class Persistence {
         continue;
       }
       for (const r of list) {
-        q.restore(this.load(queueName, r.seq), r.seq, r.redelivered, r.deliveryCount, r.enqueuedAt);
+        // Only the header stays in memory; the body is read when the message is delivered.
+        const m = Message.paged(r.exchange, r.routingKey, r.header, r.size - r.header.length, this.messages, queueName, r.seq);
+        q.restore(m, r.seq, r.redelivered, r.deliveryCount, r.enqueuedAt);
         report.messages++;
       }
     }
@@ -193,14 +195,14 @@ export class Persistence {
     return report;
   }
 
-  private load(queue: string, seq: number): Message {
-    const s = this.messages.read(queue, seq);
-    return new Message(s.exchange, s.routingKey, Buffer.from(s.header), [Buffer.from(s.body)], s.body.length);
-  }
-
   /** Persist a delayed message of a durable exchange. */
   persistDelayed(e: Exchange, message: Message, now: number): number {
     return this.persist(DELAYED_PREFIX + e.name, message, now);
+  }
+
+  /** The same message with its body left in the store. */
+  pagedDelayed(e: Exchange, message: Message, storeSeq: number): Message {
+    return Message.paged(message.exchange, message.routingKey, message.header, message.bodySize, this.messages, DELAYED_PREFIX + e.name, storeSeq);
   }
 
   releaseDelayed(e: Exchange, storeSeq: number): void {

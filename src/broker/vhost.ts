@@ -77,6 +77,8 @@ export class VHost implements QueueHost {
     this.exchanges.set('amq.topic', new Exchange('amq.topic', 'topic', opts));
     this.exchanges.set('amq.headers', new Exchange('amq.headers', 'headers', opts));
     this.exchanges.set('amq.match', new Exchange('amq.match', 'headers', opts));
+    // RabbitMQ's firehose exchange exists in every vhost; clients cannot publish to it.
+    this.exchanges.set('amq.rabbitmq.trace', new Exchange('amq.rabbitmq.trace', 'topic', { ...opts, internal: true }));
   }
 
   // ------------------------------------------------------------ exchanges
@@ -87,11 +89,12 @@ export class VHost implements QueueHost {
     opts: { passive: boolean; durable: boolean; autoDelete: boolean; internal: boolean; args: FieldTable },
   ): Exchange {
     const existing = this.exchanges.get(name);
+    if (name === '') throw new ChannelError(403, 'operation not permitted on the default exchange', 0, 0);
     if (opts.passive) {
       if (existing === undefined) throw this.noExchange(name);
       return existing;
     }
-    if (name === '' || name.startsWith('amq.')) {
+    if (name.startsWith('amq.')) {
       if (existing !== undefined && name !== '') {
         // RabbitMQ lets clients redeclare the predeclared amq.* exchanges equivalently.
         this.checkExchangeEquivalent(existing, type, opts);
@@ -103,7 +106,7 @@ export class VHost implements QueueHost {
       this.checkExchangeEquivalent(existing, type, opts);
       return existing;
     }
-    if (!isKnownExchangeType(type)) throw new ChannelError(503, `invalid exchange type '${type}'`, 0, 0);
+    if (!isKnownExchangeType(type)) throw new ChannelError(503, `unknown exchange type '${type}'`, 0, 0);
     const e = new Exchange(name, type, opts);
     this.exchanges.set(name, e);
     if (e.durable) this.listener.exchangeDeclared?.(e);
@@ -221,6 +224,7 @@ export class VHost implements QueueHost {
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       this.checkExclusiveAccess(existing, owner);
+      if (opts.exclusive !== existing.exclusive) throw lockedQueue(name);
       checkFlag('queue', name, 'durable', opts.durable, existing.durable);
       checkFlag('queue', name, 'auto_delete', opts.autoDelete, existing.autoDelete);
       checkFlag('queue', name, 'exclusive', opts.exclusive, existing.exclusive);
@@ -249,14 +253,7 @@ export class VHost implements QueueHost {
   }
 
   private checkExclusiveAccess(q: Queue, owner: object): void {
-    if (q.exclusive && q.owner !== owner) {
-      throw new ChannelError(
-        405,
-        `cannot obtain exclusive access to locked queue '${q.name}' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-        0,
-        0,
-      );
-    }
+    if (q.exclusive && q.owner !== owner) throw lockedQueue(q.name);
   }
 
   bindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: object): void {
@@ -327,14 +324,16 @@ export class VHost implements QueueHost {
 
   /** Republish a message leaving q to its dead-letter exchange, or drop it if q has none. */
   deadLetter(q: Queue, entry: QueueEntry, reason: DeadLetterReason): void {
-    this.onEntryRemoved(q, entry);
     const dlxName = q.policy.deadLetterExchange;
     const dlx = dlxName === undefined ? undefined : this.exchanges.get(dlxName);
     if (dlx === undefined) {
+      this.onEntryRemoved(q, entry);
       this.listener.deadLettered?.(q, reason, 0);
       return;
     }
+    // Build the new message (which may read a paged body) before the old one leaves the store.
     const dl = deadLetterMessage(entry.message, q.name, reason, dlx.name, q.policy.deadLetterRoutingKey, this.clock.now());
+    this.onEntryRemoved(q, entry);
     const targets = new Set<Queue>();
     this.route(dlx, dl.routingKeys, dl.message.properties.headers, targets);
     let n = 0;
@@ -360,7 +359,8 @@ export class VHost implements QueueHost {
   }
 
   persist(q: Queue, message: Message, now: number): number {
-    if (this.store === null || !message.persistent) return -1;
+    // Quorum queues keep every message, whatever its delivery mode (their log has no transient kind).
+    if (this.store === null || (!message.persistent && q.policy.type !== 'quorum')) return -1;
     try {
       const seq = this.store.persist(q.name, message, now);
       this.appends++;
@@ -380,19 +380,26 @@ export class VHost implements QueueHost {
   delay(e: Exchange, routingKeys: readonly string[], message: Message, delay: number): boolean {
     const now = this.clock.now();
     let storeSeq = -1;
+    let held = message;
     if (this.store !== null && e.durable && message.persistent) {
       storeSeq = this.store.persistDelayed(e, message, now);
       this.appends++;
+      // Pending delays cost an index entry and a header, not their bodies.
+      held = this.store.pagedDelayed(e, message, storeSeq);
     }
-    this.delayed.add({ dueAt: now + delay, exchange: e, routingKeys, message, storeSeq });
+    this.delayed.add({ dueAt: now + delay, exchange: e, routingKeys, message: held, storeSeq });
     return storeSeq >= 0;
   }
 
   private releaseDelayed(d: DelayedMessage): void {
+    if (this.exchanges.get(d.exchange.name) === d.exchange) {
+      const ttl = d.message.hasExpiration ? Number(d.message.properties.expiration) : undefined;
+      // A paged body is read (and copied into its queues) before the store lets it go.
+      const message = d.message.isPaged ? d.message.clone() : d.message;
+      if (d.message.isPaged) message.loadBody(d.message.bodyBuffer());
+      this.publishTo(d.exchange, d.routingKeys, message.hasHeaders ? message.properties.headers : undefined, message, ttl, new Set());
+    }
     if (d.storeSeq >= 0) this.store?.releaseDelayed(d.exchange, d.storeSeq);
-    if (this.exchanges.get(d.exchange.name) !== d.exchange) return;
-    const ttl = d.message.hasExpiration ? Number(d.message.properties.expiration) : undefined;
-    this.publishTo(d.exchange, d.routingKeys, d.message.hasHeaders ? d.message.properties.headers : undefined, d.message, ttl, new Set());
   }
 
   /** Stop timers (broker shutdown). */
@@ -443,6 +450,15 @@ export class VHost implements QueueHost {
   private noExchange(name: string): ChannelError {
     return new ChannelError(404, `no exchange '${name}' in vhost '/'`, 0, 0);
   }
+}
+
+function lockedQueue(name: string): ChannelError {
+  return new ChannelError(
+    405,
+    `cannot obtain exclusive access to locked queue '${name}' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+    0,
+    0,
+  );
 }
 
 function isDurable(d: Destination): boolean {

@@ -74,8 +74,10 @@ export class CommandAssembler {
       throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
     }
     this.received += payload.length;
+    // Like RabbitMQ, an overlong body is only refused when the next method arrives (expectMethod).
     if (this.received > this.bodySize) {
-      throw this.unexpected(`content body of ${this.received} bytes exceeds declared size ${this.bodySize}`);
+      this.body = [];
+      return false;
     }
     if (payload.length > 0) this.body.push(payload);
     return this.received === this.bodySize;

@@ -14,6 +14,14 @@ export interface FrameHandler {
 /** 7-byte frame header: type (1), channel (2), payload size (4); then 1 frame-end octet. */
 const HEADER_SIZE = 7;
 
+/** Bytes as an Erlang binary literal, the way RabbitMQ prints them in frame errors (capped: reply texts are short strings). */
+export function octets(buf: Buffer, start: number, end: number): string {
+  const shown = Math.min(end, start + 40);
+  const parts: number[] = [];
+  for (let i = start; i < shown; i++) parts.push(buf[i] as number);
+  return `<<${parts.join(',')}${shown < end ? ',...' : ''}>>`;
+}
+
 export class FrameReader {
   /** Largest frame accepted, header and frame-end included (0 = unlimited). */
   frameMax: number;
@@ -46,7 +54,7 @@ export class FrameReader {
         return;
       }
       const size = chunk.readUInt32BE(pos + 3);
-      this.checkSize(size);
+      this.checkSize(size, chunk[pos] as number);
       const total = HEADER_SIZE + size + 1;
       if (len - pos < total) {
         this.startPartial(chunk, pos, total);
@@ -68,7 +76,7 @@ export class FrameReader {
       if (this.headerFilled < HEADER_SIZE) return -1;
       pos = take;
       const size = this.headerBytes.readUInt32BE(3);
-      this.checkSize(size);
+      this.checkSize(size, this.headerBytes[0] as number);
       this.partial = Buffer.allocUnsafe(HEADER_SIZE + size + 1);
       this.headerBytes.copy(this.partial, 0);
       this.partialFilled = HEADER_SIZE;
@@ -93,14 +101,10 @@ export class FrameReader {
     this.partialFilled = chunk.length - pos;
   }
 
-  private checkSize(size: number): void {
+  private checkSize(size: number, type: number): void {
     if (this.frameMax > 0 && size + HEADER_SIZE + 1 > this.frameMax) {
-      throw new ConnectionError(
-        501,
-        `frame size ${size + HEADER_SIZE + 1} exceeds negotiated frame_max ${this.frameMax}`,
-        0,
-        0,
-      );
+      // RabbitMQ's wording: payload size against the largest payload frame_max allows.
+      throw new ConnectionError(501, `type ${type}, all octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER_SIZE - 1}}`, 0, 0);
     }
   }
 
@@ -110,7 +114,7 @@ export class FrameReader {
     const start = pos + HEADER_SIZE;
     const end = start + size;
     if (buf[end] !== FRAME_END) {
-      throw new ConnectionError(501, `frame end octet 0x${(buf[end] ?? 0).toString(16)} is not 0xce`, 0, 0);
+      throw new ConnectionError(501, `type ${type}, all octets = ${octets(buf, start, end)}: {invalid_frame_end_marker,${buf[end] ?? 0}}`, 0, 0);
     }
     switch (type) {
       case FRAME_METHOD:
@@ -126,7 +130,7 @@ export class FrameReader {
         this.handler.onHeartbeatFrame(channel);
         return;
       default:
-        throw new ConnectionError(501, `unknown frame type ${type}`, 0, 0);
+        throw new ConnectionError(501, `type ${type}, all octets = ${octets(buf, start, end)}: unknown_frame`, 0, 0);
     }
   }
 }

@@ -111,9 +111,9 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       case M.BASIC_ACK:
         return this.onAck(m.deliveryTag, m.multiple);
       case M.BASIC_NACK:
-        return this.onNack(m.deliveryTag, m.multiple, m.requeue);
+        return this.onNack(m.deliveryTag, m.multiple, m.requeue, 120);
       case M.BASIC_REJECT:
-        return this.onNack(m.deliveryTag, false, m.requeue);
+        return this.onNack(m.deliveryTag, false, m.requeue, 90);
       case M.BASIC_CONSUME:
         return this.onConsume(m);
       case M.BASIC_CANCEL:
@@ -152,6 +152,11 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
         if (!m.nowait) this.send({ id: M.EXCHANGE_UNBIND_OK });
         return;
       case M.QUEUE_DECLARE: {
+        if (m.queue === REPLY_TO_QUEUE && m.passive) {
+          // The direct reply-to pseudo-queue always exists.
+          if (!m.nowait) this.send({ id: M.QUEUE_DECLARE_OK, queue: REPLY_TO_QUEUE, messageCount: 0, consumerCount: this.replyToken === null ? 0 : 1 });
+          return;
+        }
         const r = this.vhost.declareQueue(
           m.queue,
           { passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments },
@@ -213,7 +218,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       default: {
         // Connection-class methods and server-to-client methods have no business here.
         const info = M.METHOD_INFO.get(m.id);
-        throw new ChannelError(503, `unexpected method ${info?.name ?? m.id}`, info?.classId ?? 0, info?.methodId ?? 0);
+        throw new ChannelError(503, 'unimplemented method', info?.classId ?? 0, info?.methodId ?? 0);
       }
     }
   }
@@ -228,7 +233,8 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
 
   private sendContent(message: { body: Buffer[]; bodySize: number }, header: Buffer): void {
     if (this.gate !== null) {
-      this.gate.push(() => this.out.sendContent(this.id, header, message.body, message.bodySize));
+      const body = message.body; // read now: a paged body may be gone from the store later
+      this.gate.push(() => this.out.sendContent(this.id, header, body, message.bodySize));
       return;
     }
     this.out.sendContent(this.id, header, message.body, message.bodySize);
@@ -300,6 +306,8 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       const cc = headers?.['CC'];
       const bcc = headers?.['BCC'];
       if (cc !== undefined || bcc !== undefined) {
+        checkRoutingHeader('CC', cc);
+        checkRoutingHeader('BCC', bcc);
         keys = [method.routingKey, ...routingKeyList(cc), ...routingKeyList(bcc)];
         if (bcc !== undefined && headers !== undefined) {
           // BCC must not reach consumers.
@@ -320,8 +328,9 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       const key = headers[DEDUP_HEADER];
       if (key !== undefined && key !== null) {
         const k = typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : JSON.stringify(key);
-        // A duplicate is accepted (and confirmed) but routed nowhere.
+        // A duplicate is accepted (and confirmed) but routed nowhere: mandatory ones come back, as with the plugin.
         if (exchange.dedup.checkAndAdd(k, now, numberValue(headers['x-cache-ttl']))) {
+          if (method.mandatory) this.returnUnroutable(method, message);
           if (seq > 0) this.settlePublish(seq, false, false);
           return;
         }
@@ -331,6 +340,8 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       const delay = numberValue(headers?.['x-delay']);
       if (delay !== undefined && delay > 0) {
         const onDisk = this.vhost.delay(exchange, keys.slice(), message, delay);
+        // The plugin routes a delayed message nowhere at publish time, so mandatory ones come back.
+        if (method.mandatory) this.returnUnroutable(method, message);
         if (seq > 0) this.settlePublish(seq, onDisk, false);
         return;
       }
@@ -348,11 +359,14 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       rejected = outcome.rejected;
       persisted = outcome.persisted;
     }
-    if (!delivered && method.mandatory) {
-      this.send({ id: M.BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: method.exchange, routingKey: method.routingKey });
-      this.sendContent(message, message.header);
-    }
+    if (!delivered && method.mandatory) this.returnUnroutable(method, message);
     if (seq > 0) this.settlePublish(seq, persisted, rejected);
+  }
+
+  /** basic.return 312 NO_ROUTE, before the publish's confirm. */
+  private returnUnroutable(method: M.BasicPublish, message: Message): void {
+    this.send({ id: M.BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: method.exchange, routingKey: method.routingKey });
+    this.sendContent(message, message.header);
   }
 
   // ------------------------------------------------------------ confirms
@@ -430,7 +444,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     if (this.consumers.has(tag) || tag === this.replyConsumerTag) {
       throw new ChannelError(530, `attempt to reuse consumer tag '${tag}'`, 60, 20);
     }
-    if (queue.hasExclusiveConsumer() || (m.exclusive && queue.consumerCount > 0)) {
+    if (queue.hasExclusiveConsumer() || (m.exclusive && (queue.consumerCount > 0 || queue.policy.singleActiveConsumer))) {
       throw new ChannelError(403, `queue '${queue.name}' in vhost '/' in exclusive use`, 60, 20);
     }
     const priority = numberValue(m.arguments['x-priority']) ?? 0;
@@ -494,9 +508,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   deliver(c: Consumer, entry: QueueEntry): void {
     const tag = this.nextDeliveryTag++;
     const msg = entry.message;
-    if (c.noAck) {
-      c.queue.settle(entry);
-    } else {
+    if (!c.noAck) {
       this.unacked.set(tag, { entry, queue: c.queue, consumer: c, deliveredAt: this.host.broker.clock.now() });
       c.unacked++;
     }
@@ -509,12 +521,17 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       routingKey: msg.routingKey,
     });
     this.sendContent(msg, deliveryHeader(entry, c.queue));
+    // Settled only after the (possibly paged) body was read.
+    if (c.noAck) c.queue.settle(entry);
   }
 
   cancelledByBroker(c: Consumer): void {
     this.consumers.delete(c.tag);
     if (this.host.consumerCancelNotify && !this.closing) {
-      this.send({ id: M.BASIC_CANCEL, consumerTag: c.tag, nowait: true });
+      // After the reply to the method that deleted the queue (RabbitMQ sends delete-ok first).
+      process.nextTick(() => {
+        if (!this.closing) this.send({ id: M.BASIC_CANCEL, consumerTag: c.tag, nowait: true });
+      });
     }
   }
 
@@ -528,8 +545,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     }
     queue.delivered(entry);
     const tag = this.nextDeliveryTag++;
-    if (m.noAck) queue.settle(entry);
-    else this.unacked.set(tag, { entry, queue, consumer: null, deliveredAt: this.host.broker.clock.now() });
+    if (!m.noAck) this.unacked.set(tag, { entry, queue, consumer: null, deliveredAt: this.host.broker.clock.now() });
     const msg = entry.message;
     this.send({
       id: M.BASIC_GET_OK,
@@ -540,6 +556,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       messageCount: queue.messageCount,
     });
     this.sendContent(msg, deliveryHeader(entry, queue));
+    if (m.noAck) queue.settle(entry);
   }
 
   private onQos(m: M.BasicQos): void {
@@ -556,12 +573,13 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   private collect(tag: number, multiple: boolean, classMethod: number): Unacked[] {
     const out: Unacked[] = [];
     if (multiple) {
+      // RabbitMQ: the named tag itself must be outstanding (0 means everything).
+      if (tag !== 0 && !this.unacked.has(tag)) throw this.unknownTag(tag, classMethod);
       for (const [t, u] of this.unacked) {
         if (tag !== 0 && t > tag) break;
         out.push(u);
         this.unacked.delete(t);
       }
-      if (out.length === 0 && tag !== 0) throw this.unknownTag(tag, classMethod);
       return out;
     }
     const u = this.unacked.get(tag);
@@ -587,12 +605,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
 
   /** In tx mode, an unknown tag is still refused at once. */
   private checkTag(tag: number, multiple: boolean, methodId: number): void {
-    if (multiple) {
-      if (tag === 0 || this.unacked.size === 0) return;
-      const first = this.unacked.keys().next().value as number;
-      if (first > tag) throw this.unknownTag(tag, methodId);
-      return;
-    }
+    if (multiple && tag === 0) return;
     if (!this.unacked.has(tag)) throw this.unknownTag(tag, methodId);
   }
 
@@ -604,8 +617,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     this.afterRelease(list);
   }
 
-  private onNack(tag: number, multiple: boolean, requeue: boolean): void {
-    const methodId = multiple ? 120 : 90;
+  private onNack(tag: number, multiple: boolean, requeue: boolean, methodId: number): void {
     const apply = (): void => {
       const list = this.collect(tag, multiple, methodId);
       if (requeue) this.requeueList(list);
@@ -707,8 +719,16 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
 
 /** The content header a consumer sees: the publisher's bytes, plus x-delivery-count once a message has been returned. */
 function deliveryHeader(entry: QueueEntry, queue: Queue): Buffer {
-  if (entry.returns === 0 || !queue.tracksDeliveries) return entry.message.header;
+  // Quorum queues always carry the count (0 on first delivery); others only once returned.
+  if (!queue.tracksDeliveries || (entry.returns === 0 && queue.policy.type !== 'quorum')) return entry.message.header;
   return entry.message.headerWith('x-delivery-count', new TypedValue('l', entry.returns));
+}
+
+/** RabbitMQ refuses CC/BCC headers that are not arrays. */
+function checkRoutingHeader(name: string, v: FieldValue | undefined): void {
+  if (v === undefined || Array.isArray(v)) return;
+  const type = typeof v === 'string' ? 'longstr' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'signedint' : 'table';
+  throw new ChannelError(406, `invalid message: {unacceptable_type_in_header,"${name}",${type}}`, 60, 40);
 }
 
 /** CC/BCC header values: arrays of strings (RabbitMQ ignores other types). */

@@ -9,7 +9,7 @@ import type { Persistence } from '../broker/persistence.js';
 import { AssemblyState } from '../protocol/command-assembler.js';
 import { AmqpError, ChannelError, ConnectionError } from '../protocol/errors.js';
 import { type FieldTable } from '../protocol/field-table.js';
-import { FrameReader, type FrameHandler } from '../protocol/frame-reader.js';
+import { FrameReader, octets, type FrameHandler } from '../protocol/frame-reader.js';
 import { HEARTBEAT_FRAME, PROTOCOL_HEADER } from '../protocol/frame-writer.js';
 import * as M from '../protocol/generated/amqp.js';
 import { Channel, type ChannelHost } from './channel.js';
@@ -163,7 +163,8 @@ export class Connection implements FrameHandler, ChannelHost {
       m = M.decodeMethod(payload);
     } catch (err) {
       if (err instanceof AmqpError) throw err;
-      throw new ConnectionError(502, 'malformed method frame', payload.length >= 2 ? payload.readUInt16BE(0) : 0, payload.length >= 4 ? payload.readUInt16BE(2) : 0);
+      // RabbitMQ: 501 naming the argument bytes it could not decode.
+      throw new ConnectionError(501, `cannot decode ${octets(payload, 4, payload.length)}`, payload.length >= 2 ? payload.readUInt16BE(0) : 0, payload.length >= 4 ? payload.readUInt16BE(2) : 0);
     }
     if (m === undefined) {
       const classId = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
@@ -213,8 +214,8 @@ export class Connection implements FrameHandler, ChannelHost {
         throw new ConnectionError(
           530,
           `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
-          20,
-          10,
+          0,
+          0,
         );
       }
       const ch = new Channel(channel, this, this.log.child({ channel }), this.broker.config.maxMessageSize);
@@ -326,6 +327,9 @@ export class Connection implements FrameHandler, ChannelHost {
         break;
     }
     const info = M.METHOD_INFO.get(m.id);
+    if (this.state === State.Open && info !== undefined && info.classId !== M.CLASS_CONNECTION) {
+      throw new ConnectionError(504, 'unexpected method in connection state running', info.classId, info.methodId);
+    }
     throw new ConnectionError(503, `unexpected method ${info?.name ?? m.id} on channel 0`, info?.classId ?? 0, info?.methodId ?? 0);
   }
 
@@ -339,6 +343,11 @@ export class Connection implements FrameHandler, ChannelHost {
       this.connectionBlockedCapable = t['connection.blocked'] === true;
     }
     const response = typeof m.response === 'string' ? Buffer.from(m.response) : m.response;
+    if (m.mechanism !== 'PLAIN' && m.mechanism !== 'AMQPLAIN') {
+      // RabbitMQ drops the socket on an unknown mechanism rather than sending connection.close.
+      this.log.warn({ mechanism: m.mechanism }, 'unsupported authentication mechanism');
+      return this.destroy();
+    }
     let result;
     try {
       const cred = parseSaslResponse(m.mechanism, response);
@@ -350,7 +359,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (!result.ok) {
       this.log.warn({ reason: result.reason }, 'authentication failed');
       if (this.authFailureClose) {
-        this.closeConnection(new ConnectionError(403, result.reason, 10, 11));
+        this.closeConnection(new ConnectionError(403, result.reason, 0, 0));
       } else {
         this.state = State.Closed;
         this.outbound.end();
@@ -369,11 +378,10 @@ export class Connection implements FrameHandler, ChannelHost {
 
   private onTuneOk(m: M.ConnectionTuneOk): void {
     const cfg = this.broker.config;
-    if (m.frameMax !== 0 && m.frameMax < M.FRAME_MIN_SIZE) {
-      throw new ConnectionError(530, `frame_max=${m.frameMax} < ${M.FRAME_MIN_SIZE} min size`, 10, 31);
-    }
-    if (m.frameMax > cfg.frameMax) {
-      throw new ConnectionError(530, `frame_max=${m.frameMax} > ${cfg.frameMax} max size`, 10, 31);
+    if ((m.frameMax !== 0 && m.frameMax < M.FRAME_MIN_SIZE) || m.frameMax > cfg.frameMax) {
+      // RabbitMQ drops such a client without a connection.close; so do we.
+      this.log.info({ frameMax: m.frameMax }, 'tune-ok frame_max out of range, closing');
+      return this.destroy();
     }
     if (m.channelMax > cfg.channelMax) {
       throw new ConnectionError(530, `channel_max=${m.channelMax} > ${cfg.channelMax} max`, 10, 31);

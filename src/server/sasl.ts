@@ -4,7 +4,8 @@
 import { ConnectionError } from '../protocol/errors.js';
 import { decodeTableBody, stringValue } from '../protocol/field-table.js';
 
-export const MECHANISMS = 'PLAIN AMQPLAIN';
+/** RabbitMQ lists them in this order. */
+export const MECHANISMS = 'AMQPLAIN PLAIN';
 
 export interface Credentials {
   user: string;

@@ -52,10 +52,13 @@ export class Exchange {
     if (isExchangeType(type)) {
       this.routingType = type;
     } else if (type === DELAYED_TYPE) {
+      // The plugin's rules: a missing type is 406, an unknown one is the usual 503, itself is refused.
       const inner = stringValue(opts.args['x-delayed-type']);
-      if (inner === undefined || !isExchangeType(inner)) {
+      if (inner === undefined) {
         throw new ChannelError(406, `Invalid argument, 'x-delayed-type' must be an existing exchange type`, 40, 10);
       }
+      if (inner === DELAYED_TYPE) throw new ChannelError(406, `Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'`, 40, 10);
+      if (!isExchangeType(inner)) throw new ChannelError(503, `unknown exchange type '${inner}'`, 40, 10);
       this.routingType = inner;
     } else if (type === DEDUP_TYPE) {
       // The deduplication exchange routes like fanout.
@@ -66,8 +69,8 @@ export class Exchange {
       }
       const ttlRaw = opts.args['x-cache-ttl'];
       const ttl = ttlRaw === undefined ? undefined : (numberValue(ttlRaw) ?? Number(stringValue(ttlRaw)));
-      if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 0)) {
-        throw new ChannelError(406, `Invalid argument, 'x-cache-ttl' must be a non-negative integer`, 40, 10);
+      if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
+        throw new ChannelError(406, `Invalid argument, 'x-cache-ttl' must be an integer greater than 0`, 40, 10);
       }
       this.dedup = new DedupCache(size, ttl);
     } else {

@@ -1,6 +1,7 @@
 // Queue x-arguments: validation at declare time (RabbitMQ's 406 texts) into a typed policy.
 
 import { ChannelError } from '../../protocol/errors.js';
+import { typeName } from '../equivalence.js';
 import { Decimal, TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
@@ -51,7 +52,7 @@ function show(v: FieldValue): string {
 function nonNegInt(queue: string, args: FieldTable, arg: string, allowZero = true): number | undefined {
   const v = args[arg];
   if (v === undefined) return undefined;
-  if (!isInteger(v)) throw invalid(queue, arg, `{unacceptable_type,${typeof v === 'string' || Buffer.isBuffer(v) ? 'longstr' : 'other'}}`);
+  if (!isInteger(v)) throw invalid(queue, arg, `"expected integer, got ${typeName(v)}"`);
   const n = numberValue(v) as number;
   if (n < 0) throw invalid(queue, arg, `{value_negative,${n}}`);
   if (!allowZero && n === 0) throw invalid(queue, arg, `{value_zero,0}`);
@@ -62,14 +63,17 @@ function str(queue: string, args: FieldTable, arg: string): string | undefined {
   const v = args[arg];
   if (v === undefined) return undefined;
   const s = stringValue(v);
-  if (s === undefined) throw invalid(queue, arg, `{unacceptable_type,${show(v)}}`);
+  if (s === undefined) {
+    // RabbitMQ's type check for string arguments has its own wording.
+    throw new ChannelError(406, `invalid type '${typeName(v)}' for arg '${arg}' in queue '${queue}' in vhost '/'`, 50, 10);
+  }
   return s;
 }
 
 function bool(queue: string, args: FieldTable, arg: string): boolean {
   const v = args[arg];
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw invalid(queue, arg, `{unacceptable_type,${show(v)}}`);
+  if (typeof v !== 'boolean') throw invalid(queue, arg, `{unacceptable_type,${typeName(v)}}`);
   return v;
 }
 
@@ -82,7 +86,7 @@ export function parseQueueArguments(
   if (typeArg === 'stream') {
     throw new ChannelError(406, `queue type 'stream' is not supported by this broker (queue '${queue}' in vhost '/')`, 50, 10);
   }
-  if (typeArg !== 'classic' && typeArg !== 'quorum') throw invalid(queue, 'x-queue-type', `{unsupported_queue_type,<<"${typeArg}">>}`);
+  if (typeArg !== 'classic' && typeArg !== 'quorum') throw invalid(queue, 'x-queue-type', `"unsupported queue type '${typeArg}'"`);
   if (typeArg === 'quorum') {
     // RabbitMQ's rules: quorum queues are always durable, never exclusive or auto-delete.
     if (!flags.durable) throw new ChannelError(406, `invalid property 'non-durable' for queue '${queue}' in vhost '/'`, 50, 10);
@@ -91,14 +95,14 @@ export function parseQueueArguments(
   }
   const overflowArg = str(queue, args, 'x-overflow') ?? 'drop-head';
   if (overflowArg !== 'drop-head' && overflowArg !== 'reject-publish' && overflowArg !== 'reject-publish-dlx') {
-    throw invalid(queue, 'x-overflow', `{unknown_overflow_type,<<"${overflowArg}">>}`);
+    throw invalid(queue, 'x-overflow', 'invalid_overflow');
   }
   const dlx = str(queue, args, 'x-dead-letter-exchange');
   const dlrk = str(queue, args, 'x-dead-letter-routing-key');
-  if (dlrk !== undefined && dlx === undefined) throw invalid(queue, 'x-dead-letter-routing-key', '{routing_key_but_no_dlx_defined}');
+  if (dlrk !== undefined && dlx === undefined) throw invalid(queue, 'x-dead-letter-routing-key', 'routing_key_but_no_dlx_defined');
   const maxPriority = nonNegInt(queue, args, 'x-max-priority');
   if (maxPriority !== undefined && maxPriority > MAX_PRIORITY) {
-    throw invalid(queue, 'x-max-priority', `{value_too_large,${maxPriority},${MAX_PRIORITY}}`);
+    throw invalid(queue, 'x-max-priority', `{max_value_exceeded,${maxPriority}}`);
   }
   const deliveryLimit = nonNegInt(queue, args, 'x-delivery-limit');
   return {

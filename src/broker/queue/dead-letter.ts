@@ -75,7 +75,7 @@ export function deadLetterMessage(
   headers['x-last-death-exchange'] = message.exchange;
   if (dlrk !== undefined) delete headers['CC'];
   props.headers = headers;
-  const out = new Message(dlx, dlrk ?? message.routingKey, message.header, message.body, message.bodySize);
+  const out = new Message(dlx, dlrk ?? message.routingKey, message.header, [message.bodyBuffer()], message.bodySize);
   out.setProperties(props);
   return { message: out, routingKeys: dlrk !== undefined ? [dlrk] : routingKeys };
 }

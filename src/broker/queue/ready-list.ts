@@ -64,7 +64,8 @@ export class ReadyList {
   /** Remove everything, highest priority first. */
   clear(): QueueEntry[] {
     const out: QueueEntry[] = [];
-    for (let p = this.levels.length - 1; p >= 0; p--) out.push(...(this.levels[p] as Deque<QueueEntry>).clear());
+    // A loop, not push(...spread): a deep queue would overflow the call stack.
+    for (let p = this.levels.length - 1; p >= 0; p--) for (const e of (this.levels[p] as Deque<QueueEntry>).clear()) out.push(e);
     this.count = 0;
     return out;
   }
