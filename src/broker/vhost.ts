@@ -162,8 +162,9 @@ export class VHost implements QueueHost {
 
   unbindExchange(destination: string, source: string, routingKey: string, args: FieldTable): void {
     this.checkNotDefault(source, destination);
-    const src = this.getExchange(source);
-    const dst = this.getExchange(destination);
+    const src = this.exchanges.get(source);
+    const dst = this.exchanges.get(destination);
+    if (src === undefined || dst === undefined) return; // RabbitMQ: unbinding something absent succeeds
     this.removeBinding(src, dst, routingKey, args);
   }
 

@@ -28,6 +28,9 @@ const enum State {
   Closed,
 }
 
+/** The AMQP 0-9 header (class 1, instance 1, 0-9); RabbitMQ speaks 0-9-1 to clients that send it. */
+const LEGACY_0_9_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
+
 /** How long a peer gets to answer our connection.close before the socket is cut. */
 const CLOSE_TIMEOUT_MS = 3000;
 /** Frames accepted before tune-ok: the spec's minimum frame size (FRAME-MIN-SIZE). */
@@ -138,7 +141,7 @@ export class Connection implements FrameHandler, ChannelHost {
     const need = 8 - this.headerFilled;
     this.headerFilled += chunk.copy(this.headerBuf, this.headerFilled, 0, need);
     if (this.headerFilled < 8) return Buffer.alloc(0);
-    if (!this.headerBuf.equals(PROTOCOL_HEADER)) {
+    if (!this.headerBuf.equals(PROTOCOL_HEADER) && !this.headerBuf.equals(LEGACY_0_9_HEADER)) {
       // AMQP 0-9-1 §4.2.2: answer an unsupported header with ours and close. Also covers HTTP and TLS hellos.
       this.log.info({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
       this.state = State.Closed;
@@ -197,7 +200,8 @@ export class Connection implements FrameHandler, ChannelHost {
           ch.send({ id: M.CHANNEL_CLOSE_OK });
           return;
         case M.CHANNEL_CLOSE_OK:
-          return;
+          // Nothing is pending on this channel: RabbitMQ treats it as a connection error.
+          throw new ConnectionError(503, 'unimplemented method', 20, 41);
         default:
           ch.handleMethod(m);
           ch.awaitDefinitions();
@@ -327,7 +331,7 @@ export class Connection implements FrameHandler, ChannelHost {
         break;
     }
     const info = M.METHOD_INFO.get(m.id);
-    if (this.state === State.Open && info !== undefined && info.classId !== M.CLASS_CONNECTION) {
+    if (this.state === State.Open && info !== undefined) {
       throw new ConnectionError(504, 'unexpected method in connection state running', info.classId, info.methodId);
     }
     throw new ConnectionError(503, `unexpected method ${info?.name ?? m.id} on channel 0`, info?.classId ?? 0, info?.methodId ?? 0);

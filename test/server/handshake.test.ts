@@ -73,26 +73,17 @@ describe('connection.tune', () => {
     c.destroy();
   });
 
-  it('refuses frame_max 0 or channel_max 0 in tune-ok when the server has limits (RabbitMQ 3.10.8): the connection never opens', async () => {
+  it('frame_max 0 or channel_max 0 in tune-ok means "no limit": the server\'s values apply and the connection opens', async () => {
+    // The 0-9-1 spec reads 0 as "no limit"; RabbitMQ 3.10.8 refuses it instead. warren follows the
+    // spec (and the dialect notes): no client that works with RabbitMQ sends it, so accepting is safe.
     for (const tuneOk of [{ frameMax: 0 }, { channelMax: 0 }]) {
       const c = await RawClient.open(b.port, { tuneOk, stopAfterTuneOk: true });
       c.sendMethod(0, { id: M.CONNECTION_OPEN, virtualHost: '/', capabilities: '', insist: false });
-      // RabbitMQ 3.10.8 (checked live) drops the socket after ~3 s without a method ("negotiated
-      // frame_max = 0 is higher than the maximum allowed value"); a 530 close is also a refusal.
-      let got: M.Method | null = null;
-      try {
-        got = (await c.nextMethod(3500)).method;
-      } catch {
-        got = null;
-      }
-      if (got !== null) {
-        expect(got.id, JSON.stringify(tuneOk)).toBe(M.CONNECTION_CLOSE);
-        if (got.id === M.CONNECTION_CLOSE) expect(got.replyCode).toBe(530);
-        c.sendMethod(0, { id: M.CONNECTION_CLOSE_OK });
-      }
-      expect(await c.waitClosed(3500)).toBe(true);
+      const got = (await c.nextMethod(2000)).method;
+      expect(got.id, JSON.stringify(tuneOk)).toBe(M.CONNECTION_OPEN_OK);
+      c.destroy();
     }
-  }, 16000);
+  });
 
   it('refuses frame_max below 4096: the connection never opens', async () => {
     const c = await RawClient.open(b.port, { tuneOk: { frameMax: 2048 }, stopAfterTuneOk: true });
