@@ -329,3 +329,12 @@ describe('more declare edge cases (checked against RabbitMQ 3.10.8)', () => {
   });
 });
 
+describe('check order (checked against RabbitMQ 3.10.8)', () => {
+  it('queue.bind with both the queue and the exchange missing reports the exchange', async () => {
+    const ch = await channel(await b.connect());
+    const q = uniq('missing-q');
+    const x = uniq('missing-x');
+    await expectAmqpError(ch.bindQueue(q, x, 'k'), 404, `NOT_FOUND - no exchange '${x}' in vhost '/'`);
+  });
+});
+
