@@ -100,13 +100,17 @@ function loadKnown() {
   for (const line of text.split('\n')) {
     const h = /^##\s+(.+?)\s*$/.exec(line);
     if (h) {
-      cur = { pattern: h[1].replace(/`/g, ''), reason: '' };
+      // `## scenario-glob` accepts any difference in the scenario; `## scenario-glob @ path-glob`
+      // only differences whose path (before the colon in the diff line) matches path-glob.
+      const [pattern, path] = h[1].replace(/`/g, '').split(/\s+@\s+/);
+      cur = { pattern, path, reason: '' };
       entries.push(cur);
     } else if (cur && line.trim()) cur.reason += `${line.trim()} `;
   }
   for (const e of entries) {
     if (!e.reason.trim()) throw new Error(`KNOWN-DIFFERENCES.md: entry ${e.pattern} has no reason`);
     e.test = e.pattern.includes('*') ? matcher(e.pattern) : (n) => n === e.pattern;
+    e.testPath = e.path === undefined ? () => true : matcher(`*${e.path}*`);
   }
   return entries;
 }
@@ -220,7 +224,10 @@ async function main() {
       if (opts.verbose) console.log(`  ${JSON.stringify(r.obs)}`);
     } else {
       differ++;
-      const k = known.find((e) => e.test(s.name));
+      // Every differing path must be covered by some entry for this scenario.
+      const entries = known.filter((e) => e.test(s.name));
+      const covered = (l) => entries.some((e) => e.testPath(l.slice(0, l.indexOf(':')).trim()));
+      const k = entries.length > 0 && lines.every(covered);
       if (!k) unlisted++;
       console.log(`differs ${s.name}${k ? ' (known)' : ''}`);
       for (const l of lines) console.log(`  ${l}`);

@@ -154,7 +154,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       case M.QUEUE_DECLARE: {
         if (m.queue === REPLY_TO_QUEUE && m.passive) {
           // The direct reply-to pseudo-queue always exists.
-          if (!m.nowait) this.send({ id: M.QUEUE_DECLARE_OK, queue: REPLY_TO_QUEUE, messageCount: 0, consumerCount: this.replyToken === null ? 0 : 1 });
+          if (!m.nowait) this.send({ id: M.QUEUE_DECLARE_OK, queue: REPLY_TO_QUEUE, messageCount: 0, consumerCount: 1 }); // RabbitMQ 3.10 always reports one consumer
           return;
         }
         const r = this.vhost.declareQueue(
