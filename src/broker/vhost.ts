@@ -259,8 +259,8 @@ export class VHost implements QueueHost {
 
   bindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: object): void {
     if (exchange === '') throw new ChannelError(403, `operation not permitted on the default exchange`, 0, 0);
+    const e = this.getExchange(exchange); // RabbitMQ reports a missing exchange first
     const q = this.getQueue(queue, owner);
-    const e = this.getExchange(exchange);
     this.addBinding(e, q, routingKey, args);
   }
 
