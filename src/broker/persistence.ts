@@ -1,6 +1,7 @@
 // Wires a vhost to the stores: durable definitions are logged as they change, persistent
 // messages in durable queues are appended, and open() rebuilds both after a restart.
 
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SyncMode } from '../config/config.js';
 import type { Logger } from '../log.js';
@@ -35,6 +36,9 @@ function args(buf: Buffer): FieldTable {
 export class Persistence {
   readonly messages: MessageStore;
   readonly definitions: DefinitionsStore;
+  /** Transient messages of deep queues, paged out to keep memory bounded; emptied at every start. */
+  readonly spillStore: MessageStore;
+  private readonly spillDir: string;
   private readonly clock: Clock;
   private readonly log: Logger;
   /** Set when a durable definition changed since the last takeDirty(). */
@@ -49,6 +53,37 @@ export class Persistence {
     const now = (): number => clock.now();
     this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now });
     this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
+    this.spillDir = join(dataDir, 'spill');
+    // No fsync: spilled messages are transient and do not survive a restart anyway.
+    this.spillStore = new SegmentStore({ dir: this.spillDir, sync: 'off', now });
+  }
+
+  /** Page a transient message out; -1 if the spill store refuses (it then stays in memory). */
+  spill(queue: string, message: Message, enqueuedAt: number): number {
+    try {
+      return this.spillStore.append(queue, {
+        exchange: message.exchange,
+        routingKey: message.routingKey,
+        header: message.header,
+        body: message.bodyBuffer(),
+        enqueuedAt,
+      });
+    } catch {
+      return -1;
+    }
+  }
+
+  /** Bring a paged-out message back into memory; a spilled one leaves the spill store. */
+  loadPaged(queue: string, seq: number, spilled: boolean): Message {
+    const store = spilled ? this.spillStore : this.messages;
+    const s = store.read(queue, seq);
+    const m = new Message(s.exchange, s.routingKey, Buffer.from(s.header), [Buffer.from(s.body)], s.body.length);
+    if (spilled) store.ack(queue, seq);
+    return m;
+  }
+
+  dropPaged(queue: string, seq: number, spilled: boolean): void {
+    (spilled ? this.spillStore : this.messages).ack(queue, seq);
   }
 
   /** Did a durable definition change since last asked? (The channel then waits for it before replying.) */
@@ -136,6 +171,10 @@ export class Persistence {
   /** Rebuild definitions and messages of `vhost` from disk. */
   async open(vhost: VHost): Promise<RecoveryReport> {
     const started = this.clock.now();
+    rmSync(this.spillDir, { recursive: true, force: true });
+    await this.spillStore.open();
+    // Queues rebuilt below may page out their backlog, so they must see the store now.
+    vhost.store = this;
     this.restoring = true;
     const defs = await this.definitions.open();
     const report: RecoveryReport = { exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, ms: 0 };
@@ -210,6 +249,7 @@ export class Persistence {
   }
 
   async close(): Promise<void> {
+    await this.spillStore.close();
     await this.messages.close();
     await this.definitions.close();
   }

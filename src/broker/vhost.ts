@@ -377,6 +377,22 @@ export class VHost implements QueueHost {
     this.store?.markDelivered(q, entry);
   }
 
+  get canPage(): boolean {
+    return this.store !== null;
+  }
+
+  spill(q: Queue, message: Message, now: number): number {
+    return this.store === null ? -1 : this.store.spill(q.name, message, now);
+  }
+
+  loadPaged(q: Queue, seq: number, spilled: boolean): Message {
+    return (this.store as Persistence).loadPaged(q.name, seq, spilled);
+  }
+
+  dropPaged(q: Queue, seq: number, spilled: boolean): void {
+    this.store?.dropPaged(q.name, seq, spilled);
+  }
+
   /** Hold a message for an x-delayed-message exchange; returns true if it was written to disk. */
   delay(e: Exchange, routingKeys: readonly string[], message: Message, delay: number): boolean {
     const now = this.clock.now();

@@ -7,6 +7,7 @@ import type { Message } from '../message.js';
 import type { QueuePolicy } from './arguments.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { ReadyList } from './ready-list.js';
+import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
 
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
@@ -54,6 +55,14 @@ export interface QueueHost {
   persist(queue: Queue, message: Message, now: number): number;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
+  /** Whether deep queues can page messages out to disk. */
+  readonly canPage: boolean;
+  /** Write a transient message to the spill store; returns its position or -1. */
+  spill(queue: Queue, message: Message, now: number): number;
+  /** Read a paged-out message back into memory (a spilled one leaves the spill store). */
+  loadPaged(queue: Queue, seq: number, spilled: boolean): Message;
+  /** A paged-out message is gone for good (purge, delete, expiry). */
+  dropPaged(queue: Queue, seq: number, spilled: boolean): void;
 }
 
 export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
@@ -62,6 +71,12 @@ export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 const DISPATCH_BUDGET = 512;
 /** Header the deduplication plugin reads the idempotency key from. */
 const DEDUP_HEADER = 'x-deduplication-header';
+/** A queue keeps at most this many ready messages in memory; the rest wait on disk (bounded memory). */
+const PAGE_AFTER_COUNT = 32768;
+/** ...or this many bytes of ready bodies, whichever comes first. */
+const PAGE_AFTER_BYTES = 32 * 1024 * 1024;
+/** Refill from disk when fewer than this many are in memory, in batches up to PAGE_AFTER_COUNT / 2. */
+const REFILL_BELOW = 8192;
 
 export class Queue {
   readonly name: string;
@@ -85,8 +100,10 @@ export class Queue {
   /** Keys of messages now in the queue (ready or unacked), for x-message-deduplication. */
   private readonly dedupKeys: Map<string, number> | null;
   deleted = false;
-  /** Bytes of ready message bodies (x-max-length-bytes and stats). */
+  /** Bytes of ready message bodies, in memory and paged out (x-max-length-bytes and stats). */
   readyBytes = 0;
+  /** Ready messages paged out to disk, behind those in memory; null when this queue never pages. */
+  private readonly tail: PagedTail | null;
 
   constructor(name: string, opts: QueueOptions, host: QueueHost) {
     this.name = name;
@@ -99,12 +116,51 @@ export class Queue {
     this.host = host;
     this.ready = new ReadyList(opts.policy.maxPriority);
     this.dedupKeys = opts.policy.deduplication ? new Map() : null;
+    // Priority and dedup queues need every message's header at hand, so they stay in memory.
+    this.tail = host.canPage && opts.policy.maxPriority === undefined && !opts.policy.deduplication ? new PagedTail() : null;
     this.touch();
+  }
+
+  /** Ready messages, in memory and on disk. */
+  get depth(): number {
+    return this.ready.length + (this.tail?.length ?? 0);
   }
 
   get messageCount(): number {
     this.dropExpired();
-    return this.ready.length;
+    return this.depth;
+  }
+
+  /** Messages paged out to disk (for stats and tests). */
+  get pagedCount(): number {
+    return this.tail?.length ?? 0;
+  }
+
+  private shouldPage(): boolean {
+    const t = this.tail;
+    if (t === null) return false;
+    return t.length > 0 || this.ready.length >= PAGE_AFTER_COUNT || this.readyBytes - t.bytes >= PAGE_AFTER_BYTES;
+  }
+
+  /** Move the next paged-out messages back into memory when few are left there. */
+  private refill(): void {
+    const t = this.tail;
+    if (t === null || t.length === 0 || this.ready.length >= REFILL_BELOW) return;
+    let budget = PAGE_AFTER_COUNT / 2;
+    while (t.length > 0 && budget-- > 0) {
+      const seq = t.headSeq;
+      const flags = t.headFlags;
+      const expiresAt = t.headExpiresAt;
+      t.shift();
+      const spilled = (flags & PAGED_SPILL) !== 0;
+      const message = this.host.loadPaged(this, seq, spilled);
+      const entry = new QueueEntry(message, this.nextSeq++, spilled ? -1 : seq, expiresAt);
+      if ((flags & PAGED_REDELIVERED) !== 0) {
+        entry.redelivered = true;
+        entry.returns = 1;
+      }
+      this.ready.push(entry);
+    }
   }
 
   get consumerCount(): number {
@@ -126,7 +182,7 @@ export class Queue {
   /** Whether a publish would be refused by x-overflow reject-publish(-dlx). */
   private full(incomingBytes: number): boolean {
     const p = this.policy;
-    if (p.maxLength !== undefined && this.ready.length >= p.maxLength) return true;
+    if (p.maxLength !== undefined && this.depth >= p.maxLength) return true;
     if (p.maxLengthBytes !== undefined && this.readyBytes + incomingBytes > p.maxLengthBytes) return true;
     return false;
   }
@@ -147,13 +203,30 @@ export class Queue {
       return 'rejected';
     }
     if (this.durable) entry.storeSeq = this.host.persist(this, message, now);
-    this.ready.push(entry);
     this.readyBytes += message.bodySize;
+    if (this.shouldPage() && this.pageOut(entry, message, now)) {
+      this.enforceLimits();
+      return 'enqueued';
+    }
+    this.ready.push(entry);
     if (this.consumers.length > 0) this.dispatch();
     this.enforceLimits();
     this.dropExpired();
     this.armExpiry();
     return 'enqueued';
+  }
+
+  /** Put a new message straight on disk behind the others; false if it cannot be (then it stays in memory). */
+  private pageOut(entry: QueueEntry, message: Message, now: number): boolean {
+    const t = this.tail as PagedTail;
+    if (entry.storeSeq >= 0) {
+      t.push(entry.storeSeq, entry.expiresAt, message.bodySize, 0);
+      return true;
+    }
+    const seq = this.host.spill(this, message, now);
+    if (seq < 0) return false;
+    t.push(seq, entry.expiresAt, message.bodySize, PAGED_SPILL);
+    return true;
   }
 
   /** A message recovered from the store after a restart, in its original order. */
@@ -166,8 +239,12 @@ export class Queue {
       const key = dedupKey(message);
       if (key !== undefined) this.dedupKeys.set(key, 1);
     }
-    this.ready.push(entry);
     this.readyBytes += message.bodySize;
+    if (this.shouldPage()) {
+      (this.tail as PagedTail).push(storeSeq, entry.expiresAt, message.bodySize, redelivered ? PAGED_REDELIVERED : 0);
+      return;
+    }
+    this.ready.push(entry);
     this.armExpiry();
   }
 
@@ -182,10 +259,11 @@ export class Queue {
     const p = this.policy;
     if (p.overflow !== 'drop-head' || (p.maxLength === undefined && p.maxLengthBytes === undefined)) return;
     while (
-      (p.maxLength !== undefined && this.ready.length > p.maxLength) ||
-      (p.maxLengthBytes !== undefined && this.readyBytes > p.maxLengthBytes && this.ready.length > 0)
+      (p.maxLength !== undefined && this.depth > p.maxLength) ||
+      (p.maxLengthBytes !== undefined && this.readyBytes > p.maxLengthBytes && this.depth > 0)
     ) {
-      const head = this.take(false) as QueueEntry;
+      const head = this.take(false);
+      if (head === undefined) return;
       this.remove(head, 'maxlen');
     }
   }
@@ -216,6 +294,7 @@ export class Queue {
   /** basic.get (and internal removal): take the first live entry. */
   take(dropDead = true): QueueEntry | undefined {
     for (;;) {
+      this.refill();
       const e = this.ready.shift();
       if (e === undefined) return undefined;
       this.readyBytes -= e.message.bodySize;
@@ -248,8 +327,15 @@ export class Queue {
   purge(): number {
     const list = this.ready.clear();
     for (const e of list) this.settle(e);
+    let n = list.length;
+    const t = this.tail;
+    if (t !== null && t.length > 0) {
+      n += t.length;
+      t.forEach((seq, flags) => this.host.dropPaged(this, seq, (flags & PAGED_SPILL) !== 0));
+      t.clear();
+    }
     this.readyBytes = 0;
-    return list.length;
+    return n;
   }
 
   addConsumer(c: Consumer): void {
@@ -284,7 +370,9 @@ export class Queue {
     try {
       let budget = DISPATCH_BUDGET;
       const now = this.host.now();
-      while (this.ready.length > 0 && budget > 0) {
+      while (budget > 0) {
+        this.refill();
+        if (this.ready.length === 0) break;
         const c = this.nextConsumer();
         if (c === undefined) return;
         const e = this.ready.shift() as QueueEntry;
@@ -297,7 +385,7 @@ export class Queue {
         c.owner.deliver(c, e);
         budget--;
       }
-      if (budget === 0 && this.ready.length > 0) this.scheduleDispatch();
+      if (budget === 0 && this.depth > 0) this.scheduleDispatch();
     } finally {
       this.dispatching = false;
     }
@@ -340,6 +428,7 @@ export class Queue {
   dropExpired(): void {
     const now = this.host.now();
     for (;;) {
+      this.refill();
       const head = this.ready.peek();
       if (head === undefined || head.expiresAt > now) return;
       this.ready.shift();
