@@ -36,6 +36,8 @@ export interface Config {
   consumerTimeout: number;
   /** How often channels are checked for consumer timeouts. */
   consumerTimeoutCheckMs: number;
+  /** RabbitMQ's handshake_timeout: ms from accept to connection.open before the socket is dropped. */
+  handshakeTimeout: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -54,6 +56,7 @@ export const DEFAULT_CONFIG: Config = {
   diskFreeLimit: 50_000_000,
   consumerTimeout: 30 * 60 * 1000,
   consumerTimeoutCheckMs: 1000,
+  handshakeTimeout: 10_000,
 };
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -59,6 +59,7 @@ export class Connection implements FrameHandler, ChannelHost {
   private heartbeat = 0;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
+  private handshakeTimer: NodeJS.Timeout | null;
   private lastReceived: number;
   private lastSent = 0;
   private vhostRef: VHost | null = null;
@@ -88,6 +89,17 @@ export class Connection implements FrameHandler, ChannelHost {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
+    // A client that never completes the handshake is dropped, as RabbitMQ does after handshake_timeout.
+    this.handshakeTimer = setTimeout(() => {
+      this.log.warn({ timeoutMs: broker.config.handshakeTimeout }, 'handshake timeout, closing');
+      this.destroy();
+    }, broker.config.handshakeTimeout);
+    this.handshakeTimer.unref();
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 
   get vhost(): VHost {
@@ -403,6 +415,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
     this.vhostRef = vhost;
     this.state = State.Open;
+    this.clearHandshakeTimer();
     this.outbound.sendMethod(0, { id: M.CONNECTION_OPEN_OK, knownHosts: '' });
     this.startHeartbeat();
     this.log.debug({ user: this.user, vhost: m.virtualHost }, 'connection open');
@@ -492,6 +505,7 @@ export class Connection implements FrameHandler, ChannelHost {
 
   /** Release everything the connection holds in the broker (idempotent). */
   private teardown(): void {
+    this.clearHandshakeTimer();
     for (const ch of this.channels.values()) ch.cleanup();
     this.channels.clear();
     this.pendingConfirms.clear();
