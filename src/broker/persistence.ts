@@ -45,6 +45,8 @@ export class Persistence {
   private dirty = false;
   private restoring = false;
   private failed = false;
+  /** A whenDurable is pending only to notice write failures. */
+  private watching = false;
   private readonly failureListeners: ((err: Error) => void)[] = [];
 
   constructor(dataDir: string, sync: SyncMode, syncIntervalMs: number, clock: Clock, log: Logger) {
@@ -148,24 +150,50 @@ export class Persistence {
       changed();
     };
     vhost.listener.entryRemoved = (q, entry) => {
-      this.messages.ack(q.name, entry.storeSeq);
+      this.forget(q.name, entry.storeSeq);
     };
     vhost.store = this;
   }
 
   /** Append a persistent message for a durable queue; returns its store position. */
   persist(queue: string, message: Message, enqueuedAt: number): number {
-    return this.messages.append(queue, {
+    const seq = this.messages.append(queue, {
       exchange: message.exchange,
       routingKey: message.routingKey,
       header: message.header,
       body: message.bodyBuffer(),
       enqueuedAt,
     });
+    this.watchFailures();
+    return seq;
+  }
+
+  /** Learn of a write failure even when no publisher waits for a confirm (so the alarm still blocks publishers). */
+  private watchFailures(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.whenMessagesDurable(() => {
+      this.watching = false;
+    });
   }
 
   markDelivered(queue: Queue, entry: QueueEntry): void {
-    this.messages.markDelivered(queue.name, entry.storeSeq);
+    if (this.failed) return;
+    try {
+      this.messages.markDelivered(queue.name, entry.storeSeq);
+    } catch {
+      // The store already failed; the alarm blocks publishers. Deliveries go on from memory.
+    }
+  }
+
+  /** Forget an acked or removed message; after a store failure this is a no-op rather than an error for the client. */
+  private forget(queue: string, seq: number): void {
+    if (this.failed) return;
+    try {
+      this.messages.ack(queue, seq);
+    } catch (err) {
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'store rejected an ack');
+    }
   }
 
   /** Rebuild definitions and messages of `vhost` from disk. */

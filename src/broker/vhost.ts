@@ -332,9 +332,9 @@ export class VHost implements QueueHost {
       this.listener.deadLettered?.(q, reason, 0);
       return;
     }
-    // Build the new message (which may read a paged body) before the old one leaves the store.
+    // The new message (which may read a paged body) is stored before the old one is acked, so a
+    // crash in between leaves a duplicate rather than a loss.
     const dl = deadLetterMessage(entry.message, q.name, reason, dlx.name, q.policy.deadLetterRoutingKey, this.clock.now());
-    this.onEntryRemoved(q, entry);
     const targets = new Set<Queue>();
     this.route(dlx, dl.routingKeys, dl.message.properties.headers, targets);
     let n = 0;
@@ -342,6 +342,7 @@ export class VHost implements QueueHost {
       if (wouldCycle(dl.message, t.name)) continue;
       if (t.enqueue(dl.message, undefined) === 'enqueued') n++;
     }
+    this.onEntryRemoved(q, entry);
     this.listener.deadLettered?.(q, reason, n);
   }
 

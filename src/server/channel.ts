@@ -78,8 +78,12 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   durableRequested = 0;
   /** Seqs to answer with basic.nack (x-overflow reject-publish, store failure), only while some are unsent. */
   private nacked: Set<number> | null = null;
-  /** While a durable definition is being synced, replies wait here to keep their order. */
-  private gate: (() => void)[] | null = null;
+  /**
+   * While something must reach the disk before a reply (declare-ok, commit-ok), everything this
+   * channel sends after that point waits here, in order. Each wait opens a new segment; segments
+   * are released front to back as their waits finish.
+   */
+  private gates: { held: (() => void)[]; done: boolean }[] = [];
   // transactions
   private txMode = false;
   private txPublishes: PendingPublish[] = [];
@@ -224,17 +228,19 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   }
 
   send(m: M.Method): void {
-    if (this.gate !== null) {
-      this.gate.push(() => this.out.sendMethod(this.id, m));
+    const g = this.gates[this.gates.length - 1];
+    if (g !== undefined) {
+      g.held.push(() => this.out.sendMethod(this.id, m));
       return;
     }
     this.out.sendMethod(this.id, m);
   }
 
   private sendContent(message: { body: Buffer[]; bodySize: number }, header: Buffer): void {
-    if (this.gate !== null) {
+    const g = this.gates[this.gates.length - 1];
+    if (g !== undefined) {
       const body = message.body; // read now: a paged body may be gone from the store later
-      this.gate.push(() => this.out.sendContent(this.id, header, body, message.bodySize));
+      g.held.push(() => this.out.sendContent(this.id, header, body, message.bodySize));
       return;
     }
     this.out.sendContent(this.id, header, message.body, message.bodySize);
@@ -244,11 +250,21 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   awaitDefinitions(): void {
     const p = this.host.persistence;
     if (p === null || !p.takeDirty()) return;
-    const held: (() => void)[] = (this.gate ??= []);
-    p.whenDefinitionsDurable(() => {
-      if (this.gate !== held) return;
-      this.gate = null;
-      for (const f of held) f();
+    this.holdRepliesUntil((cb) => p.whenDefinitionsDurable(cb));
+  }
+
+  /** Queue this channel's output (in order) until `wait` calls back. */
+  private holdRepliesUntil(wait: (cb: (err: Error | null) => void) => void): void {
+    const gate = { held: [] as (() => void)[], done: false };
+    const gates = this.gates;
+    gates.push(gate);
+    wait(() => {
+      gate.done = true;
+      if (this.gates !== gates) return; // channel closed meanwhile
+      while (gates.length > 0 && (gates[0] as { done: boolean }).done) {
+        const g = gates.shift() as { held: (() => void)[] };
+        for (const f of g.held) f();
+      }
     });
   }
 
@@ -291,10 +307,11 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     }
   }
 
-  private publish(method: M.BasicPublish, message: Message): void {
+  /** Route and enqueue one message; true if it was written to the store. */
+  private publish(method: M.BasicPublish, message: Message): boolean {
     this.checkPublish(method, message);
     const exchange = this.vhost.exchanges.get(method.exchange);
-    if (exchange === undefined) return;
+    if (exchange === undefined) return false;
     const messageTtl = message.hasExpiration ? parseExpiration(message.properties.expiration ?? '') : undefined;
     let seq = 0;
     if (this.confirmMode) seq = ++this.publishSeq;
@@ -332,7 +349,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
         if (exchange.dedup.checkAndAdd(k, now, numberValue(headers['x-cache-ttl']))) {
           if (method.mandatory) this.returnUnroutable(method, message);
           if (seq > 0) this.settlePublish(seq, false, false);
-          return;
+          return false;
         }
       }
     }
@@ -343,7 +360,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
         // The plugin routes a delayed message nowhere at publish time, so mandatory ones come back.
         if (method.mandatory) this.returnUnroutable(method, message);
         if (seq > 0) this.settlePublish(seq, onDisk, false);
-        return;
+        return onDisk;
       }
     }
 
@@ -361,6 +378,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     }
     if (!delivered && method.mandatory) this.returnUnroutable(method, message);
     if (seq > 0) this.settlePublish(seq, persisted, rejected);
+    return persisted;
   }
 
   /** basic.return 312 NO_ROUTE, before the publish's confirm. */
@@ -430,8 +448,11 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     const acks = this.txAcks;
     this.txPublishes = [];
     this.txAcks = [];
-    for (const p of publishes) this.publish(p.method, p.message);
+    let onDisk = false;
+    for (const p of publishes) if (this.publish(p.method, p.message)) onDisk = true;
     for (const a of acks) a();
+    // commit-ok means the transaction's persistent messages are on disk.
+    if (onDisk) this.holdRepliesUntil((cb) => this.host.persistence?.whenMessagesDurable(cb) ?? cb(null));
     this.send({ id: M.TX_COMMIT_OK });
   }
 
