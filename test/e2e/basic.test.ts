@@ -110,6 +110,25 @@ describe('sender-selected distribution and user-id', () => {
     expect(await drain(ch, queue)).toEqual(['once']);
   });
 
+  it('the alternate exchange is used only when no routing key (main or CC) matched (RabbitMQ 3.10.8)', async () => {
+    const ch = await channel(await b.connect());
+    const main = uniq('cc-main');
+    const ae = uniq('cc-ae');
+    await ch.assertExchange(main, 'direct', { durable: false, alternateExchange: ae });
+    await ch.assertExchange(ae, 'fanout', { durable: false });
+    const routed = await ch.assertQueue('', { exclusive: true });
+    const caught = await ch.assertQueue('', { exclusive: true });
+    await ch.bindQueue(routed.queue, main, 'known');
+    await ch.bindQueue(caught.queue, ae, '');
+    // Main key matches, CC key does not: routed, so the AE is not consulted.
+    ch.publish(main, 'known', Buffer.from('partly-routed'), { headers: { CC: ['unknown'] } });
+    // Neither matches: the AE takes it.
+    ch.publish(main, 'nope', Buffer.from('unrouted'), { headers: { CC: ['unknown'] } });
+    await sync(ch);
+    expect(await drain(ch, routed.queue)).toEqual(['partly-routed']);
+    expect(await drain(ch, caught.queue)).toEqual(['unrouted']);
+  });
+
   it('user-id equal to the login is accepted; any other is 406', async () => {
     const conn = await b.connect();
     const ch = await channel(conn);
