@@ -74,7 +74,7 @@ const DEDUP_HEADER = 'x-deduplication-header';
 /** A queue keeps at most this many ready messages in memory; the rest wait on disk (bounded memory). */
 const PAGE_AFTER_COUNT = 32768;
 /** ...or this many bytes of ready bodies, whichever comes first. */
-const PAGE_AFTER_BYTES = 32 * 1024 * 1024;
+const PAGE_AFTER_BYTES = 128 * 1024 * 1024;
 /** Refill from disk when fewer than this many are in memory, in batches up to PAGE_AFTER_COUNT / 2. */
 const REFILL_BELOW = 8192;
 
