@@ -22,7 +22,7 @@ import {
   closeAllConnections,
   confirmChannel,
   connect,
-  drainQueue,
+  drainQueues,
   ensureBuilt,
   killAllChildren,
   randInt,
@@ -140,8 +140,9 @@ async function verify(broker: ChildBroker, model: Model): Promise<RoundCheck> {
   const prevDeliveredAt = model.deliveredAt;
   const prevLastConfirmed = model.lastConfirmedSentAt;
   model.newProcess();
+  const drained = await drainQueues(ch, ALL_QUEUES);
   for (const q of ALL_QUEUES) {
-    const got = await drainQueue(ch, q);
+    const got = drained.get(q) ?? [];
     res.recovered += got.length;
     const seen = new Set<string>();
     const lastN = new Map<string, number>();

@@ -170,10 +170,11 @@ export async function connect(url: string): Promise<amqplib.ChannelModel> {
   return c;
 }
 
+/** Close every connection this file opened; one to a killed broker may never answer, so give up after 500 ms. */
 export async function closeAllConnections(): Promise<void> {
   const all = [...conns];
   conns.clear();
-  await Promise.all(all.map((c) => c.close().catch(() => undefined)));
+  await Promise.all(all.map((c) => Promise.race([c.close().catch(() => undefined), sleep(500)])));
 }
 
 export async function confirmChannel(c: amqplib.ChannelModel): Promise<amqplib.ConfirmChannel> {
@@ -195,37 +196,54 @@ export interface Drained {
 }
 
 /**
- * Take every message of `queue` (acking them), after a restart when nothing else consumes it.
- * Uses the ready count from a passive declare, then waits for exactly that many deliveries.
+ * Take every message of the given queues (no-ack consumers, so taking is removing), after a
+ * restart when nothing else consumes them. The ready counts come from passive declares; the
+ * consumers then wait for exactly that many deliveries (plus a short grace for any extra).
  */
-export async function drainQueue(ch: amqplib.Channel, queue: string, timeoutMs = 5000): Promise<Drained[]> {
-  const { messageCount } = await ch.checkQueue(queue);
-  const got: Drained[] = [];
-  if (messageCount === 0) return got;
-  await ch.prefetch(0);
+export async function drainQueues(ch: amqplib.Channel, queues: readonly string[], timeoutMs = 5000): Promise<Map<string, Drained[]>> {
+  const out = new Map<string, Drained[]>();
+  let expected = 0;
+  const counts = new Map<string, number>();
+  for (const q of queues) {
+    const { messageCount } = await ch.checkQueue(q);
+    counts.set(q, messageCount);
+    expected += messageCount;
+    out.set(q, []);
+  }
+  let received = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  const { consumerTag } = await ch.consume(
-    queue,
-    (m) => {
-      if (m === null) return;
-      got.push({ body: m.content, redelivered: m.fields.redelivered, persistent: m.properties.deliveryMode === 2 });
-      ch.ack(m);
-      if (got.length === messageCount) done();
-    },
-    { noAck: false },
-  );
+  if (expected === 0) done();
+  const tags: string[] = [];
+  for (const q of queues) {
+    if (counts.get(q) === 0) continue;
+    const list = out.get(q) as Drained[];
+    const { consumerTag } = await ch.consume(
+      q,
+      (m) => {
+        if (m === null) return;
+        list.push({ body: m.content, redelivered: m.fields.redelivered, persistent: m.properties.deliveryMode === 2 });
+        if (++received === expected) done();
+      },
+      { noAck: true },
+    );
+    tags.push(consumerTag);
+  }
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`drain of ${queue}: got ${got.length} of ${messageCount} within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`drain: got ${received} of ${expected} messages within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     await Promise.race([finished, timedOut]);
   } finally {
     clearTimeout(timer);
   }
-  await ch.cancel(consumerTag);
-  // Anything beyond the ready count would be a message the passive declare did not report.
+  // Anything beyond the ready counts would be a message the passive declares did not report.
   await sleep(20);
-  return got;
+  for (const t of tags) await ch.cancel(t);
+  return out;
+}
+
+export async function drainQueue(ch: amqplib.Channel, queue: string, timeoutMs = 5000): Promise<Drained[]> {
+  return (await drainQueues(ch, [queue], timeoutMs)).get(queue) as Drained[];
 }
