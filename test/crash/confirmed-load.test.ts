@@ -41,6 +41,8 @@ const ALL_QUEUES = [...FAN_QUEUES, ...DIRECT_QUEUES];
 const ACK_ONE_QUEUE = 'crash.f2';
 /** Consumed with multiple=true acks every few messages. */
 const ACK_MULTI_QUEUE = 'crash.c';
+/** A consumer takes a prefetch-full of these and never acks: they must come back redelivered. */
+const HOLD_QUEUE = 'crash.a';
 const ROUNDS = 5;
 const WINDOW = 64;
 
@@ -235,6 +237,12 @@ async function load(broker: ChildBroker, model: Model, round: number, stopped: P
     for (const x of unackedMulti) model.ack(ACK_MULTI_QUEUE, x);
     stats.acked += unackedMulti.length;
     unackedMulti = [];
+  });
+
+  const hold = await channel(consConn);
+  await hold.prefetch(25);
+  await hold.consume(HOLD_QUEUE, (m) => {
+    if (m !== null) model.delivered(HOLD_QUEUE, idOf(m.content));
   });
 
   let dead = false;

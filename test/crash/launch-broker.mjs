@@ -1,8 +1,12 @@
 // Runs one broker in this process so a test can SIGKILL it. Usage: node launch-broker.mjs <dataDir>
 // Prints one JSON line on stdout once listening: { port, pid, recovered, corruptRecords, truncatedBytes }.
 // Exits when stdin closes, so a broker never outlives the test process that started it.
+// WARREN_CRASH_ENTRY may name another build's index.js (to check that the tests catch a broken one).
 
-import { startBroker } from '../../dist/index.js';
+import { pathToFileURL } from 'node:url';
+
+const entry = process.env.WARREN_CRASH_ENTRY;
+const { startBroker } = await import(entry ? pathToFileURL(entry).href : '../../dist/index.js');
 
 const dataDir = process.argv[2];
 if (dataDir === undefined || dataDir === '') {
