@@ -65,6 +65,7 @@ export class VHost implements QueueHost {
   readonly clock: Clock;
   readonly delayed: DelayedMessages;
   private readonly visited = new Set<Exchange>();
+  private readonly scratch = new Set<Destination>();
 
   constructor(name: string, clock: Clock) {
     this.name = name;
@@ -433,35 +434,42 @@ export class VHost implements QueueHost {
    * into `out`. Follows exchange-to-exchange bindings and alternate exchanges, each exchange once.
    */
   route(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, out: Set<Queue>): void {
-    for (const rk of routingKeys) {
-      // Each routing key (CC/BCC included) walks the exchange graph afresh.
-      this.visited.clear();
-      this.routeVia(exchange, rk, headers, out);
-    }
+    this.visited.clear();
+    this.routeVia(exchange, routingKeys, headers, out, 0);
     this.visited.clear();
   }
 
-  private routeVia(e: Exchange, rk: string, headers: FieldTable | undefined, out: Set<Queue>): void {
+  /**
+   * As RabbitMQ does: an exchange routes all the keys at once; only if none of them matched a
+   * binding does its alternate exchange get the message.
+   */
+  private routeVia(e: Exchange, keys: readonly string[], headers: FieldTable | undefined, out: Set<Queue>, depth: number): void {
     if (this.visited.has(e)) return;
     this.visited.add(e);
-    const before = out.size;
+    let matched = false;
     if (e.name === '') {
-      const q = this.queues.get(rk);
-      if (q !== undefined) out.add(q);
+      for (const rk of keys) {
+        const q = this.queues.get(rk);
+        if (q !== undefined) {
+          out.add(q);
+          matched = true;
+        }
+      }
     } else if (e.table.size > 0) {
-      const dests = new Set<Destination>();
-      e.table.route(rk, headers, dests);
+      // The top level reuses one set; nested exchanges (rare) get their own.
+      const dests = depth === 0 ? this.scratch : new Set<Destination>();
+      for (const rk of keys) e.table.route(rk, headers, dests);
+      matched = dests.size > 0;
       for (const d of dests) {
-        if (isExchange(d)) this.routeVia(d, rk, headers, out);
+        if (isExchange(d)) this.routeVia(d, keys, headers, out, depth + 1);
         else out.add(d);
       }
+      dests.clear();
     }
-    if (out.size === before) {
+    if (!matched) {
       const ae = e.alternateExchange;
-      if (ae !== undefined) {
-        const alt = this.exchanges.get(ae);
-        if (alt !== undefined) this.routeVia(alt, rk, headers, out);
-      }
+      const alt = ae === undefined ? undefined : this.exchanges.get(ae);
+      if (alt !== undefined) this.routeVia(alt, keys, headers, out, depth + 1);
     }
   }
 
