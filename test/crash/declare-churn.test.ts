@@ -55,6 +55,10 @@ const bindArgs = (sourceType: ExType, key: string): Record<string, unknown> =>
 
 const pick = <T>(xs: readonly T[]): T | undefined => (xs.length === 0 ? undefined : xs[randInt(0, xs.length - 1)]);
 
+/** A request whose outcome is unknown until its reply arrives. Declares and binds need no entry:
+ * their objects join the model only once acknowledged. */
+type InFlight = { op: 'unbind'; b: Binding } | { op: 'deleteQueue' | 'deleteExchange'; name: string };
+
 /** What the clients were told, across rounds. */
 class Defs {
   readonly exchanges = new Map<string, ExType>();
@@ -64,8 +68,8 @@ class Defs {
   readonly deletedQueues = new Set<string>();
   /** Direct queue bindings whose unbind-ok was received. */
   readonly unbound: Binding[] = [];
-  /** Names touched by a request still waiting for its reply when the broker died: unknown state. */
-  readonly uncertain = new Set<string>();
+  /** Requests still waiting for their reply when the broker died: resolved after the restart. */
+  readonly inFlight = new Set<InFlight>();
   /** Types of exchanges whose declare was sent (for the redeclaring client). */
   readonly sentExchanges = new Map<string, ExType>();
   readonly sentQueues: string[] = [];
@@ -103,7 +107,7 @@ async function churn(url: string, defs: Defs, prefix: string, dead: () => boolea
     const roll = Math.random();
     const mine = [...defs.exchanges.keys()].filter((x) => x.startsWith(prefix));
     const myQueues = [...defs.queues].filter((q) => q.startsWith(prefix));
-    let touched: string[] = [];
+    let inFlight: InFlight | null = null;
     let apply: () => void;
     let op: () => Promise<unknown>;
     const x = pick(mine);
@@ -112,19 +116,16 @@ async function churn(url: string, defs: Defs, prefix: string, dead: () => boolea
       const name = `${prefix}.x${n}`;
       const type = TYPES[n % TYPES.length] as ExType;
       defs.sentExchanges.set(name, type);
-      touched = [name];
       op = () => ch.assertExchange(name, type, { durable: true });
       apply = () => defs.exchanges.set(name, type);
     } else if (roll < 0.4 || q === undefined) {
       const name = `${prefix}.q${n}`;
       defs.sentQueues.push(name);
-      touched = [name];
       op = () => ch.assertQueue(name, { durable: true });
       apply = () => defs.queues.add(name);
     } else if (roll < 0.65) {
       const key = `${prefix}.k${n}`;
       const b: Binding = { kind: 'queue', source: x, dest: q, key };
-      touched = [x, q];
       op = () => ch.bindQueue(q, x, key, bindArgs(defs.exchanges.get(x) as ExType, key));
       apply = () => defs.bindings.set(Defs.bindingId(b), b);
     } else if (roll < 0.8) {
@@ -132,13 +133,12 @@ async function churn(url: string, defs: Defs, prefix: string, dead: () => boolea
       if (dest === undefined) continue;
       const key = `${prefix}.k${n}`;
       const b: Binding = { kind: 'exchange', source: x, dest, key };
-      touched = [x, dest];
       op = () => ch.bindExchange(dest, x, key, bindArgs(defs.exchanges.get(x) as ExType, key));
       apply = () => defs.bindings.set(Defs.bindingId(b), b);
     } else if (roll < 0.88) {
       const b = pick([...defs.bindings.values()].filter((c) => c.kind === 'queue' && c.key.startsWith(prefix) && defs.exchanges.get(c.source) === 'direct'));
       if (b === undefined) continue;
-      touched = [b.source, b.dest];
+      inFlight = { op: 'unbind', b };
       op = () => ch.unbindQueue(b.dest, b.source, b.key, {});
       apply = () => {
         defs.bindings.delete(Defs.bindingId(b));
@@ -147,17 +147,17 @@ async function churn(url: string, defs: Defs, prefix: string, dead: () => boolea
     } else if (roll < 0.94) {
       if (defs.claimed.has(q)) continue;
       defs.deleting.add(q);
-      touched = [q];
+      inFlight = { op: 'deleteQueue', name: q };
       op = () => ch.deleteQueue(q);
       apply = () => defs.dropQueue(q);
     } else {
       if (defs.claimed.has(x)) continue;
       defs.deleting.add(x);
-      touched = [x];
+      inFlight = { op: 'deleteExchange', name: x };
       op = () => ch.deleteExchange(x);
       apply = () => defs.dropExchange(x);
     }
-    for (const t of touched) defs.uncertain.add(t);
+    if (inFlight !== null) defs.inFlight.add(inFlight);
     try {
       await op();
     } catch (err) {
@@ -165,7 +165,7 @@ async function churn(url: string, defs: Defs, prefix: string, dead: () => boolea
       // A channel error here would be a broker bug; surface it.
       throw err;
     }
-    for (const t of touched) defs.uncertain.delete(t);
+    if (inFlight !== null) defs.inFlight.delete(inFlight);
     apply();
     defs.oks++;
   }
@@ -235,13 +235,17 @@ interface DefsCheck {
 async function verifyDefs(broker: ChildBroker, defs: Defs): Promise<DefsCheck> {
   const res: DefsCheck = { missing: [], resurrected: [], bindingsChecked: 0 };
   const conn = await connect(broker.url);
-  // Objects whose last request got no reply may be either way; a redeclare by the other client
-  // could also have raced a delete. Everything else is certain.
-  const certain = (name: string): boolean => !defs.uncertain.has(name);
-  for (const [x] of defs.exchanges) if (certain(x) && !(await exists(conn, 'exchange', x))) res.missing.push(`exchange ${x}`);
-  for (const q of defs.queues) if (certain(q) && !(await exists(conn, 'queue', q))) res.missing.push(`queue ${q}`);
-  for (const x of defs.deletedExchanges) if (certain(x) && (await exists(conn, 'exchange', x))) res.resurrected.push(`exchange ${x}`);
-  for (const q of defs.deletedQueues) if (certain(q) && (await exists(conn, 'queue', q))) res.resurrected.push(`queue ${q}`);
+  // A delete or unbind that got no reply may or may not have happened: look, and believe it.
+  for (const f of defs.inFlight) {
+    if (f.op === 'unbind') defs.bindings.delete(Defs.bindingId(f.b));
+    else if (f.op === 'deleteQueue' && !(await exists(conn, 'queue', f.name))) defs.dropQueue(f.name);
+    else if (f.op === 'deleteExchange' && !(await exists(conn, 'exchange', f.name))) defs.dropExchange(f.name);
+  }
+  defs.inFlight.clear();
+  for (const [x] of defs.exchanges) if (!(await exists(conn, 'exchange', x))) res.missing.push(`exchange ${x}`);
+  for (const q of defs.queues) if (!(await exists(conn, 'queue', q))) res.missing.push(`queue ${q}`);
+  for (const x of defs.deletedExchanges) if (await exists(conn, 'exchange', x)) res.resurrected.push(`exchange ${x}`);
+  for (const q of defs.deletedQueues) if (await exists(conn, 'queue', q)) res.resurrected.push(`queue ${q}`);
 
   // Bindings: publish a marker through each and look for it.
   const pub = await confirmChannel(conn);
@@ -257,7 +261,6 @@ async function verifyDefs(broker: ChildBroker, defs: Defs): Promise<DefsCheck> {
     pub.publish(exchange, key, Buffer.from(marker), { persistent: true, headers: { hk: key } });
   };
   for (const b of defs.bindings.values()) {
-    if (!certain(b.source) || !certain(b.dest)) continue;
     if (!defs.exchanges.has(b.source) || (b.kind === 'queue' ? !defs.queues.has(b.dest) : !defs.exchanges.has(b.dest))) continue;
     res.bindingsChecked++;
     const marker = `via ${Defs.bindingId(b)}`;
@@ -273,7 +276,7 @@ async function verifyDefs(broker: ChildBroker, defs: Defs): Promise<DefsCheck> {
     send(b.source, b.key, marker);
   }
   for (const b of defs.unbound) {
-    if (!certain(b.source) || !certain(b.dest) || !defs.exchanges.has(b.source) || !defs.queues.has(b.dest)) continue;
+    if (!defs.exchanges.has(b.source) || !defs.queues.has(b.dest)) continue;
     const marker = `unbound ${Defs.bindingId(b)}`;
     add(mustNot, b.dest, marker);
     send(b.source, b.key, marker);
@@ -327,7 +330,6 @@ describe('SIGKILL during declare/bind churn', () => {
         defs.deletedQueues.clear();
         defs.unbound.length = 0;
       }
-      defs.uncertain.clear();
       if (round === ROUNDS) break;
       let isDead = false;
       const dead = (): boolean => isDead;

@@ -163,7 +163,7 @@ const conns = new Set<amqplib.ChannelModel>();
 
 /** amqplib connection whose errors (the broker vanishing) never become unhandled. */
 export async function connect(url: string): Promise<amqplib.ChannelModel> {
-  const c = await amqplib.connect(url);
+  const c = await amqplib.connect(url, { noDelay: true }); // no Nagle: request/reply loops stay fast
   c.on('error', () => undefined);
   c.on('close', () => conns.delete(c));
   conns.add(c);
