@@ -41,8 +41,9 @@ export class Persistence {
   private readonly spillDir: string;
   private readonly clock: Clock;
   private readonly log: Logger;
-  /** Set when a durable definition changed since the last takeDirty(). */
-  private dirty = false;
+  /** Definition records written, and how many of them an fsync is known to cover. */
+  private defsWritten = 0;
+  private defsSynced = 0;
   private restoring = false;
   private failed = false;
   /** A whenDurable is pending only to notice write failures. */
@@ -88,15 +89,17 @@ export class Persistence {
     (spilled ? this.spillStore : this.messages).ack(queue, seq);
   }
 
-  /** Did a durable definition change since last asked? (The channel then waits for it before replying.) */
-  takeDirty(): boolean {
-    const d = this.dirty;
-    this.dirty = false;
-    return d;
+  /** Some durable definition change is not yet on disk (by any channel). */
+  definitionsPending(): boolean {
+    return this.defsWritten > this.defsSynced;
   }
 
   whenDefinitionsDurable(cb: DurableCallback): void {
-    this.definitions.whenDurable(cb);
+    const target = this.defsWritten;
+    this.definitions.whenDurable((err) => {
+      if (err === null && target > this.defsSynced) this.defsSynced = target;
+      cb(err);
+    });
   }
 
   whenMessagesDurable(cb: DurableCallback): void {
@@ -118,7 +121,7 @@ export class Persistence {
   attach(vhost: VHost): void {
     const v = vhost.name;
     const changed = (): void => {
-      if (!this.restoring) this.dirty = true;
+      if (!this.restoring) this.defsWritten++;
     };
     vhost.listener.exchangeDeclared = (e) => {
       if (this.restoring) return;

@@ -140,20 +140,20 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
           internal: m.internal,
           args: m.arguments,
         });
-        if (!m.nowait) this.send({ id: M.EXCHANGE_DECLARE_OK });
+        if (!m.nowait) this.replyDurably({ id: M.EXCHANGE_DECLARE_OK });
         return;
       }
       case M.EXCHANGE_DELETE:
         this.vhost.deleteExchange(m.exchange, m.ifUnused);
-        if (!m.nowait) this.send({ id: M.EXCHANGE_DELETE_OK });
+        if (!m.nowait) this.replyDurably({ id: M.EXCHANGE_DELETE_OK });
         return;
       case M.EXCHANGE_BIND:
         this.vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments);
-        if (!m.nowait) this.send({ id: M.EXCHANGE_BIND_OK });
+        if (!m.nowait) this.replyDurably({ id: M.EXCHANGE_BIND_OK });
         return;
       case M.EXCHANGE_UNBIND:
         this.vhost.unbindExchange(m.destination, m.source, m.routingKey, m.arguments);
-        if (!m.nowait) this.send({ id: M.EXCHANGE_UNBIND_OK });
+        if (!m.nowait) this.replyDurably({ id: M.EXCHANGE_UNBIND_OK });
         return;
       case M.QUEUE_DECLARE: {
         if (m.queue === REPLY_TO_QUEUE && m.passive) {
@@ -168,17 +168,17 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
         );
         this.lastQueue = r.queue.name;
         if (!m.nowait) {
-          this.send({ id: M.QUEUE_DECLARE_OK, queue: r.queue.name, messageCount: r.messageCount, consumerCount: r.consumerCount });
+          this.replyDurably({ id: M.QUEUE_DECLARE_OK, queue: r.queue.name, messageCount: r.messageCount, consumerCount: r.consumerCount });
         }
         return;
       }
       case M.QUEUE_BIND:
         this.vhost.bindQueue(this.queueName(m.queue), m.exchange, this.bindKey(m.routingKey, m.queue), m.arguments, this.host);
-        if (!m.nowait) this.send({ id: M.QUEUE_BIND_OK });
+        if (!m.nowait) this.replyDurably({ id: M.QUEUE_BIND_OK });
         return;
       case M.QUEUE_UNBIND:
         this.vhost.unbindQueue(this.queueName(m.queue), m.exchange, this.bindKey(m.routingKey, m.queue), m.arguments, this.host);
-        this.send({ id: M.QUEUE_UNBIND_OK });
+        this.replyDurably({ id: M.QUEUE_UNBIND_OK });
         return;
       case M.QUEUE_PURGE: {
         const n = this.vhost.purgeQueue(this.queueName(m.queue), this.host);
@@ -187,7 +187,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       }
       case M.QUEUE_DELETE: {
         const n = this.vhost.deleteQueue(this.queueName(m.queue), m.ifUnused, m.ifEmpty, this.host);
-        if (!m.nowait) this.send({ id: M.QUEUE_DELETE_OK, messageCount: n });
+        if (!m.nowait) this.replyDurably({ id: M.QUEUE_DELETE_OK, messageCount: n });
         return;
       }
       case M.CHANNEL_FLOW:
@@ -246,11 +246,14 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     this.out.sendContent(this.id, header, message.body, message.bodySize);
   }
 
-  /** After a method changed durable definitions: hold replies until they are on disk (declare-ok means it survives a crash). */
-  awaitDefinitions(): void {
+  /**
+   * The reply to a method that may change durable definitions: it (and everything after it) waits
+   * until every definition change so far, by any channel, is on disk — declare-ok means it survives a crash.
+   */
+  private replyDurably(m: M.Method): void {
     const p = this.host.persistence;
-    if (p === null || !p.takeDirty()) return;
-    this.holdRepliesUntil((cb) => p.whenDefinitionsDurable(cb));
+    if (p !== null && p.definitionsPending()) this.holdRepliesUntil((cb) => p.whenDefinitionsDurable(cb));
+    this.send(m);
   }
 
   /** Queue this channel's output (in order) until `wait` calls back. */

@@ -216,7 +216,6 @@ export class Connection implements FrameHandler, ChannelHost {
           throw new ConnectionError(503, 'unimplemented method', 20, 41);
         default:
           ch.handleMethod(m);
-          ch.awaitDefinitions();
       }
     } catch (err) {
       this.fail(err, channel, m);
