@@ -5,6 +5,7 @@ import { Broker } from './broker/broker.js';
 import { resolveConfig, type Config } from './config/config.js';
 import { createRootLogger, type Logger } from './log.js';
 import { Listener } from './server/listener.js';
+import { WebSocketListener } from './server/websocket.js';
 import { systemClock, type Clock } from './util/clock.js';
 
 export type { Config } from './config/config.js';
@@ -17,6 +18,8 @@ export interface StartOptions extends Partial<Config> {
 export interface RunningBroker {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** The AMQP-over-WebSocket port, when `wsPort` was given. */
+  readonly wsPort: number | null;
   readonly host: string;
   readonly broker: Broker;
   /** Graceful stop: 320 CONNECTION_FORCED to clients, then release the port. */
@@ -32,12 +35,19 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const report = await broker.start();
   const listener = new Listener(broker, log);
   const port = await listener.listen(config.host, config.port);
+  let ws: WebSocketListener | null = null;
+  let wsPort: number | null = null;
+  if (config.wsPort !== null) {
+    ws = new WebSocketListener((t) => listener.accept(t));
+    wsPort = await ws.listen(config.host, config.wsPort);
+  }
   log.info({ host: config.host, port, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms }, 'warren listening');
   let closing: Promise<void> | null = null;
   return {
     port,
+    wsPort,
     host: config.host,
     broker,
-    close: () => (closing ??= listener.close().then(() => broker.stop())),
+    close: () => (closing ??= Promise.all([listener.close(), ws?.close()]).then(() => broker.stop())),
   };
 }

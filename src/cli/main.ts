@@ -24,7 +24,8 @@ program
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env WARREN_LOG_LEVEL)')
   .option('--sync <mode>', 'always|batch|off: when a persistent message is fsynced before its confirm (env WARREN_SYNC)')
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
-  .action(async (opts: { host?: string; port?: number; dataDir?: string; logLevel?: string; sync?: string; maxMessageSize?: number }) => {
+  .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
+  .action(async (opts: { host?: string; port?: number; dataDir?: string; logLevel?: string; sync?: string; maxMessageSize?: number; wsPort?: number }) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
     if (opts.port !== undefined) fromFlags.port = opts.port;
@@ -32,6 +33,7 @@ program
     if (opts.logLevel !== undefined) fromFlags.logLevel = opts.logLevel as LogLevel;
     if (opts.sync !== undefined) fromFlags.sync = opts.sync as SyncMode;
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
+    if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     const running = await startBroker({ logLevel: 'info', ...configFromEnv(process.env), ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));

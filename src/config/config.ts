@@ -36,6 +36,8 @@ export interface Config {
   consumerTimeout: number;
   /** How often channels are checked for consumer timeouts. */
   consumerTimeoutCheckMs: number;
+  /** Port for AMQP over WebSocket (null: no WebSocket listener; 0: any free port). */
+  wsPort: number | null;
   /** RabbitMQ's handshake_timeout: ms from accept to connection.open before the socket is dropped. */
   handshakeTimeout: number;
 }
@@ -57,6 +59,7 @@ export const DEFAULT_CONFIG: Config = {
   consumerTimeout: 30 * 60 * 1000,
   consumerTimeoutCheckMs: 1000,
   handshakeTimeout: 10_000,
+  wsPort: null,
 };
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -98,5 +101,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_LOG_LEVEL'] !== undefined) out.logLevel = env['WARREN_LOG_LEVEL'] as LogLevel;
   if (env['WARREN_SYNC'] !== undefined) out.sync = env['WARREN_SYNC'] as SyncMode;
   if (env['WARREN_MAX_MESSAGE_SIZE'] !== undefined) out.maxMessageSize = Number(env['WARREN_MAX_MESSAGE_SIZE']);
+  if (env['WARREN_WS_PORT'] !== undefined) out.wsPort = Number(env['WARREN_WS_PORT']);
   return out;
 }

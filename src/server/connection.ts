@@ -1,7 +1,7 @@
 // One client connection: protocol header, handshake (start/tune/open), heartbeats,
 // channel multiplexing, and the single catch site that maps errors to reply codes.
 
-import type { Socket } from 'node:net';
+import type { Transport } from './transport.js';
 import type { Logger } from '../log.js';
 import type { Broker } from '../broker/broker.js';
 import type { VHost } from '../broker/vhost.js';
@@ -45,7 +45,7 @@ export class Connection implements FrameHandler, ChannelHost {
   readonly broker: Broker;
   readonly outbound: Outbound;
   readonly log: Logger;
-  private readonly socket: Socket;
+  private readonly socket: Transport;
   private readonly reader: FrameReader;
   private readonly registry: ConnectionRegistry;
   private state = State.ProtocolHeader;
@@ -73,7 +73,7 @@ export class Connection implements FrameHandler, ChannelHost {
   /** Socket reads paused by a resource alarm. */
   private blockedByAlarm = false;
 
-  constructor(id: number, socket: Socket, broker: Broker, registry: ConnectionRegistry, log: Logger) {
+  constructor(id: number, socket: Transport, broker: Broker, registry: ConnectionRegistry, log: Logger) {
     this.id = id;
     this.socket = socket;
     this.broker = broker;
@@ -85,7 +85,7 @@ export class Connection implements FrameHandler, ChannelHost {
     this.outbound.onDrain = () => this.onDrain();
     this.reader = new FrameReader(this, PRE_TUNE_FRAME_MAX);
     this.lastReceived = broker.clock.now();
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());

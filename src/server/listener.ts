@@ -5,6 +5,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Logger } from '../log.js';
 import { ConnectionError } from '../protocol/errors.js';
 import { Connection, type ConnectionRegistry } from './connection.js';
+import type { Transport } from './transport.js';
 
 /** How long a graceful shutdown waits for clients to answer connection.close. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -20,11 +21,7 @@ export class Listener implements ConnectionRegistry {
   constructor(broker: Broker, log: Logger) {
     this.broker = broker;
     this.log = log;
-    this.server = createServer({ noDelay: true }, (socket) => {
-      const id = this.nextId++;
-      const conn = new Connection(id, socket, broker, this, log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` }));
-      this.connections.add(conn);
-    });
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.timeoutSweep = setInterval(() => {
       const now = broker.clock.now();
       for (const c of this.connections) c.checkConsumerTimeouts(now);
@@ -33,6 +30,13 @@ export class Listener implements ConnectionRegistry {
     broker.alarms.onChange((blocked, reason) => {
       for (const c of this.connections) c.setAlarm(blocked, reason);
     });
+  }
+
+  /** A new client byte stream (TCP socket or WebSocket). */
+  accept(t: Transport): void {
+    const id = this.nextId++;
+    const conn = new Connection(id, t, this.broker, this, this.log.child({ conn: id, peer: `${t.remoteAddress ?? '?'}:${t.remotePort ?? 0}` }));
+    this.connections.add(conn);
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -1,7 +1,7 @@
 // Outgoing bytes of one connection: frames are encoded into a shared slab and written
 // to the socket once per tick (cork/uncork), with drain-based backpressure.
 
-import type { Socket } from 'node:net';
+import type { Transport } from './transport.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, methodPayloadSize, type Method } from '../protocol/generated/amqp.js';
 import { writeFrameHeader, writeMethodFrame } from '../protocol/frame-writer.js';
 
@@ -13,7 +13,7 @@ const COPY_LIMIT = 4096;
 const HIGH_WATER = 1024 * 1024;
 
 export class Outbound {
-  private readonly socket: Socket;
+  private readonly socket: Transport;
   private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
   /** Start of the bytes in the slab not yet handed to the socket. */
   private start = 0;
@@ -28,7 +28,7 @@ export class Outbound {
   private blocked = false;
   closed = false;
 
-  constructor(socket: Socket, frameMax: number) {
+  constructor(socket: Transport, frameMax: number) {
     this.socket = socket;
     this.frameMax = frameMax;
     this.flushCb = () => this.flush();

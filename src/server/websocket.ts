@@ -1,0 +1,48 @@
+// AMQP over WebSocket: binary messages carry the AMQP byte stream (as RabbitMQ's Web AMQP and
+// @cloudamqp/amqp-client do); each WebSocket becomes a stream a Connection reads like a socket.
+
+import { createServer, type Server } from 'node:http';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Transport } from './transport.js';
+
+export class WebSocketListener {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+
+  constructor(onTransport: (t: Transport) => void) {
+    this.http = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('AMQP over WebSocket: upgrade required\n');
+    });
+    // The amqp subprotocol is what browser AMQP clients ask for; accept it or none.
+    this.wss = new WebSocketServer({
+      server: this.http,
+      handleProtocols: (protocols) => (protocols.has('amqp') ? 'amqp' : false),
+    });
+    this.wss.on('connection', (ws: WebSocket, req) => {
+      const stream = createWebSocketStream(ws);
+      const t = stream as unknown as Transport;
+      Object.defineProperty(t, 'remoteAddress', { value: req.socket.remoteAddress });
+      Object.defineProperty(t, 'remotePort', { value: req.socket.remotePort });
+      stream.on('error', () => undefined);
+      onTransport(t);
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        const addr = this.http.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    return new Promise((resolve) => {
+      this.wss.close(() => this.http.close(() => resolve()));
+    });
+  }
+}
