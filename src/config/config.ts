@@ -36,7 +36,7 @@ export interface Config {
   consumerTimeout: number;
   /** How often channels are checked for consumer timeouts. */
   consumerTimeoutCheckMs: number;
-  /** Port for AMQP over WebSocket (null: no WebSocket listener; 0: any free port). */
+  /** Port for AMQP over WebSocket (null means no WebSocket listener, 0 picks a free port). */
   wsPort: number | null;
   /** RabbitMQ's handshake_timeout: ms from accept to connection.open before the socket is dropped. */
   handshakeTimeout: number;
