@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { ChannelError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
-import { stringValue } from '../protocol/field-table.js';
 import { checkArgs, checkFlag } from './equivalence.js';
 import type { Clock } from '../util/clock.js';
 import { DelayedMessages, type DelayedMessage } from './delayed.js';
@@ -496,8 +495,5 @@ export function generateName(prefix: string): string {
   return prefix + randomBytes(16).toString('base64url').slice(0, 22);
 }
 
-export function headerString(headers: FieldTable | undefined, key: string): string | undefined {
-  return headers === undefined ? undefined : stringValue(headers[key]);
-}
 
 export type { Message };

@@ -61,7 +61,6 @@ export class Connection implements FrameHandler, ChannelHost {
   private closeTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null;
   private lastReceived: number;
-  private lastSent = 0;
   private vhostRef: VHost | null = null;
   user = '';
   consumerCancelNotify = false;
@@ -436,7 +435,6 @@ export class Connection implements FrameHandler, ChannelHost {
         return;
       }
       this.outbound.sendRaw(HEARTBEAT_FRAME);
-      this.lastSent = now;
     }, intervalMs / 2);
     this.heartbeatTimer.unref();
   }

@@ -2,7 +2,7 @@
 
 import { ChannelError } from '../../protocol/errors.js';
 import { typeName } from '../equivalence.js';
-import { Decimal, TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
+import { TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 export type QueueType = 'classic' | 'quorum';
@@ -39,14 +39,6 @@ function isInteger(v: FieldValue): boolean {
   if (typeof v === 'bigint') return true;
   if (v instanceof TypedValue) return v.tag !== 'f' && v.tag !== 'd' ? true : Number.isInteger(Number(v.value));
   return false;
-}
-
-function show(v: FieldValue): string {
-  if (v instanceof TypedValue) return String(v.value);
-  if (v instanceof Decimal) return `${v.value}e-${v.scale}`;
-  if (Buffer.isBuffer(v)) return `<<"${v.toString('utf8')}">>`;
-  if (typeof v === 'string') return `<<"${v}">>`;
-  return String(v);
 }
 
 function nonNegInt(queue: string, args: FieldTable, arg: string, allowZero = true): number | undefined {
