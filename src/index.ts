@@ -6,6 +6,7 @@ import { resolveConfig, type Config } from './config/config.js';
 import { createRootLogger, type Logger } from './log.js';
 import { Listener } from './server/listener.js';
 import { WebSocketListener } from './server/websocket.js';
+import { MetricsServer } from './admin/metrics.js';
 import { systemClock, type Clock } from './util/clock.js';
 
 export type { Config } from './config/config.js';
@@ -20,6 +21,8 @@ export interface RunningBroker {
   readonly port: number;
   /** The AMQP-over-WebSocket port, when `wsPort` was given. */
   readonly wsPort: number | null;
+  /** The Prometheus /metrics port, when `metricsPort` was given. */
+  readonly metricsPort: number | null;
   readonly host: string;
   readonly broker: Broker;
   /** Graceful stop: 320 CONNECTION_FORCED to clients, then release the port. */
@@ -41,13 +44,20 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     ws = new WebSocketListener((t) => listener.accept(t));
     wsPort = await ws.listen(config.host, config.wsPort);
   }
+  let metrics: MetricsServer | null = null;
+  let metricsPort: number | null = null;
+  if (config.metricsPort !== null) {
+    metrics = new MetricsServer(broker, () => listener.connections.size);
+    metricsPort = await metrics.listen(config.host, config.metricsPort);
+  }
   log.info({ host: config.host, port, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms }, 'warren listening');
   let closing: Promise<void> | null = null;
   return {
     port,
     wsPort,
+    metricsPort,
     host: config.host,
     broker,
-    close: () => (closing ??= Promise.all([listener.close(), ws?.close()]).then(() => broker.stop())),
+    close: () => (closing ??= Promise.all([listener.close(), ws?.close(), metrics?.close()]).then(() => broker.stop())),
   };
 }

@@ -25,7 +25,8 @@ program
   .option('--sync <mode>', 'always|batch|off: when a persistent message is fsynced before its confirm (env WARREN_SYNC)')
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
   .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
-  .action(async (opts: { host?: string; port?: number; dataDir?: string; logLevel?: string; sync?: string; maxMessageSize?: number; wsPort?: number }) => {
+  .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
+  .action(async (opts: { host?: string; port?: number; dataDir?: string; logLevel?: string; sync?: string; maxMessageSize?: number; wsPort?: number; metricsPort?: number }) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
     if (opts.port !== undefined) fromFlags.port = opts.port;
@@ -34,6 +35,7 @@ program
     if (opts.sync !== undefined) fromFlags.sync = opts.sync as SyncMode;
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
+    if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
     const running = await startBroker({ logLevel: 'info', ...configFromEnv(process.env), ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));

@@ -36,6 +36,8 @@ export interface Config {
   consumerTimeout: number;
   /** How often channels are checked for consumer timeouts. */
   consumerTimeoutCheckMs: number;
+  /** Port for the Prometheus /metrics endpoint (null: none; 0 picks a free port). */
+  metricsPort: number | null;
   /** Port for AMQP over WebSocket (null means no WebSocket listener, 0 picks a free port). */
   wsPort: number | null;
   /** RabbitMQ's handshake_timeout: ms from accept to connection.open before the socket is dropped. */
@@ -60,6 +62,7 @@ export const DEFAULT_CONFIG: Config = {
   consumerTimeoutCheckMs: 1000,
   handshakeTimeout: 10_000,
   wsPort: null,
+  metricsPort: null,
 };
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -102,5 +105,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_SYNC'] !== undefined) out.sync = env['WARREN_SYNC'] as SyncMode;
   if (env['WARREN_MAX_MESSAGE_SIZE'] !== undefined) out.maxMessageSize = Number(env['WARREN_MAX_MESSAGE_SIZE']);
   if (env['WARREN_WS_PORT'] !== undefined) out.wsPort = Number(env['WARREN_WS_PORT']);
+  if (env['WARREN_METRICS_PORT'] !== undefined) out.metricsPort = Number(env['WARREN_METRICS_PORT']);
   return out;
 }

@@ -1,4 +1,4 @@
-// Imports go one way: cli → server → broker → store, server → protocol, broker → protocol
+// Imports go one way: cli → server → broker → store, server → protocol, admin → broker, broker → protocol
 // (its errors, field tables and property codec); protocol/ and store/ import only util/.
 // Also: no `any` and no Buffer.concat on the hot path (protocol/, server/).
 
@@ -32,7 +32,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'log.ts': ['config'],
   broker: ['broker', 'store', 'protocol', 'util', 'config', 'log.ts'],
   server: ['server', 'broker', 'protocol', 'util', 'config', 'log.ts'],
-  'index.ts': ['server', 'broker', 'config', 'log.ts', 'util'],
+  admin: ['admin', 'broker', 'util'],
+  'index.ts': ['server', 'broker', 'admin', 'config', 'log.ts', 'util'],
   cli: ['cli', 'config', 'index.ts', 'server'],
 };
 

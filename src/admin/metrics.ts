@@ -1,0 +1,75 @@
+// Prometheus text exposition of the broker's counters, for dashboards and alerts
+// (e.g. on warren_dead_lettered_total when poison messages reach a dead-letter queue).
+
+import { createServer, type Server } from 'node:http';
+import type { Broker } from '../broker/broker.js';
+
+/** Render the current metrics in the Prometheus text format (version 0.0.4). */
+export function renderMetrics(broker: Broker, connections: number): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
+  };
+  metric('warren_connections', 'gauge', 'Open client connections.', [['', connections]]);
+  const queues: [string, number][] = [];
+  const consumers: [string, number][] = [];
+  const paged: [string, number][] = [];
+  for (const v of broker.vhosts.values()) {
+    for (const q of v.queues.values()) {
+      const l = `{vhost="${esc(v.name)}",queue="${esc(q.name)}"}`;
+      queues.push([l, q.depth]);
+      consumers.push([l, q.consumerCount]);
+      paged.push([l, q.pagedCount]);
+    }
+  }
+  metric('warren_queue_messages_ready', 'gauge', 'Messages ready for delivery, per queue.', queues);
+  metric('warren_queue_messages_paged', 'gauge', 'Ready messages kept on disk only, per queue.', paged);
+  metric('warren_queue_consumers', 'gauge', 'Consumers, per queue.', consumers);
+  const dl: [string, number][] = [];
+  for (const [reason, n] of broker.metrics.deadLettered) dl.push([`{reason="${esc(reason)}"}`, n]);
+  metric('warren_dead_lettered_total', 'counter', 'Messages republished to a dead-letter exchange, by reason.', dl);
+  metric('warren_dead_letter_dropped_total', 'counter', 'Messages dead-lettered with no exchange to go to (dropped).', [['', broker.metrics.deadLetterDropped]]);
+  metric('warren_resource_alarm', 'gauge', '1 while publishers are blocked by a memory or disk alarm.', [['', broker.alarms.blocked ? 1 : 0]]);
+  const stats = broker.persistence?.messages.stats();
+  if (stats !== undefined) {
+    metric('warren_store_messages', 'gauge', 'Messages held by the message store.', [['', stats.messages]]);
+    metric('warren_store_fsyncs_total', 'counter', 'Group commits (one fsync each).', [['', stats.syncs]]);
+    metric('warren_store_corrupt_records_total', 'counter', 'Records skipped at recovery because their checksum failed.', [['', stats.corruptRecords]]);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function esc(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** GET /metrics on its own port. */
+export class MetricsServer {
+  private readonly http: Server;
+
+  constructor(broker: Broker, connections: () => number) {
+    this.http = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(broker, connections()));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        const a = this.http.address();
+        resolve(typeof a === 'object' && a !== null ? a.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.http.close(() => resolve()));
+  }
+}
