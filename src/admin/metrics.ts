@@ -1,6 +1,7 @@
 // Prometheus text exposition of the broker's counters, for dashboards and alerts
 // (e.g. on warren_dead_lettered_total when poison messages reach a dead-letter queue).
 
+import { listenOn } from '../util/listen.js';
 import { createServer, type Server } from 'node:http';
 import type { Broker } from '../broker/broker.js';
 
@@ -59,15 +60,9 @@ export class MetricsServer {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => {
-        this.http.off('error', reject);
-        const a = this.http.address();
-        resolve(typeof a === 'object' && a !== null ? a.port : port);
-      });
-    });
+    return listenOn(this.http, host, port);
   }
+
 
   close(): Promise<void> {
     return new Promise((resolve) => this.http.close(() => resolve()));

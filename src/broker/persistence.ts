@@ -7,7 +7,7 @@ import type { SyncMode } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { decodeTableBody, encodeTable, numberValue, type FieldTable } from '../protocol/field-table.js';
 import { DefinitionsStore, type BindingDef } from '../store/definitions-store.js';
-import type { DurableCallback, MessageStore } from '../store/message-store.js';
+import type { DurableCallback, MessageStore, StoredMessage } from '../store/message-store.js';
 import { SegmentStore } from '../store/segment-store.js';
 import type { Clock } from '../util/clock.js';
 import { isExchange, type Destination, type Exchange } from './exchange/exchange.js';
@@ -64,13 +64,7 @@ export class Persistence {
   /** Page a transient message out; -1 if the spill store refuses (it then stays in memory). */
   spill(queue: string, message: Message, enqueuedAt: number): number {
     try {
-      return this.spillStore.append(queue, {
-        exchange: message.exchange,
-        routingKey: message.routingKey,
-        header: message.header,
-        body: message.bodyBuffer(),
-        enqueuedAt,
-      });
+      return this.spillStore.append(queue, stored(message, enqueuedAt));
     } catch {
       return -1;
     }
@@ -160,13 +154,7 @@ export class Persistence {
 
   /** Append a persistent message for a durable queue; returns its store position. */
   persist(queue: string, message: Message, enqueuedAt: number): number {
-    const seq = this.messages.append(queue, {
-      exchange: message.exchange,
-      routingKey: message.routingKey,
-      header: message.header,
-      body: message.bodyBuffer(),
-      enqueuedAt,
-    });
+    const seq = this.messages.append(queue, stored(message, enqueuedAt));
     this.watchFailures();
     return seq;
   }
@@ -295,4 +283,8 @@ function bindingDef(vhost: string, src: Exchange, dst: Destination, routingKey: 
     routingKey,
     arguments: encodeTable(a),
   };
+}
+
+function stored(message: Message, enqueuedAt: number): StoredMessage {
+  return { exchange: message.exchange, routingKey: message.routingKey, header: message.header, body: message.bodyBuffer(), enqueuedAt };
 }

@@ -1,5 +1,6 @@
 // The TCP listener: accepts sockets, owns the set of live connections, and shuts down gracefully.
 
+import { listenOn } from '../util/listen.js';
 import { createServer, type Server } from 'node:net';
 import type { Broker } from '../broker/broker.js';
 import type { Logger } from '../log.js';
@@ -40,15 +41,9 @@ export class Listener implements ConnectionRegistry {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-      });
-    });
+    return listenOn(this.server, host, port);
   }
+
 
   removeConnection(c: Connection): void {
     this.connections.delete(c);

@@ -1,6 +1,7 @@
 // AMQP over WebSocket: binary messages carry the AMQP byte stream (as RabbitMQ's Web AMQP and
 // @cloudamqp/amqp-client do); each WebSocket becomes a stream a Connection reads like a socket.
 
+import { listenOn } from '../util/listen.js';
 import { createServer, type Server } from 'node:http';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Transport } from './transport.js';
@@ -29,15 +30,9 @@ export class WebSocketListener {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => {
-        this.http.off('error', reject);
-        const addr = this.http.address();
-        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-      });
-    });
+    return listenOn(this.http, host, port);
   }
+
 
   close(): Promise<void> {
     for (const c of this.wss.clients) c.terminate();
