@@ -1,14 +1,17 @@
 // Writes bench/RESULTS.md: the latest table with the date, the machine, the versions, the
 // command that produced it, how to read it, and the durability difference between the brokers.
+// Sections below the table ("## ..." headings: deep-queue memory, before/after, frame parser)
+// are kept when the table is rewritten.
 import fs from 'node:fs';
 import os from 'node:os';
 
 /** Heading of the section bench/parser.mjs --results maintains; kept when the main table is rewritten. */
 export const PARSER_HEADING = '## Frame parser';
 
-function parserSection(file) {
+/** The "## " sections after the generated part (the generated part has no such headings). */
+function keptSections(file) {
   const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const at = old.indexOf(PARSER_HEADING);
+  const at = old.search(/^## /m);
   return at >= 0 ? `\n${old.slice(at)}` : '';
 }
 
@@ -21,7 +24,7 @@ export function writeParserSection(file, text) {
 }
 
 export function writeResultsMd(file, { table, command, versions, opts, rows }) {
-  const parser = parserSection(file);
+  const kept = keptSections(file);
   const cpus = os.cpus();
   const rabbit = versions.rabbitmq?.version ? `${versions.rabbitmq.version} (${versions.rabbitmq.platform ?? 'Erlang'})` : 'not measured';
   const missed = rows.filter((r) => r.met === false).map((r) => `${r.scenario} (${r.client}, ${r.metric.unit})`);
@@ -43,14 +46,16 @@ scenario by scenario with the order flipped every round. Cells are the median ov
 Load comes from separate processes (\`client\`: \`raw\` is bench/raw-client.mjs with pre-encoded frames,
 \`amqplib\` is the library applications use). CPU is % of one core over the measured window: the broker
 process (from /proc) and the busiest load process; a load process near 100 % means the client, not the
-broker, was the limit. Deep queue: ${opts.deepCount.toLocaleString('en-US')} messages; idle connections: ${opts.connections.toLocaleString('en-US')}.
-Pub/sub publishers pause while 50,000 messages (64 MiB for big bodies) are unconsumed, so rates are
+broker, was the limit. Deep queue: ${opts.deepCount.toLocaleString('en-US')} messages of ${opts.deepBody} B (transient); idle connections: ${opts.connections.toLocaleString('en-US')}.
+Pub/sub publishers pause while ${(opts.backlog ?? 50000).toLocaleString('en-US')} messages (64 MiB for big bodies) are unconsumed, so rates are
 sustainable ones. Memory rows are broker RSS growth; warren is restarted before them so its baseline
 carries no garbage from earlier scenarios (RabbitMQ, run externally, is not restarted).
 
-**Durability is not equal:** RabbitMQ confirms a persistent message without fsyncing it first (it
-fsyncs on its own schedule), while warren with \`--sync always\` confirms only after the group-commit
-fsync that covers the message. confirm-persistent therefore compares warren doing more work.
+**Durability:** warren with \`--sync always\` confirms a persistent message only after the group-commit
+fsync that covers it. RabbitMQ documents that a persistent message routed to a durable queue is
+confirmed once it has been persisted to disk (its message store batches writes and fsyncs them). This
+harness does not verify either broker's fsync behaviour (no syscall tracing, no power-loss test), so
+confirm-persistent compares the two documented guarantees, not a measured one.
 
 Speed targets (warren/RabbitMQ): transient throughput ≥ 2x, confirm-persistent ≥ 1.5x, latency p99 at
 1,000 msg/s ≤ 1x, deep-queue memory ≤ 0.5x. Met ${met} of ${judged}${missed.length ? `; missed: ${missed.join(', ')}` : ''}.
@@ -60,6 +65,6 @@ ${table}
 ![chart](results.svg)
 
 Raw per-round records (JSON lines) are written to bench/out/ (not committed).
-${parser}`;
+${kept}`;
   fs.writeFileSync(file, text);
 }

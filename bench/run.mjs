@@ -1,6 +1,7 @@
 // Benchmark driver: `node bench/run.mjs --target warren|rabbitmq|both [--scenario A,B]
-// [--client raw|amqplib|both] [--seconds N] [--rounds N] [--deep-count N] [--connections N]
-// [--warren-sync always|batch|off] [--warren-node-args "..."] [--results]`.
+// [--client raw|amqplib|both] [--seconds N] [--rounds N] [--deep-count N] [--deep-body BYTES]
+// [--deep-fill-limit SECONDS] [--backlog N] [--connections N] [--warren-sync always|batch|off]
+// [--warren-node-args "..."] [--warren-root DIR] [--results]`.
 // Alternates the targets scenario by scenario (order flipped every round) so both see the same
 // machine conditions, writes raw records as JSON lines under bench/out/, prints the summary
 // table and renders it as an SVG; --results also rewrites bench/RESULTS.md.
@@ -29,9 +30,13 @@ function parseArgs(argv) {
     seconds: 5,
     rounds: 3,
     deepCount: 200000,
+    deepBody: 16,
+    deepFillLimit: 480,
+    backlog: 50000,
     connections: 1000,
     warrenSync: 'always',
     warrenNodeArgs: '',
+    warrenRoot: ROOT,
     results: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -46,9 +51,13 @@ function parseArgs(argv) {
     else if (a === '--seconds') o.seconds = Number(val());
     else if (a === '--rounds') o.rounds = Number(val());
     else if (a === '--deep-count') o.deepCount = Number(val());
+    else if (a === '--deep-body') o.deepBody = Number(val());
+    else if (a === '--deep-fill-limit') o.deepFillLimit = Number(val());
+    else if (a === '--backlog') o.backlog = Number(val());
     else if (a === '--connections') o.connections = Number(val());
     else if (a === '--warren-sync') o.warrenSync = val();
     else if (a === '--warren-node-args') o.warrenNodeArgs = val();
+    else if (a === '--warren-root') o.warrenRoot = path.resolve(val());
     else if (a === '--results') o.results = true;
     else if (a === '--list') o.list = true;
     else if (a === '--help' || a === '-h') o.help = true;
@@ -56,7 +65,7 @@ function parseArgs(argv) {
   }
   if (!['warren', 'rabbitmq', 'both'].includes(o.target)) throw new Error('--target is warren, rabbitmq or both');
   if (!['raw', 'amqplib', 'both'].includes(o.client)) throw new Error('--client is raw, amqplib or both');
-  for (const k of ['seconds', 'rounds', 'deepCount', 'connections']) {
+  for (const k of ['seconds', 'rounds', 'deepCount', 'deepBody', 'deepFillLimit', 'backlog', 'connections']) {
     if (!(o[k] > 0) || !Number.isFinite(o[k])) throw new Error(`--${k} must be a positive number`);
   }
   return o;
@@ -69,7 +78,7 @@ function stamp() {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (o.help || o.list) {
-    console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 3).join('\n'));
+    console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 4).join('\n'));
     for (const s of SCENARIOS) console.log(`  ${s.name.padEnd(20)} ${s.description}`);
     return;
   }
@@ -80,7 +89,7 @@ async function main() {
   });
   const clients = o.client === 'both' ? ['raw', 'amqplib'] : [o.client];
   const targetNames = o.target === 'both' ? ['warren', 'rabbitmq'] : [o.target];
-  const opts = { seconds: o.seconds, warmupMs: Math.min(1000, o.seconds * 200), deepCount: o.deepCount, connections: o.connections };
+  const opts = { seconds: o.seconds, warmupMs: Math.min(1000, o.seconds * 200), deepCount: o.deepCount, deepBody: o.deepBody, deepFillLimit: o.deepFillLimit, backlog: o.backlog, connections: o.connections };
 
   fs.mkdirSync(OUT, { recursive: true });
   const id = stamp();
@@ -95,7 +104,7 @@ async function main() {
     if (targetNames.includes('rabbitmq')) targets.rabbitmq = await startRabbit({ root: ROOT });
     if (targetNames.includes('warren')) {
       targets.warren = await startWarren({
-        root: ROOT,
+        root: o.warrenRoot,
         sync: o.warrenSync,
         nodeArgs: o.warrenNodeArgs.split(' ').filter(Boolean),
         logFile: path.join(OUT, `${id}-warren.log`),

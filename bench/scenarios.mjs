@@ -1,5 +1,7 @@
 // The benchmark scenarios. Each declares its metrics (unit, which direction is better, and the
 // speed target as a warren/RabbitMQ ratio) and a run(ctx) that returns { metrics, cpu, extra }.
+import fs from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadCpu } from './context.mjs';
 import { cpuMeter } from './proc-stats.mjs';
@@ -10,6 +12,8 @@ const BOTH = ['raw', 'amqplib'];
  * Publishers pause while more than this many messages are unconsumed, so pub/sub scenarios
  * measure a sustainable rate instead of a queue growing without bound. 50,000 covers the
  * 10 ms progress relay at rates of millions of msg/s; big bodies are capped at 64 MiB in queues.
+ * --backlog N overrides the count. Note that 50,000 is above warren's paging threshold (32,768
+ * ready messages per queue): a consumer that falls that far behind sends messages through disk.
  */
 const BACKLOG_MESSAGES = 50000;
 const BACKLOG_BYTES = 64 * MiB;
@@ -17,10 +21,46 @@ const BACKLOG_BYTES = 64 * MiB;
 const PROGRESS_MS = 10;
 /** Transient scenarios aim at 2x RabbitMQ's rate (the project's speed target). */
 const TRANSIENT = { ratio: 2, cmp: '>=' };
+/** warren pages a queue's ready messages beyond this many, or beyond this many bytes of bodies (src/broker/queue/queue.ts). */
+const WARREN_PAGE_COUNT = 32768;
+const WARREN_PAGE_BYTES = 128 * MiB;
+/** Deep queue: RSS is read this long after the last message was drained. */
+const DRAINED_SETTLE_MS = 2000;
+/** Deep queue: RSS is sampled this often while filling, for the peak. */
+const RSS_SAMPLE_MS = 100;
 const msgRate = { key: 'rate', unit: 'msg/s', better: 'higher', target: TRANSIENT };
 
 function cpuOf(m) {
   return { broker: m.brokerCpu, load: loadCpu(m.workers) };
+}
+
+/** Samples the broker's RSS until stop(), which returns the highest value seen. */
+function rssPeak(ctx) {
+  let max = ctx.rss();
+  const timer = setInterval(() => {
+    const r = ctx.rss();
+    if (r !== null && (max === null || r > max)) max = r;
+  }, RSS_SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      const r = ctx.rss();
+      return r !== null && (max === null || r > max) ? r : max;
+    },
+  };
+}
+
+/** Bytes of the files under a directory (allocated size, as du counts), or null if it is unreadable. */
+function dirBytes(dir) {
+  try {
+    let total = 0;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) total += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).blocks * 512;
+    }
+    return total;
+  } catch {
+    return null;
+  }
 }
 
 /** One publisher process and one consumer process over `queues` queues or a fanout exchange. */
@@ -38,7 +78,7 @@ async function pubsub(ctx, p) {
     if (fanout) await ctx.bindQueue(q, exchange, '');
     names.push(q);
   }
-  const backlog = Math.min(BACKLOG_MESSAGES, Math.floor(BACKLOG_BYTES / bodySize));
+  const backlog = Math.min(ctx.opts.backlog ?? BACKLOG_MESSAGES, Math.floor(BACKLOG_BYTES / bodySize));
   const cons = await ctx.spawn({ kind: 'consume', queues: names, noAck, prefetch, progressMs: PROGRESS_MS }, 'consumer');
   const pub = await ctx.spawn(
     { kind: 'publish', exchange, routingKeys: fanout ? [''] : names, bodySize, persistent: durable, confirmWindow, backlog, fanout },
@@ -148,7 +188,7 @@ export const SCENARIOS = [
   },
   {
     name: 'deep-queue',
-    description: 'publish N 16 B messages, then drain them with a no-ack consumer',
+    description: 'publish N messages (16 B, or --deep-body) into one queue with no consumer, then drain them with a no-ack consumer',
     clients: ['raw'],
     freshBroker: true,
     metrics: [
@@ -157,16 +197,28 @@ export const SCENARIOS = [
     ],
     async run(ctx) {
       const n = ctx.opts.deepCount;
+      const bodySize = ctx.opts.deepBody;
       const q = ctx.name('q');
       await ctx.declareQueue(q);
       const rss0 = ctx.rss();
-      const pub = await ctx.spawn({ kind: 'publish', exchange: '', routingKeys: [q], bodySize: 16, count: n }, 'publisher');
+      const peak = rssPeak(ctx);
+      const pub = await ctx.spawn({ kind: 'publish', exchange: '', routingKeys: [q], bodySize, count: n }, 'publisher');
       const t0 = performance.now();
       await pub.request({ cmd: 'go' }, 'going');
-      await pub.waitFor('reached', 600000);
-      const full = await ctx.settleDepth(q, n);
+      // A bounded fill: past the limit the publisher stops and the depth it reached is drained.
+      const fillLimited = await pub.waitFor('reached', ctx.opts.deepFillLimit * 1000).then(
+        () => false,
+        (e) => {
+          if (pub.error) throw e;
+          return true;
+        },
+      );
+      if (fillLimited) await pub.request({ cmd: 'stop' }, 'stopped');
+      const full = await ctx.settleDepth(q, fillLimited ? -1 : n);
       const rss1 = ctx.rss();
-      await pub.request({ cmd: 'stop' }, 'stopped');
+      const peakFill = peak.stop();
+      const spillBytes = ctx.target.dataDir ? dirBytes(path.join(ctx.target.dataDir, 'spill')) : null;
+      if (!fillLimited) await pub.request({ cmd: 'stop' }, 'stopped');
       const cons = await ctx.spawn({ kind: 'consume', queues: [q], noAck: true, expect: full.depth }, 'consumer');
       const m0 = await cons.request({ cmd: 'mark' }, 'mark');
       const tDrain = performance.now();
@@ -176,16 +228,31 @@ export const SCENARIOS = [
       const drainSecs = (performance.now() - tDrain) / 1000;
       const brokerCpu = meter();
       const consCpu = (100 * (done.cpu.user + done.cpu.system - m0.cpu.user - m0.cpu.system)) / ((done.at - m0.at) * 1000);
+      await ctx.sleep(DRAINED_SETTLE_MS);
+      const rss2 = ctx.rss();
       await cons.request({ cmd: 'stop' }, 'stopped');
+      const mib = (b) => (b === null ? null : b / MiB);
       return {
         metrics: { rssMiB: rss0 && rss1 ? (rss1 - rss0) / MiB : null, drain: full.depth / drainSecs },
         cpu: { broker: brokerCpu, load: { 'consumer (raw)': consCpu } },
         extra: {
           count: n,
+          bodySize,
           depth: full.depth,
+          fillSecs: (full.at - t0) / 1000,
           fillPerSec: full.depth / ((full.at - t0) / 1000),
-          bytesPerMessage: rss0 && rss1 ? (rss1 - rss0) / n : null,
+          fillLimited,
           fillTimedOut: !!full.timedOut,
+          drainSecs,
+          bytesPerMessage: rss0 && rss1 ? (rss1 - rss0) / full.depth : null,
+          rssBeforeMiB: mib(rss0),
+          rssFullMiB: mib(rss1),
+          rssPeakFillMiB: mib(peakFill),
+          rssDrainedMiB: mib(rss2),
+          // warren only: its queue keeps min(32,768, 128 MiB of bodies) ready messages in memory
+          // and pages the rest (queue.ts); the spill store's size on disk corroborates it.
+          pagedExpected: ctx.target.name === 'warren' ? Math.max(0, full.depth - Math.min(WARREN_PAGE_COUNT, Math.ceil(WARREN_PAGE_BYTES / Math.max(1, bodySize)))) : null,
+          spillMiB: mib(spillBytes),
         },
       };
     },

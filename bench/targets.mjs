@@ -84,6 +84,10 @@ export async function startWarren(config) {
     describe: `warren (--sync ${config.sync})`,
     url: '',
     pid: 0,
+    /** The running process's data directory (deep-queue measures its spill store). */
+    get dataDir() {
+      return proc.dataDir;
+    },
     alive: () => !proc.exited,
     /** A fresh process, for memory scenarios whose RSS baseline must not carry earlier garbage. */
     async restart() {
