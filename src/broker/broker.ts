@@ -44,6 +44,7 @@ export class Broker {
     this.users = new Users(config.users);
     this.alarms = new Alarms(config, log.child({ component: 'alarms' }));
     const vhost = new VHost('/', clock);
+    vhost.pageAfterMessages = config.pageAfterMessages;
     vhost.listener.deadLettered = (q, reason, targets) => {
       if (targets === 0) {
         this.metrics.deadLetterDropped++;

@@ -378,6 +378,9 @@ export class VHost implements QueueHost {
     this.store?.markDelivered(q, entry);
   }
 
+  /** Set by the broker from Config.pageAfterMessages. */
+  pageAfterMessages = 131072;
+
   get canPage(): boolean {
     return this.store !== null;
   }

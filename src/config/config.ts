@@ -36,6 +36,12 @@ export interface Config {
   consumerTimeout: number;
   /** How often channels are checked for consumer timeouts. */
   consumerTimeoutCheckMs: number;
+  /**
+   * Ready messages a queue keeps in memory before paging the rest to disk. High enough that
+   * ordinary consumer lag never pages: once a queue pages, new messages follow the paged ones
+   * through the disk until the backlog drains, which about halves throughput (bench/RESULTS.md).
+   */
+  pageAfterMessages: number;
   /** Port for the Prometheus /metrics endpoint (null: none; 0 picks a free port). */
   metricsPort: number | null;
   /** Port for AMQP over WebSocket (null means no WebSocket listener, 0 picks a free port). */
@@ -63,6 +69,7 @@ export const DEFAULT_CONFIG: Config = {
   handshakeTimeout: 10_000,
   wsPort: null,
   metricsPort: null,
+  pageAfterMessages: 131072,
 };
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

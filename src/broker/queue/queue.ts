@@ -57,6 +57,8 @@ export interface QueueHost {
   onDelivered(queue: Queue, entry: QueueEntry): void;
   /** Whether deep queues can page messages out to disk. */
   readonly canPage: boolean;
+  /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
+  readonly pageAfterMessages: number;
   /** Write a transient message to the spill store; returns its position or -1. */
   spill(queue: Queue, message: Message, now: number): number;
   /** Read a paged-out message back into memory (a spilled one leaves the spill store). */
@@ -71,12 +73,8 @@ export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 const DISPATCH_BUDGET = 512;
 /** Header the deduplication plugin reads the idempotency key from. */
 const DEDUP_HEADER = 'x-deduplication-header';
-/** A queue keeps at most this many ready messages in memory; the rest wait on disk (bounded memory). */
-const PAGE_AFTER_COUNT = 32768;
-/** ...or this many bytes of ready bodies, whichever comes first. */
+/** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */
 const PAGE_AFTER_BYTES = 128 * 1024 * 1024;
-/** Refill from disk when fewer than this many are in memory, in batches up to PAGE_AFTER_COUNT / 2. */
-const REFILL_BELOW = 8192;
 
 export class Queue {
   readonly name: string;
@@ -139,14 +137,16 @@ export class Queue {
   private shouldPage(): boolean {
     const t = this.tail;
     if (t === null) return false;
-    return t.length > 0 || this.ready.length >= PAGE_AFTER_COUNT || this.readyBytes - t.bytes >= PAGE_AFTER_BYTES;
+    return t.length > 0 || this.ready.length >= this.host.pageAfterMessages || this.readyBytes - t.bytes >= PAGE_AFTER_BYTES;
   }
 
   /** Move the next paged-out messages back into memory when few are left there. */
   private refill(): void {
     const t = this.tail;
-    if (t === null || t.length === 0 || this.ready.length >= REFILL_BELOW) return;
-    let budget = PAGE_AFTER_COUNT / 2;
+    // Refill when a quarter is left in memory, up to half the in-memory limit at a time.
+    const limit = this.host.pageAfterMessages;
+    if (t === null || t.length === 0 || this.ready.length >= limit / 4) return;
+    let budget = Math.max(1, Math.floor(limit / 2));
     while (t.length > 0 && budget-- > 0) {
       const seq = t.headSeq;
       const flags = t.headFlags;
