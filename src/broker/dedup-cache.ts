@@ -1,6 +1,17 @@
 // Idempotency keys seen by an x-message-deduplication exchange: bounded in entries
 // (oldest evicted first) and optionally in time (x-cache-ttl, per exchange or per message).
 
+import type { FieldValue } from '../protocol/field-table.js';
+
+/** Header the deduplication plugin reads the idempotency key from. */
+export const DEDUP_HEADER = 'x-deduplication-header';
+
+/** The idempotency key carried by a header value, or undefined when there is none. */
+export function dedupKeyOf(v: FieldValue | undefined): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : JSON.stringify(v);
+}
+
 export class DedupCache {
   /** key -> epoch ms when it stops counting as seen (Infinity without TTL); Map keeps insertion order. */
   private readonly entries = new Map<string, number>();

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Broker, ReplyToTarget } from '../broker/broker.js';
 import { Consumer, type ConsumerOwner } from '../broker/consumer.js';
 import { Message } from '../broker/message.js';
+import type { Exchange } from '../broker/exchange/exchange.js';
 import type { Queue, QueueEntry } from '../broker/queue/queue.js';
 import { generateName, type VHost } from '../broker/vhost.js';
 import { CommandAssembler } from '../protocol/command-assembler.js';
@@ -13,12 +14,11 @@ import { TypedValue, numberValue, stringValue, type FieldTable, type FieldValue 
 import * as M from '../protocol/generated/amqp.js';
 import type { Outbound } from './outbound.js';
 import { parseExpiration } from '../broker/queue/arguments.js';
+import { DEDUP_HEADER, dedupKeyOf } from '../broker/dedup-cache.js';
 import type { Persistence } from '../broker/persistence.js';
 
 const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
 const REPLY_TO_PREFIX = 'amq.rabbitmq.reply-to.';
-/** Header the deduplication plugin reads the idempotency key from. */
-const DEDUP_HEADER = 'x-deduplication-header';
 
 interface Unacked {
   entry: QueueEntry;
@@ -298,7 +298,8 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     this.publish(method, message);
   }
 
-  private checkPublish(method: M.BasicPublish, message: Message): void {
+  /** The exchange a publish goes to, after RabbitMQ's checks (exists, not internal, user-id). */
+  private checkPublish(method: M.BasicPublish, message: Message): Exchange {
     const e = this.vhost.exchanges.get(method.exchange);
     if (e === undefined) throw new ChannelError(404, `no exchange '${method.exchange}' in vhost '/'`, 60, 40);
     if (e.internal) throw new ChannelError(403, `cannot publish to internal exchange '${method.exchange}' in vhost '/'`, 60, 40);
@@ -308,13 +309,12 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
         throw new ChannelError(406, `user_id property set to '${uid ?? ''}' but authenticated user was '${this.host.user}'`, 60, 40);
       }
     }
+    return e;
   }
 
   /** Route and enqueue one message; true if it was written to the store. */
   private publish(method: M.BasicPublish, message: Message): boolean {
-    this.checkPublish(method, message);
-    const exchange = this.vhost.exchanges.get(method.exchange);
-    if (exchange === undefined) return false;
+    const exchange = this.checkPublish(method, message);
     const messageTtl = message.hasExpiration ? parseExpiration(message.properties.expiration ?? '') : undefined;
     let seq = 0;
     if (this.confirmMode) seq = ++this.publishSeq;
@@ -345,9 +345,8 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
 
     const now = this.host.broker.clock.now();
     if (exchange.dedup !== null && headers !== undefined) {
-      const key = headers[DEDUP_HEADER];
-      if (key !== undefined && key !== null) {
-        const k = typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : JSON.stringify(key);
+      const k = dedupKeyOf(headers[DEDUP_HEADER]);
+      if (k !== undefined) {
         // A duplicate is accepted (and confirmed) but routed nowhere: mandatory ones come back, as with the plugin.
         if (exchange.dedup.checkAndAdd(k, now, numberValue(headers['x-cache-ttl']))) {
           if (method.mandatory) this.returnUnroutable(method, message);
@@ -727,15 +726,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       this.host.broker.replyTo.delete(this.replyToken);
       this.replyToken = null;
     }
-    const list = [...this.unacked.values()];
-    this.unacked.clear();
-    const byQueue = new Map<Queue, QueueEntry[]>();
-    for (const u of list) {
-      let l = byQueue.get(u.queue);
-      if (l === undefined) byQueue.set(u.queue, (l = []));
-      l.push(u.entry);
-    }
-    for (const [q, entries] of byQueue) q.requeue(entries);
+    this.requeueAll();
     this.txPublishes = [];
     this.txAcks = [];
   }

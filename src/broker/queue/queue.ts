@@ -7,6 +7,7 @@ import type { Message } from '../message.js';
 import type { QueuePolicy } from './arguments.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { ReadyList } from './ready-list.js';
+import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
 
 /** One message as held by one queue (a message routed to two queues has two entries). */
@@ -71,8 +72,6 @@ export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 
 /** Deliveries per dispatch pass before yielding to the event loop. */
 const DISPATCH_BUDGET = 512;
-/** Header the deduplication plugin reads the idempotency key from. */
-const DEDUP_HEADER = 'x-deduplication-header';
 /** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */
 const PAGE_AFTER_BYTES = 128 * 1024 * 1024;
 
@@ -480,8 +479,5 @@ export class Queue {
 }
 
 function dedupKey(message: Message): string | undefined {
-  if (!message.hasHeaders) return undefined;
-  const v = message.properties.headers?.[DEDUP_HEADER];
-  if (v === undefined || v === null) return undefined;
-  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : JSON.stringify(v);
+  return message.hasHeaders ? dedupKeyOf(message.properties.headers?.[DEDUP_HEADER]) : undefined;
 }
