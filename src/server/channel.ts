@@ -15,6 +15,7 @@ import * as M from '../protocol/generated/amqp.js';
 import type { Outbound } from './outbound.js';
 import { parseExpiration } from '../broker/queue/arguments.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../broker/dedup-cache.js';
+import { typeName } from '../broker/equivalence.js';
 import type { Persistence } from '../broker/persistence.js';
 
 const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
@@ -742,8 +743,7 @@ function deliveryHeader(entry: QueueEntry, queue: Queue): Buffer {
 /** RabbitMQ refuses CC/BCC headers that are not arrays. */
 function checkRoutingHeader(name: string, v: FieldValue | undefined): void {
   if (v === undefined || Array.isArray(v)) return;
-  const type = typeof v === 'string' ? 'longstr' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'signedint' : 'table';
-  throw new ChannelError(406, `invalid message: {unacceptable_type_in_header,"${name}",${type}}`, 60, 40);
+  throw new ChannelError(406, `invalid message: {unacceptable_type_in_header,"${name}",${typeName(v)}}`, 60, 40);
 }
 
 /** CC/BCC header values: arrays of strings (RabbitMQ ignores other types). */
