@@ -444,7 +444,10 @@ export default {
     await c.openChannel(7);
     c.sendMethod(7, 'basic.qos', { 'prefetch-count': 5 });
     c.sendMethod(1, 'basic.qos', { 'prefetch-count': 5 });
-    return [summarize(await c.next()), summarize(await c.next())];
+    // Order across channels is not defined (RabbitMQ runs a process per channel
+    // and answers in either order), so compare the replies sorted by channel.
+    const replies = [summarize(await c.next()), summarize(await c.next())];
+    return replies.sort((a, b) => (a.ch ?? 0) - (b.ch ?? 0));
   },
 
   async 'amqplib-server-properties-keys'(ctx) {
