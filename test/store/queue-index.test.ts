@@ -73,17 +73,17 @@ describe('QueueIndex', () => {
     }
   });
 
-  it('costs 24 bytes per message at most twice over, and gives memory back when drained', () => {
+  it('costs 16 bytes per message at most twice over, and gives memory back when drained', () => {
     const q = new QueueIndex('q', Buffer.from('q'));
     const n = 100_000;
     for (let i = 1; i <= n; i++) q.push(i, 1, i * 100, 100, 80);
-    expect(q.capacityBytes).toBeLessThanOrEqual(2 * 24 * n);
+    expect(q.capacityBytes).toBeLessThanOrEqual(2 * 16 * n);
     for (let i = 1; i <= n - 10; i++) q.remove(q.find(i));
     expect(q.count).toBe(10);
-    expect(q.capacityBytes).toBeLessThan(24 * 1024);
+    expect(q.capacityBytes).toBeLessThan(16 * 1024);
     expect(q.find(n - 5)).toBeGreaterThanOrEqual(0);
     for (let i = n - 9; i <= n; i++) q.remove(q.find(i));
-    expect(q.capacityBytes).toBe(24 * 8);
+    expect(q.capacityBytes).toBeLessThanOrEqual(16 * 8);
     expect(q.bytes).toBe(0);
   });
 
@@ -98,7 +98,45 @@ describe('QueueIndex', () => {
       if (q.count > 20) q.remove(q.start);
     }
     expect(q.count).toBeLessThanOrEqual(21);
-    expect(q.capacityBytes).toBeLessThanOrEqual(24 * 64);
+    expect(q.capacityBytes).toBeLessThanOrEqual(16 * 64);
+  });
+
+  it('matches the model across many chunks, seq jumps past 2^32 and segment-id jumps', () => {
+    const q = new QueueIndex('q', Buffer.from('q'));
+    const model = new Map<number, Model>();
+    let rnd = 11;
+    const next = (): number => (rnd = (rnd * 1103515245 + 12345) & 0x7fffffff);
+    let seq = 1;
+    let seg = 1;
+    for (let round = 0; round < 12; round++) {
+      for (let i = 0; i < 5000; i++) {
+        const r = next() % 10_000;
+        seq += r === 0 ? 2 ** 32 + 7 : 1 + (next() % 2);
+        seg += r === 1 ? 40_000 : next() % 50 === 0 ? 1 : 0;
+        const m = { seg, offset: next(), length: 100 + (next() % 100), size: 0, deliveries: 0 };
+        m.size = m.length - 40;
+        q.push(seq, m.seg, m.offset, m.length, m.size);
+        model.set(seq, m);
+      }
+      // Drain most from the head and some anywhere; deliver a few.
+      const keys = [...model.keys()];
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as number;
+        const fromHead = i < keys.length * 0.6;
+        if (fromHead || next() % 7 === 0) {
+          q.remove(q.find(k));
+          model.delete(k);
+        } else if (next() % 11 === 0) {
+          q.addDelivery(q.find(k));
+          (model.get(k) as Model).deliveries++;
+        }
+      }
+      check(q, model);
+    }
+    expect(q.capacityBytes).toBeLessThan(16 * 4 * model.size + 2 * 16 * 4096);
+    for (const k of [...model.keys()]) q.remove(q.find(k));
+    expect(q.count).toBe(0);
+    expect(q.capacityBytes).toBeLessThanOrEqual(16 * 8);
   });
 
   it('counts deliveries past 0xffff exactly', () => {
