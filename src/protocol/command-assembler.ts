@@ -83,6 +83,13 @@ export class CommandAssembler {
     return this.received === this.bodySize;
   }
 
+  /** One body frame that arrived as several views; returns true when the body is complete. */
+  onBodyParts(parts: readonly Buffer[]): boolean {
+    let done = false;
+    for (let i = 0; i < parts.length; i++) done = this.onBody(parts[i] as Buffer);
+    return done;
+  }
+
   reset(): void {
     this.state = AssemblyState.Method;
     this.method = null;

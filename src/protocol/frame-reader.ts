@@ -1,5 +1,7 @@
 // Resumable frame parser over socket chunks. A frame is handed on as a view into
-// the chunk it arrived in; bytes are copied only when a frame spans chunks.
+// the chunk it arrived in; bytes are copied only when a frame spans chunks, except
+// large body frames, which are handed on as views of each chunk they span (no copy:
+// big bodies nearly always span the 64 KiB socket reads).
 
 import { ConnectionError } from './errors.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './generated/amqp.js';
@@ -8,11 +10,17 @@ export interface FrameHandler {
   onMethodFrame(channel: number, payload: Buffer): void;
   onHeaderFrame(channel: number, payload: Buffer): void;
   onBodyFrame(channel: number, payload: Buffer): void;
+  /** One body frame whose payload arrived in several chunks, as views in order. */
+  onBodyParts(channel: number, parts: readonly Buffer[]): void;
   onHeartbeatFrame(channel: number): void;
 }
 
 /** 7-byte frame header: type (1), channel (2), payload size (4); then 1 frame-end octet. */
 const HEADER_SIZE = 7;
+/** Body frames with at least this much payload that span chunks are passed on as views, not copied. */
+const VIEW_MIN_PAYLOAD = 4096;
+/** A body frame arriving in more pieces than this is copied (bounds per-view overhead for trickled input). */
+const MAX_VIEWS = 16;
 
 /** Bytes as an Erlang binary literal, the way RabbitMQ prints them in frame errors (capped: reply texts are short strings). */
 export function octets(buf: Buffer, start: number, end: number): string {
@@ -32,6 +40,10 @@ export class FrameReader {
   /** Bytes of an incomplete 7-byte header carried over from the previous chunk. */
   private readonly headerBytes = Buffer.alloc(HEADER_SIZE);
   private headerFilled = 0;
+  /** A large body frame spanning chunks: its payload views so far, and how many payload bytes are still due. */
+  private views: Buffer[] | null = null;
+  private viewsDue = 0;
+  private viewsChannel = 0;
   /** Set by the handler to stop parsing the rest of a chunk (connection closing). */
   stopped = false;
 
@@ -43,7 +55,10 @@ export class FrameReader {
   push(chunk: Buffer): void {
     let pos = 0;
     const len = chunk.length;
-    if (this.headerFilled > 0 || this.partial !== null) {
+    if (this.views !== null) {
+      pos = this.takeViews(chunk, 0);
+      if (pos < 0) return;
+    } else if (this.headerFilled > 0 || this.partial !== null) {
       pos = this.resume(chunk);
       if (pos < 0) return;
     }
@@ -57,7 +72,9 @@ export class FrameReader {
       this.checkSize(size, chunk[pos] as number);
       const total = HEADER_SIZE + size + 1;
       if (len - pos < total) {
-        this.startPartial(chunk, pos, total);
+        // The frame ends beyond this chunk, so startViews cannot complete it here.
+        if (chunk[pos] === FRAME_BODY && size >= VIEW_MIN_PAYLOAD) this.startViews(chunk.readUInt16BE(pos + 1), size, chunk, pos + HEADER_SIZE);
+        else this.startPartial(chunk, pos, total);
         return;
       }
       this.emit(chunk, pos, size);
@@ -66,8 +83,8 @@ export class FrameReader {
   }
 
   /** Continue a frame begun in an earlier chunk; returns where the next frame starts, or -1 if the chunk was used up. */
-  private resume(chunk: Buffer): number {
-    let pos = 0;
+  private resume(chunk: Buffer, from = 0): number {
+    let pos = from;
     if (this.partial === null) {
       const need = HEADER_SIZE - this.headerFilled;
       const take = Math.min(need, chunk.length);
@@ -77,10 +94,13 @@ export class FrameReader {
       pos = take;
       const size = this.headerBytes.readUInt32BE(3);
       this.checkSize(size, this.headerBytes[0] as number);
+      this.headerFilled = 0;
+      if (this.headerBytes[0] === FRAME_BODY && size >= VIEW_MIN_PAYLOAD) {
+        return this.startViews(this.headerBytes.readUInt16BE(1), size, chunk, pos);
+      }
       this.partial = Buffer.allocUnsafe(HEADER_SIZE + size + 1);
       this.headerBytes.copy(this.partial, 0);
       this.partialFilled = HEADER_SIZE;
-      this.headerFilled = 0;
     }
     const frame = this.partial;
     const take = Math.min(frame.length - this.partialFilled, chunk.length - pos);
@@ -99,6 +119,57 @@ export class FrameReader {
     chunk.copy(frame, 0, pos);
     this.partial = frame;
     this.partialFilled = chunk.length - pos;
+  }
+
+  /** Begin a large body frame whose payload starts at `start` in `chunk`; returns as takeViews does. */
+  private startViews(channel: number, size: number, chunk: Buffer, start: number): number {
+    this.views = [];
+    this.viewsDue = size;
+    this.viewsChannel = channel;
+    return this.takeViews(chunk, start);
+  }
+
+  /**
+   * Take payload (and then the frame-end octet) from `chunk` at `pos`. Returns where the next frame
+   * starts once the frame is complete and emitted, or -1 if the chunk was used up.
+   */
+  private takeViews(chunk: Buffer, pos: number): number {
+    const views = this.views as Buffer[];
+    if (this.viewsDue > 0) {
+      const take = Math.min(this.viewsDue, chunk.length - pos);
+      if (take > 0) {
+        if (views.length === MAX_VIEWS) return this.viewsToPartial(views, chunk, pos);
+        views.push(chunk.subarray(pos, pos + take));
+        this.viewsDue -= take;
+        pos += take;
+      }
+      if (this.viewsDue > 0) return -1;
+    }
+    if (pos >= chunk.length) return -1;
+    const end = chunk[pos] as number;
+    this.views = null;
+    if (end !== FRAME_END) {
+      const first = views[0] as Buffer;
+      throw new ConnectionError(501, `type ${FRAME_BODY}, all octets = ${octets(first, 0, first.length)}: {invalid_frame_end_marker,${end}}`, 0, 0);
+    }
+    this.handler.onBodyParts(this.viewsChannel, views);
+    return pos + 1;
+  }
+
+  /** Input trickles in many small pieces: copy what came so far into one frame buffer and go on copying. */
+  private viewsToPartial(views: Buffer[], chunk: Buffer, pos: number): number {
+    let filled = 0;
+    for (const v of views) filled += v.length;
+    const frame = Buffer.allocUnsafe(HEADER_SIZE + filled + this.viewsDue + 1);
+    frame[0] = FRAME_BODY;
+    frame.writeUInt16BE(this.viewsChannel, 1);
+    frame.writeUInt32BE(filled + this.viewsDue, 3);
+    let p = HEADER_SIZE;
+    for (const v of views) p += v.copy(frame, p);
+    this.views = null;
+    this.partial = frame;
+    this.partialFilled = p;
+    return this.resume(chunk, pos);
   }
 
   private checkSize(size: number, type: number): void {

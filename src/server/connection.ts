@@ -284,6 +284,16 @@ export class Connection implements FrameHandler, ChannelHost {
     }
   }
 
+  onBodyParts(channel: number, parts: readonly Buffer[]): void {
+    const ch = this.contentChannel(channel);
+    if (ch === null) return;
+    try {
+      if (ch.assembler.onBodyParts(parts)) ch.handlePublish();
+    } catch (err) {
+      this.fail(err, channel);
+    }
+  }
+
   /** The channel a content frame belongs to, or null if it is to be discarded. */
   private contentChannel(channel: number): Channel | null {
     if (this.state === State.Closing) return null;

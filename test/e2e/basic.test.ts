@@ -532,3 +532,23 @@ describe('content', () => {
     });
   });
 });
+
+describe('large bodies', () => {
+  it('bodies from 4 KiB to several frames arrive byte for byte, interleaved with small ones (they span socket reads)', async () => {
+    const conn = await b.connect();
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    const sizes = [4096, 16, 65_536, 100, 131_064, 300_000, 5000, 1];
+    const sent = sizes.map((n, i) => {
+      const body = Buffer.allocUnsafe(n);
+      for (let j = 0; j < n; j++) body[j] = (j * 31 + i) & 0xff;
+      return body;
+    });
+    for (let round = 0; round < 5; round++) for (const body of sent) ch.sendToQueue(queue, body);
+    await sync(ch);
+    const c = collector();
+    await ch.consume(queue, c.onMessage, { noAck: true });
+    await c.until(sent.length * 5, 5000);
+    c.got.forEach((m, i) => expect(m.content.equals(sent[i % sent.length] as Buffer)).toBe(true));
+  });
+});

@@ -74,6 +74,7 @@ export class RawClient {
         },
         onHeaderFrame: (channel, payload) => this.push({ type: 'header', channel, payload: Buffer.from(payload) }),
         onBodyFrame: (channel, payload) => this.push({ type: 'body', channel, payload: Buffer.from(payload) }),
+        onBodyParts: (channel, parts) => this.push({ type: 'body', channel, payload: Buffer.concat(parts) }),
         onHeartbeatFrame: (channel) => this.push({ type: 'heartbeat', channel }),
       },
       0,

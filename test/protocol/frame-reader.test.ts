@@ -19,6 +19,7 @@ function collector(): { handler: FrameHandler; events: Ev[] } {
     onMethodFrame: (channel, p) => events.push({ type: 1, channel, payload: p.toString('hex') }),
     onHeaderFrame: (channel, p) => events.push({ type: 2, channel, payload: p.toString('hex') }),
     onBodyFrame: (channel, p) => events.push({ type: 3, channel, payload: p.toString('hex') }),
+    onBodyParts: (channel, parts) => events.push({ type: 3, channel, payload: parts.map((v) => v.toString('hex')).join('') }),
     onHeartbeatFrame: (channel) => events.push({ type: 8, channel, payload: '' }),
   };
   return { handler, events };
@@ -100,6 +101,62 @@ describe('FrameReader chunking', () => {
     );
   });
 
+  it('large body frames spanning chunks (passed on as views) decode identically under any chunking', () => {
+    const bigFrameArb = fc.record({
+      type: fc.constantFrom(1, 3, 3, 3),
+      channel: fc.integer({ min: 0, max: 65535 }),
+      payload: fc.integer({ min: 0, max: 20_000 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })).map((a) => Buffer.from(a)),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(bigFrameArb, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 0, max: 100_000 }), { maxLength: 60 }),
+        (frames, cuts) => {
+          const bytes = Buffer.concat(frames.map((f) => frameBytes(f.type, f.channel, f.payload)));
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let prev = 0;
+          for (const p of points) {
+            chunks.push(bytes.subarray(prev, p));
+            prev = p;
+          }
+          chunks.push(bytes.subarray(prev));
+          expect(feed(chunks)).toEqual(expected(frames));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a large body frame trickled in hundreds of pieces is copied once it exceeds the view limit, and still decodes', () => {
+    const payload = Buffer.alloc(6000);
+    for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
+    const bytes = Buffer.concat([frameBytes(3, 9, payload), frameBytes(1, 9, Buffer.from('after'))]);
+    for (const step of [1, 7, 100, 4099]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += step) chunks.push(bytes.subarray(i, i + step));
+      expect(feed(chunks)).toEqual([
+        { type: 3, channel: 9, payload: payload.toString('hex') },
+        { type: 1, channel: 9, payload: Buffer.from('after').toString('hex') },
+      ]);
+    }
+  });
+
+  it('a large body frame with a bad frame-end octet is 501 wherever the chunks split it', () => {
+    const bytes = frameBytes(3, 1, Buffer.alloc(5000, 1), 0x00);
+    for (const cut of [7, 8, 100, 4000, 5006, 5007]) {
+      const r = new FrameReader(collector().handler, 0);
+      let code: number | undefined;
+      try {
+        r.push(bytes.subarray(0, cut));
+        r.push(bytes.subarray(cut));
+      } catch (e) {
+        if (e instanceof ConnectionError) code = e.replyCode;
+      }
+      expect(code).toBe(501);
+    }
+  });
+
   it('payloads handed out are not corrupted by later chunks (views are stable)', () => {
     const events: Buffer[] = [];
     const r = new FrameReader(
@@ -107,6 +164,7 @@ describe('FrameReader chunking', () => {
         onMethodFrame: () => undefined,
         onHeaderFrame: () => undefined,
         onBodyFrame: (_c, p) => events.push(p),
+        onBodyParts: (_c, parts) => events.push(...parts),
         onHeartbeatFrame: () => undefined,
       },
       0,

@@ -23,6 +23,7 @@ function decodeFrames(bytes: Buffer): { channel: number; payload: Buffer }[] {
       onMethodFrame: (channel, payload) => out.push({ channel, payload: Buffer.from(payload) }),
       onHeaderFrame: () => undefined,
       onBodyFrame: () => undefined,
+      onBodyParts: () => undefined,
       onHeartbeatFrame: () => undefined,
     },
     0,
