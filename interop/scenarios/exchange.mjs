@@ -520,6 +520,27 @@ export default {
     return { main: await ctx.drain(ch, qMain), ae: await ctx.drain(ch, qAe), events: ch.events };
   },
 
+  async 'alternate-exchange-not-used-when-binding-matched-queue-reached-earlier'(ctx) {
+    const ch = await ctx.confirmChannel();
+    const top = ctx.x('top');
+    const inner = ctx.x('inner');
+    const ae = ctx.x('ae');
+    const shared = ctx.q('shared');
+    const alt = ctx.q('alt');
+    await ch.assertExchange(top, 'fanout', { durable: false });
+    await ch.assertExchange(ae, 'fanout', { durable: false });
+    await ch.assertExchange(inner, 'direct', { durable: false, alternateExchange: ae });
+    await ch.assertQueue(shared, { durable: false });
+    await ch.assertQueue(alt, { durable: false });
+    await ch.bindQueue(shared, top, '');
+    await ch.bindQueue(shared, inner, 'k');
+    await ch.bindQueue(alt, ae, '');
+    await ch.bindExchange(inner, top, '');
+    for (const k of ['k', 'other']) ch.publish(top, k, Buffer.from(k), { mandatory: true });
+    await ch.waitForConfirms();
+    return { shared: await ctx.drain(ch, shared), alt: await ctx.drain(ch, alt), events: ch.events };
+  },
+
   async 'alternate-exchange-absent'(ctx) {
     const ch = await ctx.confirmChannel();
     const x = ctx.x('main');

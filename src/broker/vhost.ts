@@ -7,6 +7,7 @@ import { checkArgs, checkFlag } from './equivalence.js';
 import type { Clock } from '../util/clock.js';
 import { DelayedMessages, type DelayedMessage } from './delayed.js';
 import { Exchange, isExchange, isKnownExchangeType, type Destination } from './exchange/exchange.js';
+import { RouteCollector } from './route-collector.js';
 import { headersBindingError } from './exchange/headers.js';
 import type { Message } from './message.js';
 import { parseQueueArguments } from './queue/arguments.js';
@@ -63,8 +64,9 @@ export class VHost implements QueueHost {
   private persistFailures = 0;
   readonly clock: Clock;
   readonly delayed: DelayedMessages;
-  private readonly visited = new Set<Exchange>();
-  private readonly scratch = new Set<Destination>();
+  /** Reused by publishes; a publish that starts while one is routing (dead-lettering on enqueue) gets its own. */
+  private readonly collector = new RouteCollector();
+  private collectorBusy = false;
 
   constructor(name: string, clock: Clock) {
     this.name = name;
@@ -335,10 +337,11 @@ export class VHost implements QueueHost {
     // The new message (which may read a paged body) is stored before the old one is acked, so a
     // crash in between leaves a duplicate rather than a loss.
     const dl = deadLetterMessage(entry.message, q.name, reason, dlx.name, q.policy.deadLetterRoutingKey, this.clock.now());
-    const targets = new Set<Queue>();
+    const targets = new RouteCollector();
     this.route(dlx, dl.routingKeys, dl.message.properties.headers, targets);
     let n = 0;
-    for (const t of targets) {
+    for (let i = 0; i < targets.count; i++) {
+      const t = targets.queues[i] as Queue;
       if (wouldCycle(dl.message, t.name)) continue;
       if (t.enqueue(dl.message, undefined) === 'enqueued') n++;
     }
@@ -347,14 +350,23 @@ export class VHost implements QueueHost {
   }
 
   /** Route a message and enqueue it in every queue it reaches. */
-  publishTo(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, message: Message, messageTtl: number | undefined, routed: Set<Queue>): PublishOutcome {
-    this.route(exchange, routingKeys, headers, routed);
-    const outcome: PublishOutcome = { routed: routed.size, rejected: false, persisted: false };
-    if (routed.size === 0) return outcome;
+  publishTo(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, message: Message, messageTtl: number | undefined): PublishOutcome {
+    const nested = this.collectorBusy;
+    const c = nested ? new RouteCollector() : this.collector;
+    this.route(exchange, routingKeys, headers, c);
+    const routed = c.queues;
+    const n = c.count;
+    const outcome: PublishOutcome = { routed: n, rejected: false, persisted: false };
+    if (n === 0) return outcome;
     const before = this.appends;
     const failuresBefore = this.persistFailures;
-    for (const q of routed) if (q.enqueue(message, messageTtl) === 'rejected') outcome.rejected = true;
-    routed.clear();
+    this.collectorBusy = true;
+    try {
+      for (let i = 0; i < n; i++) if ((routed[i] as Queue).enqueue(message, messageTtl) === 'rejected') outcome.rejected = true;
+    } finally {
+      this.collectorBusy = nested;
+      c.clear();
+    }
     outcome.persisted = this.appends !== before;
     if (this.persistFailures !== failuresBefore) outcome.rejected = true;
     return outcome;
@@ -418,7 +430,7 @@ export class VHost implements QueueHost {
       // A paged body is read (and copied into its queues) before the store lets it go.
       const message = d.message.isPaged ? d.message.clone() : d.message;
       if (d.message.isPaged) message.loadBody(d.message.bodyBuffer());
-      this.publishTo(d.exchange, d.routingKeys, message.hasHeaders ? message.properties.headers : undefined, message, ttl, new Set());
+      this.publishTo(d.exchange, d.routingKeys, message.hasHeaders ? message.properties.headers : undefined, message, ttl);
     }
     if (d.storeSeq >= 0) this.store?.releaseDelayed(d.exchange, d.storeSeq);
   }
@@ -432,46 +444,32 @@ export class VHost implements QueueHost {
   // ------------------------------------------------------------ routing
 
   /**
-   * Route a message published to `exchange` with `routingKeys` (the routing key plus CC/BCC)
-   * into `out`. Follows exchange-to-exchange bindings and alternate exchanges, each exchange once.
+   * Route a message published to `exchange` with `routingKeys` (the routing key plus CC/BCC):
+   * afterwards `out.queues` holds each queue reached once. Follows exchange-to-exchange bindings
+   * and alternate exchanges, each exchange once. As RabbitMQ does, an exchange routes all the keys
+   * at once, and only if none of them matched a binding does its alternate exchange get the message.
    */
-  route(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, out: Set<Queue>): void {
-    this.visited.clear();
-    this.routeVia(exchange, routingKeys, headers, out, 0);
-    this.visited.clear();
+  route(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, out: RouteCollector): void {
+    out.begin(exchange);
+    this.routeThrough(exchange, routingKeys, headers, out);
+    // Exchanges reached through bindings; the list grows while it is walked.
+    for (let i = 0; i < out.pendingCount; i++) this.routeThrough(out.pending[i] as Exchange, routingKeys, headers, out);
   }
 
-  /**
-   * As RabbitMQ does: an exchange routes all the keys at once; only if none of them matched a
-   * binding does its alternate exchange get the message.
-   */
-  private routeVia(e: Exchange, keys: readonly string[], headers: FieldTable | undefined, out: Set<Queue>, depth: number): void {
-    if (this.visited.has(e)) return;
-    this.visited.add(e);
-    let matched = false;
+  private routeThrough(e: Exchange, keys: readonly string[], headers: FieldTable | undefined, out: RouteCollector): void {
+    out.beginStep();
     if (e.name === '') {
-      for (const rk of keys) {
-        const q = this.queues.get(rk);
-        if (q !== undefined) {
-          out.add(q);
-          matched = true;
-        }
+      for (let i = 0; i < keys.length; i++) {
+        const q = this.queues.get(keys[i] as string);
+        if (q !== undefined) out.addQueue(q);
       }
     } else if (e.table.size > 0) {
-      // The top level reuses one set; nested exchanges (rare) get their own.
-      const dests = depth === 0 ? this.scratch : new Set<Destination>();
-      for (const rk of keys) e.table.route(rk, headers, dests);
-      matched = dests.size > 0;
-      for (const d of dests) {
-        if (isExchange(d)) this.routeVia(d, keys, headers, out, depth + 1);
-        else out.add(d);
-      }
-      dests.clear();
+      for (let i = 0; i < keys.length; i++) e.table.route(keys[i] as string, headers, out);
     }
-    if (!matched) {
+    if (out.hits === 0) {
       const ae = e.alternateExchange;
       const alt = ae === undefined ? undefined : this.exchanges.get(ae);
-      if (alt !== undefined) this.routeVia(alt, keys, headers, out, depth + 1);
+      if (alt !== undefined && out.reach(alt)) this.routeThrough(alt, keys, headers, out);
     }
   }
 

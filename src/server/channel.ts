@@ -93,7 +93,6 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   private replyToken: string | null = null;
   private replyConsumerTag = '';
   /** Reused per publish to avoid allocation. */
-  private readonly routed = new Set<Queue>();
   private readonly singleKey: string[] = [''];
 
   constructor(id: number, host: ChannelHost, log: Logger, maxMessageSize: number) {
@@ -374,7 +373,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       const target = this.host.broker.replyTo.get(method.routingKey.slice(REPLY_TO_PREFIX.length));
       delivered = target !== undefined && target.deliverReply(message);
     } else {
-      const outcome = this.vhost.publishTo(exchange, keys, headers, message, messageTtl, this.routed);
+      const outcome = this.vhost.publishTo(exchange, keys, headers, message, messageTtl);
       delivered = outcome.routed > 0;
       rejected = outcome.rejected;
       persisted = outcome.persisted;

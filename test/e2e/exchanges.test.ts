@@ -354,6 +354,25 @@ describe('alternate exchange and internal', () => {
     expect(await drain(ch, qa.unrouted as string)).toEqual(['u']);
   });
 
+  it('an exchange whose binding matched a queue already reached another way does not use its alternate', async () => {
+    const ch = await setup();
+    const top = uniq('top');
+    const inner = uniq('inner');
+    const ae = uniq('inner-ae');
+    await ch.assertExchange(top, 'fanout', { durable: false });
+    await ch.assertExchange(ae, 'fanout', { durable: false });
+    await ch.assertExchange(inner, 'direct', { durable: false, alternateExchange: ae });
+    const q = await boundQueues(ch, top, { shared: [''] });
+    await ch.bindQueue(q.shared as string, inner, 'k');
+    const qa = await boundQueues(ch, ae, { alt: [''] });
+    await ch.bindExchange(inner, top, '');
+    ch.publish(top, 'k', Buffer.from('matched'));
+    ch.publish(top, 'other', Buffer.from('unmatched'));
+    await sync(ch);
+    expect(await drain(ch, q.shared as string)).toEqual(['matched', 'unmatched']);
+    expect(await drain(ch, qa.alt as string)).toEqual(['unmatched']);
+  });
+
   it('a mandatory message routed by the alternate exchange is not returned', async () => {
     const conn = await b.connect();
     const ch = await conn.createConfirmChannel();

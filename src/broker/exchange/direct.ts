@@ -2,7 +2,7 @@
 
 import type { FieldTable } from '../../protocol/field-table.js';
 import { BindingSet, decrementDestination, incrementDestination, type DestinationCounts } from './binding-set.js';
-import type { BindingEntry, RoutingTable } from './routing-table.js';
+import type { BindingEntry, RoutingTable, DestinationSink } from './routing-table.js';
 
 export class DirectRoutingTable<D> implements RoutingTable<D> {
   private readonly all: BindingSet<D>;
@@ -34,7 +34,7 @@ export class DirectRoutingTable<D> implements RoutingTable<D> {
     return true;
   }
 
-  route(routingKey: string, _headers: FieldTable | undefined, into: Set<D>): void {
+  route(routingKey: string, _headers: FieldTable | undefined, into: DestinationSink<D>): void {
     const counts = this.byKey.get(routingKey);
     if (counts === undefined) return;
     for (const destination of counts.keys()) into.add(destination);

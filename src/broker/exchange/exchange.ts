@@ -39,6 +39,9 @@ export class Exchange {
   readonly dedup: DedupCache | null;
   /** Set once a binding has had this exchange as source (auto-delete applies only after that). */
   hadBinding = false;
+  /** Routing marks (see RouteCollector). */
+  routePass = 0;
+  routeStep = 0;
 
   constructor(name: string, type: string, opts: ExchangeOptions) {
     this.name = name;

@@ -2,7 +2,7 @@
 
 import type { FieldTable } from '../../protocol/field-table.js';
 import { BindingSet, decrementDestination, incrementDestination, type DestinationCounts } from './binding-set.js';
-import type { BindingEntry, RoutingTable } from './routing-table.js';
+import type { BindingEntry, RoutingTable, DestinationSink } from './routing-table.js';
 
 export class FanoutRoutingTable<D> implements RoutingTable<D> {
   private readonly all: BindingSet<D>;
@@ -30,7 +30,7 @@ export class FanoutRoutingTable<D> implements RoutingTable<D> {
     return true;
   }
 
-  route(_routingKey: string, _headers: FieldTable | undefined, into: Set<D>): void {
+  route(_routingKey: string, _headers: FieldTable | undefined, into: DestinationSink<D>): void {
     for (const destination of this.destinations.keys()) into.add(destination);
   }
 

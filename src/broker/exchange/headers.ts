@@ -18,7 +18,7 @@
 
 import { Decimal, TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
 import { BindingSet } from './binding-set.js';
-import type { BindingEntry, RoutingTable } from './routing-table.js';
+import type { BindingEntry, RoutingTable, DestinationSink } from './routing-table.js';
 
 export type XMatch = 'all' | 'any' | 'all-with-x' | 'any-with-x';
 
@@ -127,7 +127,7 @@ export class HeadersRoutingTable<D> implements RoutingTable<D> {
     return true;
   }
 
-  route(_routingKey: string, headers: FieldTable | undefined, into: Set<D>): void {
+  route(_routingKey: string, headers: FieldTable | undefined, into: DestinationSink<D>): void {
     const h = headers ?? NO_HEADERS;
     for (const m of this.matchers.values()) {
       // Already a target (another binding, or another exchange on the path): skip the comparison.

@@ -12,13 +12,22 @@ export interface BindingEntry<D> {
   args: FieldTable;
 }
 
+/** Where a routing table puts destinations: a Set in tests, a RouteCollector in the broker. */
+export interface DestinationSink<D> {
+  add(d: D): unknown;
+  has(d: D): boolean;
+}
+
 export interface RoutingTable<D> {
   /** Adds a binding; false if an identical (destination, routingKey, args) binding existed. */
   bind(destination: D, routingKey: string, args: FieldTable): boolean;
   /** Removes a binding; false if it was not there. */
   unbind(destination: D, routingKey: string, args: FieldTable): boolean;
-  /** Adds every destination the message routes to into `into` (a Set, so duplicates collapse). */
-  route(routingKey: string, headers: FieldTable | undefined, into: Set<D>): void;
+  /**
+   * Adds every destination the message routes to into `into`, possibly more than once (the sink
+   * collapses duplicates). `into.has(d)` says whether d was already added by this exchange.
+   */
+  route(routingKey: string, headers: FieldTable | undefined, into: DestinationSink<D>): void;
   /** Removes every binding of destination; returns how many were removed. */
   removeDestination(destination: D): number;
   bindings(): Iterable<BindingEntry<D>>;

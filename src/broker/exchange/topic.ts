@@ -6,7 +6,7 @@
 
 import type { FieldTable } from '../../protocol/field-table.js';
 import { BindingSet, decrementDestination, incrementDestination, type DestinationCounts } from './binding-set.js';
-import type { BindingEntry, RoutingTable } from './routing-table.js';
+import type { BindingEntry, RoutingTable, DestinationSink } from './routing-table.js';
 
 const LITERAL = 0;
 const STAR = 1;
@@ -104,7 +104,7 @@ export class TopicRoutingTable<D> implements RoutingTable<D> {
     return true;
   }
 
-  route(routingKey: string, _headers: FieldTable | undefined, into: Set<D>): void {
+  route(routingKey: string, _headers: FieldTable | undefined, into: DestinationSink<D>): void {
     const n = this.split(routingKey);
     this.epoch++;
     this.match(this.root, 0, n, into);
@@ -155,7 +155,7 @@ export class TopicRoutingTable<D> implements RoutingTable<D> {
   }
 
   /** Adds the destinations of every pattern under node that matches words [i, n). */
-  private match(node: TopicNode<D>, i: number, n: number, into: Set<D>): void {
+  private match(node: TopicNode<D>, i: number, n: number, into: DestinationSink<D>): void {
     const hash = node.hash;
     if (hash !== null) {
       // '#' swallows words i..j-1, for every j including none at all. Entering it

@@ -76,6 +76,9 @@ const DISPATCH_BUDGET = 512;
 const PAGE_AFTER_BYTES = 128 * 1024 * 1024;
 
 export class Queue {
+  /** Routing marks (see RouteCollector). */
+  routePass = 0;
+  routeStep = 0;
   readonly name: string;
   readonly durable: boolean;
   readonly exclusive: boolean;
