@@ -60,7 +60,7 @@ export interface MessageStoreStats {
   /** Live segment files (segment store), 0 for stores without files. */
   readonly segments: number;
   readonly segmentsDeleted: number;
-  /** Records found at open() whose checksum failed or that could not be parsed; never returned. */
+  /** Records found at open(), or read for paging, whose checksum failed or that could not be parsed; never returned. */
   readonly corruptRecords: number;
   /** Bytes cut from torn segment tails at open(). */
   readonly truncatedBytes: number;
@@ -107,13 +107,15 @@ export interface MessageStore {
   /**
    * The whole message, from memory if not yet written, else from disk (synchronous, checksum
    * verified). Throws if the seq is not held by the queue, or if the record on disk is damaged.
+   * header and body may be views into a buffer shared with other records (read-ahead): copy
+   * what is kept beyond the current synchronous step.
    */
   read(queue: string, seq: number): StoredMessage;
 
   /**
    * Just the body, as read() would return it but without decoding the rest: for paging bodies
-   * of deep queues in at delivery. Same errors as read(). The result may be a view into a
-   * buffer holding the whole record; copy it to keep only the body.
+   * of deep queues in at delivery. Same errors as read(). Read from disk, it is a buffer of its
+   * own (never a view into a read-ahead buffer), so holding it pins nothing else.
    */
   readBody(queue: string, seq: number): Buffer;
 

@@ -262,7 +262,10 @@ export class SegmentStore implements MessageStore {
     const payload = this.readPayload(q, slot);
     const at = messageBodyOffset(payload);
     if (at < 0) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
-    return payload.subarray(at);
+    // A copy: the payload is a view into a read-ahead window shared with other records.
+    const body = Buffer.allocUnsafe(payload.length - at);
+    payload.copy(body, 0, at);
+    return body;
   }
 
   private locate(queue: string, seq: number): [QueueIndex, number] {
@@ -292,13 +295,14 @@ export class SegmentStore implements MessageStore {
     throw new Error(`message ${seq} of queue '${q.name}' is neither written nor pending`);
   }
 
-  /** The record's payload from disk, after checking its length and CRC. */
+  /** The record's payload from disk (a view into a read-ahead window), after checking its length and CRC. */
   private readPayload(q: QueueIndex, slot: number): Buffer {
     const seg = this.segment(q.segAt(slot));
     const length = q.lengthAt(slot);
-    const buf = this.openLog().read(seg, q.offsetAt(slot), length);
+    const buf = this.openLog().readView(seg, q.offsetAt(slot), length);
     const payloadLen = buf.readUInt32LE(0);
     if (payloadLen !== length - RECORD_HEADER_SIZE || !recordChecksumOk(buf, 0, payloadLen)) {
+      this.corruptRecords++;
       throw new Error(`checksum mismatch reading message ${q.seqAt(slot)} of queue '${q.name}' in ${seg.path}`);
     }
     return buf.subarray(RECORD_HEADER_SIZE);
@@ -334,6 +338,11 @@ export class SegmentStore implements MessageStore {
       recoveredMessages: this.recoveredMessages,
       recoveryMs: this.recoveryMs,
     };
+  }
+
+  /** read(2) calls made by paging reads so far (read-ahead makes it far fewer than records read). */
+  get pagingReads(): number {
+    return this.log?.reads ?? 0;
   }
 
   /** Read-only segment descriptors open now (bounded by maxReadFds). */
