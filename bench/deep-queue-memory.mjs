@@ -5,6 +5,7 @@
 // probes (after a full GC) over IPC; this process publishes `count` messages into one queue with
 // the raw-frame client, waits until they are all in, probes, drains them with a no-ack consumer
 // (timing it), waits a moment and probes again. Prints one JSON line.
+// WARREN_NODE_ARGS adds node flags for the broker child (e.g. "--cpu-prof --cpu-prof-dir=bench/out").
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -45,7 +46,9 @@ if (process.argv[2] === '--child') {
   const persistent = args.includes('--persistent');
   const ttlArg = args.find((a) => a.startsWith('--ttl='));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-deep-'));
-  const child = fork(fileURLToPath(import.meta.url), ['--child', dataDir], { execArgv: ['--expose-gc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--child', dataDir], {
+    execArgv: ['--expose-gc', ...(process.env.WARREN_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+  });
   const waitMsg = (type) => new Promise((r) => child.once('message', (m) => (m.type === type ? r(m) : r(waitMsg(type)))));
   const { port } = await waitMsg('ready');
   const mem = async () => {

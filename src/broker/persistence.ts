@@ -37,7 +37,7 @@ export class Persistence {
   readonly messages: MessageStore;
   readonly definitions: DefinitionsStore;
   /** Transient messages of deep queues, paged out to keep memory bounded; emptied at every start. */
-  readonly spillStore: MessageStore;
+  readonly spillStore: SegmentStore;
   private readonly spillDir: string;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -57,8 +57,8 @@ export class Persistence {
     this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now });
     this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
     this.spillDir = join(dataDir, 'spill');
-    // No fsync: spilled messages are transient and do not survive a restart anyway.
-    this.spillStore = new SegmentStore({ dir: this.spillDir, sync: 'off', now });
+    // No fsync and no ack records: spilled messages are transient and the directory is emptied at every start.
+    this.spillStore = new SegmentStore({ dir: this.spillDir, sync: 'off', now, ephemeral: true });
   }
 
   /** Page a transient message out; -1 if the spill store refuses (it then stays in memory). */
@@ -70,17 +70,29 @@ export class Persistence {
     }
   }
 
-  /** Bring a paged-out message back into memory; a spilled one leaves the spill store. */
-  loadPaged(queue: string, seq: number, spilled: boolean): Message {
-    const store = spilled ? this.spillStore : this.messages;
-    const s = store.read(queue, seq);
-    const m = new Message(s.exchange, s.routingKey, Buffer.from(s.header), [Buffer.from(s.body)], s.body.length);
-    if (spilled) store.ack(queue, seq);
-    return m;
+  /**
+   * Bring a paged-out message back into memory; a spilled one leaves the spill store. null if
+   * its record is damaged (the store counts it in corruptRecords): it is dropped, never delivered.
+   */
+  loadPaged(queue: string, seq: number, spilled: boolean): Message | null {
+    try {
+      if (spilled) {
+        const s = this.spillStore.take(queue, seq);
+        return new Message(s.exchange, s.routingKey, s.header, [s.body], s.body.length);
+      }
+      const s = this.messages.read(queue, seq);
+      // Copies: read() may return views into a read-ahead buffer shared with other records.
+      return new Message(s.exchange, s.routingKey, Buffer.from(s.header), [Buffer.from(s.body)], s.body.length);
+    } catch (err) {
+      this.log.error({ queue, seq, spilled, err: err instanceof Error ? err.message : String(err) }, 'paged message unreadable, dropped');
+      this.dropPaged(queue, seq, spilled);
+      return null;
+    }
   }
 
   dropPaged(queue: string, seq: number, spilled: boolean): void {
-    (spilled ? this.spillStore : this.messages).ack(queue, seq);
+    if (spilled) this.spillStore.ack(queue, seq);
+    else this.forget(queue, seq);
   }
 
   /** Some durable definition change is not yet on disk (by any channel). */

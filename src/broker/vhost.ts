@@ -401,7 +401,7 @@ export class VHost implements QueueHost {
     return this.store === null ? -1 : this.store.spill(q.name, message, now);
   }
 
-  loadPaged(q: Queue, seq: number, spilled: boolean): Message {
+  loadPaged(q: Queue, seq: number, spilled: boolean): Message | null {
     return (this.store as Persistence).loadPaged(q.name, seq, spilled);
   }
 

@@ -14,6 +14,7 @@ import type {
 import {
   RECORD_HEADER_SIZE,
   RecordType,
+  decodeMessageMeta,
   decodeMessagePayload,
   encodeMessage,
   encodeSmall,
@@ -44,6 +45,12 @@ export interface SegmentStoreOptions {
   maxReadFds?: number;
   /** Clock in milliseconds, for recoveryMs. */
   now?: () => number;
+  /**
+   * For a store whose directory is emptied before every open (the spill store of transient
+   * paged messages): acks, delivery marks and purges write no records, since no recovery will
+   * ever read them. Saves a checksummed record per message paged back in.
+   */
+  ephemeral?: boolean;
 }
 
 /** 8 MiB: see SegmentStoreOptions.segmentSize. */
@@ -66,6 +73,7 @@ export class SegmentStore implements MessageStore {
   private readonly chunkSize: number;
   private readonly maxReadFds: number;
   private readonly now: () => number;
+  private readonly ephemeral: boolean;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
   // Messages whose records may not be written yet, in log (= seq) order: reads are served from
@@ -99,6 +107,7 @@ export class SegmentStore implements MessageStore {
     this.chunkSize = options.writeChunkSize ?? DEFAULT_WRITE_CHUNK_SIZE;
     this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
     this.now = options.now ?? (() => performance.now());
+    this.ephemeral = options.ephemeral ?? false;
     this.log = null;
     this.queues = new Map();
     this.unwrittenSeqs = [];
@@ -204,26 +213,56 @@ export class SegmentStore implements MessageStore {
       return;
     }
     q.addDelivery(slot);
-    this.writeSmall(RecordType.Delivered, seq, null, this.segment(q.segAt(slot)));
+    if (!this.ephemeral) this.writeSmall(RecordType.Delivered, seq, null, this.segment(q.segAt(slot)));
   }
 
   ack(queue: string, seq: number): boolean {
-    const log = this.openLog();
+    this.openLog();
     const q = this.queues.get(queue);
     const slot = q === undefined ? -1 : q.find(seq);
     if (q === undefined || slot < 0) {
       this.unknownPositions++;
       return false;
     }
+    this.removeAt(q, slot);
+    return true;
+  }
+
+  /**
+   * read() and ack() in one lookup, for paging a message back in for good. header and body are
+   * buffers of their own (copies), never views into a read-ahead window or the appended message.
+   * Nothing is removed if the read throws.
+   */
+  take(queue: string, seq: number): StoredMessage {
+    const [q, slot] = this.locate(queue, seq);
+    const pending = this.pending(q, slot);
+    let out: StoredMessage;
+    if (pending !== null) {
+      out = { ...pending, header: Buffer.from(pending.header), body: Buffer.from(pending.body) };
+    } else {
+      const payload = this.readPayload(q, slot);
+      const meta = decodeMessageMeta(payload);
+      if (meta === null) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
+      const header = Buffer.allocUnsafe(meta.header.length);
+      meta.header.copy(header);
+      const body = Buffer.allocUnsafe(payload.length - meta.bodyOffset);
+      payload.copy(body, 0, meta.bodyOffset);
+      out = { exchange: meta.exchange, routingKey: meta.routingKey, header, body, enqueuedAt: meta.enqueuedAt };
+    }
+    this.removeAt(q, slot);
+    return out;
+  }
+
+  private removeAt(q: QueueIndex, slot: number): void {
+    const log = this.openLog();
     const seg = this.segment(q.segAt(slot));
     const size = q.sizeAt(slot);
-    this.writeSmall(RecordType.Ack, seq, null, seg);
+    if (!this.ephemeral) this.writeSmall(RecordType.Ack, q.seqAt(slot), null, seg);
     q.remove(slot);
     this.messages--;
     this.messageBytes -= size;
     this.acked++;
     this.release(seg, log.position);
-    return true;
   }
 
   purge(queue: string): number {
@@ -363,11 +402,11 @@ export class SegmentStore implements MessageStore {
     const n = q.count;
     if (n === 0) return 0;
     // One record for the lot: every message of the queue below nextSeq is gone.
-    const active = this.writeSmall(RecordType.Purge, this.nextSeq, q.nameBytes, null);
+    const active = this.ephemeral ? null : this.writeSmall(RecordType.Purge, this.nextSeq, q.nameBytes, null);
     for (let slot = q.start; slot < q.end; slot++) {
       if (!q.isLive(slot)) continue;
       const seg = this.segment(q.segAt(slot));
-      if (seg !== active && !active.refs.has(seg)) {
+      if (active !== null && seg !== active && !active.refs.has(seg)) {
         active.refs.add(seg);
         seg.referencedBy.add(active);
       }

@@ -173,6 +173,11 @@ export class PagedTail {
     return c.expiryAt(c.head);
   }
 
+  get headSize(): number {
+    const c = this.headChunk();
+    return c.sizeAt(c.head);
+  }
+
   get headFlags(): number {
     const c = this.headChunk();
     return c.flags[c.head] as number;

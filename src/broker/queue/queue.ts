@@ -62,8 +62,8 @@ export interface QueueHost {
   readonly pageAfterMessages: number;
   /** Write a transient message to the spill store; returns its position or -1. */
   spill(queue: Queue, message: Message, now: number): number;
-  /** Read a paged-out message back into memory (a spilled one leaves the spill store). */
-  loadPaged(queue: Queue, seq: number, spilled: boolean): Message;
+  /** Read a paged-out message back into memory (a spilled one leaves the spill store); null if its record is damaged (dropped). */
+  loadPaged(queue: Queue, seq: number, spilled: boolean): Message | null;
   /** A paged-out message is gone for good (purge, delete, expiry). */
   dropPaged(queue: Queue, seq: number, spilled: boolean): void;
 }
@@ -153,9 +153,15 @@ export class Queue {
       const seq = t.headSeq;
       const flags = t.headFlags;
       const expiresAt = t.headExpiresAt;
+      const size = t.headSize;
       t.shift();
       const spilled = (flags & PAGED_SPILL) !== 0;
       const message = this.host.loadPaged(this, seq, spilled);
+      if (message === null) {
+        // Damaged on disk (checksum): counted by the store, never delivered.
+        this.readyBytes -= size;
+        continue;
+      }
       const entry = new QueueEntry(message, this.nextSeq++, spilled ? -1 : seq, expiresAt);
       if ((flags & PAGED_REDELIVERED) !== 0) {
         entry.redelivered = true;
