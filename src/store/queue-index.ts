@@ -21,6 +21,8 @@
 // Delivery counts live in a u16 column allocated on a chunk's first delivery; counts from
 // 0xffff on live in a side map, so the u16 never silently saturates.
 
+import { mappedBuffer } from './mapped-memory.js';
+
 const WORDS = 4;
 const MIN_CAPACITY = 8;
 /** 4096 slots: 64 KiB a chunk, small enough to free soon after a drain, large enough that chunk bookkeeping is noise. */
@@ -42,7 +44,7 @@ class IndexChunk {
   constructor(seqBase: number, segBase: number, capacity: number) {
     this.seqBase = seqBase;
     this.segBase = segBase;
-    this.words = new Uint32Array(capacity * WORDS);
+    this.words = words(capacity);
     this.deliveries = null;
     this.head = 0;
     this.n = 0;
@@ -66,7 +68,7 @@ class IndexChunk {
   /** Copies the live slots, in order, to the start of a buffer of `capacity` slots (the same one if equal). */
   resize(capacity: number): void {
     const src = this.words;
-    const dst = capacity * WORDS === src.length ? src : new Uint32Array(capacity * WORDS);
+    const dst = capacity * WORDS === src.length ? src : words(capacity);
     const dsrc = this.deliveries;
     const ddst = dsrc === null ? null : dst === src ? dsrc : new Uint16Array(capacity);
     let j = 0;
@@ -84,6 +86,11 @@ class IndexChunk {
     this.head = 0;
     this.n = j;
   }
+}
+
+/** Full-size chunks (deep queues) get memory the OS takes back once they are dropped. */
+function words(capacity: number): Uint32Array {
+  return capacity === CHUNK ? new Uint32Array(mappedBuffer(CHUNK * WORDS * 4)) : new Uint32Array(capacity * WORDS);
 }
 
 export class QueueIndex {

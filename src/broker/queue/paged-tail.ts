@@ -11,7 +11,10 @@
 //            deadline, 0 meaning none (f64 when a deadline is fractional, earlier, or 49 days on)
 // So a paged message costs 7 bytes, 11 with a TTL, against 21 for flat f64/f64/u32/u8 columns;
 // there is no doubling slack (at most one partly filled chunk), no copy of the whole backlog
-// when it grows, and each chunk is dropped as soon as its last entry is shifted out.
+// when it grows, and each chunk is dropped as soon as its last entry is shifted out. Chunk memory
+// is mapped (store/mapped-memory.ts), so a drained queue's memory goes back to the OS.
+
+import { mappedBuffer } from '../../store/mapped-memory.js';
 
 /** Flag bits. */
 export const PAGED_SPILL = 1; // in the transient spill store, not the durable message store
@@ -41,11 +44,11 @@ class TailChunk {
 
   constructor(seqBase: number) {
     this.seqBase = seqBase;
-    this.seq32 = new Uint32Array(CHUNK);
+    this.seq32 = new Uint32Array(mappedBuffer(CHUNK * 4));
     this.seq64 = null;
-    this.size16 = new Uint16Array(CHUNK);
+    this.size16 = new Uint16Array(mappedBuffer(CHUNK * 2));
     this.size32 = null;
-    this.flags = new Uint8Array(CHUNK);
+    this.flags = new Uint8Array(mappedBuffer(CHUNK));
     this.expBase = 0;
     this.exp32 = null;
     this.exp64 = null;
@@ -84,7 +87,7 @@ class TailChunk {
     if (this.exp32 === null && this.exp64 === null) {
       // First finite deadline of the chunk; earlier entries have none (0).
       this.expBase = expiresAt;
-      this.exp32 = new Uint32Array(CHUNK);
+      this.exp32 = new Uint32Array(mappedBuffer(CHUNK * 4));
     }
     if (this.exp32 !== null) {
       if (expiresAt === Infinity) {
@@ -96,7 +99,7 @@ class TailChunk {
         this.exp32[i] = d;
         return;
       }
-      const wide = new Float64Array(CHUNK);
+      const wide = new Float64Array(mappedBuffer(CHUNK * 8));
       for (let k = 0; k < i; k++) wide[k] = this.expiryAt(k);
       this.exp64 = wide;
       this.exp32 = null;
@@ -106,7 +109,7 @@ class TailChunk {
 
   private widenSeqs(): Float64Array {
     if (this.seq64 === null) {
-      const wide = new Float64Array(CHUNK);
+      const wide = new Float64Array(mappedBuffer(CHUNK * 8));
       for (let k = 0; k < this.n - 1; k++) wide[k] = this.seqAt(k);
       this.seq64 = wide;
       this.seq32 = null;
@@ -116,7 +119,7 @@ class TailChunk {
 
   private widenSizes(): Uint32Array {
     if (this.size32 === null) {
-      const wide = new Uint32Array(CHUNK);
+      const wide = new Uint32Array(mappedBuffer(CHUNK * 4));
       for (let k = 0; k < this.n - 1; k++) wide[k] = this.sizeAt(k);
       this.size32 = wide;
       this.size16 = null;
