@@ -1035,10 +1035,20 @@ export function decodeMethod(b: Buffer): Method | undefined {
 function longstrSize(v: Buffer | string): number {
   return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 }
+/** ASCII names (nearly all of them) are copied char by char: cheaper than a native utf8 write for short strings. */
 function writeShortstr(b: Buffer, pos: number, v: string): number {
-  const n = b.write(v, pos + 1, 'utf8');
-  b[pos] = n;
-  return pos + 1 + n;
+  const len = v.length;
+  for (let i = 0; i < len; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 0x7f) {
+      const n = b.write(v, pos + 1, 'utf8');
+      b[pos] = n;
+      return pos + 1 + n;
+    }
+    b[pos + 1 + i] = c;
+  }
+  b[pos] = len;
+  return pos + 1 + len;
 }
 function writeLongstr(b: Buffer, pos: number, v: Buffer | string): number {
   const n = typeof v === 'string' ? b.write(v, pos + 4, 'utf8') : v.copy(b, pos + 4);
