@@ -22,7 +22,7 @@ export interface BodyPager {
 
 export class Message {
   readonly exchange: string;
-  routingKey: string;
+  readonly routingKey: string;
   /** Raw content-header payload; replaced only when the broker must rewrite properties. */
   header: Buffer;
   readonly bodySize: number;

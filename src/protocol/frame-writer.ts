@@ -1,6 +1,7 @@
 // Size-first frame encoding: every frame is measured, then written once into its buffer.
 
 import {
+  BASIC_DELIVER,
   FRAME_BODY,
   FRAME_END,
   FRAME_HEADER,
@@ -9,7 +10,9 @@ import {
   basicPropertiesSize,
   methodPayloadSize,
   writeBasicProperties,
+  writeLonglong,
   writeMethodPayload,
+  writeShortstr,
   type BasicProperties,
   type Method,
 } from './generated/amqp.js';
@@ -34,6 +37,35 @@ export function writeMethodFrame(buf: Buffer, pos: number, channel: number, m: M
   const end = writeMethodPayload(buf, pos + 7, m);
   buf[end] = FRAME_END;
   return end + 1;
+}
+
+/** Most bytes a basic.deliver frame can take: ids, three shortstrs of up to 255 bytes, tag and flag. */
+export const MAX_DELIVER_FRAME = FRAME_OVERHEAD + 4 + 3 * 256 + 8 + 1;
+
+/**
+ * basic.deliver written straight into buf (the hottest frame: no method object, no separate sizing
+ * pass; the size is patched in once the strings are written). Needs MAX_DELIVER_FRAME bytes free.
+ */
+export function writeDeliverFrame(
+  buf: Buffer,
+  pos: number,
+  channel: number,
+  consumerTag: string,
+  deliveryTag: number,
+  redelivered: boolean,
+  exchange: string,
+  routingKey: string,
+): number {
+  const start = pos + 7;
+  buf.writeUInt32BE(BASIC_DELIVER, start);
+  let p = writeShortstr(buf, start + 4, consumerTag);
+  p = writeLonglong(buf, p, deliveryTag);
+  buf[p++] = redelivered ? 1 : 0;
+  p = writeShortstr(buf, p, exchange);
+  p = writeShortstr(buf, p, routingKey);
+  writeFrameHeader(buf, pos, FRAME_METHOD, channel, p - start);
+  buf[p] = FRAME_END;
+  return p + 1;
 }
 
 export function encodeMethodFrame(channel: number, m: Method): Buffer {

@@ -236,6 +236,17 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     this.out.sendMethod(this.id, m);
   }
 
+  /** basic.deliver with its content (the hot path: one call, no method object). */
+  private sendDelivery(consumerTag: string, deliveryTag: number, redelivered: boolean, message: Message, header: Buffer): void {
+    const g = this.gates[this.gates.length - 1];
+    if (g !== undefined) {
+      const body = message.body; // read now: a paged body may be gone from the store later
+      g.held.push(() => this.out.sendDelivery(this.id, consumerTag, deliveryTag, redelivered, message.exchange, message.routingKey, header, body, message.bodySize));
+      return;
+    }
+    this.out.sendDelivery(this.id, consumerTag, deliveryTag, redelivered, message.exchange, message.routingKey, header, message.body, message.bodySize);
+  }
+
   private sendContent(message: { body: Buffer[]; bodySize: number }, header: Buffer): void {
     const g = this.gates[this.gates.length - 1];
     if (g !== undefined) {
@@ -495,15 +506,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
 
   deliverReply(message: Message): boolean {
     if (this.closing || this.replyToken === null) return false;
-    this.send({
-      id: M.BASIC_DELIVER,
-      consumerTag: this.replyConsumerTag,
-      deliveryTag: this.nextDeliveryTag++,
-      redelivered: false,
-      exchange: message.exchange,
-      routingKey: message.routingKey,
-    });
-    this.sendContent(message, message.header);
+    this.sendDelivery(this.replyConsumerTag, this.nextDeliveryTag++, false, message, message.header);
     return true;
   }
 
@@ -535,15 +538,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       this.unacked.set(tag, { entry, queue: c.queue, consumer: c, deliveredAt: this.host.broker.clock.now() });
       c.unacked++;
     }
-    this.send({
-      id: M.BASIC_DELIVER,
-      consumerTag: c.tag,
-      deliveryTag: tag,
-      redelivered: entry.redelivered,
-      exchange: msg.exchange,
-      routingKey: msg.routingKey,
-    });
-    this.sendContent(msg, deliveryHeader(entry, c.queue));
+    this.sendDelivery(c.tag, tag, entry.redelivered, msg, deliveryHeader(entry, c.queue));
     // Settled only after the (possibly paged) body was read.
     if (c.noAck) c.queue.settle(entry);
   }

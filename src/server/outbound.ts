@@ -3,7 +3,7 @@
 
 import type { Transport } from './transport.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, methodPayloadSize, type Method } from '../protocol/generated/amqp.js';
-import { writeFrameHeader, writeMethodFrame } from '../protocol/frame-writer.js';
+import { MAX_DELIVER_FRAME, writeDeliverFrame, writeFrameHeader, writeMethodFrame } from '../protocol/frame-writer.js';
 
 /** Slab size: big enough that a tick's small frames rarely need a second one. */
 const SLAB_SIZE = 64 * 1024;
@@ -80,6 +80,14 @@ export class Outbound {
     this.ensure(buf.length);
     this.used += buf.copy(this.slab, this.used);
     this.schedule();
+  }
+
+  /** basic.deliver and its content. */
+  sendDelivery(channel: number, consumerTag: string, deliveryTag: number, redelivered: boolean, exchange: string, routingKey: string, header: Buffer, body: readonly Buffer[], bodySize: number): void {
+    if (this.closed) return;
+    this.ensure(MAX_DELIVER_FRAME);
+    this.used = writeDeliverFrame(this.slab, this.used, channel, consumerTag, deliveryTag, redelivered, exchange, routingKey);
+    this.sendContent(channel, header, body, bodySize);
   }
 
   /** Content header (raw payload as received) and body frames cut at frame_max. */

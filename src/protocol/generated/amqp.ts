@@ -1035,13 +1035,18 @@ export function decodeMethod(b: Buffer): Method | undefined {
 function longstrSize(v: Buffer | string): number {
   return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 }
-/** ASCII names (nearly all of them) are copied char by char: cheaper than a native utf8 write for short strings. */
-function writeShortstr(b: Buffer, pos: number, v: string): number {
+/**
+ * ASCII names (nearly all of them) are copied char by char: cheaper than a native utf8 write for
+ * short strings. Callers that did not size the string first rely on the 255-byte check here.
+ */
+export function writeShortstr(b: Buffer, pos: number, v: string): number {
   const len = v.length;
+  if (len > 255) throw new RangeError(`shortstr of ${len} chars exceeds 255 bytes`);
   for (let i = 0; i < len; i++) {
     const c = v.charCodeAt(i);
     if (c > 0x7f) {
       const n = b.write(v, pos + 1, 'utf8');
+      if (n > 255) throw new RangeError(`shortstr of ${n} bytes exceeds 255`);
       b[pos] = n;
       return pos + 1 + n;
     }
@@ -1055,7 +1060,7 @@ function writeLongstr(b: Buffer, pos: number, v: Buffer | string): number {
   b.writeUInt32BE(n, pos);
   return pos + 4 + n;
 }
-function writeLonglong(b: Buffer, pos: number, v: number): number {
+export function writeLonglong(b: Buffer, pos: number, v: number): number {
   b.writeUInt32BE(Math.floor(v / 0x100000000), pos);
   b.writeUInt32BE(v >>> 0, pos + 4);
   return pos + 8;
