@@ -4,60 +4,86 @@ import { mkdirSync } from 'node:fs';
 import { Broker } from './broker/broker.js';
 import { resolveConfig, type Config } from './config/config.js';
 import { createRootLogger, type Logger } from './log.js';
-import { Listener } from './server/listener.js';
+import { Listener, LOOPBACK_V4 } from './server/listener.js';
+import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
 import { MetricsServer } from './admin/metrics.js';
 import { systemClock, type Clock } from './util/clock.js';
 
-export type { Config } from './config/config.js';
+export type { Config, TlsVerify } from './config/config.js';
+export type { TlsMaterial } from './server/tls.js';
 
 export interface StartOptions extends Partial<Config> {
   clock?: Clock;
   logger?: Logger;
+  /** TLS certificate, key and CA as PEM in memory, instead of the tlsCert/tlsKey/tlsCa files; needs tlsPort. */
+  tls?: TlsMaterial;
 }
 
 export interface RunningBroker {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** The AMQP-over-TLS (amqps) port, when `tlsPort` was given. */
+  readonly tlsPort: number | null;
   /** The AMQP-over-WebSocket port, when `wsPort` was given. */
   readonly wsPort: number | null;
   /** The Prometheus /metrics port, when `metricsPort` was given. */
   readonly metricsPort: number | null;
+  /** The first address listened on: the given host, or 127.0.0.1 by default. */
   readonly host: string;
+  /** Every address the AMQP ports listen on: the given host, or 127.0.0.1 and (if the machine has it) ::1. */
+  readonly hosts: readonly string[];
   readonly broker: Broker;
   /** Graceful stop: 320 CONNECTION_FORCED to clients, then release the port. */
   close(): Promise<void>;
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { clock, logger, ...partial } = options;
+  const { clock, logger, tls, ...partial } = options;
   const config = resolveConfig({ logLevel: 'warn', ...partial });
+  // Certificates are read and checked before recovery so a bad file fails fast.
+  const tlsOptions = tlsServerOptions(config, tls);
   const log = logger ?? createRootLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
   const report = await broker.start();
   const listener = new Listener(broker, log);
-  const port = await listener.listen(config.host, config.port);
+  // The WebSocket and metrics servers take one address: the given host, or IPv4 loopback by default.
+  const host = config.host ?? LOOPBACK_V4;
   let ws: WebSocketListener | null = null;
-  let wsPort: number | null = null;
-  if (config.wsPort !== null) {
-    ws = new WebSocketListener((t) => listener.accept(t));
-    wsPort = await ws.listen(config.host, config.wsPort);
-  }
   let metrics: MetricsServer | null = null;
-  let metricsPort: number | null = null;
-  if (config.metricsPort !== null) {
-    metrics = new MetricsServer(broker, () => listener.connections.size);
-    metricsPort = await metrics.listen(config.host, config.metricsPort);
+  const stopAll = (): Promise<void> => Promise.all([listener.close(), ws?.close(), metrics?.close()]).then(() => broker.stop());
+  try {
+    const amqp = await listener.listen(config.host, config.port);
+    const tlsPort = tlsOptions === null || config.tlsPort === null ? null : (await listener.listenTls(config.host, config.tlsPort, tlsOptions)).port;
+    let wsPort: number | null = null;
+    if (config.wsPort !== null) {
+      ws = new WebSocketListener((t) => listener.accept(t));
+      wsPort = await ws.listen(host, config.wsPort);
+    }
+    let metricsPort: number | null = null;
+    if (config.metricsPort !== null) {
+      metrics = new MetricsServer(broker, () => listener.connections.size);
+      metricsPort = await metrics.listen(host, config.metricsPort);
+    }
+    log.info(
+      { hosts: amqp.hosts, port: amqp.port, tlsPort, wsPort, metricsPort, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms },
+      'warren listening',
+    );
+    let closing: Promise<void> | null = null;
+    return {
+      port: amqp.port,
+      tlsPort,
+      wsPort,
+      metricsPort,
+      host: amqp.hosts[0] ?? host,
+      hosts: amqp.hosts,
+      broker,
+      close: () => (closing ??= stopAll()),
+    };
+  } catch (err) {
+    // A port in use: give back what did bind and stop the broker before reporting it.
+    await stopAll().catch(() => undefined);
+    throw err;
   }
-  log.info({ host: config.host, port, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms }, 'warren listening');
-  let closing: Promise<void> | null = null;
-  return {
-    port,
-    wsPort,
-    metricsPort,
-    host: config.host,
-    broker,
-    close: () => (closing ??= Promise.all([listener.close(), ws?.close(), metrics?.close()]).then(() => broker.stop())),
-  };
 }

@@ -2,7 +2,7 @@
 // `warren serve`: command-line flags and env -> Config -> a running broker; SIGTERM/SIGINT stop it gracefully.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { configFromEnv, type Config, type LogLevel, type SyncMode } from '../config/config.js';
+import { configFromEnv, type Config, type LogLevel, type SyncMode, type TlsVerify } from '../config/config.js';
 import { startBroker } from '../index.js';
 import { VERSION } from '../server/server-properties.js';
 
@@ -12,24 +12,50 @@ function int(v: string): number {
   return n;
 }
 
+interface ServeOptions {
+  host?: string;
+  port?: number;
+  tlsPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsVerify?: string;
+  dataDir?: string;
+  logLevel?: string;
+  sync?: string;
+  maxMessageSize?: number;
+  wsPort?: number;
+  metricsPort?: number;
+}
+
 const program = new Command();
 program.name('warren').description('An AMQP 0-9-1 message broker speaking RabbitMQ\'s dialect').version(VERSION);
 
 program
   .command('serve')
   .description('run the broker')
-  .option('--host <host>', 'address to listen on (env WARREN_HOST)')
+  .option('--host <host>', 'address to listen on; default 127.0.0.1 and ::1 (env WARREN_HOST)')
   .option('--port <port>', 'AMQP port (env WARREN_PORT)', int)
+  .option('--tls-port <port>', 'also serve AMQP over TLS (amqps) on this port, conventionally 5671 (env WARREN_TLS_PORT)', int)
+  .option('--tls-cert <file>', 'PEM certificate (chain) for the TLS port (env WARREN_TLS_CERT)')
+  .option('--tls-key <file>', 'PEM private key for --tls-cert (env WARREN_TLS_KEY)')
+  .option('--tls-ca <file>', 'PEM CAs that client certificates must chain to; turns on --tls-verify peer (env WARREN_TLS_CA)')
+  .option('--tls-verify <mode>', 'peer|none: require a valid client certificate; default peer with --tls-ca, else none (env WARREN_TLS_VERIFY)')
   .option('--data-dir <dir>', 'directory for durable data (env WARREN_DATA_DIR)')
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env WARREN_LOG_LEVEL)')
   .option('--sync <mode>', 'always|batch|off: when a persistent message is fsynced before its confirm (env WARREN_SYNC)')
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
   .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
-  .action(async (opts: { host?: string; port?: number; dataDir?: string; logLevel?: string; sync?: string; maxMessageSize?: number; wsPort?: number; metricsPort?: number }) => {
+  .action(async (opts: ServeOptions) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
     if (opts.port !== undefined) fromFlags.port = opts.port;
+    if (opts.tlsPort !== undefined) fromFlags.tlsPort = opts.tlsPort;
+    if (opts.tlsCert !== undefined) fromFlags.tlsCert = opts.tlsCert;
+    if (opts.tlsKey !== undefined) fromFlags.tlsKey = opts.tlsKey;
+    if (opts.tlsCa !== undefined) fromFlags.tlsCa = opts.tlsCa;
+    if (opts.tlsVerify !== undefined) fromFlags.tlsVerify = opts.tlsVerify as TlsVerify;
     if (opts.dataDir !== undefined) fromFlags.dataDir = opts.dataDir;
     if (opts.logLevel !== undefined) fromFlags.logLevel = opts.logLevel as LogLevel;
     if (opts.sync !== undefined) fromFlags.sync = opts.sync as SyncMode;

@@ -2,6 +2,8 @@
 
 export type SyncMode = 'always' | 'batch' | 'off';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** TLS client-certificate checking: `peer` requests a certificate and refuses a client without a valid one. */
+export type TlsVerify = 'peer' | 'none';
 
 export interface UserConfig {
   name: string;
@@ -11,8 +13,22 @@ export interface UserConfig {
 }
 
 export interface Config {
-  host: string;
+  /**
+   * Address to listen on. null (the default): loopback on both families, 127.0.0.1 and ::1
+   * (::1 only where the machine has IPv6 loopback). An explicit host listens only there.
+   */
+  host: string | null;
   port: number;
+  /** Port for AMQP over TLS (amqps; RabbitMQ's convention is 5671). null: no TLS listener; 0 picks a free port. */
+  tlsPort: number | null;
+  /** PEM file of the broker's certificate (and chain) for the TLS listener. */
+  tlsCert: string | null;
+  /** PEM file of the private key for tlsCert. */
+  tlsKey: string | null;
+  /** PEM file of the CAs that client certificates must chain to. */
+  tlsCa: string | null;
+  /** Client-certificate checking; null means `peer` when tlsCa is given, `none` otherwise. */
+  tlsVerify: TlsVerify | null;
   /** Directory for durable definitions and messages. */
   dataDir: string;
   logLevel: LogLevel;
@@ -51,8 +67,13 @@ export interface Config {
 }
 
 export const DEFAULT_CONFIG: Config = {
-  host: '127.0.0.1',
+  host: null,
   port: 5672,
+  tlsPort: null,
+  tlsCert: null,
+  tlsKey: null,
+  tlsCa: null,
+  tlsVerify: null,
   dataDir: './data',
   logLevel: 'info',
   sync: 'always',
@@ -82,6 +103,13 @@ export class ConfigError extends Error {
 export function resolveConfig(partial: Partial<Config>): Config {
   const c: Config = { ...DEFAULT_CONFIG, ...stripUndefined(partial) };
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`invalid port ${c.port}`);
+  if (c.tlsPort !== null && (!Number.isInteger(c.tlsPort) || c.tlsPort < 0 || c.tlsPort > 65535)) {
+    throw new ConfigError(`invalid TLS port ${c.tlsPort}`);
+  }
+  if (c.tlsVerify !== null && c.tlsVerify !== 'peer' && c.tlsVerify !== 'none') {
+    throw new ConfigError(`invalid TLS verify mode '${String(c.tlsVerify)}' (peer or none)`);
+  }
+  if (c.host === '') throw new ConfigError('empty host');
   if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError(`invalid log level '${c.logLevel}'`);
   if (!['always', 'batch', 'off'].includes(c.sync)) throw new ConfigError(`invalid sync mode '${c.sync}'`);
   // AMQP 0-9-1 §4.2.3: frame_max may not be below 4096 (FRAME-MIN-SIZE).
@@ -113,5 +141,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_MAX_MESSAGE_SIZE'] !== undefined) out.maxMessageSize = Number(env['WARREN_MAX_MESSAGE_SIZE']);
   if (env['WARREN_WS_PORT'] !== undefined) out.wsPort = Number(env['WARREN_WS_PORT']);
   if (env['WARREN_METRICS_PORT'] !== undefined) out.metricsPort = Number(env['WARREN_METRICS_PORT']);
+  if (env['WARREN_TLS_PORT'] !== undefined) out.tlsPort = Number(env['WARREN_TLS_PORT']);
+  if (env['WARREN_TLS_CERT'] !== undefined) out.tlsCert = env['WARREN_TLS_CERT'];
+  if (env['WARREN_TLS_KEY'] !== undefined) out.tlsKey = env['WARREN_TLS_KEY'];
+  if (env['WARREN_TLS_CA'] !== undefined) out.tlsCa = env['WARREN_TLS_CA'];
+  if (env['WARREN_TLS_VERIFY'] !== undefined) out.tlsVerify = env['WARREN_TLS_VERIFY'] as TlsVerify;
   return out;
 }
