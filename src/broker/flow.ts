@@ -15,6 +15,15 @@ export interface AlarmConfig {
   dataDir: string;
 }
 
+/**
+ * Memory the process may use: the machine's, or the container's cgroup limit when that is lower
+ * (RabbitMQ does the same), so a relative watermark means something inside a container.
+ */
+export function availableMemory(constrained: number | undefined = process.constrainedMemory?.(), total: number = totalmem()): number {
+  // Unlimited cgroups report 0 or a huge sentinel (2^64 - 1), both ignored.
+  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
+}
+
 export class Alarms {
   private memory = false;
   private disk = false;
@@ -47,7 +56,7 @@ export class Alarms {
 
   get memoryLimitBytes(): number {
     const w = this.config.memoryHighWatermark;
-    return w < 1 ? Math.floor(totalmem() * w) : w;
+    return w < 1 ? Math.floor(availableMemory() * w) : w;
   }
 
   onChange(l: AlarmListener): void {
