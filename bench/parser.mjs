@@ -114,6 +114,7 @@ async function loadWarrenReader() {
       onMethodFrame: () => void counter.frames++,
       onHeaderFrame: () => void counter.frames++,
       onBodyFrame: () => void counter.frames++,
+      onBodyParts: () => void counter.frames++,
       onHeartbeatFrame: () => void counter.frames++,
     };
     const reader = new mod.FrameReader(handler, FRAME_MAX);

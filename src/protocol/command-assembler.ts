@@ -40,20 +40,23 @@ export class CommandAssembler {
   }
 
   /** Returns true when the command is complete (zero-length body). */
-  onHeader(payload: Buffer): boolean {
+  /** The content header is buf[start, end). */
+  onHeader(buf: Buffer, start: number, end: number): boolean {
     if (this.state !== AssemblyState.Header) {
       throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
     }
-    if (payload.length < 14) throw new ConnectionError(502, 'content header frame too short', 0, 0);
-    const classId = payload.readUInt16BE(0);
+    if (end - start < 14) throw new ConnectionError(502, 'content header frame too short', 0, 0);
+    const classId = buf.readUInt16BE(start);
     const m = this.method as Method;
     const info = METHOD_INFO.get(m.id);
     if (info === undefined || classId !== info.classId) {
       throw this.unexpected(`expected content header for class ${info?.classId ?? 0}, got one for class ${classId} instead`);
     }
-    const size = payload.readUInt32BE(4) * 0x100000000 + payload.readUInt32BE(8);
+    const size = buf.readUInt32BE(start + 4) * 0x100000000 + buf.readUInt32BE(start + 8);
     // Keep an owned copy of the header: it outlives the socket chunk and is passed to consumers.
-    this.header = Buffer.from(payload);
+    const header = Buffer.allocUnsafe(end - start);
+    buf.copy(header, 0, start, end);
+    this.header = header;
     this.bodySize = size;
     this.received = 0;
     if (size > this.maxBodySize) {

@@ -8,7 +8,8 @@ import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } fr
 
 export interface FrameHandler {
   onMethodFrame(channel: number, payload: Buffer): void;
-  onHeaderFrame(channel: number, payload: Buffer): void;
+  /** A content header: the payload is buf[start, end) (not cut out: the receiver copies it anyway). */
+  onHeaderFrame(channel: number, buf: Buffer, start: number, end: number): void;
   onBodyFrame(channel: number, payload: Buffer): void;
   /** One body frame whose payload arrived in several chunks, as views in order. */
   onBodyParts(channel: number, parts: readonly Buffer[]): void;
@@ -68,8 +69,9 @@ export class FrameReader {
         this.headerFilled = len - pos;
         return;
       }
-      const size = chunk.readUInt32BE(pos + 3);
-      this.checkSize(size, chunk[pos] as number);
+      // Byte arithmetic rather than readUInt32BE: the bounds were checked just above.
+      const size = (((chunk[pos + 3] as number) << 24) >>> 0) + (((chunk[pos + 4] as number) << 16) | ((chunk[pos + 5] as number) << 8) | (chunk[pos + 6] as number));
+      if (this.frameMax > 0 && size + HEADER_SIZE + 1 > this.frameMax) this.checkSize(size, chunk[pos] as number);
       const total = HEADER_SIZE + size + 1;
       if (len - pos < total) {
         // The frame ends beyond this chunk, so startViews cannot complete it here.
@@ -181,7 +183,7 @@ export class FrameReader {
 
   private emit(buf: Buffer, pos: number, size: number): void {
     const type = buf[pos] as number;
-    const channel = buf.readUInt16BE(pos + 1);
+    const channel = ((buf[pos + 1] as number) << 8) | (buf[pos + 2] as number);
     const start = pos + HEADER_SIZE;
     const end = start + size;
     if (buf[end] !== FRAME_END) {
@@ -192,7 +194,7 @@ export class FrameReader {
         this.handler.onMethodFrame(channel, buf.subarray(start, end));
         return;
       case FRAME_HEADER:
-        this.handler.onHeaderFrame(channel, buf.subarray(start, end));
+        this.handler.onHeaderFrame(channel, buf, start, end);
         return;
       case FRAME_BODY:
         this.handler.onBodyFrame(channel, buf.subarray(start, end));

@@ -260,7 +260,7 @@ export class Connection implements FrameHandler, ChannelHost {
     this.socket.pause();
   }
 
-  onHeaderFrame(channel: number, payload: Buffer): void {
+  onHeaderFrame(channel: number, buf: Buffer, start: number, end: number): void {
     if (!this.publisher) {
       this.publisher = true;
       if (this.broker.alarms.blocked) this.block(this.broker.alarms.reason);
@@ -268,7 +268,7 @@ export class Connection implements FrameHandler, ChannelHost {
     const ch = this.contentChannel(channel);
     if (ch === null) return;
     try {
-      if (ch.assembler.onHeader(payload)) ch.handlePublish();
+      if (ch.assembler.onHeader(buf, start, end)) ch.handlePublish();
     } catch (err) {
       this.fail(err, channel);
     }

@@ -72,7 +72,7 @@ export class RawClient {
           if (method === undefined) throw new Error(`client: unknown method ${payload.readUInt32BE(0).toString(16)}`);
           this.push({ type: 'method', channel, method });
         },
-        onHeaderFrame: (channel, payload) => this.push({ type: 'header', channel, payload: Buffer.from(payload) }),
+        onHeaderFrame: (channel, buf, start, end) => this.push({ type: 'header', channel, payload: Buffer.from(buf.subarray(start, end)) }),
         onBodyFrame: (channel, payload) => this.push({ type: 'body', channel, payload: Buffer.from(payload) }),
         onBodyParts: (channel, parts) => this.push({ type: 'body', channel, payload: Buffer.concat(parts) }),
         onHeartbeatFrame: (channel) => this.push({ type: 'heartbeat', channel }),

@@ -17,7 +17,7 @@ function collector(): { handler: FrameHandler; events: Ev[] } {
   const events: Ev[] = [];
   const handler: FrameHandler = {
     onMethodFrame: (channel, p) => events.push({ type: 1, channel, payload: p.toString('hex') }),
-    onHeaderFrame: (channel, p) => events.push({ type: 2, channel, payload: p.toString('hex') }),
+    onHeaderFrame: (channel, buf, start, end) => events.push({ type: 2, channel, payload: buf.toString('hex', start, end) }),
     onBodyFrame: (channel, p) => events.push({ type: 3, channel, payload: p.toString('hex') }),
     onBodyParts: (channel, parts) => events.push({ type: 3, channel, payload: parts.map((v) => v.toString('hex')).join('') }),
     onHeartbeatFrame: (channel) => events.push({ type: 8, channel, payload: '' }),
