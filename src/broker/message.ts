@@ -8,6 +8,8 @@ import type { FieldValue } from '../protocol/field-table.js';
 /** Content-header payload layout: class (2) weight (2) body size (8) then property flags. */
 const PROPERTY_FLAGS_OFFSET = 12;
 /** Property flag bits (AMQP 0-9-1 §4.2.6.1: first property is bit 15). */
+const FLAG_CONTENT_TYPE = 1 << 15;
+const FLAG_CONTENT_ENCODING = 1 << 14;
 const FLAG_HEADERS = 1 << 13;
 const FLAG_DELIVERY_MODE = 1 << 12;
 const FLAG_PRIORITY = 1 << 11;
@@ -84,8 +86,20 @@ export class Message {
     return (this.flags & FLAG_HEADERS) !== 0;
   }
 
+  /** Read from the raw header (checked on every publish; decoding all properties for it is wasteful). */
   get persistent(): boolean {
-    return (this.flags & FLAG_DELIVERY_MODE) !== 0 && this.properties.deliveryMode === 2;
+    const flags = this.flags;
+    if ((flags & FLAG_DELIVERY_MODE) === 0) return false;
+    if (this.props !== null) return this.props.deliveryMode === 2;
+    const h = this.header;
+    // delivery-mode follows content-type, content-encoding (shortstrs) and headers (a table).
+    let pos = PROPERTY_FLAGS_OFFSET + 2;
+    if ((flags & FLAG_CONTENT_TYPE) !== 0) pos += 1 + (h[pos] ?? 0);
+    if ((flags & FLAG_CONTENT_ENCODING) !== 0) pos += 1 + (h[pos] ?? 0);
+    if ((flags & FLAG_HEADERS) !== 0) pos += pos + 4 <= h.length ? 4 + h.readUInt32BE(pos) : h.length;
+    // A malformed header is left to the full decoder, which reports it.
+    if (pos >= h.length) return this.properties.deliveryMode === 2;
+    return h[pos] === 2;
   }
 
   get hasPriority(): boolean {

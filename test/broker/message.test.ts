@@ -1,0 +1,36 @@
+// Message reads delivery-mode straight from the raw content header; it must agree with
+// the full property decoder for any combination of the properties that precede it.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Message } from '../../src/broker/message.js';
+import { encodeContentHeaderPayload } from '../../src/protocol/frame-writer.js';
+import type { BasicProperties } from '../../src/protocol/generated/amqp.js';
+import { canonicalValue, utf8String } from '../protocol/arbitraries.js';
+
+const propsArb: fc.Arbitrary<BasicProperties> = fc.record(
+  {
+    contentType: utf8String(255),
+    contentEncoding: utf8String(255),
+    headers: fc.dictionary(utf8String(40), canonicalValue(2), { maxKeys: 5 }),
+    deliveryMode: fc.integer({ min: 0, max: 255 }),
+    priority: fc.integer({ min: 0, max: 9 }),
+    correlationId: utf8String(20),
+  },
+  { requiredKeys: [] },
+);
+
+describe('Message.persistent', () => {
+  it('agrees with the decoded delivery-mode for any preceding properties', () => {
+    fc.assert(
+      fc.property(propsArb, (props) => {
+        const header = encodeContentHeaderPayload(60, 5, props);
+        const raw = new Message('x', 'k', header, [Buffer.from('hello')], 5);
+        const decoded = new Message('x', 'k', header, [Buffer.from('hello')], 5);
+        expect(raw.persistent).toBe(decoded.properties.deliveryMode === 2);
+        expect(decoded.persistent).toBe(props.deliveryMode === 2);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
