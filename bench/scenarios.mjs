@@ -12,8 +12,8 @@ const BOTH = ['raw', 'amqplib'];
  * Publishers pause while more than this many messages are unconsumed, so pub/sub scenarios
  * measure a sustainable rate instead of a queue growing without bound. 50,000 covers the
  * 10 ms progress relay at rates of millions of msg/s; big bodies are capped at 64 MiB in queues.
- * --backlog N overrides the count. Note that 50,000 is above warren's paging threshold (32,768
- * ready messages per queue): a consumer that falls that far behind sends messages through disk.
+ * --backlog N overrides the count. 50,000 stays below warren's paging threshold (131,072
+ * ready messages per queue, Config.pageAfterMessages), so pub/sub rounds measure the in-memory path.
  */
 const BACKLOG_MESSAGES = 50000;
 const BACKLOG_BYTES = 64 * MiB;
@@ -22,7 +22,7 @@ const PROGRESS_MS = 10;
 /** Transient scenarios aim at 2x RabbitMQ's rate (the project's speed target). */
 const TRANSIENT = { ratio: 2, cmp: '>=' };
 /** warren pages a queue's ready messages beyond this many, or beyond this many bytes of bodies (src/broker/queue/queue.ts). */
-const WARREN_PAGE_COUNT = 32768;
+const WARREN_PAGE_COUNT = 131072;
 const WARREN_PAGE_BYTES = 128 * MiB;
 /** Deep queue: RSS is read this long after the last message was drained. */
 const DRAINED_SETTLE_MS = 2000;
@@ -249,7 +249,7 @@ export const SCENARIOS = [
           rssFullMiB: mib(rss1),
           rssPeakFillMiB: mib(peakFill),
           rssDrainedMiB: mib(rss2),
-          // warren only: its queue keeps min(32,768, 128 MiB of bodies) ready messages in memory
+          // warren only: its queue keeps min(131,072, 128 MiB of bodies) ready messages in memory
           // and pages the rest (queue.ts); the spill store's size on disk corroborates it.
           pagedExpected: ctx.target.name === 'warren' ? Math.max(0, full.depth - Math.min(WARREN_PAGE_COUNT, Math.ceil(WARREN_PAGE_BYTES / Math.max(1, bodySize)))) : null,
           spillMiB: mib(spillBytes),
