@@ -3,11 +3,15 @@
 
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/amqp.js';
 import { encodeContentHeaderPayload } from '../protocol/frame-writer.js';
-import type { FieldValue } from '../protocol/field-table.js';
+import { TypedValue, type FieldValue } from '../protocol/field-table.js';
 
 /** Content-header payload layout: class (2) weight (2) body size (8) then property flags. */
 const PROPERTY_FLAGS_OFFSET = 12;
 /** Property flag bits (AMQP 0-9-1 §4.2.6.1: first property is bit 15). */
+const DELIVERY_COUNT = 'x-delivery-count';
+const DELIVERY_COUNT_KEY = Buffer.from(DELIVERY_COUNT);
+/** shortstr key + 'l' tag; the 8-byte value follows. */
+const DELIVERY_COUNT_ENTRY = Buffer.concat([Buffer.from([DELIVERY_COUNT.length]), DELIVERY_COUNT_KEY, Buffer.from('l')]);
 const FLAG_CONTENT_TYPE = 1 << 15;
 const FLAG_CONTENT_ENCODING = 1 << 14;
 const FLAG_HEADERS = 1 << 13;
@@ -122,6 +126,41 @@ export class Message {
   setProperties(props: BasicProperties): void {
     this.props = props;
     this.header = encodeContentHeaderPayload(this.header.readUInt16BE(0), this.bodySize, props);
+  }
+
+  /**
+   * The content header with `x-delivery-count` set to `count` (quorum and delivery-limit queues add it
+   * per delivery). Patches the raw bytes (append a 64-bit 'l' entry to the headers table, or add a
+   * table) rather than decoding and re-encoding every property; falls back to that when the header
+   * may already carry the key.
+   */
+  headerWithDeliveryCount(count: number): Buffer {
+    const h = this.header;
+    if (h.indexOf(DELIVERY_COUNT_KEY) >= 0) return this.headerWith(DELIVERY_COUNT, new TypedValue('l', count));
+    const flags = this.flags;
+    let pos = PROPERTY_FLAGS_OFFSET + 2;
+    if ((flags & FLAG_CONTENT_TYPE) !== 0) pos += 1 + (h[pos] ?? 0);
+    if ((flags & FLAG_CONTENT_ENCODING) !== 0) pos += 1 + (h[pos] ?? 0);
+    const hasTable = (flags & FLAG_HEADERS) !== 0;
+    const tableLen = hasTable && pos + 4 <= h.length ? h.readUInt32BE(pos) : 0;
+    const tableEnd = hasTable ? pos + 4 + tableLen : pos;
+    if (tableEnd > h.length) return this.headerWith(DELIVERY_COUNT, new TypedValue('l', count));
+    const entry = DELIVERY_COUNT_ENTRY.length + 8;
+    const out = Buffer.allocUnsafe(h.length + entry + (hasTable ? 0 : 4));
+    h.copy(out, 0, 0, tableEnd);
+    let p = tableEnd;
+    if (!hasTable) {
+      out.writeUInt16BE(flags | FLAG_HEADERS, PROPERTY_FLAGS_OFFSET);
+      out.writeUInt32BE(entry, p);
+      p += 4;
+    } else {
+      out.writeUInt32BE(tableLen + entry, pos);
+    }
+    p += DELIVERY_COUNT_ENTRY.copy(out, p);
+    out.writeUInt32BE(Math.floor(count / 0x100000000), p);
+    out.writeUInt32BE(count >>> 0, p + 4);
+    h.copy(out, p + 8, tableEnd);
+    return out;
   }
 
   /** The content header with one header field added (not stored: used per delivery). */

@@ -10,7 +10,7 @@ import type { Queue, QueueEntry } from '../broker/queue/queue.js';
 import { generateName, type VHost } from '../broker/vhost.js';
 import { CommandAssembler } from '../protocol/command-assembler.js';
 import { ChannelError } from '../protocol/errors.js';
-import { TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { numberValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import * as M from '../protocol/generated/amqp.js';
 import type { Outbound } from './outbound.js';
 import { parseExpiration } from '../broker/queue/arguments.js';
@@ -731,7 +731,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
 function deliveryHeader(entry: QueueEntry, queue: Queue): Buffer {
   // Quorum queues always carry the count (0 on first delivery); others only once returned.
   if (!queue.tracksDeliveries || (entry.returns === 0 && queue.policy.type !== 'quorum')) return entry.message.header;
-  return entry.message.headerWith('x-delivery-count', new TypedValue('l', entry.returns));
+  return entry.message.headerWithDeliveryCount(entry.returns);
 }
 
 /** RabbitMQ refuses CC/BCC headers that are not arrays. */

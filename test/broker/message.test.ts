@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { Message } from '../../src/broker/message.js';
 import { encodeContentHeaderPayload } from '../../src/protocol/frame-writer.js';
 import type { BasicProperties } from '../../src/protocol/generated/amqp.js';
+import { TypedValue } from '../../src/protocol/field-table.js';
 import { canonicalValue, utf8String } from '../protocol/arbitraries.js';
 
 const propsArb: fc.Arbitrary<BasicProperties> = fc.record(
@@ -32,5 +33,27 @@ describe('Message.persistent', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('Message.headerWithDeliveryCount', () => {
+  it('patches the raw header to exactly what decoding, adding the header and re-encoding gives', () => {
+    fc.assert(
+      fc.property(propsArb, fc.integer({ min: 0, max: 2 ** 40 }), (props, count) => {
+        const header = encodeContentHeaderPayload(60, 5, props);
+        const m = new Message('x', 'k', header, [Buffer.from('hello')], 5);
+        const want = m.headerWith('x-delivery-count', new TypedValue('l', count));
+        expect(m.headerWithDeliveryCount(count).equals(want)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('replaces a count the header already carries (client-set or from an earlier queue)', () => {
+    const header = encodeContentHeaderPayload(60, 0, { headers: { 'x-delivery-count': 7, a: 'b' }, deliveryMode: 2 });
+    const m = new Message('x', 'k', header, [], 0);
+    const patched = new Message('x', 'k', m.headerWithDeliveryCount(3), [], 0);
+    expect(patched.properties.headers).toEqual({ 'x-delivery-count': new TypedValue('l', 3), a: 'b' });
+    expect(patched.persistent).toBe(true);
   });
 });
