@@ -318,6 +318,52 @@ export default {
     });
   },
 
+  async 'content-header-property-overruns-frame'(ctx) {
+    // Flags: delivery-mode (bit 12) and correlation-id (bit 10); correlation-id claims 200 bytes but has 2.
+    const c = await ctx.rawOpen();
+    const q = ctx.q();
+    c.sendMethod(1, 'queue.declare', { queue: q, durable: true });
+    await c.expect('queue.declare-ok');
+    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x14, 0x00, 2, 200, 0x41, 0x42]);
+    c.sendMethod(1, 'basic.publish', { exchange: '', 'routing-key': q });
+    c.write(encodeFrame(FRAME.header, 1, header));
+    c.write(encodeFrame(FRAME.body, 1, Buffer.from('x')));
+    const closed = await untilClose(c);
+    const c2 = await ctx.rawOpen();
+    c2.sendMethod(1, 'queue.declare', { queue: q, passive: true });
+    const ok = await c2.expect('queue.declare-ok');
+    c2.sendMethod(1, 'queue.delete', { queue: q });
+    await c2.expect('queue.delete-ok');
+    return { closed, messageCount: ok['message-count'] };
+  },
+
+  async 'content-header-headers-table-overruns-frame'(ctx) {
+    // Flags: headers (bit 13); the table claims 100 bytes but the frame ends after 3.
+    const c = await ctx.rawOpen();
+    const q = ctx.q();
+    c.sendMethod(1, 'queue.declare', { queue: q, exclusive: true });
+    await c.expect('queue.declare-ok');
+    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x20, 0x00, 0, 0, 0, 100, 1, 2, 3]);
+    c.sendMethod(1, 'basic.publish', { exchange: '', 'routing-key': q });
+    c.write(encodeFrame(FRAME.header, 1, header));
+    c.write(encodeFrame(FRAME.body, 1, Buffer.from('x')));
+    return untilClose(c);
+  },
+
+  async 'content-header-trailing-bytes-after-properties'(ctx) {
+    // Flags: delivery-mode only, then two bytes no property accounts for.
+    const c = await ctx.rawOpen();
+    const q = ctx.q();
+    c.sendMethod(1, 'queue.declare', { queue: q, exclusive: true });
+    await c.expect('queue.declare-ok');
+    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x10, 0x00, 2, 7, 7]);
+    c.sendMethod(1, 'basic.publish', { exchange: '', 'routing-key': q });
+    c.write(encodeFrame(FRAME.header, 1, header));
+    c.write(encodeFrame(FRAME.body, 1, Buffer.from('x')));
+    c.sendMethod(1, 'basic.get', { queue: q, 'no-ack': true });
+    return untilClose(c);
+  },
+
   async 'publish-split-at-every-byte'(ctx) {
     const c = await ctx.rawOpen();
     const q = ctx.q();

@@ -54,6 +54,10 @@ export class Broker {
       // Poison messages and expiries reaching a DLQ are what operators want to hear about.
       this.log.warn({ queue: q.name, reason, dlx: q.policy.deadLetterExchange, targets }, 'message dead-lettered');
     };
+    vhost.listener.deadLetterFailed = (q, reason, err) => {
+      this.metrics.deadLetterDropped++;
+      this.log.error({ queue: q.name, reason, err: err.message }, 'message could not be dead-lettered; dropped');
+    };
     this.vhosts.set('/', vhost);
   }
 

@@ -20,10 +20,10 @@ export class RouteCollector {
    * Queues reached by the current pass, each once, in the order reached: the first `count`
    * entries (the array is reused, not truncated: changing an array's length is a slow runtime call).
    */
-  readonly queues: Queue[] = [];
+  readonly queues: (Queue | undefined)[] = [];
   count = 0;
   /** Exchanges reached through bindings, to route through next: the first `pendingCount` entries. */
-  readonly pending: Exchange[] = [];
+  readonly pending: (Exchange | undefined)[] = [];
   pendingCount = 0;
   private pass = 0;
   private step = 0;
@@ -74,8 +74,10 @@ export class RouteCollector {
     this.queues[this.count++] = q;
   }
 
-  /** Forget the pass (entries stay until overwritten; a deleted queue lingers here at most until the next publish). */
+  /** Forget the pass, dropping the references (so a deleted queue or exchange is not kept alive here). */
   clear(): void {
+    for (let i = 0; i < this.count; i++) this.queues[i] = undefined;
+    for (let i = 0; i < this.pendingCount; i++) this.pending[i] = undefined;
     this.count = 0;
     this.pendingCount = 0;
   }

@@ -36,6 +36,8 @@ export interface VHostListener {
   entryRemoved?(q: Queue, entry: QueueEntry): void;
   /** A message was dead-lettered from q into `targets` queues (0 = dropped). */
   deadLettered?(q: Queue, reason: DeadLetterReason, targets: number): void;
+  /** A message could not be dead-lettered (its stored header did not decode): it was dropped. */
+  deadLetterFailed?(q: Queue, reason: DeadLetterReason, err: Error): void;
 }
 
 /** What a publish did: routed to how many queues, and whether any refused it (x-overflow reject-publish). */
@@ -336,7 +338,16 @@ export class VHost implements QueueHost {
     }
     // The new message (which may read a paged body) is stored before the old one is acked, so a
     // crash in between leaves a duplicate rather than a loss.
-    const dl = deadLetterMessage(entry.message, q.name, reason, dlx.name, q.policy.deadLetterRoutingKey, this.clock.now());
+    let dl: ReturnType<typeof deadLetterMessage>;
+    try {
+      dl = deadLetterMessage(entry.message, q.name, reason, dlx.name, q.policy.deadLetterRoutingKey, this.clock.now());
+    } catch (err) {
+      // Headers are checked at publish, so this means a damaged stored message: drop it rather
+      // than let a timer or a recovery throw (which would take the broker down, again on restart).
+      this.onEntryRemoved(q, entry);
+      this.listener.deadLetterFailed?.(q, reason, err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     const targets = new RouteCollector();
     this.route(dlx, dl.routingKeys, dl.message.properties.headers, targets);
     let n = 0;
@@ -357,7 +368,10 @@ export class VHost implements QueueHost {
     const routed = c.queues;
     const n = c.count;
     const outcome: PublishOutcome = { routed: n, rejected: false, persisted: false };
-    if (n === 0) return outcome;
+    if (n === 0) {
+      c.clear();
+      return outcome;
+    }
     const before = this.appends;
     const failuresBefore = this.persistFailures;
     this.collectorBusy = true;

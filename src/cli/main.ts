@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 // `warren serve`: command-line flags and env -> Config -> a running broker; SIGTERM/SIGINT stop it gracefully.
 
 import { Command, InvalidArgumentError } from 'commander';

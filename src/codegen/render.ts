@@ -151,7 +151,11 @@ export function render(specText: string): string {
   w('  const start = c.pos + 1;');
   w('  if (start + len > b.length) throw new RangeError("shortstr overruns frame");');
   w('  c.pos = start + len;');
-  w("  return b.toString('utf8', start, start + len);");
+  w("  const s = b.toString('utf8', start, start + len);");
+  w('  // Invalid UTF-8 decodes to U+FFFD (3 bytes each): a name that would no longer fit a shortstr when');
+  w('  // echoed back (deliver, declare-ok, consume-ok) is refused here rather than failing mid-delivery.');
+  w("  if (len > 85 && Buffer.byteLength(s) > 255) throw new RangeError('shortstr is not valid UTF-8');");
+  w('  return s;');
   w('}');
   w('function readLongstr(b: Buffer, c: { pos: number }): Buffer {');
   w('  const len = b.readUInt32BE(c.pos);');

@@ -52,6 +52,12 @@ export class CommandAssembler {
     if (info === undefined || classId !== info.classId) {
       throw this.unexpected(`expected content header for class ${info?.classId ?? 0}, got one for class ${classId} instead`);
     }
+    const overrun = propertyOverrun(buf, start + 12, end);
+    if (overrun !== null) {
+      // RabbitMQ closes the connection with 541 (its decoder fails); nothing of the message is kept.
+      this.reset();
+      throw new ConnectionError(541, `malformed content header: ${overrun}`, 0, 0);
+    }
     const size = buf.readUInt32BE(start + 4) * 0x100000000 + buf.readUInt32BE(start + 8);
     // Keep an owned copy of the header: it outlives the socket chunk and is passed to consumers.
     const header = Buffer.allocUnsafe(end - start);
@@ -106,4 +112,42 @@ export class CommandAssembler {
     const info = this.method === null ? undefined : METHOD_INFO.get(this.method.id);
     return new ConnectionError(505, detail, info?.classId ?? 0, info?.methodId ?? 0);
   }
+}
+
+/** Basic property sizes in flag order (bit 15 down to bit 2): 's' shortstr, 't' table, 1/8 fixed octets. */
+const BASIC_PROPERTY_LAYOUT: readonly (readonly [string, 's' | 't' | 1 | 8])[] = [
+  ['content-type', 's'],
+  ['content-encoding', 's'],
+  ['headers', 't'],
+  ['delivery-mode', 1],
+  ['priority', 1],
+  ['correlation-id', 's'],
+  ['reply-to', 's'],
+  ['expiration', 's'],
+  ['message-id', 's'],
+  ['timestamp', 8],
+  ['type', 's'],
+  ['user-id', 's'],
+  ['app-id', 's'],
+  ['cluster-id', 's'],
+];
+
+/**
+ * Checks that every property the flags announce fits in the frame (lengths only: later readers of
+ * the raw header, which is stored and passed to consumers as it came, rely on it). Returns what is
+ * wrong, or null.
+ */
+export function propertyOverrun(buf: Buffer, flagsAt: number, end: number): string | null {
+  const flags = buf.readUInt16BE(flagsAt);
+  if ((flags & 1) !== 0) return 'property flags continue beyond the basic class';
+  let pos = flagsAt + 2;
+  for (let i = 0; i < BASIC_PROPERTY_LAYOUT.length; i++) {
+    if ((flags & (1 << (15 - i))) === 0) continue;
+    const [name, kind] = BASIC_PROPERTY_LAYOUT[i] as readonly [string, 's' | 't' | 1 | 8];
+    if (kind === 's') pos += pos < end ? 1 + (buf[pos] as number) : 1;
+    else if (kind === 't') pos += pos + 4 <= end ? 4 + buf.readUInt32BE(pos) : 4;
+    else pos += kind;
+    if (pos > end) return `${name} overruns the frame`;
+  }
+  return pos === end ? null : `${end - pos} bytes after the last property`;
 }

@@ -151,8 +151,9 @@ export class FrameReader {
     const end = chunk[pos] as number;
     this.views = null;
     if (end !== FRAME_END) {
-      const first = views[0] as Buffer;
-      throw new ConnectionError(501, `type ${FRAME_BODY}, all octets = ${octets(first, 0, first.length)}: {invalid_frame_end_marker,${end}}`, 0, 0);
+      // Error path only: one buffer for the octets shown in the reply text.
+      const all = Buffer.concat(views);
+      throw new ConnectionError(501, `type ${FRAME_BODY}, all octets = ${octets(all, 0, all.length)}: {invalid_frame_end_marker,${end}}`, 0, 0);
     }
     this.handler.onBodyParts(this.viewsChannel, views);
     return pos + 1;

@@ -534,11 +534,12 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   deliver(c: Consumer, entry: QueueEntry): void {
     const tag = this.nextDeliveryTag++;
     const msg = entry.message;
+    // Written before it is recorded as unacked: if encoding throws, no phantom delivery holds the consumer's credit.
+    this.sendDelivery(c.tag, tag, entry.redelivered, msg, deliveryHeader(entry, c.queue));
     if (!c.noAck) {
       this.unacked.set(tag, { entry, queue: c.queue, consumer: c, deliveredAt: this.host.broker.clock.now() });
       c.unacked++;
     }
-    this.sendDelivery(c.tag, tag, entry.redelivered, msg, deliveryHeader(entry, c.queue));
     // Settled only after the (possibly paged) body was read.
     if (c.noAck) c.queue.settle(entry);
   }

@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { Connection as RcConnection } from 'rabbitmq-client';
 import { useBroker } from '../helpers/broker.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { Message } from '../../src/broker/message.js';
 import { channel, collect, drain, messageCount, sleep, uniq, waitFor, xDeath, type XDeath } from './helpers.js';
 
 const b = useBroker();
@@ -472,5 +473,28 @@ describe('rabbitmq-client', () => {
     } finally {
       await rc.close();
     }
+  });
+});
+
+describe('a stored message whose header cannot be decoded', () => {
+  it('is dropped and counted when it expires into a DLX, and the broker keeps serving', async () => {
+    const ch = await channel(await b.connect());
+    const q = uniq('damaged-src');
+    const dlq = uniq('damaged-dlq');
+    await ch.assertQueue(dlq, { exclusive: true });
+    await ch.assertQueue(q, { exclusive: true, arguments: { ...dlArgs('', dlq), 'x-message-ttl': 20 } });
+    // A headers table whose lengths fit but whose value tag is unknown: publish would refuse it, so
+    // it is put in the queue directly, as a damaged stored message would be.
+    const table = Buffer.from([1, 0x61, 0x5a, 0, 0, 0, 0]);
+    const header = Buffer.concat([Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x20, 0x00, 0, 0, 0, table.length]), table]);
+    const queue = b.running.broker.vhost('/')?.queues.get(q);
+    expect(queue).toBeDefined();
+    const dropped = b.running.broker.metrics.deadLetterDropped;
+    queue?.enqueue(new Message('', q, header, [Buffer.from('x')], 1), undefined);
+    await waitFor(async () => b.running.broker.metrics.deadLetterDropped === dropped + 1);
+    expect(await messageCount(ch, q)).toBe(0);
+    expect(await messageCount(ch, dlq)).toBe(0);
+    ch.sendToQueue(dlq, Buffer.from('still serving'));
+    expect(await drain(ch, dlq)).toEqual(['still serving']);
   });
 });

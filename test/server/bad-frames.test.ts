@@ -206,6 +206,77 @@ describe('content framing errors', () => {
   });
 });
 
+describe('malformed content-header properties (541, as RabbitMQ; the message is not kept)', () => {
+  /** Publish to a fresh durable queue with the given property flags and bytes; returns the queue. */
+  async function publishRawProps(c: RawClient, props: number[]): Promise<string> {
+    const queue = `malformed-props-${++probeCount}`;
+    await c.call(
+      1,
+      { id: M.QUEUE_DECLARE, ticket: 0, queue, passive: false, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: {} },
+      M.QUEUE_DECLARE_OK,
+    );
+    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, ...props]);
+    c.send(Buffer.concat([publishMethod(1, queue), rawFrame(2, 1, header), rawFrame(3, 1, Buffer.from('x'))]));
+    return queue;
+  }
+
+  async function depth(queue: string): Promise<number> {
+    const ok = await bystander.call(
+      1,
+      { id: M.QUEUE_DECLARE, ticket: 0, queue, passive: true, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: {} },
+      M.QUEUE_DECLARE_OK,
+    );
+    return ok.messageCount;
+  }
+
+  const cases: [string, number[], RegExp][] = [
+    ['a shortstr after delivery-mode claims more bytes than the frame has', [0x14, 0x00, 2, 200, 0x41, 0x42], /correlation-id overruns the frame/],
+    ['the headers table claims more bytes than the frame has', [0x30, 0x00, 0, 0, 0, 100, 1, 2, 3], /headers overruns the frame/],
+    ['bytes are left after the last announced property', [0x10, 0x00, 2, 7, 7], /2 bytes after the last property/],
+    ['a timestamp is cut short', [0x12, 0x40, 2, 0, 0, 0, 1], /timestamp overruns the frame/],
+    ['the flags announce a second flags word', [0x10, 0x01, 2], /flags continue/],
+  ];
+  for (const [what, props, text] of cases) {
+    it(`${what}: 541, and the durable queue stays empty`, async () => {
+      const c = await fresh();
+      const queue = await publishRawProps(c, props);
+      await expectHardError(c, 541, text);
+      expect(await depth(queue)).toBe(0);
+    });
+  }
+});
+
+describe('names that are not valid UTF-8', () => {
+  it('a routing key whose lossy decoding no longer fits a shortstr is refused at publish (501); a consumer of the exchange keeps receiving', async () => {
+    const consumer = await fresh();
+    const queue = `utf8-consumer-${++probeCount}`;
+    await consumer.call(
+      1,
+      { id: M.QUEUE_DECLARE, ticket: 0, queue, passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} },
+      M.QUEUE_DECLARE_OK,
+    );
+    await consumer.call(1, { id: M.QUEUE_BIND, ticket: 0, queue, exchange: 'amq.fanout', routingKey: '', nowait: false, arguments: {} }, M.QUEUE_BIND_OK);
+    await consumer.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
+    await consumer.call(1, { id: M.BASIC_CONSUME, ticket: 0, queue, consumerTag: 'c', noLocal: false, noAck: false, exclusive: false, nowait: false, arguments: {} }, M.BASIC_CONSUME_OK);
+
+    const bad = await fresh();
+    // basic.publish with exchange "amq.fanout" and a routing key of 100 bytes 0xFF.
+    const exchange = Buffer.from('amq.fanout');
+    const payload = Buffer.concat([Buffer.from([0, 60, 0, 40, 0, 0, exchange.length]), exchange, Buffer.from([100]), Buffer.alloc(100, 0xff), Buffer.from([0])]);
+    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
+    bad.send(Buffer.concat([rawFrame(1, 1, payload), rawFrame(2, 1, header), rawFrame(3, 1, Buffer.from('x'))]));
+    await expectHardError(bad, 501, /cannot decode/);
+
+    const good = await fresh();
+    good.send(Buffer.concat([encodeMethodFrame(1, { id: M.BASIC_PUBLISH, ticket: 0, exchange: 'amq.fanout', routingKey: 'ok', mandatory: false, immediate: false }), rawFrame(2, 1, header), rawFrame(3, 1, Buffer.from('y'))]));
+    const { method } = await consumer.nextMethod();
+    expect(method.id).toBe(M.BASIC_DELIVER);
+    expect((method as M.BasicDeliver).routingKey).toBe('ok');
+    await good.close();
+    await consumer.close();
+  });
+});
+
 describe('protocol header', () => {
   async function expectHeaderAnswer(bytes: Buffer): Promise<void> {
     const c = await RawClient.connect(b.port, false);

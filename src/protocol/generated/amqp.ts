@@ -635,7 +635,11 @@ function readShortstr(b: Buffer, c: { pos: number }): string {
   const start = c.pos + 1;
   if (start + len > b.length) throw new RangeError("shortstr overruns frame");
   c.pos = start + len;
-  return b.toString('utf8', start, start + len);
+  const s = b.toString('utf8', start, start + len);
+  // Invalid UTF-8 decodes to U+FFFD (3 bytes each): a name that would no longer fit a shortstr when
+  // echoed back (deliver, declare-ok, consume-ok) is refused here rather than failing mid-delivery.
+  if (len > 85 && Buffer.byteLength(s) > 255) throw new RangeError('shortstr is not valid UTF-8');
+  return s;
 }
 function readLongstr(b: Buffer, c: { pos: number }): Buffer {
   const len = b.readUInt32BE(c.pos);
