@@ -6,6 +6,7 @@
 // the raw-frame client, waits until they are all in, probes, drains them with a no-ack consumer
 // (timing it), waits a moment and probes again. Prints one JSON line.
 // WARREN_NODE_ARGS adds node flags for the broker child (e.g. "--cpu-prof --cpu-prof-dir=bench/out").
+// WARREN_HEAP_SNAPSHOT=file makes the child write a heap snapshot there when the queue is full.
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,10 +29,11 @@ if (process.argv[2] === '--child') {
   setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 20).unref();
-  process.on('message', (msg) => {
+  process.on('message', async (msg) => {
     if (msg.cmd === 'mem') {
       for (let i = 0; i < 3; i++) globalThis.gc?.();
       const m = process.memoryUsage();
+      if (msg.snapshot && process.env.WARREN_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.WARREN_HEAP_SNAPSHOT);
       process.send({ type: 'mem', rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, external: m.external, peak });
       peak = m.rss;
     } else if (msg.cmd === 'stop') {
@@ -51,8 +53,8 @@ if (process.argv[2] === '--child') {
   });
   const waitMsg = (type) => new Promise((r) => child.once('message', (m) => (m.type === type ? r(m) : r(waitMsg(type)))));
   const { port } = await waitMsg('ready');
-  const mem = async () => {
-    child.send({ cmd: 'mem' });
+  const mem = async (snapshot = false) => {
+    child.send({ cmd: 'mem', snapshot });
     const m = await waitMsg('mem');
     return { rssMiB: m.rss / MiB, heapMiB: m.heapUsed / MiB, arrayBuffersMiB: m.arrayBuffers / MiB, peakRssMiB: m.peak / MiB };
   };
@@ -89,7 +91,7 @@ if (process.argv[2] === '--child') {
     await new Promise((r) => setTimeout(r, 50));
   }
   const fillSecs = (performance.now() - t0) / 1000;
-  const m1 = await mem();
+  const m1 = await mem(true);
 
   const cons = await RawConnection.connect(url);
   const cch = await cons.openChannel();

@@ -1,7 +1,6 @@
 // Wires a vhost to the stores: durable definitions are logged as they change, persistent
 // messages in durable queues are appended, and open() rebuilds both after a restart.
 
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SyncMode } from '../config/config.js';
 import type { Logger } from '../log.js';
@@ -9,6 +8,7 @@ import { decodeTableBody, encodeTable, numberValue, type FieldTable } from '../p
 import { DefinitionsStore, type BindingDef } from '../store/definitions-store.js';
 import type { DurableCallback, MessageStore, StoredMessage } from '../store/message-store.js';
 import { SegmentStore } from '../store/segment-store.js';
+import { SpillStore } from '../store/spill-store.js';
 import type { Clock } from '../util/clock.js';
 import { isExchange, type Destination, type Exchange } from './exchange/exchange.js';
 import { Message } from './message.js';
@@ -37,8 +37,7 @@ export class Persistence {
   readonly messages: MessageStore;
   readonly definitions: DefinitionsStore;
   /** Transient messages of deep queues, paged out to keep memory bounded; emptied at every start. */
-  readonly spillStore: SegmentStore;
-  private readonly spillDir: string;
+  readonly spillStore: SpillStore;
   private readonly clock: Clock;
   private readonly log: Logger;
   /** Definition records written, and how many of them an fsync is known to cover. */
@@ -56,28 +55,37 @@ export class Persistence {
     const now = (): number => clock.now();
     this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now });
     this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
-    this.spillDir = join(dataDir, 'spill');
-    // No fsync and no ack records: spilled messages are transient and the directory is emptied at every start.
-    this.spillStore = new SegmentStore({ dir: this.spillDir, sync: 'off', now, ephemeral: true });
+    // No fsync, no index, no ack records: spilled messages are transient and the directory is emptied at every start.
+    this.spillStore = new SpillStore({ dir: join(dataDir, 'spill') });
   }
 
-  /** Page a transient message out; -1 if the spill store refuses (it then stays in memory). */
+  /**
+   * Page a transient message out, behind the queue's other spilled ones; 0 if it is, -1 if the
+   * spill store refuses (it then stays in memory). Spilled messages have no position: they come
+   * back in order from the head (loadPaged).
+   */
   spill(queue: string, message: Message, enqueuedAt: number): number {
     try {
-      return this.spillStore.append(queue, stored(message, enqueuedAt));
+      this.spillStore.append(queue, stored(message, enqueuedAt));
+      return 0;
     } catch {
       return -1;
     }
   }
 
   /**
-   * Bring a paged-out message back into memory; a spilled one leaves the spill store. null if
-   * its record is damaged (the store counts it in corruptRecords): it is dropped, never delivered.
+   * Bring a paged-out message back into memory: `seq` in the message store, or the queue's next
+   * spilled message, which leaves the spill store. null if its record is damaged (the store
+   * counts it in corruptRecords): it is dropped, never delivered.
    */
   loadPaged(queue: string, seq: number, spilled: boolean): Message | null {
     try {
       if (spilled) {
-        const s = this.spillStore.take(queue, seq);
+        const s = this.spillStore.take(queue);
+        if (s === null) {
+          this.log.error({ queue, spilled }, 'paged message unreadable, dropped');
+          return null;
+        }
         return new Message(s.exchange, s.routingKey, s.header, [s.body], s.body.length);
       }
       const s = this.messages.read(queue, seq);
@@ -91,7 +99,7 @@ export class Persistence {
   }
 
   dropPaged(queue: string, seq: number, spilled: boolean): void {
-    if (spilled) this.spillStore.ack(queue, seq);
+    if (spilled) this.spillStore.discard(queue);
     else this.forget(queue, seq);
   }
 
@@ -202,7 +210,6 @@ export class Persistence {
   /** Rebuild definitions and messages of `vhost` from disk. */
   async open(vhost: VHost): Promise<RecoveryReport> {
     const started = this.clock.now();
-    rmSync(this.spillDir, { recursive: true, force: true });
     await this.spillStore.open();
     // Queues rebuilt below may page out their backlog, so they must see the store now.
     vhost.store = this;

@@ -109,6 +109,12 @@ export interface SegmentLogOptions {
   /** Cap on read-only descriptors of finished segments, so a backlog over many segments does not exhaust fds. */
   maxReadFds: number;
   hooks: SegmentLogHooks;
+  /**
+   * With sync 'off': close a finished segment's write descriptor once it is written, without an
+   * fsync at close either (for a log nobody reads after a restart, like the spill store), so a
+   * backlog over many segments does not hold a descriptor for each.
+   */
+  ephemeral?: boolean;
 }
 
 interface Batch {
@@ -172,6 +178,9 @@ export class SegmentLog {
   private readonly mode: SyncMode;
   private readonly chunkSize: number;
   private readonly hooks: SegmentLogHooks;
+  private readonly ephemeral: boolean;
+  /** collect() was called since the writer loop last asked which segments may go. */
+  private collectRequested: boolean;
   private nextId: number;
   private chunkPos: number;
   /** Start of the chunk bytes not yet placed in the open batch. */
@@ -212,6 +221,8 @@ export class SegmentLog {
     this.windowClock = 0;
     this.reads = 0;
     this.hooks = opts.hooks;
+    this.ephemeral = opts.ephemeral ?? false;
+    this.collectRequested = false;
     this.segments = new Map();
     this.chunk = Buffer.allocUnsafeSlow(this.chunkSize);
     this.chunkPos = 0;
@@ -285,6 +296,12 @@ export class SegmentLog {
     this.batch.end = this.position;
     this.kick();
     return fileOffset;
+  }
+
+  /** Asks the writer loop for a pass even with nothing to write, so segments that became deletable go. */
+  collect(): void {
+    this.collectRequested = true;
+    this.kick();
   }
 
   whenDurable(cb: DurableCallback): void {
@@ -415,7 +432,7 @@ export class SegmentLog {
 
   private hasWork(): boolean {
     if (this.failed !== null) return false;
-    return this.batch.bytes > 0 || this.sealed.length > 0 || this.needSync();
+    return this.batch.bytes > 0 || this.sealed.length > 0 || this.collectRequested || this.needSync();
   }
 
   private needSync(): boolean {
@@ -445,8 +462,12 @@ export class SegmentLog {
         let progressed = false;
         const batches = this.sealed;
         this.sealed = [];
+        // An ephemeral log has no crash order to keep: its batches (the old and the new segment
+        // after a roll) are written at once, so the writer costs one event-loop turn per pass,
+        // not one per batch, and appended records wait less in memory.
+        if (this.ephemeral && batches.length > 1) await Promise.all(batches.map((b) => writevAll(b.seg.fd, b.iov, b.position, b.bytes)));
         for (const b of batches) {
-          await writevAll(b.seg.fd, b.iov, b.position, b.bytes);
+          if (!this.ephemeral || batches.length === 1) await writevAll(b.seg.fd, b.iov, b.position, b.bytes);
           b.seg.written = b.position + b.bytes;
           this.dirty.add(b.seg);
           this.writtenPos = b.end;
@@ -459,11 +480,13 @@ export class SegmentLog {
           progressed = true;
         } else if (this.mode === 'off') {
           this.durablePos = this.writtenPos;
+          if (this.ephemeral) this.releaseFinished();
         } else if (this.mode === 'batch' && this.timer === null && this.durablePos < this.writtenPos) {
           // Armed only while something is unsynced, and not unref'd: pending confirms keep the process alive.
           this.timer = setTimeout(this.onBatchTimer, this.batchIntervalMs);
         }
         this.resolveWaiters(null);
+        this.collectRequested = false;
         const doomed = this.hooks.deletable(this.durablePos);
         if (doomed.length > 0) {
           await this.deleteSegments(doomed);
@@ -495,6 +518,21 @@ export class SegmentLog {
         const fd = s.fd;
         s.fd = -1;
         await closeFd(fd);
+      }
+    }
+  }
+
+  /** An ephemeral log's finished segments are released here instead of after their fsync. */
+  private releaseFinished(): void {
+    for (const s of this.dirty) {
+      if (s !== this.active && s.written === s.size) {
+        this.dirty.delete(s);
+        if (s.fd >= 0) {
+          const fd = s.fd;
+          s.fd = -1;
+          // Synchronous, like closing read descriptors: close(2) without fsync does not wait for I/O.
+          fs.closeSync(fd);
+        }
       }
     }
   }

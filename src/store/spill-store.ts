@@ -1,0 +1,540 @@
+// The spill store: transient messages of deep queues paged out to disk, in an ephemeral log
+// (wiped at every start, never recovered, never fsynced).
+//
+// A queue's spilled messages are appended in order and only ever leave from the head (taken
+// back into memory, or discarded by purge/delete), so the store keeps no per-message index.
+// A queue's messages are a list of runs, each a stretch of one segment:
+//   (segment, cursor = offset of the next record to look at, end = just past the last record, remaining)
+// Records are read sequentially from the cursor: the record header gives each one's length, and
+// records of other queues interleaved in the stretch are stepped over by their queue name
+// (without checking their CRC: they are not ours to deliver). An append extends the queue's
+// newest run when it lands in the same segment less than MAX_RUN_GAP bytes after it, so a
+// single deep queue costs one run (~100 B) per 8 MiB segment instead of 16 B per message, and
+// a reader skips at most MAX_RUN_GAP bytes of other queues' records per record of its own.
+//
+// Each record's seq field holds the queue's own ordinal (0, 1, 2, ... per queue incarnation),
+// so a reader knows which message a record is. That is what makes damage safe: a record whose
+// CRC fails is dropped and counted, the reader resynchronises on the next valid frame, and if
+// that frame's ordinal is further on than expected, the messages in between were damaged too
+// and are counted and dropped one by one, so each take still answers for exactly one message.
+// Records appended in a previous incarnation of a queue (purged or emptied, then refilled) lie
+// before the new incarnation's runs and are never looked at.
+//
+// A segment counts the records of all runs still ahead in it (live); once none are and it is
+// not the active one, it is deleted (no ack records, no durability wait: nothing reads it after
+// a restart).
+
+import * as fs from 'node:fs';
+import type { DurableCallback, StoredMessage } from './message-store.js';
+import { checkShortstr } from './memory-store.js';
+import {
+  MIN_PAYLOAD,
+  RECORD_HEADER_SIZE,
+  RecordType,
+  decodeMessageMeta,
+  encodeMessage,
+  messageMetaBound,
+  plausibleRecord,
+  readU64,
+  recordChecksumOk,
+  sealRecord,
+  validFrameAt,
+} from './record.js';
+import { type Segment, SegmentLog } from './segment-log.js';
+
+export interface SpillStoreOptions {
+  /** Directory of the segment files; emptied by open(). */
+  dir: string;
+  /** 8 MiB like the message store. */
+  segmentSize?: number;
+  /** Bodies up to this size are copied into the write buffer; larger ones are written from the caller's buffer. */
+  copyBodyBelow?: number;
+  writeChunkSize?: number;
+  maxReadFds?: number;
+}
+
+export interface SpillStoreStats {
+  /** Messages held (appended, not yet taken or discarded). */
+  readonly messages: number;
+  readonly appended: number;
+  readonly taken: number;
+  readonly discarded: number;
+  /** Records found damaged (checksum or framing) while taking; each stands for one message dropped. */
+  readonly corruptRecords: number;
+  /** Runs held by all queues (for tests: one per segment for a lone deep queue). */
+  readonly runs: number;
+  readonly segments: number;
+  readonly segmentsDeleted: number;
+  readonly bytesWritten: number;
+}
+
+/** 8 MiB: see SpillStoreOptions.segmentSize. */
+const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
+/** 16 KiB: below it a memcpy is cheaper than another iovec (as in the message store). */
+const DEFAULT_COPY_BODY_BELOW = 16 * 1024;
+/** 1 MiB write chunks: many records per chunk. */
+const DEFAULT_WRITE_CHUNK_SIZE = 1024 * 1024;
+/** 64: bounded descriptors for reading finished segments (LRU beyond). */
+const DEFAULT_MAX_READ_FDS = 64;
+/**
+ * 64 KiB, one minimal read-ahead window: a new run starts when more than this many bytes of
+ * other queues' records lie between a queue's last record and its new one. Small messages of
+ * interleaved queues then still share long runs, while large ones (where a run per message is
+ * noise next to the body) are never read past by another queue's reader.
+ */
+const MAX_RUN_GAP = 64 * 1024;
+/** Key of a file position: segment id * 2^32 + offset (segments are far below 4 GiB). */
+const KEY_SCALE = 0x1_0000_0000;
+
+class SpillRun {
+  readonly seg: Segment;
+  /** Offset of the next record to look at. */
+  cursor: number;
+  /** Offset just past the run's last record. */
+  end: number;
+  /** Records of this run not yet taken or discarded. */
+  remaining: number;
+
+  constructor(seg: Segment, cursor: number, end: number) {
+    this.seg = seg;
+    this.cursor = cursor;
+    this.end = end;
+    this.remaining = 1;
+  }
+}
+
+class SpillQueue {
+  readonly nameBytes: Buffer;
+  /** Oldest first from `head`. */
+  runs: SpillRun[];
+  head: number;
+  count: number;
+  /** Ordinal of the next record appended. */
+  appended: number;
+  /** Ordinal of the next message to take: records below it were taken or discarded. */
+  expected: number;
+
+  constructor(nameBytes: Buffer) {
+    this.nameBytes = nameBytes;
+    this.runs = [];
+    this.head = 0;
+    this.count = 0;
+    this.appended = 0;
+    this.expected = 0;
+  }
+}
+
+/** What the next own record turned out to be. */
+const LOST = null;
+
+export class SpillStore {
+  private readonly dir: string;
+  private readonly segmentSize: number;
+  private readonly copyBodyBelow: number;
+  private readonly chunkSize: number;
+  private readonly maxReadFds: number;
+  private log: SegmentLog | null;
+  private readonly queues: Map<string, SpillQueue>;
+  // Records whose bytes may not be written yet, in log order (so keys increase): reads of them
+  // are served from here. Parallel arrays, not objects; the written prefix is dropped as it goes.
+  private pKeys: number[];
+  private pEnds: number[];
+  private pSegs: Segment[];
+  private pQueues: SpillQueue[];
+  private pOrds: number[];
+  private pMsgs: StoredMessage[];
+  private pHead: number;
+  /** Segments whose live count reached 0 (or that rolled); deleted once finished and not active. */
+  private readonly candidates: Set<Segment>;
+  private state: 'new' | 'open' | 'closed';
+  private messages: number;
+  private appendedCount: number;
+  private takenCount: number;
+  private discardedCount: number;
+  private corrupt: number;
+
+  constructor(options: SpillStoreOptions) {
+    this.dir = options.dir;
+    this.segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    this.copyBodyBelow = options.copyBodyBelow ?? DEFAULT_COPY_BODY_BELOW;
+    this.chunkSize = options.writeChunkSize ?? DEFAULT_WRITE_CHUNK_SIZE;
+    this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
+    this.log = null;
+    this.queues = new Map();
+    this.pKeys = [];
+    this.pEnds = [];
+    this.pSegs = [];
+    this.pQueues = [];
+    this.pOrds = [];
+    this.pMsgs = [];
+    this.pHead = 0;
+    this.candidates = new Set();
+    this.state = 'new';
+    this.messages = 0;
+    this.appendedCount = 0;
+    this.takenCount = 0;
+    this.discardedCount = 0;
+    this.corrupt = 0;
+  }
+
+  /** Empties the directory and starts a fresh log. */
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new Error('spill store already opened');
+    await fs.promises.rm(this.dir, { recursive: true, force: true });
+    await fs.promises.mkdir(this.dir, { recursive: true });
+    const log = new SegmentLog({
+      dir: this.dir,
+      segmentSize: this.segmentSize,
+      sync: 'off',
+      batchIntervalMs: 0,
+      chunkSize: this.chunkSize,
+      maxReadFds: this.maxReadFds,
+      ephemeral: true,
+      hooks: {
+        written: () => this.onWritten(),
+        nextSeq: () => 0,
+        rolled: (old) => {
+          if (old.live === 0) this.candidates.add(old);
+        },
+        deletable: () => this.collectDeletable(),
+        deleted: () => undefined,
+      },
+    });
+    this.log = log;
+    await log.start([], 1);
+    this.state = 'open';
+  }
+
+  /** Appends a message at the tail of `queue`. Throws (having kept nothing) if it cannot. */
+  append(queue: string, msg: StoredMessage): void {
+    const log = this.openLog();
+    let q = this.queues.get(queue);
+    if (q === undefined) {
+      checkShortstr('queue name', queue);
+      q = new SpillQueue(Buffer.from(queue, 'utf8'));
+      this.queues.set(queue, q);
+    }
+    const body = msg.body;
+    const copy = body.length < this.copyBodyBelow;
+    const meta = messageMetaBound(q.nameBytes, msg);
+    const off = log.reserve(meta + body.length, copy ? meta + body.length : meta);
+    const ord = q.appended;
+    const end = encodeMessage(log.chunk, off, ord, q.nameBytes, msg, copy);
+    sealRecord(log.chunk, off, end, copy ? null : body);
+    const length = end - off + (copy ? 0 : body.length);
+    const seg = log.active;
+    const offset = log.commit(end, copy ? null : body);
+    q.appended = ord + 1;
+    const last = q.runs.length > q.head ? (q.runs[q.runs.length - 1] as SpillRun) : null;
+    if (last !== null && last.seg === seg && offset - last.end <= MAX_RUN_GAP) {
+      last.end = offset + length;
+      last.remaining++;
+    } else {
+      q.runs.push(new SpillRun(seg, offset, offset + length));
+    }
+    q.count++;
+    seg.live++;
+    this.pKeys.push(seg.id * KEY_SCALE + offset);
+    this.pEnds.push(offset + length);
+    this.pSegs.push(seg);
+    this.pQueues.push(q);
+    this.pOrds.push(ord);
+    this.pMsgs.push(msg);
+    this.messages++;
+    this.appendedCount++;
+  }
+
+  /**
+   * Removes the head message of `queue` and returns it, header and body in buffers of their own
+   * (or the appended buffers while not yet written). null if its record is damaged: it is
+   * counted in corruptRecords and gone. Throws (removing nothing) on an I/O error or if the
+   * queue holds nothing.
+   */
+  take(queue: string): StoredMessage | null {
+    const q = this.queues.get(queue);
+    if (q === undefined || q.count === 0) throw new Error(`spill store: nothing held for queue '${queue}'`);
+    const run = q.runs[q.head] as SpillRun;
+    const out = this.nextOwn(q, run);
+    this.consume(queue, q, run);
+    if (out === LOST) this.corrupt++;
+    else this.takenCount++;
+    return out;
+  }
+
+  /** Removes the head message of `queue` without reading it (its record is stepped over by the next take). */
+  discard(queue: string): boolean {
+    const q = this.queues.get(queue);
+    if (q === undefined || q.count === 0) return false;
+    this.consume(queue, q, q.runs[q.head] as SpillRun);
+    this.discardedCount++;
+    return true;
+  }
+
+  /** Removes every message of `queue`; returns how many. No record is read. */
+  purge(queue: string): number {
+    const q = this.queues.get(queue);
+    if (q === undefined) return 0;
+    const n = q.count;
+    for (let i = q.head; i < q.runs.length; i++) {
+      const run = q.runs[i] as SpillRun;
+      run.seg.live -= run.remaining;
+      run.remaining = 0;
+      if (run.seg.live === 0) this.candidates.add(run.seg);
+    }
+    this.queues.delete(queue);
+    this.messages -= n;
+    this.discardedCount += n;
+    this.openLog().collect();
+    return n;
+  }
+
+  messageCount(queue: string): number {
+    return this.queues.get(queue)?.count ?? 0;
+  }
+
+  /** cb runs once everything appended so far is written (there is no fsync). */
+  whenDurable(cb: DurableCallback): void {
+    if (this.log === null || this.state !== 'open') {
+      process.nextTick(cb, new Error('spill store is not open'));
+      return;
+    }
+    this.log.whenDurable(cb);
+  }
+
+  /** Resolves when the writer has nothing left to do (writes and segment deletions done). */
+  async idle(): Promise<void> {
+    await this.openLog().idle();
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.log !== null) await this.log.close();
+  }
+
+  stats(): SpillStoreStats {
+    let runs = 0;
+    for (const q of this.queues.values()) runs += q.runs.length - q.head;
+    const log = this.log;
+    return {
+      messages: this.messages,
+      appended: this.appendedCount,
+      taken: this.takenCount,
+      discarded: this.discardedCount,
+      corruptRecords: this.corrupt,
+      runs,
+      segments: log?.segments.size ?? 0,
+      segmentsDeleted: log?.segmentsDeleted ?? 0,
+      bytesWritten: log?.bytesWritten ?? 0,
+    };
+  }
+
+  /** read(2) calls made by reads so far. */
+  get pagingReads(): number {
+    return this.log?.reads ?? 0;
+  }
+
+  private openLog(): SegmentLog {
+    if (this.state !== 'open' || this.log === null) throw new Error('spill store is not open');
+    return this.log;
+  }
+
+  /** The head message is gone (taken, damaged or discarded): move the head on. */
+  private consume(name: string, q: SpillQueue, run: SpillRun): void {
+    q.expected++;
+    q.count--;
+    this.messages--;
+    run.remaining--;
+    const seg = run.seg;
+    if (--seg.live === 0) {
+      this.candidates.add(seg);
+      this.openLog().collect();
+    }
+    if (run.remaining > 0) return;
+    if (q.count === 0) {
+      // Empty: the next append starts a new incarnation (ordinals from 0, runs after this point).
+      this.queues.delete(name);
+      return;
+    }
+    q.head++;
+    if (q.head >= 1024 && q.head * 2 >= q.runs.length) {
+      q.runs = q.runs.slice(q.head);
+      q.head = 0;
+    }
+  }
+
+  /**
+   * The message with ordinal q.expected, read from `run` (moving its cursor past it), or LOST if
+   * its record is damaged or missing.
+   */
+  private nextOwn(q: SpillQueue, run: SpillRun): StoredMessage | null {
+    const log = this.openLog();
+    const seg = run.seg;
+    for (;;) {
+      const pos = run.cursor;
+      if (pos >= run.end) return LOST;
+      const pending = this.pendingAt(seg, pos);
+      if (pending >= 0) {
+        const end = this.pEnds[pending] as number;
+        const ord = this.pOrds[pending] as number;
+        if (this.pQueues[pending] !== q || ord < q.expected) {
+          run.cursor = end;
+          continue;
+        }
+        // Written ordinals are consecutive within an incarnation, so ord === q.expected here.
+        run.cursor = end;
+        return this.pMsgs[pending] as StoredMessage;
+      }
+      // On disk. The length is checked against what was written before it is trusted.
+      const limit = Math.min(run.end, this.writtenLimit(seg));
+      const len = pos + RECORD_HEADER_SIZE <= limit ? log.readView(seg, pos, RECORD_HEADER_SIZE).readUInt32LE(0) : -1;
+      const total = RECORD_HEADER_SIZE + len;
+      if (len < MIN_PAYLOAD + 1 || pos + total > limit) {
+        this.resync(run, pos, limit);
+        return LOST;
+      }
+      const rec = log.readView(seg, pos, total);
+      const p = RECORD_HEADER_SIZE;
+      if (rec[p] !== RecordType.Message || !sameName(rec, p + MIN_PAYLOAD, q.nameBytes)) {
+        // Another queue's record (or one too damaged to say; its own reader deals with it).
+        run.cursor = pos + total;
+        continue;
+      }
+      if (!recordChecksumOk(rec, 0, len)) {
+        this.resync(run, pos, limit);
+        return LOST;
+      }
+      const ord = readU64(rec, p + 1);
+      if (ord < q.expected || ord >= q.expected + run.remaining) {
+        // Discarded already, or not a record this run can hold: step over it.
+        run.cursor = pos + total;
+        continue;
+      }
+      // Further on than expected: the messages in between were damaged; this one is taken later.
+      if (ord > q.expected) return LOST;
+      run.cursor = pos + total;
+      const meta = decodeMessageMeta(rec.subarray(p));
+      if (meta === null) return LOST;
+      // One buffer of its own for header and body: the view shares a read-ahead window.
+      const bodyStart = p + meta.bodyOffset;
+      const headerLen = meta.header.length;
+      const own = Buffer.allocUnsafe(headerLen + total - bodyStart);
+      meta.header.copy(own, 0);
+      rec.copy(own, headerLen, bodyStart, total);
+      return {
+        exchange: meta.exchange,
+        routingKey: meta.routingKey,
+        header: own.subarray(0, headerLen),
+        body: own.subarray(headerLen),
+        enqueuedAt: meta.enqueuedAt,
+      };
+    }
+  }
+
+  /**
+   * After a damaged record at `pos`: put the cursor on the next valid frame before `limit`
+   * (trying just past the damaged record's stated length first), or on `limit` if none.
+   */
+  private resync(run: SpillRun, pos: number, limit: number): void {
+    const log = this.openLog();
+    if (limit - pos <= RECORD_HEADER_SIZE) {
+      run.cursor = limit;
+      return;
+    }
+    const buf = log.readView(run.seg, pos, limit - pos);
+    const stated = buf.readUInt32LE(0) + RECORD_HEADER_SIZE;
+    if (stated > RECORD_HEADER_SIZE && stated < buf.length && validFrameAt(buf, stated, plausibleRecord) > 0) {
+      run.cursor = pos + stated;
+      return;
+    }
+    let at = 1;
+    while (at < buf.length && validFrameAt(buf, at, plausibleRecord) === 0) at++;
+    run.cursor = pos + at;
+  }
+
+  /** How far a segment's bytes may be read from disk: up to the first record still pending in it. */
+  private writtenLimit(seg: Segment): number {
+    const h = this.pHead;
+    // Records are written in log order, so everything before the first pending one is written.
+    if (h < this.pKeys.length && this.pSegs[h] === seg) return (this.pKeys[h] as number) - seg.id * KEY_SCALE;
+    return seg.written;
+  }
+
+  /** Index in the pending arrays of the record at (seg, pos), or -1 if it is written. */
+  private pendingAt(seg: Segment, pos: number): number {
+    const keys = this.pKeys;
+    let lo = this.pHead;
+    if (lo >= keys.length) return -1;
+    const key = seg.id * KEY_SCALE + pos;
+    if (key < (keys[lo] as number)) return -1;
+    let hi = keys.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = keys[mid] as number;
+      if (v < key) lo = mid + 1;
+      else if (v > key) hi = mid - 1;
+      else return mid;
+    }
+    throw new Error(`spill store: no record at ${pos} of segment ${seg.id}`);
+  }
+
+  private onWritten(): void {
+    const segs = this.pSegs;
+    const ends = this.pEnds;
+    let i = this.pHead;
+    while (i < segs.length && (segs[i] as Segment).written >= (ends[i] as number)) i++;
+    if (i === segs.length) {
+      this.pKeys = [];
+      this.pEnds = [];
+      this.pSegs = [];
+      this.pQueues = [];
+      this.pOrds = [];
+      this.pMsgs = [];
+      this.pHead = 0;
+    } else if (i >= 4096 && i * 2 >= segs.length) {
+      // Under steady spilling the list never drains: drop the written prefix now and then.
+      this.pKeys = this.pKeys.slice(i);
+      this.pEnds = ends.slice(i);
+      this.pSegs = segs.slice(i);
+      this.pQueues = this.pQueues.slice(i);
+      this.pOrds = this.pOrds.slice(i);
+      this.pMsgs = this.pMsgs.slice(i);
+      this.pHead = 0;
+    } else {
+      // Let the written messages' buffers go now; the slots go with the next drain or slice.
+      const msgs = this.pMsgs;
+      const qs = this.pQueues;
+      for (let k = this.pHead; k < i; k++) {
+        msgs[k] = WRITTEN;
+        qs[k] = WRITTEN_QUEUE;
+      }
+      this.pHead = i;
+    }
+  }
+
+  private collectDeletable(): Segment[] {
+    const log = this.log;
+    if (log === null) return [];
+    const out: Segment[] = [];
+    for (const s of this.candidates) {
+      if (s.deleted || s.live > 0) this.candidates.delete(s);
+      else if (s !== log.active && s.written === s.size) {
+        this.candidates.delete(s);
+        out.push(s);
+      }
+    }
+    return out;
+  }
+}
+
+/** Whether the shortstr at `at` of `buf` is `name`. */
+function sameName(buf: Buffer, at: number, name: Buffer): boolean {
+  const n = name.length;
+  if (buf[at] !== n || at + 1 + n > buf.length) return false;
+  for (let i = 0; i < n; i++) if (buf[at + 1 + i] !== name[i]) return false;
+  return true;
+}
+
+/** Placeholders for written pending slots, so their objects can be collected. */
+const WRITTEN: StoredMessage = Object.freeze({ exchange: '', routingKey: '', header: Buffer.alloc(0), body: Buffer.alloc(0), enqueuedAt: 0 });
+const WRITTEN_QUEUE = new SpillQueue(Buffer.alloc(0));
