@@ -94,6 +94,9 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   private replyConsumerTag = '';
   /** Reused per publish to avoid allocation. */
   private readonly singleKey: string[] = [''];
+  /** Exchange name and routing key of the previous publish (see handlePublish). */
+  private lastExchange = '';
+  private lastRoutingKey = '';
 
   constructor(id: number, host: ChannelHost, log: Logger, maxMessageSize: number) {
     this.id = id;
@@ -299,7 +302,11 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
   handlePublish(): void {
     const a = this.assembler;
     const method = a.method as M.BasicPublish;
-    const message = new Message(method.exchange, method.routingKey, a.header as Buffer, a.body, a.bodySize);
+    // Reuse the previous publish's strings when equal: a queued message then shares them instead of
+    // holding its own copy of the same exchange name and routing key (~50 B each).
+    if (method.exchange !== this.lastExchange) this.lastExchange = method.exchange;
+    if (method.routingKey !== this.lastRoutingKey) this.lastRoutingKey = method.routingKey;
+    const message = new Message(this.lastExchange, this.lastRoutingKey, a.header as Buffer, a.body, a.bodySize);
     a.reset();
     if (this.txMode) {
       this.checkPublish(method, message); // errors surface at publish time, as in RabbitMQ
@@ -307,6 +314,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       return;
     }
     this.publish(method, message);
+    message.forgetProperties();
   }
 
   /** The exchange a publish goes to, after RabbitMQ's checks (exists, not internal, user-id). */
@@ -462,7 +470,10 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     this.txPublishes = [];
     this.txAcks = [];
     let onDisk = false;
-    for (const p of publishes) if (this.publish(p.method, p.message)) onDisk = true;
+    for (const p of publishes) {
+      if (this.publish(p.method, p.message)) onDisk = true;
+      p.message.forgetProperties();
+    }
     for (const a of acks) a();
     // commit-ok means the transaction's persistent messages are on disk.
     if (onDisk) this.holdRepliesUntil((cb) => this.host.persistence?.whenMessagesDurable(cb) ?? cb(null));

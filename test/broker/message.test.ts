@@ -57,3 +57,21 @@ describe('Message.headerWithDeliveryCount', () => {
     expect(patched.persistent).toBe(true);
   });
 });
+
+describe('Message.hasHeaders', () => {
+  it('is true exactly when the decoded headers table has an entry (an empty table counts as none), before and after decoding', () => {
+    fc.assert(
+      fc.property(propsArb, (props) => {
+        const header = encodeContentHeaderPayload(60, 0, props);
+        const want = props.headers !== undefined && Object.keys(props.headers).length > 0;
+        const m = new Message('x', 'k', header, [], 0);
+        expect(m.hasHeaders).toBe(want);
+        void m.properties;
+        expect(m.hasHeaders).toBe(want);
+        m.forgetProperties();
+        expect(m.hasHeaders).toBe(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
