@@ -72,6 +72,7 @@ class ReadWindow {
 }
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_BATCHES: Batch[] = [];
 /** 64 KiB: the first read at a new place; about the cost of a 4 KiB read from the page cache plus a memcpy. */
 export const MIN_READ_AHEAD = 64 * 1024;
 /** 1 MiB: tens of thousands of small records per read(2), and a few windows per store stay cheap. */
@@ -122,6 +123,10 @@ interface Batch {
   /** File offset of the first byte. */
   readonly position: number;
   readonly iov: Buffer[];
+  /** File offset of each iov entry (for reads of bytes not yet written). */
+  readonly starts: number[];
+  /** Bytes in iov; the rest of `bytes` is still the chunk region [regionStart, chunkPos) (open batch only). */
+  pushed: number;
   bytes: number;
   /** Log position after the batch's last byte. */
   end: number;
@@ -187,6 +192,8 @@ export class SegmentLog {
   private regionStart: number;
   private batch: Batch;
   private sealed: Batch[];
+  /** Batches being written now: their bytes are read from memory until `written` covers them. */
+  private inflight: Batch[];
   /** Segments written since the last fsync. */
   private readonly dirty: Set<Segment>;
   private dirDirty: boolean;
@@ -229,8 +236,9 @@ export class SegmentLog {
     this.regionStart = 0;
     // Placeholder until start(); never written because it holds no bytes.
     this.active = new Segment(0, this.dir, -1, 0);
-    this.batch = { seg: this.active, position: 0, iov: [], bytes: 0, end: 0 };
+    this.batch = { seg: this.active, position: 0, iov: [], starts: [], pushed: 0, bytes: 0, end: 0 };
     this.sealed = [];
+    this.inflight = [];
     this.nextId = 1;
     this.position = 0;
     this.writtenPos = 0;
@@ -287,7 +295,7 @@ export class SegmentLog {
     this.chunkPos = end;
     if (body !== null && body.length > 0) {
       this.pushRegion();
-      this.batch.iov.push(body);
+      this.pushIov(body);
       len += body.length;
     }
     this.batch.bytes += len;
@@ -329,11 +337,17 @@ export class SegmentLog {
 
   /**
    * `length` bytes at `offset` of a segment, as a view into a read-ahead window (see
-   * ReadWindow); the bytes must be written already. The view shares a buffer of up to
+   * ReadWindow), or into the buffers waiting to be written for bytes not written yet. The view shares a buffer of up to
    * MAX_READ_AHEAD bytes with neighbouring records: copy what is kept.
    */
   readView(seg: Segment, offset: number, length: number): Buffer {
     const end = offset + length;
+    if (end > seg.written) {
+      // Not written yet (a batch holds whole records, so a record is wholly on one side).
+      const v = this.unwrittenView(seg, offset, length);
+      if (v === null) throw new Error(`no bytes at ${offset}+${length} of ${seg.path}, written or pending`);
+      return v;
+    }
     let victim: ReadWindow | null = null;
     let seq: ReadWindow | null = null;
     for (const w of this.windows) {
@@ -462,6 +476,7 @@ export class SegmentLog {
         let progressed = false;
         const batches = this.sealed;
         this.sealed = [];
+        this.inflight = batches;
         // An ephemeral log has no crash order to keep: its batches (the old and the new segment
         // after a roll) are written at once, so the writer costs one event-loop turn per pass,
         // not one per batch, and appended records wait less in memory.
@@ -474,6 +489,7 @@ export class SegmentLog {
           this.bytesWritten += b.bytes;
           progressed = true;
         }
+        this.inflight = EMPTY_BATCHES;
         if (progressed) this.hooks.written();
         if (this.needSync()) {
           await this.sync();
@@ -584,9 +600,57 @@ export class SegmentLog {
 
   private pushRegion(): void {
     if (this.chunkPos > this.regionStart) {
-      this.batch.iov.push(this.chunk.subarray(this.regionStart, this.chunkPos));
+      this.pushIov(this.chunk.subarray(this.regionStart, this.chunkPos));
       this.regionStart = this.chunkPos;
     }
+  }
+
+  private pushIov(buf: Buffer): void {
+    const b = this.batch;
+    b.starts.push(b.position + b.pushed);
+    b.iov.push(buf);
+    b.pushed += buf.length;
+  }
+
+  /**
+   * Bytes [offset, offset + length) of a segment that are not written yet, from the buffers
+   * waiting to be written (a view, or a copy if they span two); null if no batch holds them.
+   */
+  private unwrittenView(seg: Segment, offset: number, length: number): Buffer | null {
+    for (const b of this.inflight) if (b.seg === seg) {
+      const v = this.fromBatch(b, false, offset, length);
+      if (v !== null) return v;
+    }
+    for (const b of this.sealed) if (b.seg === seg) {
+      const v = this.fromBatch(b, false, offset, length);
+      if (v !== null) return v;
+    }
+    return this.batch.seg === seg ? this.fromBatch(this.batch, true, offset, length) : null;
+  }
+
+  private fromBatch(b: Batch, open: boolean, offset: number, length: number): Buffer | null {
+    if (offset < b.position || offset + length > b.position + b.bytes) return null;
+    const pieces = b.iov.length + (open && b.pushed < b.bytes ? 1 : 0);
+    const piece = (k: number): Buffer => (k < b.iov.length ? (b.iov[k] as Buffer) : this.chunk.subarray(this.regionStart, this.chunkPos));
+    const startOf = (k: number): number => (k < b.iov.length ? (b.starts[k] as number) : b.position + b.pushed);
+    // Last piece starting at or before offset.
+    let lo = 0;
+    let hi = pieces - 1;
+    let k = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (startOf(mid) <= offset) {
+        k = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const first = piece(k);
+    const rel = offset - startOf(k);
+    if (rel + length <= first.length) return first.subarray(rel, rel + length);
+    const out = Buffer.allocUnsafe(length);
+    let n = first.copy(out, 0, rel);
+    while (n < length && ++k < pieces) n += piece(k).copy(out, n, 0, Math.min(piece(k).length, length - n));
+    return n === length ? out : null;
   }
 
   private newChunk(min: number): void {
@@ -602,7 +666,7 @@ export class SegmentLog {
     const b = this.batch;
     if (b.bytes > 0) {
       this.sealed.push(b);
-      this.batch = { seg: b.seg, position: b.seg.size, iov: [], bytes: 0, end: this.position };
+      this.batch = { seg: b.seg, position: b.seg.size, iov: [], starts: [], pushed: 0, bytes: 0, end: this.position };
     }
   }
 
@@ -622,7 +686,7 @@ export class SegmentLog {
     this.active = seg;
     this.dirDirty = true;
     this.pushRegion();
-    this.batch = { seg, position: 0, iov: [], bytes: 0, end: this.position };
+    this.batch = { seg, position: 0, iov: [], starts: [], pushed: 0, bytes: 0, end: this.position };
     const off = this.reserve(0, SEGMENT_HEADER_SIZE);
     writeSegmentHeader(this.chunk, off, this.hooks.nextSeq());
     this.commit(off + SEGMENT_HEADER_SIZE, null);

@@ -20,6 +20,9 @@
 // Records appended in a previous incarnation of a queue (purged or emptied, then refilled) lie
 // before the new incarnation's runs and are never looked at.
 //
+// Nothing of an appended message is kept once it is encoded: a record not written yet is read
+// from the log's write buffers (SegmentLog.readView), so a spilled message's objects die young.
+//
 // A segment counts the records of all runs still ahead in it (live); once none are and it is
 // not the active one, it is deleted (no ack records, no durability wait: nothing reads it after
 // a restart).
@@ -83,8 +86,6 @@ const DEFAULT_MAX_READ_FDS = 64;
  * noise next to the body) are never read past by another queue's reader.
  */
 const MAX_RUN_GAP = 64 * 1024;
-/** Key of a file position: segment id * 2^32 + offset (segments are far below 4 GiB). */
-const KEY_SCALE = 0x1_0000_0000;
 
 class SpillRun {
   readonly seg: Segment;
@@ -135,15 +136,6 @@ export class SpillStore {
   private readonly maxReadFds: number;
   private log: SegmentLog | null;
   private readonly queues: Map<string, SpillQueue>;
-  // Records whose bytes may not be written yet, in log order (so keys increase): reads of them
-  // are served from here. Parallel arrays, not objects; the written prefix is dropped as it goes.
-  private pKeys: number[];
-  private pEnds: number[];
-  private pSegs: Segment[];
-  private pQueues: SpillQueue[];
-  private pOrds: number[];
-  private pMsgs: StoredMessage[];
-  private pHead: number;
   /** Segments whose live count reached 0 (or that rolled); deleted once finished and not active. */
   private readonly candidates: Set<Segment>;
   private state: 'new' | 'open' | 'closed';
@@ -161,13 +153,6 @@ export class SpillStore {
     this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
     this.log = null;
     this.queues = new Map();
-    this.pKeys = [];
-    this.pEnds = [];
-    this.pSegs = [];
-    this.pQueues = [];
-    this.pOrds = [];
-    this.pMsgs = [];
-    this.pHead = 0;
     this.candidates = new Set();
     this.state = 'new';
     this.messages = 0;
@@ -191,7 +176,7 @@ export class SpillStore {
       maxReadFds: this.maxReadFds,
       ephemeral: true,
       hooks: {
-        written: () => this.onWritten(),
+        written: () => undefined,
         nextSeq: () => 0,
         rolled: (old) => {
           if (old.live === 0) this.candidates.add(old);
@@ -234,20 +219,14 @@ export class SpillStore {
     }
     q.count++;
     seg.live++;
-    this.pKeys.push(seg.id * KEY_SCALE + offset);
-    this.pEnds.push(offset + length);
-    this.pSegs.push(seg);
-    this.pQueues.push(q);
-    this.pOrds.push(ord);
-    this.pMsgs.push(msg);
     this.messages++;
     this.appendedCount++;
   }
 
   /**
-   * Removes the head message of `queue` and returns it, header and body in buffers of their own
-   * (or the appended buffers while not yet written). null if its record is damaged: it is
-   * counted in corruptRecords and gone. Throws (removing nothing) on an I/O error or if the
+   * Removes the head message of `queue` and returns it, header and body in a buffer of their
+   * own (read from disk, or from the write buffers while not written yet). null if its record is
+   * damaged: it is counted in corruptRecords and gone. Throws (removing nothing) on an I/O error or if the
    * queue holds nothing.
    */
   take(queue: string): StoredMessage | null {
@@ -373,20 +352,9 @@ export class SpillStore {
     for (;;) {
       const pos = run.cursor;
       if (pos >= run.end) return LOST;
-      const pending = this.pendingAt(seg, pos);
-      if (pending >= 0) {
-        const end = this.pEnds[pending] as number;
-        const ord = this.pOrds[pending] as number;
-        if (this.pQueues[pending] !== q || ord < q.expected) {
-          run.cursor = end;
-          continue;
-        }
-        // Written ordinals are consecutive within an incarnation, so ord === q.expected here.
-        run.cursor = end;
-        return this.pMsgs[pending] as StoredMessage;
-      }
-      // On disk. The length is checked against what was written before it is trusted.
-      const limit = Math.min(run.end, this.writtenLimit(seg));
+      // The length is checked before it is trusted: a record read from disk must end by
+      // seg.written (a batch holds whole records; those not written yet are read from memory).
+      const limit = pos < seg.written ? Math.min(run.end, seg.written) : run.end;
       const len = pos + RECORD_HEADER_SIZE <= limit ? log.readView(seg, pos, RECORD_HEADER_SIZE).readUInt32LE(0) : -1;
       const total = RECORD_HEADER_SIZE + len;
       if (len < MIN_PAYLOAD + 1 || pos + total > limit) {
@@ -452,66 +420,6 @@ export class SpillStore {
     run.cursor = pos + at;
   }
 
-  /** How far a segment's bytes may be read from disk: up to the first record still pending in it. */
-  private writtenLimit(seg: Segment): number {
-    const h = this.pHead;
-    // Records are written in log order, so everything before the first pending one is written.
-    if (h < this.pKeys.length && this.pSegs[h] === seg) return (this.pKeys[h] as number) - seg.id * KEY_SCALE;
-    return seg.written;
-  }
-
-  /** Index in the pending arrays of the record at (seg, pos), or -1 if it is written. */
-  private pendingAt(seg: Segment, pos: number): number {
-    const keys = this.pKeys;
-    let lo = this.pHead;
-    if (lo >= keys.length) return -1;
-    const key = seg.id * KEY_SCALE + pos;
-    if (key < (keys[lo] as number)) return -1;
-    let hi = keys.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = keys[mid] as number;
-      if (v < key) lo = mid + 1;
-      else if (v > key) hi = mid - 1;
-      else return mid;
-    }
-    throw new Error(`spill store: no record at ${pos} of segment ${seg.id}`);
-  }
-
-  private onWritten(): void {
-    const segs = this.pSegs;
-    const ends = this.pEnds;
-    let i = this.pHead;
-    while (i < segs.length && (segs[i] as Segment).written >= (ends[i] as number)) i++;
-    if (i === segs.length) {
-      this.pKeys = [];
-      this.pEnds = [];
-      this.pSegs = [];
-      this.pQueues = [];
-      this.pOrds = [];
-      this.pMsgs = [];
-      this.pHead = 0;
-    } else if (i >= 4096 && i * 2 >= segs.length) {
-      // Under steady spilling the list never drains: drop the written prefix now and then.
-      this.pKeys = this.pKeys.slice(i);
-      this.pEnds = ends.slice(i);
-      this.pSegs = segs.slice(i);
-      this.pQueues = this.pQueues.slice(i);
-      this.pOrds = this.pOrds.slice(i);
-      this.pMsgs = this.pMsgs.slice(i);
-      this.pHead = 0;
-    } else {
-      // Let the written messages' buffers go now; the slots go with the next drain or slice.
-      const msgs = this.pMsgs;
-      const qs = this.pQueues;
-      for (let k = this.pHead; k < i; k++) {
-        msgs[k] = WRITTEN;
-        qs[k] = WRITTEN_QUEUE;
-      }
-      this.pHead = i;
-    }
-  }
-
   private collectDeletable(): Segment[] {
     const log = this.log;
     if (log === null) return [];
@@ -535,6 +443,3 @@ function sameName(buf: Buffer, at: number, name: Buffer): boolean {
   return true;
 }
 
-/** Placeholders for written pending slots, so their objects can be collected. */
-const WRITTEN: StoredMessage = Object.freeze({ exchange: '', routingKey: '', header: Buffer.alloc(0), body: Buffer.alloc(0), enqueuedAt: 0 });
-const WRITTEN_QUEUE = new SpillQueue(Buffer.alloc(0));
