@@ -76,14 +76,6 @@ export class SegmentStore implements MessageStore {
   private readonly ephemeral: boolean;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
-  // Messages whose records may not be written yet, in log (= seq) order: reads are served from
-  // here meanwhile. Parallel arrays, not objects, and dropped once written.
-  private unwrittenSeqs: number[];
-  private unwrittenMsgs: StoredMessage[];
-  private unwrittenSegs: Segment[];
-  /** File offset just past each record. */
-  private unwrittenEnds: number[];
-  private unwrittenHead: number;
   /** Segments that may have become deletable; checked after each durable point. */
   private readonly candidates: Set<Segment>;
   private nextSeq: number;
@@ -110,11 +102,6 @@ export class SegmentStore implements MessageStore {
     this.ephemeral = options.ephemeral ?? false;
     this.log = null;
     this.queues = new Map();
-    this.unwrittenSeqs = [];
-    this.unwrittenMsgs = [];
-    this.unwrittenSegs = [];
-    this.unwrittenEnds = [];
-    this.unwrittenHead = 0;
     this.candidates = new Set();
     this.nextSeq = 1;
     this.state = 'new';
@@ -155,7 +142,8 @@ export class SegmentStore implements MessageStore {
       chunkSize: this.chunkSize,
       maxReadFds: this.maxReadFds,
       hooks: {
-        written: () => this.onWritten(),
+        // Records not written yet are read from the log's write buffers: nothing to track here.
+        written: () => undefined,
         nextSeq: () => this.nextSeq,
         rolled: (old) => {
           if (old.live === 0) this.candidates.add(old);
@@ -194,10 +182,6 @@ export class SegmentStore implements MessageStore {
     const size = msg.header.length + body.length;
     q.push(seq, seg.id, offset, length, size);
     seg.live++;
-    this.unwrittenSeqs.push(seq);
-    this.unwrittenMsgs.push(msg);
-    this.unwrittenSegs.push(seg);
-    this.unwrittenEnds.push(offset + length);
     this.messages++;
     this.messageBytes += size;
     this.appended++;
@@ -235,20 +219,14 @@ export class SegmentStore implements MessageStore {
    */
   take(queue: string, seq: number): StoredMessage {
     const [q, slot] = this.locate(queue, seq);
-    const pending = this.pending(q, slot);
-    let out: StoredMessage;
-    if (pending !== null) {
-      out = { ...pending, header: Buffer.from(pending.header), body: Buffer.from(pending.body) };
-    } else {
-      const payload = this.readPayload(q, slot);
-      const meta = decodeMessageMeta(payload);
-      if (meta === null) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
-      const header = Buffer.allocUnsafe(meta.header.length);
-      meta.header.copy(header);
-      const body = Buffer.allocUnsafe(payload.length - meta.bodyOffset);
-      payload.copy(body, 0, meta.bodyOffset);
-      out = { exchange: meta.exchange, routingKey: meta.routingKey, header, body, enqueuedAt: meta.enqueuedAt };
-    }
+    const payload = this.readPayload(q, slot);
+    const meta = decodeMessageMeta(payload);
+    if (meta === null) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
+    const header = Buffer.allocUnsafe(meta.header.length);
+    meta.header.copy(header);
+    const body = Buffer.allocUnsafe(payload.length - meta.bodyOffset);
+    payload.copy(body, 0, meta.bodyOffset);
+    const out: StoredMessage = { exchange: meta.exchange, routingKey: meta.routingKey, header, body, enqueuedAt: meta.enqueuedAt };
     this.removeAt(q, slot);
     return out;
   }
@@ -287,8 +265,6 @@ export class SegmentStore implements MessageStore {
 
   read(queue: string, seq: number): StoredMessage {
     const [q, slot] = this.locate(queue, seq);
-    const pending = this.pending(q, slot);
-    if (pending !== null) return pending;
     const d = decodeMessagePayload(this.readPayload(q, slot));
     if (d === null) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
     return d.message;
@@ -296,8 +272,6 @@ export class SegmentStore implements MessageStore {
 
   readBody(queue: string, seq: number): Buffer {
     const [q, slot] = this.locate(queue, seq);
-    const pending = this.pending(q, slot);
-    if (pending !== null) return pending.body;
     const payload = this.readPayload(q, slot);
     const at = messageBodyOffset(payload);
     if (at < 0) throw new Error(`malformed record for message ${seq} of queue '${queue}'`);
@@ -315,26 +289,10 @@ export class SegmentStore implements MessageStore {
     return [q, slot];
   }
 
-  /** The message as appended while its record is not written yet, else null. */
-  private pending(q: QueueIndex, slot: number): StoredMessage | null {
-    const seg = this.segment(q.segAt(slot));
-    if (seg.written >= q.offsetAt(slot) + q.lengthAt(slot)) return null;
-    // Unwritten seqs are increasing: binary search.
-    const seqs = this.unwrittenSeqs;
-    const seq = q.seqAt(slot);
-    let lo = this.unwrittenHead;
-    let hi = seqs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = seqs[mid] as number;
-      if (v < seq) lo = mid + 1;
-      else if (v > seq) hi = mid - 1;
-      else return this.unwrittenMsgs[mid] as StoredMessage;
-    }
-    throw new Error(`message ${seq} of queue '${q.name}' is neither written nor pending`);
-  }
-
-  /** The record's payload from disk (a view into a read-ahead window), after checking its length and CRC. */
+  /**
+   * The record's payload (a view into a read-ahead window, or into the log's write buffers while
+   * it is not written yet), after checking its length and CRC.
+   */
   private readPayload(q: QueueIndex, slot: number): Buffer {
     const seg = this.segment(q.segAt(slot));
     const length = q.lengthAt(slot);
@@ -440,42 +398,6 @@ export class SegmentStore implements MessageStore {
       this.candidates.add(seg);
     }
   }
-
-  private onWritten(): void {
-    const segs = this.unwrittenSegs;
-    const ends = this.unwrittenEnds;
-    let i = this.unwrittenHead;
-    while (i < segs.length && (segs[i] as Segment).written >= (ends[i] as number)) i++;
-    if (i === segs.length) {
-      this.unwrittenSeqs = [];
-      this.unwrittenMsgs = [];
-      this.unwrittenSegs = [];
-      this.unwrittenEnds = [];
-      this.unwrittenHead = 0;
-    } else if (i >= 4096 && i * 2 >= segs.length) {
-      // Under steady publishing the list never drains: drop the written prefix now and then.
-      this.unwrittenSeqs = this.unwrittenSeqs.slice(i);
-      this.unwrittenMsgs = this.unwrittenMsgs.slice(i);
-      this.unwrittenSegs = segs.slice(i);
-      this.unwrittenEnds = ends.slice(i);
-      this.unwrittenHead = 0;
-    } else {
-      // Release the written messages' buffers now; the slots go with the next drain or slice.
-      const msgs = this.unwrittenMsgs;
-      const stub = SegmentStore.WRITTEN;
-      for (let k = this.unwrittenHead; k < i; k++) msgs[k] = stub;
-      this.unwrittenHead = i;
-    }
-  }
-
-  /** Stands in for messages whose records are written, so their buffers can be collected. */
-  private static readonly WRITTEN: StoredMessage = Object.freeze({
-    exchange: '',
-    routingKey: '',
-    header: Buffer.alloc(0),
-    body: Buffer.alloc(0),
-    enqueuedAt: 0,
-  });
 
   private collectDeletable(durable: number): Segment[] {
     const log = this.log;
