@@ -151,12 +151,20 @@ export class FrameReader {
     const end = chunk[pos] as number;
     this.views = null;
     if (end !== FRAME_END) {
-      // Error path only: one buffer for the octets shown in the reply text.
-      const all = Buffer.concat(views);
-      throw new ConnectionError(501, `type ${FRAME_BODY}, all octets = ${octets(all, 0, all.length)}: {invalid_frame_end_marker,${end}}`, 0, 0);
+      // The reply shows at most 40 octets: copy 41 (one more says "...") from across the pieces.
+      const shown = Buffer.alloc(Math.min(41, this.viewsLength(views)));
+      let filled = 0;
+      for (let i = 0; i < views.length && filled < shown.length; i++) filled += (views[i] as Buffer).copy(shown, filled);
+      throw new ConnectionError(501, `type ${FRAME_BODY}, all octets = ${octets(shown, 0, shown.length)}: {invalid_frame_end_marker,${end}}`, 0, 0);
     }
     this.handler.onBodyParts(this.viewsChannel, views);
     return pos + 1;
+  }
+
+  private viewsLength(views: readonly Buffer[]): number {
+    let n = 0;
+    for (const v of views) n += v.length;
+    return n;
   }
 
   /** Input trickles in many small pieces: copy what came so far into one frame buffer and go on copying. */

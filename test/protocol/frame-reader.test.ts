@@ -157,6 +157,28 @@ describe('FrameReader chunking', () => {
     }
   });
 
+  it('a bad frame-end octet on a large body frame gives the same reply text whether or not it arrived in pieces', () => {
+    const payload = Buffer.alloc(5000);
+    for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
+    const bytes = frameBytes(3, 1, payload, 0x01);
+    const textOf = (cuts: number[]): string => {
+      const r = new FrameReader(collector().handler, 0);
+      try {
+        let prev = 0;
+        for (const c of [...cuts, bytes.length]) {
+          r.push(bytes.subarray(prev, c));
+          prev = c;
+        }
+      } catch (e) {
+        if (e instanceof ConnectionError) return e.replyText;
+      }
+      return 'no error';
+    };
+    const whole = textOf([]);
+    expect(whole).toMatch(/^FRAME_ERROR - type 3, all octets = <<0,1,2,.*,39,\.\.\.>>: \{invalid_frame_end_marker,1\}$/);
+    for (const cuts of [[8], [9, 12, 20, 30], [100, 4000], [5007]]) expect(textOf(cuts)).toBe(whole);
+  });
+
   it('payloads handed out are not corrupted by later chunks (views are stable)', () => {
     const events: Buffer[] = [];
     const r = new FrameReader(
