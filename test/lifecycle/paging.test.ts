@@ -102,3 +102,40 @@ it('a paged persistent backlog survives a restart, in order', async () => {
   }
   expect(got).toEqual(Array.from({ length: 300 }, (_, i) => `m${i}`));
 });
+
+it('interleaved deep queues share the spill log: each drains in order, a purge skips nothing of the other, and emptied segments go', async () => {
+  const b = await start(tempDir());
+  const c = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${b.port}`);
+  cleanup.push(() => c.close().catch(() => undefined));
+  const ch = await c.createConfirmChannel();
+  await ch.assertQueue('a', { durable: false });
+  await ch.assertQueue('b', { durable: false });
+  await ch.assertQueue('lim', { durable: false, arguments: { 'x-max-length': 100 } });
+  // 40 KiB bodies: written out of line, ~12 MiB spilled so the 8 MiB spill segments roll and the
+  // runs of 'a' span segments, with records of 'b' and 'lim' between every two of its own.
+  const big = (tag: string): Buffer => Buffer.concat([Buffer.from(`${tag}|`), Buffer.alloc(40 * 1024, 0x2e)]);
+  for (let i = 0; i < 200; i++) {
+    ch.sendToQueue('a', big(`a${i}`));
+    ch.sendToQueue('b', big(`b${i}`));
+    ch.sendToQueue('lim', Buffer.from(`l${i}`));
+  }
+  await ch.waitForConfirms();
+  const spill = b.broker.persistence?.spillStore;
+  if (!spill) throw new Error('no spill store');
+  expect(spill.stats().segments).toBeGreaterThan(1);
+  expect((await ch.purgeQueue('b')).messageCount).toBe(200);
+  const tag = (m: amqplib.GetMessage | false): string => (m === false ? 'none' : m.content.toString('latin1', 0, 8).split('|')[0] ?? '');
+  const got: string[] = [];
+  for (let i = 0; i < 200; i++) got.push(tag(await ch.get('a', { noAck: true })));
+  expect(got).toEqual(Array.from({ length: 200 }, (_, i) => `a${i}`));
+  // drop-head kept the newest 100 of 'lim', paged or not.
+  const lim: string[] = [];
+  for (;;) {
+    const m = await ch.get('lim', { noAck: true });
+    if (m === false) break;
+    lim.push(m.content.toString());
+  }
+  expect(lim).toEqual(Array.from({ length: 100 }, (_, i) => `l${i + 100}`));
+  await spill.idle();
+  expect(spill.stats()).toMatchObject({ messages: 0, corruptRecords: 0, segments: 1 });
+});
