@@ -45,12 +45,6 @@ export interface SegmentStoreOptions {
   maxReadFds?: number;
   /** Clock in milliseconds, for recoveryMs. */
   now?: () => number;
-  /**
-   * For a store whose directory is emptied before every open (the spill store of transient
-   * paged messages): acks, delivery marks and purges write no records, since no recovery will
-   * ever read them. Saves a checksummed record per message paged back in.
-   */
-  ephemeral?: boolean;
 }
 
 /** 8 MiB: see SegmentStoreOptions.segmentSize. */
@@ -73,7 +67,6 @@ export class SegmentStore implements MessageStore {
   private readonly chunkSize: number;
   private readonly maxReadFds: number;
   private readonly now: () => number;
-  private readonly ephemeral: boolean;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
   /** Segments that may have become deletable; checked after each durable point. */
@@ -99,7 +92,6 @@ export class SegmentStore implements MessageStore {
     this.chunkSize = options.writeChunkSize ?? DEFAULT_WRITE_CHUNK_SIZE;
     this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
     this.now = options.now ?? (() => performance.now());
-    this.ephemeral = options.ephemeral ?? false;
     this.log = null;
     this.queues = new Map();
     this.candidates = new Set();
@@ -197,7 +189,7 @@ export class SegmentStore implements MessageStore {
       return;
     }
     q.addDelivery(slot);
-    if (!this.ephemeral) this.writeSmall(RecordType.Delivered, seq, null, this.segment(q.segAt(slot)));
+    this.writeSmall(RecordType.Delivered, seq, null, this.segment(q.segAt(slot)));
   }
 
   ack(queue: string, seq: number): boolean {
@@ -235,7 +227,7 @@ export class SegmentStore implements MessageStore {
     const log = this.openLog();
     const seg = this.segment(q.segAt(slot));
     const size = q.sizeAt(slot);
-    if (!this.ephemeral) this.writeSmall(RecordType.Ack, q.seqAt(slot), null, seg);
+    this.writeSmall(RecordType.Ack, q.seqAt(slot), null, seg);
     q.remove(slot);
     this.messages--;
     this.messageBytes -= size;
@@ -360,11 +352,11 @@ export class SegmentStore implements MessageStore {
     const n = q.count;
     if (n === 0) return 0;
     // One record for the lot: every message of the queue below nextSeq is gone.
-    const active = this.ephemeral ? null : this.writeSmall(RecordType.Purge, this.nextSeq, q.nameBytes, null);
+    const active = this.writeSmall(RecordType.Purge, this.nextSeq, q.nameBytes, null);
     for (let slot = q.start; slot < q.end; slot++) {
       if (!q.isLive(slot)) continue;
       const seg = this.segment(q.segAt(slot));
-      if (active !== null && seg !== active && !active.refs.has(seg)) {
+      if (seg !== active && !active.refs.has(seg)) {
         active.refs.add(seg);
         seg.referencedBy.add(active);
       }
