@@ -92,9 +92,7 @@ export class Message {
     if ((flags & FLAG_HEADERS) === 0) return false;
     if (this.props !== null) return this.props.headers !== undefined && Object.keys(this.props.headers).length > 0;
     const h = this.header;
-    let pos = PROPERTY_FLAGS_OFFSET + 2;
-    if ((flags & FLAG_CONTENT_TYPE) !== 0) pos += 1 + (h[pos] ?? 0);
-    if ((flags & FLAG_CONTENT_ENCODING) !== 0) pos += 1 + (h[pos] ?? 0);
+    const pos = headersOffset(h, flags);
     return pos + 4 > h.length || h.readUInt32BE(pos) !== 0;
   }
 
@@ -113,9 +111,7 @@ export class Message {
     if (this.props !== null) return this.props.deliveryMode === 2;
     const h = this.header;
     // delivery-mode follows content-type, content-encoding (shortstrs) and headers (a table).
-    let pos = PROPERTY_FLAGS_OFFSET + 2;
-    if ((flags & FLAG_CONTENT_TYPE) !== 0) pos += 1 + (h[pos] ?? 0);
-    if ((flags & FLAG_CONTENT_ENCODING) !== 0) pos += 1 + (h[pos] ?? 0);
+    let pos = headersOffset(h, flags);
     if ((flags & FLAG_HEADERS) !== 0) pos += pos + 4 <= h.length ? 4 + h.readUInt32BE(pos) : h.length;
     // A malformed header is left to the full decoder, which reports it.
     if (pos >= h.length) return this.properties.deliveryMode === 2;
@@ -154,9 +150,7 @@ export class Message {
     const h = this.header;
     if (h.indexOf(DELIVERY_COUNT_KEY) >= 0) return this.headerWith(DELIVERY_COUNT, new TypedValue('l', count));
     const flags = this.flags;
-    let pos = PROPERTY_FLAGS_OFFSET + 2;
-    if ((flags & FLAG_CONTENT_TYPE) !== 0) pos += 1 + (h[pos] ?? 0);
-    if ((flags & FLAG_CONTENT_ENCODING) !== 0) pos += 1 + (h[pos] ?? 0);
+    const pos = headersOffset(h, flags);
     const hasTable = (flags & FLAG_HEADERS) !== 0;
     const tableLen = hasTable && pos + 4 <= h.length ? h.readUInt32BE(pos) : 0;
     const tableEnd = hasTable ? pos + 4 + tableLen : pos;
@@ -203,4 +197,12 @@ export class Message {
     for (const part of body) pos += part.copy(out, pos);
     return out;
   }
+}
+
+/** Where the headers table (or, without one, delivery-mode) starts: after content-type and content-encoding. */
+function headersOffset(h: Buffer, flags: number): number {
+  let pos = PROPERTY_FLAGS_OFFSET + 2;
+  if ((flags & FLAG_CONTENT_TYPE) !== 0) pos += 1 + (h[pos] ?? 0);
+  if ((flags & FLAG_CONTENT_ENCODING) !== 0) pos += 1 + (h[pos] ?? 0);
+  return pos;
 }

@@ -15,22 +15,20 @@
 //    covered the delivery mark, which the store logs in the same file).
 
 import { performance } from 'node:perf_hooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as amqplib from 'amqplib';
 import {
   channel,
+  type ChildBroker,
   closeAllConnections,
   confirmChannel,
   connect,
   drainQueues,
-  ensureBuilt,
-  killAllChildren,
   randInt,
-  removeTempDirs,
   sleep,
   startChild,
   tempDataDir,
-  type ChildBroker,
+  useCrashHarness,
 } from './harness.js';
 
 const FANOUT = 'crash.fan';
@@ -46,18 +44,7 @@ const HOLD_QUEUE = 'crash.a';
 const ROUNDS = 5;
 const WINDOW = 64;
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-afterEach(async () => {
-  await closeAllConnections();
-  await killAllChildren();
-});
-
-afterAll(() => {
-  removeTempDirs();
-});
+useCrashHarness();
 
 interface Published {
   queues: string[];

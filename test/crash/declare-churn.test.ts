@@ -8,36 +8,24 @@
 // published through the binding and must come out of the queue (or, for exchange-to-exchange
 // bindings, out of a fresh queue bound to the destination exchange).
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as amqplib from 'amqplib';
 import {
   channel,
+  type ChildBroker,
   closeAllConnections,
   confirmChannel,
   connect,
   drainQueues,
-  ensureBuilt,
   killAllChildren,
   randInt,
-  removeTempDirs,
   sleep,
   startChild,
   tempDataDir,
-  type ChildBroker,
+  useCrashHarness,
 } from './harness.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-afterEach(async () => {
-  await closeAllConnections();
-  await killAllChildren();
-});
-
-afterAll(() => {
-  removeTempDirs();
-});
+useCrashHarness();
 
 const TYPES = ['direct', 'topic', 'fanout', 'headers'] as const;
 type ExType = (typeof TYPES)[number];

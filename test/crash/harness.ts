@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as amqplib from 'amqplib';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
@@ -246,4 +247,18 @@ export async function drainQueues(ch: amqplib.Channel, queues: readonly string[]
 
 export async function drainQueue(ch: amqplib.Channel, queue: string, timeoutMs = 5000): Promise<Drained[]> {
   return (await drainQueues(ch, [queue], timeoutMs)).get(queue) as Drained[];
+}
+
+/** The hooks every crash-test file needs: build dist/ once, kill children and close clients after each test, remove temp dirs. */
+export function useCrashHarness(): void {
+  beforeAll(async () => {
+    await ensureBuilt();
+  }, 120_000);
+  afterEach(async () => {
+    await closeAllConnections();
+    await killAllChildren();
+  });
+  afterAll(() => {
+    removeTempDirs();
+  });
 }

@@ -6,35 +6,22 @@
 // with the same sha256, and no body at all (confirmed or not) may come back torn or mixed up.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   channel,
+  type ChildBroker,
   closeAllConnections,
   confirmChannel,
   connect,
   drainQueues,
-  ensureBuilt,
-  killAllChildren,
   randInt,
-  removeTempDirs,
   sleep,
   startChild,
-  type ChildBroker,
   tempDataDir,
+  useCrashHarness,
 } from './harness.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-afterEach(async () => {
-  await closeAllConnections();
-  await killAllChildren();
-});
-
-afterAll(() => {
-  removeTempDirs();
-});
+useCrashHarness();
 
 const QUEUES = ['big.1', 'big.2'];
 const KiB = 1024;

@@ -3,34 +3,22 @@
 // publishes and acks and are killed right after; the data directory must keep every confirmed
 // and not acknowledged message, once, and never show a damaged record.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   channel,
   closeAllConnections,
   confirmChannel,
   connect,
   drainQueues,
-  ensureBuilt,
   killAllChildren,
   randInt,
-  removeTempDirs,
   sleep,
   startChild,
   tempDataDir,
+  useCrashHarness,
 } from './harness.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-afterEach(async () => {
-  await closeAllConnections();
-  await killAllChildren();
-});
-
-afterAll(() => {
-  removeTempDirs();
-});
+useCrashHarness();
 
 describe('SIGKILL while the broker starts', () => {
   it('keeps every confirmed message across kills during recovery', { timeout: 20_000 }, async () => {

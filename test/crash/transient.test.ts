@@ -2,7 +2,7 @@
 // durable queue, even confirmed), non-durable queues and exchanges, and bindings to them;
 // while the durable objects and persistent messages next to them do.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as amqplib from 'amqplib';
 import {
   channel,
@@ -10,25 +10,12 @@ import {
   confirmChannel,
   connect,
   drainQueues,
-  ensureBuilt,
-  killAllChildren,
-  removeTempDirs,
   startChild,
   tempDataDir,
+  useCrashHarness,
 } from './harness.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-afterEach(async () => {
-  await closeAllConnections();
-  await killAllChildren();
-});
-
-afterAll(() => {
-  removeTempDirs();
-});
+useCrashHarness();
 
 async function exists(conn: amqplib.ChannelModel, kind: 'exchange' | 'queue', name: string): Promise<boolean> {
   const ch = await channel(conn);
