@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
-import { SEGMENT_HEADER_SIZE, writeSegmentHeader } from './record.js';
+import type { StoredMessage } from './message-store.js';
+import { SEGMENT_HEADER_SIZE, encodeMessage, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
 
 /** One segment file and the bookkeeping deciding when it may be deleted. */
 export class Segment {
@@ -277,6 +278,26 @@ export class SegmentLog {
     this.forceSync = true;
     this.runLoop();
     await this.idle();
+  }
+
+  /** Segment and length of the record the last appendMessage wrote (fields, not a result object: it runs per message). */
+  lastSegment: Segment | null = null;
+  lastLength = 0;
+
+  /**
+   * Encode, seal and commit one message record for `queueName` (bodies below `copyBodyBelow` bytes are
+   * copied into the chunk, larger ones written from their own buffer); returns its file offset.
+   */
+  appendMessage(seq: number, queueName: Buffer, msg: StoredMessage, copyBodyBelow: number): number {
+    const body = msg.body;
+    const copy = body.length < copyBodyBelow;
+    const meta = messageMetaBound(queueName, msg);
+    const off = this.reserve(meta + body.length, copy ? meta + body.length : meta);
+    const end = encodeMessage(this.chunk, off, seq, queueName, msg, copy);
+    sealRecord(this.chunk, off, end, copy ? null : body);
+    this.lastLength = end - off + (copy ? 0 : body.length);
+    this.lastSegment = this.active;
+    return this.commit(end, copy ? null : body);
   }
 
   /** Returns the chunk offset at which to encode a record of at most `bound` bytes, `inline` of them in the chunk. */

@@ -16,12 +16,9 @@ import {
   RecordType,
   decodeMessageMeta,
   decodeMessagePayload,
-  encodeMessage,
   encodeSmall,
   messageBodyOffset,
-  messageMetaBound,
   recordChecksumOk,
-  sealRecord,
   smallRecordSize,
 } from './record.js';
 import { QueueIndex } from './queue-index.js';
@@ -160,18 +157,12 @@ export class SegmentStore implements MessageStore {
       q = new QueueIndex(queue, Buffer.from(queue, 'utf8'));
       this.queues.set(queue, q);
     }
-    const body = msg.body;
-    const copy = body.length < this.copyBodyBelow;
-    const meta = messageMetaBound(q.nameBytes, msg);
-    const off = log.reserve(meta + body.length, copy ? meta + body.length : meta);
     const seq = this.nextSeq;
-    const end = encodeMessage(log.chunk, off, seq, q.nameBytes, msg, copy);
-    sealRecord(log.chunk, off, end, copy ? null : body);
-    const length = end - off + (copy ? 0 : body.length);
-    const seg = log.active;
-    const offset = log.commit(end, copy ? null : body);
+    const offset = log.appendMessage(seq, q.nameBytes, msg, this.copyBodyBelow);
+    const seg = log.lastSegment as Segment;
+    const length = log.lastLength;
     this.nextSeq = seq + 1;
-    const size = msg.header.length + body.length;
+    const size = msg.header.length + msg.body.length;
     q.push(seq, seg.id, offset, length, size);
     seg.live++;
     this.messages++;

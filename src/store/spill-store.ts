@@ -35,12 +35,9 @@ import {
   RECORD_HEADER_SIZE,
   RecordType,
   decodeMessageMeta,
-  encodeMessage,
-  messageMetaBound,
   plausibleRecord,
   readU64,
   recordChecksumOk,
-  sealRecord,
   validFrameAt,
 } from './record.js';
 import { type Segment, SegmentLog } from './segment-log.js';
@@ -199,16 +196,10 @@ export class SpillStore {
       q = new SpillQueue(Buffer.from(queue, 'utf8'));
       this.queues.set(queue, q);
     }
-    const body = msg.body;
-    const copy = body.length < this.copyBodyBelow;
-    const meta = messageMetaBound(q.nameBytes, msg);
-    const off = log.reserve(meta + body.length, copy ? meta + body.length : meta);
     const ord = q.appended;
-    const end = encodeMessage(log.chunk, off, ord, q.nameBytes, msg, copy);
-    sealRecord(log.chunk, off, end, copy ? null : body);
-    const length = end - off + (copy ? 0 : body.length);
-    const seg = log.active;
-    const offset = log.commit(end, copy ? null : body);
+    const offset = log.appendMessage(ord, q.nameBytes, msg, this.copyBodyBelow);
+    const seg = log.lastSegment as Segment;
+    const length = log.lastLength;
     q.appended = ord + 1;
     const last = q.runs.length > q.head ? (q.runs[q.runs.length - 1] as SpillRun) : null;
     if (last !== null && last.seg === seg && offset - last.end <= MAX_RUN_GAP) {

@@ -45,6 +45,19 @@ function expected(frames: { type: number; channel: number; payload: Buffer }[]):
   return frames.map((f) => ({ type: f.type, channel: f.channel, payload: f.type === 8 ? '' : f.payload.toString('hex') }));
 }
 
+/** `bytes` cut at the given points (taken modulo its length + 1; empty chunks included). */
+function cutAt(bytes: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
+  const chunks: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    chunks.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  chunks.push(bytes.subarray(prev));
+  return chunks;
+}
+
 function feed(chunks: Buffer[], frameMax = 0): Ev[] {
   const { handler, events } = collector();
   const r = new FrameReader(handler, frameMax);
@@ -74,15 +87,7 @@ describe('FrameReader chunking', () => {
         fc.array(fc.integer({ min: 0, max: 10_000 }), { maxLength: 40 }),
         (frames, cuts) => {
           const bytes = Buffer.concat(frames.map((f) => frameBytes(f.type, f.channel, f.payload)));
-          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-          const chunks: Buffer[] = [];
-          let prev = 0;
-          for (const p of points) {
-            chunks.push(bytes.subarray(prev, p));
-            prev = p;
-          }
-          chunks.push(bytes.subarray(prev));
-          expect(feed(chunks)).toEqual(expected(frames));
+          expect(feed(cutAt(bytes, cuts))).toEqual(expected(frames));
         },
       ),
       { numRuns: 200 },
@@ -113,15 +118,7 @@ describe('FrameReader chunking', () => {
         fc.array(fc.integer({ min: 0, max: 100_000 }), { maxLength: 60 }),
         (frames, cuts) => {
           const bytes = Buffer.concat(frames.map((f) => frameBytes(f.type, f.channel, f.payload)));
-          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-          const chunks: Buffer[] = [];
-          let prev = 0;
-          for (const p of points) {
-            chunks.push(bytes.subarray(prev, p));
-            prev = p;
-          }
-          chunks.push(bytes.subarray(prev));
-          expect(feed(chunks)).toEqual(expected(frames));
+          expect(feed(cutAt(bytes, cuts))).toEqual(expected(frames));
         },
       ),
       { numRuns: 150 },
