@@ -364,6 +364,24 @@ export default {
     return untilClose(c);
   },
 
+  async 'routing-key-invalid-utf8-too-long-when-decoded'(ctx) {
+    // A routing key of 100 bytes 0xFF: valid as bytes, but not UTF-8 (it would decode to 300 bytes).
+    const c = await ctx.rawOpen();
+    const q = ctx.q();
+    c.sendMethod(1, 'queue.declare', { queue: q, exclusive: true });
+    await c.expect('queue.declare-ok');
+    c.sendMethod(1, 'queue.bind', { queue: q, exchange: 'amq.fanout', 'routing-key': '' });
+    await c.expect('queue.bind-ok');
+    const exchange = Buffer.from('amq.fanout');
+    const payload = Buffer.concat([Buffer.from([0, 60, 0, 40, 0, 0, exchange.length]), exchange, Buffer.from([100]), Buffer.alloc(100, 0xff), Buffer.from([0])]);
+    c.write(encodeFrame(FRAME.method, 1, payload));
+    c.sendHeader(1, 1, {});
+    c.write(encodeFrame(FRAME.body, 1, Buffer.from('x')));
+    c.sendMethod(1, 'basic.get', { queue: q, 'no-ack': true });
+    const first = await c.next(1000);
+    return { first: summarize(first, { withArgs: false }), rest: await untilClose(c) };
+  },
+
   async 'publish-split-at-every-byte'(ctx) {
     const c = await ctx.rawOpen();
     const q = ctx.q();
