@@ -2,7 +2,7 @@
 // `warren serve`: command-line flags and env -> Config -> a running broker; SIGTERM/SIGINT stop it gracefully.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { configFromEnv, type Config, type LogLevel, type SyncMode, type TlsVerify } from '../config/config.js';
+import { ConfigError, configFromEnv, parseServerProperty, type Config, type LogLevel, type SyncMode, type TlsVerify } from '../config/config.js';
 import { startBroker } from '../index.js';
 import { VERSION } from '../server/server-properties.js';
 
@@ -10,6 +10,17 @@ function int(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
   return n;
+}
+
+/** Collects repeated --server-property key=value flags. */
+function serverProperty(v: string, acc: Record<string, string> = {}): Record<string, string> {
+  try {
+    const [k, val] = parseServerProperty(v);
+    return { ...acc, [k]: val };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 interface ServeOptions {
@@ -26,6 +37,7 @@ interface ServeOptions {
   maxMessageSize?: number;
   wsPort?: number;
   metricsPort?: number;
+  serverProperty?: Record<string, string>;
 }
 
 const program = new Command();
@@ -47,6 +59,11 @@ program
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
   .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
+  .option(
+    '--server-property <key=value>',
+    'advertise this connection.start server property (product, version, cluster_name, ...); repeatable (env WARREN_SERVER_PROPERTY_<KEY>)',
+    serverProperty,
+  )
   .action(async (opts: ServeOptions) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
@@ -62,7 +79,9 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
-    const running = await startBroker({ logLevel: 'info', ...configFromEnv(process.env), ...fromFlags });
+    const fromEnv = configFromEnv(process.env);
+    if (opts.serverProperty !== undefined) fromFlags.serverProperties = { ...fromEnv.serverProperties, ...opts.serverProperty };
+    const running = await startBroker({ logLevel: 'info', ...fromEnv, ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));
     };

@@ -64,6 +64,12 @@ export interface Config {
   wsPort: number | null;
   /** RabbitMQ's handshake_timeout: ms from accept to connection.open before the socket is dropped. */
   handshakeTimeout: number;
+  /**
+   * Overrides for the server-properties of connection.start (product, version, platform, copyright,
+   * information, cluster_name, or extra keys), like RabbitMQ's server_properties. Some clients branch
+   * on them: kombu sends channel-wide (global) qos only when product is "RabbitMQ".
+   */
+  serverProperties: Record<string, string>;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -91,6 +97,7 @@ export const DEFAULT_CONFIG: Config = {
   wsPort: null,
   metricsPort: null,
   pageAfterMessages: 131072,
+  serverProperties: {},
 };
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -119,6 +126,10 @@ export function resolveConfig(partial: Partial<Config>): Config {
     // RabbitMQ caps max_message_size at 512 MiB.
     throw new ConfigError(`invalid max message size ${c.maxMessageSize}`);
   }
+  for (const [k, v] of Object.entries(c.serverProperties)) {
+    if (k === '' || k === 'capabilities') throw new ConfigError(`invalid server property '${k}'`);
+    if (typeof v !== 'string') throw new ConfigError(`server property '${k}' must be a string`);
+  }
   return c;
 }
 
@@ -146,5 +157,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_TLS_KEY'] !== undefined) out.tlsKey = env['WARREN_TLS_KEY'];
   if (env['WARREN_TLS_CA'] !== undefined) out.tlsCa = env['WARREN_TLS_CA'];
   if (env['WARREN_TLS_VERIFY'] !== undefined) out.tlsVerify = env['WARREN_TLS_VERIFY'] as TlsVerify;
+  const props = serverPropertiesFromEnv(env);
+  if (Object.keys(props).length > 0) out.serverProperties = props;
   return out;
+}
+
+const SERVER_PROPERTY_ENV_PREFIX = 'WARREN_SERVER_PROPERTY_';
+
+/** WARREN_SERVER_PROPERTY_<KEY>=value, one variable per property (WARREN_SERVER_PROPERTY_CLUSTER_NAME -> cluster_name). */
+function serverPropertiesFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(SERVER_PROPERTY_ENV_PREFIX) || value === undefined) continue;
+    out[name.slice(SERVER_PROPERTY_ENV_PREFIX.length).toLowerCase()] = value;
+  }
+  return out;
+}
+
+/** One `key=value` of a server-property flag, split at the first '='. */
+export function parseServerProperty(text: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`server property '${text}' is not key=value`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
 }

@@ -10,10 +10,10 @@ import type { Queue, QueueEntry } from '../broker/queue/queue.js';
 import { generateName, type VHost } from '../broker/vhost.js';
 import { CommandAssembler } from '../protocol/command-assembler.js';
 import { ChannelError } from '../protocol/errors.js';
-import { numberValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { RawLongString, numberValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import * as M from '../protocol/generated/amqp.js';
 import type { Outbound } from './outbound.js';
-import { parseExpiration } from '../broker/queue/arguments.js';
+import { consumerPriority, parseExpiration } from '../broker/queue/arguments.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../broker/dedup-cache.js';
 import { typeName } from '../broker/equivalence.js';
 import type { Persistence } from '../broker/persistence.js';
@@ -159,14 +159,18 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
         if (!m.nowait) this.replyDurably({ id: M.EXCHANGE_UNBIND_OK });
         return;
       case M.QUEUE_DECLARE: {
-        if (m.queue === REPLY_TO_QUEUE && m.passive) {
-          // The direct reply-to pseudo-queue always exists.
-          if (!m.nowait) this.send({ id: M.QUEUE_DECLARE_OK, queue: REPLY_TO_QUEUE, messageCount: 0, consumerCount: 1 }); // RabbitMQ 3.10 always reports one consumer
+        if (m.queue === REPLY_TO_QUEUE) {
+          // The direct reply-to pseudo-queue always exists: RabbitMQ 3.10 answers every declare of it,
+          // passive or not, whatever the flags and arguments, with 0 messages and 1 consumer (RPC
+          // examples in pika, Bunny, Java, PHP and Go declare it before consuming).
+          if (!m.nowait) this.send({ id: M.QUEUE_DECLARE_OK, queue: REPLY_TO_QUEUE, messageCount: 0, consumerCount: 1 });
           return;
         }
+        // Other names under that prefix are only looked up (404 if missing), never created or refused with 403.
+        const passive = m.passive || m.queue.startsWith(REPLY_TO_QUEUE);
         const r = this.vhost.declareQueue(
           m.queue,
-          { passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments },
+          { passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments },
           this.host,
         );
         this.lastQueue = r.queue.name;
@@ -451,7 +455,8 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     for (let s = this.ackSentUpTo + 1; s <= this.confirmedUpTo; s++) {
       if (!nacked.has(s)) continue;
       if (s > runStart) this.send({ id: M.BASIC_ACK, deliveryTag: s - 1, multiple: s - 1 > runStart });
-      this.send({ id: M.BASIC_NACK, deliveryTag: s, multiple: false, requeue: false });
+      // RabbitMQ 3.10 leaves the requeue bit at the spec default (set) on the nacks it sends; clients ignore it.
+      this.send({ id: M.BASIC_NACK, deliveryTag: s, multiple: false, requeue: true });
       nacked.delete(s);
       runStart = s + 1;
     }
@@ -489,10 +494,14 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     if (this.consumers.has(tag) || tag === this.replyConsumerTag) {
       throw new ChannelError(530, `attempt to reuse consumer tag '${tag}'`, 60, 20);
     }
+    const priority = consumerPriority(queue.name, m.arguments);
+    if (queue.policy.type === 'quorum' && this.channelPrefetch > 0) {
+      // RabbitMQ 3.10 closes the connection (540 is a hard error) rather than ignore the channel-wide limit.
+      throw new ChannelError(540, `queue '${queue.name}' in vhost '/' does not support global qos`, 60, 20);
+    }
     if (queue.hasExclusiveConsumer() || (m.exclusive && (queue.consumerCount > 0 || queue.policy.singleActiveConsumer))) {
       throw new ChannelError(403, `queue '${queue.name}' in vhost '/' in exclusive use`, 60, 20);
     }
-    const priority = numberValue(m.arguments['x-priority']) ?? 0;
     const c = new Consumer(tag, queue, this, {
       noAck: m.noAck,
       exclusive: m.exclusive,
@@ -752,13 +761,13 @@ function checkRoutingHeader(name: string, v: FieldValue | undefined): void {
   throw new ChannelError(406, `invalid message: {unacceptable_type_in_header,"${name}",${typeName(v)}}`, 60, 40);
 }
 
-/** CC/BCC header values: arrays of strings (RabbitMQ ignores other types). */
+/** CC/BCC header values: the longstr items of an array (RabbitMQ ignores other types, byte arrays included). */
 function routingKeyList(v: FieldValue | undefined): string[] {
   if (!Array.isArray(v)) return [];
   const out: string[] = [];
   for (const x of v) {
-    const s = stringValue(x);
-    if (s !== undefined) out.push(s);
+    if (typeof x === 'string') out.push(x);
+    else if (x instanceof RawLongString) out.push(x.bytes.toString('utf8'));
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { Channel, type ChannelHost } from './channel.js';
 import { Outbound } from './outbound.js';
 import { MECHANISMS, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
+import { SILENT_CLOSE_DELAY_MS, loginFailureDelay, type PendingDelay } from './login-delay.js';
 
 const enum State {
   ProtocolHeader,
@@ -60,6 +61,7 @@ export class Connection implements FrameHandler, ChannelHost {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null;
+  private silentCloseTimer: PendingDelay | null = null;
   private lastReceived: number;
   private vhostRef: VHost | null = null;
   user = '';
@@ -94,6 +96,11 @@ export class Connection implements FrameHandler, ChannelHost {
       this.destroy();
     }, broker.config.handshakeTimeout);
     this.handshakeTimer.unref();
+  }
+
+  private clearSilentCloseTimer(): void {
+    if (this.silentCloseTimer !== null) this.silentCloseTimer.cancel();
+    this.silentCloseTimer = null;
   }
 
   private clearHandshakeTimer(): void {
@@ -164,7 +171,7 @@ export class Connection implements FrameHandler, ChannelHost {
       id: M.CONNECTION_START,
       versionMajor: 0,
       versionMinor: 9,
-      serverProperties: serverProperties(),
+      serverProperties: serverProperties(this.broker.config.serverProperties),
       mechanisms: MECHANISMS,
       locales: 'en_US',
     });
@@ -181,9 +188,14 @@ export class Connection implements FrameHandler, ChannelHost {
       throw new ConnectionError(501, `cannot decode ${octets(payload, 4, payload.length)}`, payload.length >= 2 ? payload.readUInt16BE(0) : 0, payload.length >= 4 ? payload.readUInt16BE(2) : 0);
     }
     if (m === undefined) {
+      // RabbitMQ 3.10 has no reply for an unknown class or method: its reader fails and the socket is
+      // dropped without connection.close. Clients see the same closed socket here.
       const classId = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
       const methodId = payload.length >= 4 ? payload.readUInt16BE(2) : 0;
-      throw new ConnectionError(540, `unknown class/method ${classId}/${methodId}`, classId, methodId);
+      this.log.info({ classId, methodId, channel }, 'unknown class or method, dropping connection');
+      this.reader.stopped = true;
+      this.destroy();
+      return;
     }
     if (this.state === State.Closing) {
       if (m.id === M.CONNECTION_CLOSE_OK) this.destroy();
@@ -385,8 +397,15 @@ export class Connection implements FrameHandler, ChannelHost {
       if (this.authFailureClose) {
         this.closeConnection(new ConnectionError(403, result.reason, 0, 0));
       } else {
+        // Without authentication_failure_close RabbitMQ says nothing and drops the socket after a
+        // pause (SILENT_CLOSE_DELAY), which also slows password guessing; nothing more is read meanwhile.
         this.state = State.Closed;
-        this.outbound.end();
+        this.reader.stopped = true;
+        this.clearHandshakeTimer();
+        this.silentCloseTimer = loginFailureDelay.schedule(SILENT_CLOSE_DELAY_MS, () => {
+          this.silentCloseTimer = null;
+          this.outbound.end();
+        });
       }
       return;
     }
@@ -513,6 +532,7 @@ export class Connection implements FrameHandler, ChannelHost {
   /** Release everything the connection holds in the broker (idempotent). */
   private teardown(): void {
     this.clearHandshakeTimer();
+    this.clearSilentCloseTimer();
     for (const ch of this.channels.values()) ch.cleanup();
     this.channels.clear();
     this.pendingConfirms.clear();

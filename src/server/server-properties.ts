@@ -5,8 +5,9 @@ import type { FieldTable } from '../protocol/field-table.js';
 export const PRODUCT = 'warren';
 export const VERSION = '0.1.0';
 
-export function serverProperties(): FieldTable {
-  return {
+/** The connection.start server-properties; `overrides` (Config.serverProperties) replace or add string entries. */
+export function serverProperties(overrides: Readonly<Record<string, string>> = {}): FieldTable {
+  const props: FieldTable = {
     capabilities: {
       publisher_confirms: true,
       exchange_exchange_bindings: true,
@@ -25,4 +26,7 @@ export function serverProperties(): FieldTable {
     product: PRODUCT,
     version: VERSION,
   };
+  // The capability table is what clients negotiate on; config never replaces it (resolveConfig refuses the key).
+  for (const [k, v] of Object.entries(overrides)) if (k !== 'capabilities') props[k] = v;
+  return props;
 }

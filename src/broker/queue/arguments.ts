@@ -2,7 +2,7 @@
 
 import { ChannelError } from '../../protocol/errors.js';
 import { typeName } from '../equivalence.js';
-import { TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
+import { RawLongString, TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 export type QueueType = 'classic' | 'quorum';
@@ -37,7 +37,8 @@ function invalid(queue: string, arg: string, why: string): ChannelError {
 function isInteger(v: FieldValue): boolean {
   if (typeof v === 'number') return Number.isInteger(v);
   if (typeof v === 'bigint') return true;
-  if (v instanceof TypedValue) return v.tag !== 'f' && v.tag !== 'd' ? true : Number.isInteger(Number(v.value));
+  // RabbitMQ checks the wire type: a float or double is refused even when its value is whole.
+  if (v instanceof TypedValue) return v.tag !== 'f' && v.tag !== 'd' && v.tag !== 'T';
   return false;
 }
 
@@ -85,6 +86,7 @@ export function parseQueueArguments(
     if (flags.exclusive) throw new ChannelError(406, `invalid property 'exclusive-owner' for queue '${queue}' in vhost '/'`, 50, 10);
     if (flags.autoDelete) throw new ChannelError(406, `invalid property 'auto-delete' for queue '${queue}' in vhost '/'`, 50, 10);
   }
+  queueMode(queue, args, typeArg);
   const overflowArg = str(queue, args, 'x-overflow') ?? 'drop-head';
   if (overflowArg !== 'drop-head' && overflowArg !== 'reject-publish' && overflowArg !== 'reject-publish-dlx') {
     throw invalid(queue, 'x-overflow', 'invalid_overflow');
@@ -116,15 +118,54 @@ export function parseQueueArguments(
   };
 }
 
-/** A per-message `expiration` property: a string of non-negative integer milliseconds. */
+/** The queue modes RabbitMQ 3.10 knows; warren pages deep queues itself, so the mode only has to be valid. */
+const QUEUE_MODES: readonly string[] = ['default', 'lazy'];
+
+/** x-queue-mode: a longstr naming a known mode, and only on classic queues (texts as RabbitMQ 3.10 words them). */
+function queueMode(queue: string, args: FieldTable, type: QueueType): void {
+  const v = args['x-queue-mode'];
+  if (v === undefined) return;
+  if (type === 'quorum') {
+    throw new ChannelError(406, `invalid arg 'x-queue-mode' for queue '${queue}' in vhost '/' of queue type rabbit_quorum_queue`, 50, 10);
+  }
+  if (typeof v !== 'string' && !(v instanceof RawLongString)) throw invalid(queue, 'x-queue-mode', `{unacceptable_type,${typeName(v)}}`);
+  const mode = stringValue(v) ?? '';
+  if (!QUEUE_MODES.includes(mode)) throw invalid(queue, 'x-queue-mode', `"unsupported queue mode '${mode}'"`);
+}
+
+/** A consumer's x-priority: any integer type (negative allowed), checked at basic.consume. */
+export function consumerPriority(queue: string, args: FieldTable): number {
+  const v = args['x-priority'];
+  if (v === undefined) return 0;
+  if (!isInteger(v)) {
+    throw new ChannelError(406, `invalid arg 'x-priority' for queue '${queue}' in vhost '/': "expected integer, got ${typeName(v)}"`, 60, 20);
+  }
+  return numberValue(v) ?? 0;
+}
+
+/** RabbitMQ 3.10's largest per-message expiration: 10 years in ms (checked live: 315360000001 is refused). */
+const MAX_EXPIRATION_MS = 315_360_000_000n;
+/**
+ * RabbitMQ formats the reason with Erlang's ~p after "invalid expiration '<e>': ", and ~p breaks a
+ * tuple that would run past column 78 of that text, indenting the next element under the first one.
+ */
+const ERLANG_PRETTY_WIDTH = 78;
+
+/** A per-message `expiration` property: a string of non-negative integer milliseconds, at most 10 years. */
 export function parseExpiration(expiration: string): number {
   // Texts follow Erlang's string:to_integer, which RabbitMQ uses to parse it.
   const m = /^[+-]?\d+/.exec(expiration);
-  const fail = (why: string): ChannelError => new ChannelError(406, `invalid expiration '${expiration}': ${why}`, 60, 40);
+  const prefix = `invalid expiration '${expiration}': `;
+  const fail = (why: string): ChannelError => new ChannelError(406, prefix + why, 60, 40);
   if (m === null) throw fail('no_integer');
   const rest = expiration.slice(m[0].length);
   if (rest !== '') throw fail(`{leftover_string,"${rest}"}`);
-  const n = Number(m[0]);
-  if (n < 0) throw fail(`{value_negative,${n}}`);
-  return n;
+  const n = BigInt(m[0]);
+  if (n < 0n) throw fail(`{value_negative,${n}}`);
+  if (n > MAX_EXPIRATION_MS) {
+    const oneLine = `{value_too_large,${n}}`;
+    const col = prefix.length;
+    throw fail(col + oneLine.length > ERLANG_PRETTY_WIDTH ? `{value_too_large,\n${' '.repeat(col + 1)}${n}}` : oneLine);
+  }
+  return Number(n);
 }
