@@ -164,8 +164,16 @@ describe('publishing', () => {
     const q = uniq('exp');
     await c.call(1, declare(q, {}, { autoDelete: true }), M.QUEUE_DECLARE_OK);
     await confirmed(c);
+    // A TTL past setTimeout's 2^31-1 ms must not turn the queue's expiry timer into a 1 ms busy loop.
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
     c.publish(1, '', q, Buffer.from('x'), { expiration: '315360000000' });
     expect(await c.expect(M.BASIC_ACK)).toMatchObject({ deliveryTag: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+    expect((await c.call(1, declare(q, {}, { passive: true }), M.QUEUE_DECLARE_OK)).messageCount).toBe(1);
     const cases: [string, string][] = [
       ['315360000001', '{value_too_large,315360000001}'],
       ['0999999999999999999', '{value_too_large,999999999999999999}'],

@@ -10,6 +10,9 @@ import { ReadyList } from './ready-list.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
 
+/** The longest delay setTimeout honours (a signed 32-bit count of ms, about 24.8 days). */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
   readonly message: Message;
@@ -457,7 +460,9 @@ export class Queue {
     this.expiryTimer = null;
     this.expiryAt = at;
     if (at === Infinity || this.deleted) return;
-    const delay = Math.max(0, at - this.host.now()) + 1;
+    // Node fires a timer over 2^31-1 ms at once, and messages may live up to 10 years: wake up early
+    // instead, find nothing expired, and arm again for the rest.
+    const delay = Math.min(Math.max(0, at - this.host.now()) + 1, MAX_TIMER_MS);
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = null;
       this.expiryAt = Infinity;
