@@ -133,7 +133,7 @@ function queueMode(queue: string, args: FieldTable, type: QueueType): void {
   if (!QUEUE_MODES.includes(mode)) throw invalid(queue, 'x-queue-mode', `"unsupported queue mode '${mode}'"`);
 }
 
-/** A consumer's x-priority: any integer type (negative allowed), checked at basic.consume. */
+/** A consumer's x-priority, checked at basic.consume: an integer of whatever width, negative allowed. */
 export function consumerPriority(queue: string, args: FieldTable): number {
   const v = args['x-priority'];
   if (v === undefined) return 0;
