@@ -13,6 +13,7 @@ function int(v: string): number {
 }
 
 interface ServeOptions {
+  config?: string;
   host?: string;
   port?: number;
   tlsPort?: number;
@@ -34,6 +35,7 @@ program.name('warren').description('An AMQP 0-9-1 message broker speaking Rabbit
 program
   .command('serve')
   .description('run the broker')
+  .option('--config <file>', 'rabbitmq.conf-format config file; flags and env override it (env WARREN_CONFIG_FILE)')
   .option('--host <host>', 'address to listen on; default 127.0.0.1 and ::1 (env WARREN_HOST)')
   .option('--port <port>', 'AMQP port (env WARREN_PORT)', int)
   .option('--tls-port <port>', 'also serve AMQP over TLS (amqps) on this port, conventionally 5671 (env WARREN_TLS_PORT)', int)
@@ -62,7 +64,9 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
-    const running = await startBroker({ logLevel: 'info', ...configFromEnv(process.env), ...fromFlags });
+    const configFile = opts.config ?? (process.env['WARREN_CONFIG_FILE'] || undefined);
+    // Precedence: flags over environment over config file over defaults (info-level logs for the CLI).
+    const running = await startBroker({ defaults: { logLevel: 'info' }, configFile, ...configFromEnv(process.env), ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));
     };
