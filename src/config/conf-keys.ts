@@ -195,6 +195,7 @@ export const KEYS: readonly KeySpec[] = [
     values: 'a user name',
     effect: 'the user that exists out of the box, instead of guest',
     apply: (v, _e, g) => {
+      if (v === '') throw new ConfValueError('the user name is empty');
       g.out.defaultUser = v;
     },
   },
@@ -210,7 +211,10 @@ export const KEYS: readonly KeySpec[] = [
     key: 'default_vhost',
     values: '`/`',
     effect: "only '/' until vhosts can be created; any other vhost is refused",
-    apply: set('defaultVhost', (v) => v),
+    apply: set('defaultVhost', (v) => {
+      if (v !== '/') throw new ConfValueError(`'${v}' is not supported: warren serves the one vhost '/' until vhosts can be created`);
+      return v;
+    }),
   },
   {
     key: 'loopback_users',

@@ -112,6 +112,8 @@ describe('rabbitmq.conf keys', () => {
     ['proxy_protocol = true', '/etc/warren/rabbitmq.conf:1: proxy_protocol: the PROXY protocol is not supported'],
     ['server_properties.capabilities = x', '/etc/warren/rabbitmq.conf:1: server_properties.capabilities: the capabilities table cannot be replaced'],
     ['heartbeat 30', "/etc/warren/rabbitmq.conf:1: expected 'key = value'"],
+    ['default_vhost = app', "/etc/warren/rabbitmq.conf:1: default_vhost: 'app' is not supported: warren serves the one vhost '/' until vhosts can be created"],
+    ["default_user = ''", '/etc/warren/rabbitmq.conf:1: default_user: the user name is empty'],
   ])('refuses %j', (text, message) => {
     expect(confError(text)).toBe(message);
   });
