@@ -190,3 +190,23 @@ describe('default user, vhost and loopback users', () => {
     );
   });
 });
+
+describe('README: Configuration file', () => {
+  const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Configuration file'), readme.indexOf('## Embedding it'));
+
+  it('documents every implemented and refused key', () => {
+    const undocumented = KEYS.map((k) => k.key).filter((k) => !section.includes(`\`${k}\``));
+    expect(undocumented).toEqual([]);
+    const refusedUndocumented = REFUSED.map((r) => r.key.replace(/\.(\$name|\*\*)(\..*)?$/, '')).filter((k) => !section.includes(`\`${k}`));
+    expect(refusedUndocumented).toEqual([]);
+  });
+
+  it("has an example file that warren accepts as it stands", () => {
+    const example = /```ini\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const loaded = parseConfigText('README example', example as string, 8 * GIB);
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.config).toMatchObject({ host: '::', port: 5672, defaultUser: 'team', defaultPass: 'correct#horse', metricsPort: 15692 });
+  });
+});
