@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveConfig, type Config } from '../../src/config/config.js';
+import { ConfigError, configFromEnv, resolveConfig, type Config } from '../../src/config/config.js';
 import { loadConfigFile, parseConfigText } from '../../src/config/config-file.js';
 import { IGNORED, KEYS, keyMatches, REFUSED } from '../../src/config/conf-keys.js';
 
@@ -177,6 +177,17 @@ describe('default user, vhost and loopback users', () => {
     expect(resolveConfig({ defaultUser: 'alice', defaultPass: 'pw' }).users).toEqual([{ name: 'alice', password: 'pw', loopbackOnly: false }]);
     expect(resolveConfig({ loopbackUsers: [] }).users).toEqual([{ name: 'guest', password: 'guest', loopbackOnly: false }]);
     expect(resolveConfig({ defaultUser: 'ops', loopbackUsers: ['ops'] }).users[0]?.loopbackOnly).toBe(true);
+  });
+
+  it('reads WARREN_DEFAULT_* and RABBITMQ_DEFAULT_*; WARREN_ wins, and an empty value is unset', () => {
+    expect(configFromEnv({ RABBITMQ_DEFAULT_USER: 'bob', RABBITMQ_DEFAULT_PASS: 'b', RABBITMQ_DEFAULT_VHOST: '/' })).toEqual({
+      defaultUser: 'bob',
+      defaultPass: 'b',
+      defaultVhost: '/',
+    });
+    expect(configFromEnv({ RABBITMQ_DEFAULT_USER: 'bob', WARREN_DEFAULT_USER: 'carol' })).toEqual({ defaultUser: 'carol' });
+    expect(configFromEnv({ RABBITMQ_DEFAULT_USER: 'bob', WARREN_DEFAULT_USER: '' })).toEqual({ defaultUser: 'bob' });
+    expect(configFromEnv({ RABBITMQ_DEFAULT_PASS: '' })).toEqual({});
   });
 
   it('keeps users given explicitly (embedding)', () => {

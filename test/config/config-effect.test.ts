@@ -64,6 +64,15 @@ describe('a config file takes effect', () => {
     expect(running.broker.config.heartbeat).toBe(9);
   });
 
+  it("the file wins over startBroker's defaults (the CLI's info log level)", async () => {
+    const running = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nlog.console.level = warning\n', {
+      logLevel: undefined,
+      defaults: { logLevel: 'info', heartbeat: 3 },
+    });
+    expect(running.broker.config.logLevel).toBe('warn');
+    expect(running.broker.config.heartbeat).toBe(3);
+  });
+
   it('heartbeat is what the client negotiates', async () => {
     const running = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nheartbeat = 7\n');
     const c = await connect(`amqp://guest:guest@127.0.0.1:${running.port}`);
