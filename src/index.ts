@@ -49,7 +49,15 @@ export interface RunningBroker {
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const { clock, logger, tls, configFile, defaults, ...partial } = options;
   const file = configFile === undefined ? null : loadConfigFile(configFile);
-  const config = resolveConfig({ logLevel: 'warn', ...defaults, ...file?.config, ...withoutUndefined(partial) });
+  const given = withoutUndefined(partial);
+  const config = resolveConfig({
+    logLevel: 'warn',
+    ...defaults,
+    ...file?.config,
+    ...given,
+    // Server properties merge per property, so a flag for one keeps the file's others.
+    serverProperties: { ...defaults?.serverProperties, ...file?.config.serverProperties, ...given.serverProperties },
+  });
   // Certificates are read and checked before recovery so a bad file fails fast.
   const tlsOptions = tlsServerOptions(config, tls);
   const log = logger ?? createRootLogger(config.logLevel);

@@ -116,9 +116,13 @@ describe('a config file takes effect', () => {
     ).rejects.toThrow();
   });
 
-  it('server_properties fill Config.serverProperties', async () => {
-    const running = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nserver_properties.product = RabbitMQ\n');
-    expect(running.broker.config.serverProperties).toEqual({ product: 'RabbitMQ' });
+  it('server_properties fill Config.serverProperties; options override them one property at a time', async () => {
+    const running = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nserver_properties.product = RabbitMQ\nserver_properties.version = 3.10.8\n');
+    expect(running.broker.config.serverProperties).toEqual({ product: 'RabbitMQ', version: '3.10.8' });
+    const over = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nserver_properties.product = RabbitMQ\nserver_properties.version = 3.10.8\n', {
+      serverProperties: { version: '3.12.0' },
+    });
+    expect(over.broker.config.serverProperties).toEqual({ product: 'RabbitMQ', version: '3.12.0' });
   });
 
   it('logs one warning per ignored RabbitMQ key, naming file, key and line', async () => {
