@@ -2,10 +2,8 @@
 // publishing connections are blocked (connection.blocked, socket reads paused).
 
 import { statfs } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import type { Logger } from '../log.js';
-import { availableMemory } from '../util/memory.js';
-
-export { availableMemory };
 
 export type AlarmListener = (blocked: boolean, reason: string) => void;
 
@@ -15,6 +13,15 @@ export interface AlarmConfig {
   /** Bytes of free disk below which publishers are blocked. */
   diskFreeLimit: number;
   dataDir: string;
+}
+
+/**
+ * Memory the process may use: the machine's, or the container's cgroup limit when that is lower
+ * (RabbitMQ does the same), so a relative watermark means something inside a container.
+ */
+export function availableMemory(constrained: number | undefined = process.constrainedMemory?.(), total: number = totalmem()): number {
+  // Unlimited cgroups report 0 or a huge sentinel (2^64 - 1), both ignored.
+  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
 
 export class Alarms {

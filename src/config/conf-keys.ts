@@ -233,10 +233,13 @@ export const KEYS: readonly KeySpec[] = [
   },
   {
     key: 'vm_memory_high_watermark.relative',
-    values: 'a fraction of memory, at least 0 and below 1 (e.g. 0.4)',
+    values: 'a fraction of memory above 0 and below 1 (e.g. 0.4)',
     effect: 'memory alarm threshold; .absolute wins when both are set',
     apply: (v, _e, g) => {
-      g.memRelative = float(v, 0, 1);
+      const f = float(v, 0, 1);
+      // RabbitMQ takes 0 as "block all publishing"; warren's alarm takes 0 as no watermark at all.
+      if (f === 0) throw new ConfValueError('0 (block all publishing) is not supported; give a fraction above 0');
+      g.memRelative = f;
     },
   },
   {
@@ -244,7 +247,9 @@ export const KEYS: readonly KeySpec[] = [
     values: 'bytes, with an optional unit: 1073741824, 1024MiB, 1GB',
     effect: 'memory alarm threshold in bytes',
     apply: (v, _e, g) => {
-      g.memAbsolute = informationUnit(v);
+      const n = informationUnit(v);
+      if (n === 0) throw new ConfValueError('0 (block all publishing) is not supported; give a size above 0');
+      g.memAbsolute = n;
     },
   },
   {

@@ -1,4 +1,5 @@
-// The memory the process may use, for limits given relative to memory.
+// The memory the process may use, for limits given relative to memory (the config file's
+// disk_free_limit.relative). broker/flow.ts has the same rule for the memory watermark.
 
 import { totalmem } from 'node:os';
 
