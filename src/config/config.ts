@@ -62,8 +62,6 @@ export interface Config {
   loopbackUsers: string[];
   /** RabbitMQ's auth_mechanisms: the SASL mechanisms offered in connection.start. */
   authMechanisms: AuthMechanism[];
-  /** Extra or replacement connection.start server properties (product, version, platform, ...). */
-  serverProperties: Record<string, string>;
   /** Memory high watermark: a fraction (< 1) of system memory, or absolute bytes (>= 1). */
   memoryHighWatermark: number;
   /** Bytes of free disk below which publishers are blocked; RabbitMQ's default 50 MB. */
@@ -84,6 +82,12 @@ export interface Config {
   wsPort: number | null;
   /** RabbitMQ's handshake_timeout: ms from accept to connection.open before the socket is dropped. */
   handshakeTimeout: number;
+  /**
+   * Overrides for the server-properties of connection.start (product, version, platform, copyright,
+   * information, cluster_name, or extra keys), like RabbitMQ's server_properties. Some clients branch
+   * on them: kombu sends channel-wide (global) qos only when product is "RabbitMQ".
+   */
+  serverProperties: Record<string, string>;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -108,7 +112,6 @@ export const DEFAULT_CONFIG: Config = {
   defaultVhost: '/',
   loopbackUsers: ['guest'],
   authMechanisms: ['PLAIN', 'AMQPLAIN'],
-  serverProperties: {},
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,
   consumerTimeout: 30 * 60 * 1000,
@@ -117,6 +120,7 @@ export const DEFAULT_CONFIG: Config = {
   wsPort: null,
   metricsPort: null,
   pageAfterMessages: 131072,
+  serverProperties: {},
 };
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
