@@ -172,6 +172,10 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return out;
 }
 
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
 /**
  * Config values from WARREN_* environment variables, and RabbitMQ's RABBITMQ_DEFAULT_USER/_PASS/_VHOST
  * so a docker-compose file written for RabbitMQ works (the WARREN_ name wins when both are set; an
@@ -200,8 +204,4 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_TLS_CA'] !== undefined) out.tlsCa = env['WARREN_TLS_CA'];
   if (env['WARREN_TLS_VERIFY'] !== undefined) out.tlsVerify = env['WARREN_TLS_VERIFY'] as TlsVerify;
   return out;
-}
-
-function nonEmpty(v: string | undefined): string | undefined {
-  return v === undefined || v === '' ? undefined : v;
 }
