@@ -1,5 +1,5 @@
 // The rabbitmq.conf keys warren understands, what each sets in Config, and what it does with the
-// rest of RabbitMQ's keys: settings (from conf-file.ts) -> Partial<Config> plus warnings.
+// rest of RabbitMQ's keys (the table; conf-map.ts applies it).
 //
 // Every setting falls in one of four groups, checked in this order:
 //   1. KEYS: implemented; the value is checked and applied.
@@ -8,7 +8,7 @@
 //   3. IGNORED: RabbitMQ keys warren does not implement and can ignore safely (plugins, clustering,
 //      Erlang tuning, log files, ...); each is logged once as a warning naming the key and line.
 //   4. anything else: an unknown key, refused.
-// conf-map.ts applies the table; errors carry the line and the loader adds the file name.
+// Errors carry the line; the loader (config-file.ts) adds the file name.
 
 import { AUTH_MECHANISMS, type AuthMechanism, type Config, type LogLevel } from './config.js';
 import type { ConfEntry } from './conf-file.js';
