@@ -24,6 +24,7 @@ function serverProperty(v: string, acc: Record<string, string> = {}): Record<str
 }
 
 interface ServeOptions {
+  config?: string;
   host?: string;
   port?: number;
   tlsPort?: number;
@@ -46,6 +47,7 @@ program.name('warren').description('An AMQP 0-9-1 message broker speaking Rabbit
 program
   .command('serve')
   .description('run the broker')
+  .option('--config <file>', 'rabbitmq.conf-format config file; flags and env override it (env WARREN_CONFIG_FILE)')
   .option('--host <host>', 'address to listen on; default 127.0.0.1 and ::1 (env WARREN_HOST)')
   .option('--port <port>', 'AMQP port (env WARREN_PORT)', int)
   .option('--tls-port <port>', 'also serve AMQP over TLS (amqps) on this port, conventionally 5671 (env WARREN_TLS_PORT)', int)
@@ -81,7 +83,9 @@ program
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
     const fromEnv = configFromEnv(process.env);
     if (opts.serverProperty !== undefined) fromFlags.serverProperties = { ...fromEnv.serverProperties, ...opts.serverProperty };
-    const running = await startBroker({ logLevel: 'info', ...fromEnv, ...fromFlags });
+    const configFile = opts.config ?? (process.env['WARREN_CONFIG_FILE'] || undefined);
+    // Precedence: flags over environment over config file over defaults (info-level logs for the CLI).
+    const running = await startBroker({ defaults: { logLevel: 'info' }, configFile, ...fromEnv, ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));
     };

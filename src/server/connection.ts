@@ -14,7 +14,7 @@ import { HEARTBEAT_FRAME, PROTOCOL_HEADER } from '../protocol/frame-writer.js';
 import * as M from '../protocol/generated/amqp.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { Outbound } from './outbound.js';
-import { MECHANISMS, parseSaslResponse } from './sasl.js';
+import { offeredMechanisms, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
 import { SILENT_CLOSE_DELAY_MS, loginFailureDelay, type PendingDelay } from './login-delay.js';
 
@@ -172,7 +172,7 @@ export class Connection implements FrameHandler, ChannelHost {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: serverProperties(this.broker.config.serverProperties),
-      mechanisms: MECHANISMS,
+      mechanisms: offeredMechanisms(this.broker.config.authMechanisms),
       locales: 'en_US',
     });
     return chunk.subarray(need);
@@ -379,7 +379,7 @@ export class Connection implements FrameHandler, ChannelHost {
       this.connectionBlockedCapable = t['connection.blocked'] === true;
     }
     const response = typeof m.response === 'string' ? Buffer.from(m.response) : m.response;
-    if (m.mechanism !== 'PLAIN' && m.mechanism !== 'AMQPLAIN') {
+    if (!this.broker.config.authMechanisms.some((enabled) => enabled === m.mechanism)) {
       // RabbitMQ drops the socket on an unknown mechanism rather than sending connection.close.
       this.log.warn({ mechanism: m.mechanism }, 'unsupported authentication mechanism');
       return this.destroy();
