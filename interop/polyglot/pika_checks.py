@@ -336,12 +336,13 @@ REDECLARE_ARGS = {"x-max-length": 10, "x-message-ttl": 60000, "x-dead-letter-exc
 
 
 def check_redeclare_setup():
-    """Declares the queues that the other languages redeclare (32-bit ints, no x-queue-type)."""
+    """Declares the queues the other languages redeclare: 32-bit ints; x-queue-type only on -rev."""
     c = connect()
     ch = c.channel()
     out = {}
-    for q in ["redeclare-args", "redeclare-classic"]:
-        r = ch.queue_declare("poly-%s-%s" % (RUN, q), durable=True, arguments=REDECLARE_ARGS)
+    for q, extra in [("redeclare-args", {}), ("redeclare-classic", {}),
+                     ("redeclare-classic-rev", {"x-queue-type": "classic"})]:
+        r = ch.queue_declare("poly-%s-%s" % (RUN, q), durable=True, arguments=dict(REDECLARE_ARGS, **extra))
         out[q] = r.method.message_count
     c.close()
     emit("redeclare_setup", declared=out)
@@ -351,7 +352,7 @@ def check_redeclare_cleanup():
     c = connect()
     ch = c.channel()
     out = {}
-    for q in ["redeclare-args", "redeclare-classic"]:
+    for q in ["redeclare-args", "redeclare-classic", "redeclare-classic-rev"]:
         try:
             out[q] = ch.queue_delete("poly-%s-%s" % (RUN, q)).method.message_count
         except Exception as e:
