@@ -266,12 +266,12 @@ end
 
 REDECLARE_ARGS = { "x-max-length" => 10, "x-message-ttl" => 60_000, "x-dead-letter-exchange" => "" }.freeze
 
-def redeclare(queue, extra)
+def redeclare(queue, args)
   c = connect
   ch = c.create_channel
   # Declared first by the pika program with 32-bit integers; Bunny sends them as 64-bit.
   obs = begin
-    { ok: declare_ok(ch.queue_declare("poly-#{RUN}-#{queue}", durable: true, arguments: REDECLARE_ARGS.merge(extra))) }
+    { ok: declare_ok(ch.queue_declare("poly-#{RUN}-#{queue}", durable: true, arguments: args)) }
   rescue Bunny::Exception => e
     amqp_error(e)
   end
@@ -279,11 +279,11 @@ def redeclare(queue, extra)
   obs
 end
 
-def check_redeclare_args = emit("redeclare_args", redeclare("redeclare-args", {}))
+def check_redeclare_args = emit("redeclare_args", redeclare("redeclare-args", REDECLARE_ARGS))
 # Declared without x-queue-type, redeclared with "classic"; and the reverse (-rev).
 def check_redeclare_classic
-  emit("redeclare_classic", { with_type: redeclare("redeclare-classic", { "x-queue-type" => "classic" }),
-                              without_type: redeclare("redeclare-classic-rev", {}) })
+  emit("redeclare_classic", { with_type: redeclare("redeclare-classic", { "x-dead-letter-exchange" => "", "x-queue-type" => "classic" }),
+                              without_type: redeclare("redeclare-classic-rev", { "x-dead-letter-exchange" => "" }) })
 end
 
 def check_blocked

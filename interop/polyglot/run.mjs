@@ -239,7 +239,8 @@ async function main() {
   // Toolchains and builds, once.
   const ready = new Map();
   for (const p of PROGRAMS) {
-    const wanted = [...p.checks, ...(BLOCKED.includes(p.id) ? ['blocked'] : [])].some((c) => only(`${p.id}.${c}`));
+    // pika declares the queues the redeclare checks of the other programs redeclare: always ready.
+    const wanted = p.id === 'pika' || [...p.checks, ...(BLOCKED.includes(p.id) ? ['blocked'] : [])].some((c) => only(`${p.id}.${c}`));
     if (!wanted) continue;
     let problem = runSync(p.needs[0]) ? `toolchain missing: install ${p.needs[1]} (${runSync(p.needs[0])})` : null;
     const dir = join(work, p.id);
@@ -287,6 +288,7 @@ async function main() {
       const checks = p.checks.filter((c) => only(`${p.id}.${c}`) || c === 'redeclare_setup');
       if (r.problem) {
         for (const c of checks) fail(`${p.id}.${c}`, r.problem);
+        if (p.id === 'pika') for (const q of PROGRAMS) for (const c of REDECLARE) if (q.checks.includes(c)) fail(`${q.id}.${c}`, `pika is needed to declare the queues to redeclare: ${r.problem}`);
         continue;
       }
       if (checks.length === 0) continue;
@@ -294,6 +296,9 @@ async function main() {
       const out = await runProgram(p.cmd(r.dir), t.url, checks, env, p.timeoutMs ?? 60_000);
       if (opts.verbose) console.log(`${t.name} ${p.id}: ${Date.now() - pt} ms${out.problem ? ` (${out.problem})` : ''}`);
       collect(p, checks, out);
+      if (p.id === 'pika' && !out.lines.some((l) => l.check === 'redeclare_setup' && !l.failed)) {
+        for (const q of PROGRAMS) for (const c of REDECLARE) if (q.checks.includes(c)) fail(`${q.id}.${c}`, `${t.name}: pika could not declare the queues to redeclare`);
+      }
     }
     // connection.blocked: alarm raised before the program connects, cleared when it says it saw the block.
     for (const id of BLOCKED) {
