@@ -63,7 +63,7 @@ const PROGRAMS = [
     checks: ['connect', 'connect_amqplain', ...TUTORIALS.slice(1), ...REDECLARE],
   },
   {
-    id: 'amqp-tools', cmd: () => ['bash', join(here, 'amqp_tools_checks.sh')],
+    id: 'amqp-tools', cmd: () => [PY, join(here, 'amqp_tools_checks.py')],
     needs: [['sh', '-c', 'command -v amqp-declare-queue amqp-publish amqp-get amqp-consume amqp-delete-queue'], 'amqp-tools'],
     checks: ['declare_publish_get', 'consume', 'headers', 'redeclare_args'],
   },
