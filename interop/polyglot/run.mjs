@@ -2,7 +2,7 @@
 // Runs the polyglot client programs (Python pika/kombu/Celery, Ruby Bunny, Java, PHP, Go, amqp-tools)
 // against RabbitMQ and warren and compares what each client observed, check by check.
 //
-//   node interop/polyglot/run.mjs [--only GLOB,...] [--rabbitmq-url URL] [--verbose]
+//   node interop/polyglot/run.mjs [--only GLOB,...] [--rabbitmq-url URL] [--warren-url URL] [--verbose]
 //
 // warren is started in-process from dist/ on a free port (`npm run build` first). RabbitMQ is the
 // node at $RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672). Differences listed in
@@ -78,11 +78,12 @@ const PROGRAMS = [
 const BLOCKED = ['pika', 'kombu', 'bunny', 'java', 'php', 'go'];
 
 function parseArgs(argv) {
-  const o = { only: null, rabbitmqUrl: process.env.RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672', verbose: false };
+  const o = { only: null, warrenUrl: null, rabbitmqUrl: process.env.RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672', verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--only') o.only = argv[++i];
     else if (a === '--rabbitmq-url') o.rabbitmqUrl = argv[++i];
+    else if (a === '--warren-url') o.warrenUrl = argv[++i];
     else if (a === '--verbose') o.verbose = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -254,14 +255,17 @@ async function main() {
   }
 
   let warren = null;
-  try {
-    warren = await startWarren();
-  } catch (e) {
-    console.log(`warren did not start: ${e?.stack ?? e}`);
+  if (!opts.warrenUrl) {
+    try {
+      warren = await startWarren();
+    } catch (e) {
+      console.log(`warren did not start: ${e?.stack ?? e}`);
+    }
   }
   const targets = [
     { name: 'rabbitmq', url: opts.rabbitmqUrl, control: rabbitmqAlarm() },
-    { name: 'warren', url: warren?.url, control: warren },
+    // --warren-url (e.g. RabbitMQ's own URL) checks that the programs are deterministic.
+    opts.warrenUrl ? { name: 'warren', url: opts.warrenUrl, control: rabbitmqAlarm() } : { name: 'warren', url: warren?.url, control: warren },
   ];
 
   for (const t of targets) {
@@ -300,37 +304,39 @@ async function main() {
         for (const q of PROGRAMS) for (const c of REDECLARE) if (q.checks.includes(c)) fail(`${q.id}.${c}`, `${t.name}: pika could not declare the queues to redeclare`);
       }
     }
-    // connection.blocked: alarm raised before the program connects, cleared when it says it saw the block.
-    for (const id of BLOCKED) {
-      const p = PROGRAMS.find((x) => x.id === id);
-      const r = ready.get(id);
-      const full = `${id}.blocked`;
-      if (!r || !only(full)) continue;
-      if (r.problem) {
-        fail(full, r.problem);
-        continue;
-      }
+    // connection.blocked: one memory alarm for all programs at once (rabbitmqctl is slow). It is raised
+    // before they connect and cleared once each has said it saw the block (or has exited).
+    const blockers = BLOCKED.map((id) => ({ p: PROGRAMS.find((x) => x.id === id), r: ready.get(id), full: `${id}.blocked` }))
+      .filter(({ r, full }) => r && only(full));
+    for (const b of blockers) if (b.r.problem) fail(b.full, b.r.problem);
+    const runnable = blockers.filter((b) => !b.r.problem);
+    if (runnable.length) {
+      let raised = true;
       try {
         await t.control.alarm(true);
       } catch (e) {
-        fail(full, `${t.name}: cannot raise a memory alarm: ${e.message}`);
-        continue;
+        raised = false;
+        for (const b of runnable) fail(b.full, `${t.name}: cannot raise a memory alarm: ${e.message}`);
       }
-      let cleared = false;
-      const clear = async () => {
-        if (cleared) return;
-        cleared = true;
-        await t.control.alarm(false);
-      };
-      let clearing = null;
-      try {
-        const out = await runProgram(p.cmd(r.dir), t.url, ['blocked'], env, 40_000, (l) => {
-          if (l.signal === 'blocked') clearing = clear();
+      if (raised) {
+        let waiting = runnable.length;
+        let allSignalled;
+        const signalled = new Promise((res) => { allSignalled = res; });
+        const arrived = () => { if (--waiting === 0) allSignalled(); };
+        const runs = runnable.map((b) => {
+          let said = false;
+          const once = () => { if (!said) { said = true; arrived(); } };
+          return runProgram(b.p.cmd(b.r.dir), t.url, ['blocked'], env, 60_000, (l) => { if (l.signal === 'blocked') once(); })
+            .then((out) => { once(); return out; });
         });
-        await clearing;
-        collect(p, ['blocked'], out);
-      } finally {
-        await clear().catch((e) => fail(full, `${t.name}: cannot clear the memory alarm: ${e.message}`));
+        await signalled;
+        try {
+          await t.control.alarm(false);
+        } catch (e) {
+          for (const b of runnable) fail(b.full, `${t.name}: cannot clear the memory alarm: ${e.message}`);
+        }
+        const outs = await Promise.all(runs);
+        runnable.forEach((b, i) => collect(b.p, ['blocked'], outs[i]));
       }
     }
     // Cleanup of the queues the redeclare checks share.
