@@ -61,6 +61,8 @@ def check_connect():
         c = conn.connection
         caps = c.server_capabilities
         obs = {"heartbeat": c.heartbeat, "channel_max": c.channel_max, "frame_max": c.frame_max,
+               # Celery applies its prefetch as global qos only when this is False (product "RabbitMQ" >= 3.3).
+               "qos_semantics_matches_spec": conn.transport.qos_semantics_matches_spec(c),
                "capabilities": {k: caps.get(k) for k in sorted(
                    ["publisher_confirms", "exchange_exchange_bindings", "basic.nack", "consumer_cancel_notify",
                     "connection.blocked", "authentication_failure_close", "per_consumer_qos", "direct_reply_to"])}}
