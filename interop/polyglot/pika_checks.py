@@ -68,6 +68,12 @@ def check_connect():
              "connection.blocked", "authentication_failure_close", "per_consumer_qos", "direct_reply_to"])},
     }
     c.close()
+    # What the server proposes in connection.tune (pika lets a callable pick the value).
+    proposed = []
+    c = connect(heartbeat=lambda conn, server_value: proposed.append(server_value) or server_value)
+    obs["server_heartbeat"] = proposed
+    obs["accepted_heartbeat"] = c._impl.params.heartbeat
+    c.close()
     try:
         bad = connect(credentials=pika.PlainCredentials("guest", "wrong-password"))
         bad.close()

@@ -243,12 +243,16 @@ async function main() {
     // pika declares the queues the redeclare checks of the other programs redeclare: always ready.
     const wanted = p.id === 'pika' || [...p.checks, ...(BLOCKED.includes(p.id) ? ['blocked'] : [])].some((c) => only(`${p.id}.${c}`));
     if (!wanted) continue;
-    let problem = runSync(p.needs[0]) ? `toolchain missing: install ${p.needs[1]} (${runSync(p.needs[0])})` : null;
+    const missing = runSync(p.needs[0]);
+    let problem = missing ? `toolchain missing: install ${p.needs[1]} (${missing})` : null;
     const dir = join(work, p.id);
     mkdirSync(dir, { recursive: true });
     if (!problem && p.build) {
       const t = Date.now();
-      for (const step of p.build(dir)) problem = problem ?? (runSync(step) && `build failed: ${runSync(step)}`);
+      for (const step of p.build(dir)) {
+        const err = problem ? null : runSync(step);
+        if (err) problem = `build failed: ${err}`;
+      }
       if (opts.verbose) console.log(`built ${p.id} in ${Date.now() - t} ms`);
     }
     ready.set(p.id, { dir, problem });
