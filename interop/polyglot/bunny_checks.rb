@@ -232,7 +232,9 @@ def describe(v)
   when Float then ["float", v]
   when BigDecimal then ["decimal", v.to_s("F")]
   when Time then ["time", v.utc.iso8601]
-  when String then [v.encoding == Encoding::BINARY && !v.valid_encoding? ? "binary" : "str", v.dup.force_encoding("UTF-8").valid_encoding? ? v.dup.force_encoding("UTF-8") : v.unpack1("H*")]
+  when String
+    utf8 = v.dup.force_encoding(Encoding::UTF_8)
+    utf8.valid_encoding? ? ["str", utf8] : ["bytes", v.unpack1("H*")]
   when Hash then ["table", v.sort.to_h { |k, x| [k, describe(x)] }]
   when Array then ["array", v.map { |x| describe(x) }]
   when nil then ["void", nil]

@@ -273,7 +273,8 @@ async function main() {
   ];
 
   for (const t of targets) {
-    const env = { POLY_RUN: run };
+    // No __pycache__ next to the programs.
+    const env = { POLY_RUN: run, PYTHONDONTWRITEBYTECODE: '1' };
     const collect = (p, checks, out) => {
       const byCheck = new Map(out.lines.filter((l) => l.check).map((l) => [l.check, l]));
       for (const c of checks) {
