@@ -265,6 +265,12 @@ public class JavaChecks {
                 obs.put("passive_declare", amqpError(e));
                 client = c.createChannel();
             }
+            try {
+                obs.put("declare_before_consuming", declareOk(client.queueDeclare(REPLY_TO, false, true, true, null)));
+            } catch (IOException e) {
+                obs.put("declare_before_consuming", amqpError(e));
+                client = c.createChannel();
+            }
         }
         List<Object> replies = Collections.synchronizedList(new ArrayList<>());
         client.basicConsume(REPLY_TO, true, new DefaultConsumer(client) {

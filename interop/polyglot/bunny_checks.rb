@@ -167,6 +167,12 @@ def rpc(declare_first)
       obs[:passive_declare] = amqp_error(e)
       client = c.create_channel
     end
+    begin
+      obs[:declare_before_consuming] = declare_ok(client.queue_declare("amq.rabbitmq.reply-to", exclusive: true))
+    rescue Bunny::Exception => e
+      obs[:declare_before_consuming] = amqp_error(e)
+      client = c.create_channel
+    end
   end
   replies = []
   consumer = Bunny::Consumer.new(client, "amq.rabbitmq.reply-to", client.generate_consumer_tag, true)

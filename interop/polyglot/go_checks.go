@@ -285,6 +285,12 @@ func rpc(declareFirst bool) obs {
 		} else {
 			o["passive_declare"] = declareOk(q)
 		}
+		if q, err := client.QueueDeclare(replyTo, false, true, true, false, nil); err != nil {
+			o["declare_before_consuming"] = amqpError(err)
+			client, _ = c.Channel()
+		} else {
+			o["declare_before_consuming"] = declareOk(q)
+		}
 	}
 	replies, err := client.Consume(replyTo, "", true, false, false, false, nil)
 	must(err)

@@ -243,6 +243,12 @@ function rpc($declare_first)
             $obs['passive_declare'] = amqp_error($e);
             $client = $c->channel();
         }
+        try {
+            $obs['declare_before_consuming'] = declare_ok($client->queue_declare(REPLY_TO, false, false, true, true));
+        } catch (Exception $e) {
+            $obs['declare_before_consuming'] = amqp_error($e);
+            $client = $c->channel();
+        }
     }
     $replies = [];
     $client->basic_consume(REPLY_TO, '', false, true, false, false, function ($m) use (&$replies) {

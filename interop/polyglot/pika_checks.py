@@ -216,6 +216,13 @@ def rpc(declare_first):
         except Exception as e:
             obs["passive_declare"] = amqp_error(e)
             client = c.channel()
+        try:
+            r = client.queue_declare("amq.rabbitmq.reply-to", exclusive=True)
+            obs["declare_before_consuming"] = {"queue": r.method.queue, "messages": r.method.message_count,
+                                               "consumers": r.method.consumer_count}
+        except Exception as e:
+            obs["declare_before_consuming"] = amqp_error(e)
+            client = c.channel()
     replies = []
 
     def on_reply(chan, method, props, body):
