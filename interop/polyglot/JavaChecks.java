@@ -431,7 +431,7 @@ public class JavaChecks {
         waitUntil(10000, () -> events.size() >= 1);
         System.out.println("{\"signal\":\"blocked\"}");
         System.out.flush();
-        waitUntil(10000, () -> events.size() >= 2);
+        waitUntil(45000, () -> events.size() >= 2); // cleared once every blocked check has signalled
         List<Object> got = drainGet(ch, q);
         c.close();
         emit("blocked", map("events", new ArrayList<>(events), "got", got));

@@ -305,7 +305,7 @@ def check_blocked
   wait_until(10) { events.size >= 1 }
   puts JSON.generate({ signal: "blocked" })
   $stdout.flush
-  wait_until(10) { events.size >= 2 }
+  wait_until(45) { events.size >= 2 } # cleared once every blocked check has signalled
   got = drain_get(q)
   c.close
   emit("blocked", events: events, got: got)

@@ -460,7 +460,7 @@ func checkBlocked() {
 	must(err)
 	publish(ch, "", q.Name, false, text("held while blocked"))
 	events := [][]string{}
-	next := func() {
+	next := func(wait time.Duration) {
 		select {
 		case b := <-blocks:
 			if b.Active {
@@ -468,12 +468,12 @@ func checkBlocked() {
 			} else {
 				events = append(events, []string{"unblocked"})
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(wait):
 		}
 	}
-	next()
+	next(10 * time.Second)
 	fmt.Println(`{"signal":"blocked"}`)
-	next()
+	next(45 * time.Second) // cleared once every blocked check has signalled
 	emit("blocked", obs{"events": events, "got": drainGet(ch, q.Name)})
 }
 

@@ -316,7 +316,7 @@ def check_blocked():
         conn.Producer().publish("held while blocked", routing_key=q.name)
         pump(conn, lambda: events, 10)
         print(json.dumps({"signal": "blocked"}), flush=True)
-        pump(conn, lambda: len(events) >= 2, 10)
+        pump(conn, lambda: len(events) >= 2, 45)  # cleared once every blocked check has signalled
         emit("blocked", events=events, got=drain_get(q))
 
 

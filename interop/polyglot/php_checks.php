@@ -438,7 +438,8 @@ function check_blocked()
     wait_until($ch, function () use (&$events) { return count($events) >= 1; }, 10);
     echo json_encode(['signal' => 'blocked']), "\n";
     flush();
-    wait_until($ch, function () use (&$events) { return count($events) >= 2; }, 10);
+    // The alarm is cleared once every blocked check has signalled.
+    wait_until($ch, function () use (&$events) { return count($events) >= 2; }, 45);
     $got = drain_get($ch, $q);
     $c->close();
     emit('blocked', ['events' => $events, 'got' => $got]);

@@ -288,7 +288,7 @@ async function main() {
     };
     const t0 = Date.now();
     if (!t.url) {
-      for (const p of PROGRAMS) for (const c of p.checks) fail(`${p.id}.${c}`, `${t.name} not available`);
+      for (const p of PROGRAMS) for (const c of [...p.checks, ...(BLOCKED.includes(p.id) ? ['blocked'] : [])]) fail(`${p.id}.${c}`, `${t.name} not available`);
       continue;
     }
     for (const p of PROGRAMS) {
@@ -331,7 +331,7 @@ async function main() {
         const runs = runnable.map((b) => {
           let said = false;
           const once = () => { if (!said) { said = true; arrived(); } };
-          return runProgram(b.p.cmd(b.r.dir), t.url, ['blocked'], env, 60_000, (l) => { if (l.signal === 'blocked') once(); })
+          return runProgram(b.p.cmd(b.r.dir), t.url, ['blocked'], env, 90_000, (l) => { if (l.signal === 'blocked') once(); })
             .then((out) => { once(); return out; });
         });
         await signalled;
