@@ -1,6 +1,6 @@
 // Redeclaration checks: RabbitMQ's "inequivalent arg" rule and its exact reply texts.
 
-import { ChannelError } from '../protocol/errors.js';
+import { preconditionFailed, type ChannelError } from '../protocol/errors.js';
 import { Decimal, RawLongString, TypedValue, encodeTable, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 
 /** RabbitMQ's names for field-table types, as they appear in reply texts. */
@@ -101,14 +101,16 @@ function isDefaultQueueType(key: string, v: FieldValue | undefined): boolean {
   return b !== undefined && b.toString('utf8') === DEFAULT_QUEUE_TYPE;
 }
 
-export function checkFlag(kind: 'queue' | 'exchange', name: string, arg: string, received: boolean | string, current: boolean | string): void {
+export function checkFlag(
+  kind: 'queue' | 'exchange',
+  name: string,
+  vhost: string,
+  arg: string,
+  received: boolean | string,
+  current: boolean | string,
+): void {
   if (received !== current) {
-    throw new ChannelError(
-      406,
-      `inequivalent arg '${arg}' for ${kind} '${name}' in vhost '/': received '${String(received)}' but current is '${String(current)}'`,
-      0,
-      0,
-    );
+    throw preconditionFailed(`inequivalent arg '${arg}' for ${kind} '${name}' in vhost '${vhost}': received '${String(received)}' but current is '${String(current)}'`);
   }
 }
 
@@ -116,6 +118,7 @@ export function checkFlag(kind: 'queue' | 'exchange', name: string, arg: string,
 export function checkArgs(
   kind: 'queue' | 'exchange',
   name: string,
+  vhost: string,
   received: FieldTable,
   current: FieldTable,
   keys?: readonly string[],
@@ -128,13 +131,13 @@ export function checkArgs(
     if (r !== undefined && c !== undefined) {
       if (equivalentValues(r, c)) continue;
       // RabbitMQ shows only the values when both sides have one, whatever their types.
-      throw inequivalent(kind, name, k, `received '${show(r)}' but current is '${show(c)}'`);
+      throw inequivalent(kind, name, vhost, k, `received '${show(r)}' but current is '${show(c)}'`);
     }
     if (isDefaultQueueType(k, r ?? c)) continue;
-    throw inequivalent(kind, name, k, `received ${describe(r)} but current is ${describe(c)}`);
+    throw inequivalent(kind, name, vhost, k, `received ${describe(r)} but current is ${describe(c)}`);
   }
 }
 
-function inequivalent(kind: 'queue' | 'exchange', name: string, key: string, detail: string): ChannelError {
-  return new ChannelError(406, `inequivalent arg '${key}' for ${kind} '${name}' in vhost '/': ${detail}`, 0, 0);
+function inequivalent(kind: 'queue' | 'exchange', name: string, vhost: string, key: string, detail: string): ChannelError {
+  return preconditionFailed(`inequivalent arg '${key}' for ${kind} '${name}' in vhost '${vhost}': ${detail}`);
 }

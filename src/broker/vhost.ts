@@ -1,7 +1,7 @@
 // A virtual host: its exchanges and queues, declare/bind/delete semantics, and routing.
 
 import { randomBytes } from 'node:crypto';
-import { ChannelError } from '../protocol/errors.js';
+import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked, type ChannelError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { checkArgs, checkFlag } from './equivalence.js';
 import type { Clock } from '../util/clock.js';
@@ -93,7 +93,7 @@ export class VHost implements QueueHost {
     opts: { passive: boolean; durable: boolean; autoDelete: boolean; internal: boolean; args: FieldTable },
   ): Exchange {
     const existing = this.exchanges.get(name);
-    if (name === '') throw new ChannelError(403, 'operation not permitted on the default exchange', 0, 0);
+    if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (opts.passive) {
       if (existing === undefined) throw this.noExchange(name);
       return existing;
@@ -104,13 +104,13 @@ export class VHost implements QueueHost {
         this.checkExchangeEquivalent(existing, type, opts);
         return existing;
       }
-      throw new ChannelError(403, `exchange name '${name}' contains reserved prefix 'amq.*'`, 0, 0);
+      throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     }
     if (existing !== undefined) {
       this.checkExchangeEquivalent(existing, type, opts);
       return existing;
     }
-    if (!isKnownExchangeType(type)) throw new ChannelError(503, `unknown exchange type '${type}'`, 0, 0);
+    if (!isKnownExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
     const e = new Exchange(name, type, opts);
     this.exchanges.set(name, e);
     if (e.durable) this.listener.exchangeDeclared?.(e);
@@ -122,21 +122,21 @@ export class VHost implements QueueHost {
     type: string,
     opts: { durable: boolean; autoDelete: boolean; internal: boolean; args: FieldTable },
   ): void {
-    checkFlag('exchange', e.name, 'type', type, e.type);
-    checkFlag('exchange', e.name, 'durable', opts.durable, e.durable);
-    checkFlag('exchange', e.name, 'auto_delete', opts.autoDelete, e.autoDelete);
-    checkFlag('exchange', e.name, 'internal', opts.internal, e.internal);
-    checkArgs('exchange', e.name, opts.args, e.args, EQUIVALENT_EXCHANGE_ARGS);
+    checkFlag('exchange', e.name, this.name, 'type', type, e.type);
+    checkFlag('exchange', e.name, this.name, 'durable', opts.durable, e.durable);
+    checkFlag('exchange', e.name, this.name, 'auto_delete', opts.autoDelete, e.autoDelete);
+    checkFlag('exchange', e.name, this.name, 'internal', opts.internal, e.internal);
+    checkArgs('exchange', e.name, this.name, opts.args, e.args, EQUIVALENT_EXCHANGE_ARGS);
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
-    if (name === '') throw new ChannelError(403, 'operation not permitted on the default exchange', 0, 0);
+    if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (name.startsWith('amq.')) {
-      throw new ChannelError(403, `deletion of system exchange '${name}' in vhost '/' not allowed`, 0, 0);
+      throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
     }
     const e = this.exchanges.get(name);
     if (e === undefined) return; // RabbitMQ: deleting an absent exchange succeeds
-    if (ifUnused && e.table.size > 0) throw new ChannelError(406, `exchange '${name}' in vhost '/' in use`, 0, 0);
+    if (ifUnused && e.table.size > 0) throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
     this.removeExchange(e);
   }
 
@@ -174,14 +174,14 @@ export class VHost implements QueueHost {
 
   private checkNotDefault(source: string, destination: string): void {
     if (source === '' || destination === '') {
-      throw new ChannelError(403, 'operation not permitted on the default exchange', 0, 0);
+      throw accessRefused('operation not permitted on the default exchange');
     }
   }
 
   private addBinding(src: Exchange, dst: Destination, routingKey: string, args: FieldTable): void {
     if (src.routingType === 'headers') {
       const err = headersBindingError(args);
-      if (err !== undefined) throw new ChannelError(406, err, 0, 0);
+      if (err !== undefined) throw preconditionFailed(err);
     }
     if (src.table.bind(dst, routingKey, args)) {
       src.hadBinding = true;
@@ -224,20 +224,20 @@ export class VHost implements QueueHost {
     }
     const name = requested === '' ? generateName('amq.gen-') : requested;
     if (requested.startsWith('amq.')) {
-      throw new ChannelError(403, `queue name '${requested}' contains reserved prefix 'amq.*'`, 0, 0);
+      throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
     }
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       this.checkExclusiveAccess(existing, owner);
-      if (opts.exclusive !== existing.exclusive) throw lockedQueue(name);
-      checkFlag('queue', name, 'durable', opts.durable, existing.durable);
-      checkFlag('queue', name, 'auto_delete', opts.autoDelete, existing.autoDelete);
-      checkFlag('queue', name, 'exclusive', opts.exclusive, existing.exclusive);
-      checkArgs('queue', name, opts.args, existing.args, EQUIVALENT_QUEUE_ARGS);
+      if (opts.exclusive !== existing.exclusive) throw lockedQueue(this.name, name);
+      checkFlag('queue', name, this.name, 'durable', opts.durable, existing.durable);
+      checkFlag('queue', name, this.name, 'auto_delete', opts.autoDelete, existing.autoDelete);
+      checkFlag('queue', name, this.name, 'exclusive', opts.exclusive, existing.exclusive);
+      checkArgs('queue', name, this.name, opts.args, existing.args, EQUIVALENT_QUEUE_ARGS);
       existing.touch();
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount };
     }
-    const policy = parseQueueArguments(name, opts.args, opts);
+    const policy = parseQueueArguments(name, opts.args, opts, this.name);
     const q = new Queue(
       name,
       { durable: opts.durable, exclusive: opts.exclusive, autoDelete: opts.autoDelete, args: opts.args, policy, owner: opts.exclusive ? owner : null },
@@ -252,24 +252,24 @@ export class VHost implements QueueHost {
   /** A queue by name, checking it exists and that an exclusive queue belongs to `owner`. */
   getQueue(name: string, owner: object): Queue {
     const q = this.queues.get(name);
-    if (q === undefined) throw new ChannelError(404, `no queue '${name}' in vhost '/'`, 0, 0);
+    if (q === undefined) throw notFound(`no queue '${name}' in vhost '${this.name}'`);
     this.checkExclusiveAccess(q, owner);
     return q;
   }
 
   private checkExclusiveAccess(q: Queue, owner: object): void {
-    if (q.exclusive && q.owner !== owner) throw lockedQueue(q.name);
+    if (q.exclusive && q.owner !== owner) throw lockedQueue(this.name, q.name);
   }
 
   bindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: object): void {
-    if (exchange === '') throw new ChannelError(403, `operation not permitted on the default exchange`, 0, 0);
+    if (exchange === '') throw accessRefused(`operation not permitted on the default exchange`);
     const e = this.getExchange(exchange); // RabbitMQ reports a missing exchange first
     const q = this.getQueue(queue, owner);
     this.addBinding(e, q, routingKey, args);
   }
 
   unbindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: object): void {
-    if (exchange === '') throw new ChannelError(403, `operation not permitted on the default exchange`, 0, 0);
+    if (exchange === '') throw accessRefused(`operation not permitted on the default exchange`);
     const q = this.queues.get(queue);
     const e = this.exchanges.get(exchange);
     if (q === undefined || e === undefined) return; // RabbitMQ: unbinding something absent succeeds
@@ -286,8 +286,8 @@ export class VHost implements QueueHost {
     const q = this.queues.get(name);
     if (q === undefined) return 0; // RabbitMQ: deleting an absent queue succeeds
     this.checkExclusiveAccess(q, owner);
-    if (ifUnused && q.consumerCount > 0) throw new ChannelError(406, `queue '${name}' in vhost '/' in use`, 0, 0);
-    if (ifEmpty && q.messageCount > 0) throw new ChannelError(406, `queue '${name}' in vhost '/' not empty`, 0, 0);
+    if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
+    if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
     return this.removeQueue(q);
   }
 
@@ -488,17 +488,12 @@ export class VHost implements QueueHost {
   }
 
   private noExchange(name: string): ChannelError {
-    return new ChannelError(404, `no exchange '${name}' in vhost '/'`, 0, 0);
+    return notFound(`no exchange '${name}' in vhost '${this.name}'`);
   }
 }
 
-function lockedQueue(name: string): ChannelError {
-  return new ChannelError(
-    405,
-    `cannot obtain exclusive access to locked queue '${name}' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-    0,
-    0,
-  );
+function lockedQueue(vhost: string, name: string): ChannelError {
+  return resourceLocked(`cannot obtain exclusive access to locked queue '${name}' in vhost '${vhost}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
 }
 
 function isDurable(d: Destination): boolean {

@@ -1,9 +1,11 @@
-// `npm run codegen`: render spec/ into src/protocol/generated/amqp.ts.
+// `npm run codegen`: render spec/ into the files under src/protocol/generated/.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { render } from './render.js';
+import { SPEC_PATH, renderAll } from './render.js';
 
 const root = resolve(process.argv[2] ?? process.cwd());
-const spec = readFileSync(resolve(root, 'spec/amqp-rabbitmq-0.9.1.json'), 'utf8');
-writeFileSync(resolve(root, 'src/protocol/generated/amqp.ts'), render(spec));
-process.stdout.write('wrote src/protocol/generated/amqp.ts\n');
+const spec = readFileSync(resolve(root, SPEC_PATH), 'utf8');
+for (const f of renderAll(spec)) {
+  writeFileSync(resolve(root, f.path), f.text);
+  process.stdout.write(`wrote ${f.path}\n`);
+}

@@ -1,8 +1,8 @@
 // Per-channel assembly of content commands: a content method, then one content
 // header, then body frames until the declared body size is reached.
 
-import { ChannelError, ConnectionError } from './errors.js';
-import { METHOD_INFO, type Method } from './generated/amqp.js';
+import { internalError, preconditionFailed, syntaxError, unexpectedFrame, type ConnectionError } from './errors.js';
+import { BASIC_PUBLISH, METHOD_INFO, type Method } from './generated/amqp.js';
 
 export const enum AssemblyState {
   Method = 0,
@@ -43,9 +43,9 @@ export class CommandAssembler {
   /** The content header is buf[start, end). */
   onHeader(buf: Buffer, start: number, end: number): boolean {
     if (this.state !== AssemblyState.Header) {
-      throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
+      throw unexpectedFrame('expected method frame, got non method frame instead');
     }
-    if (end - start < 14) throw new ConnectionError(502, 'content header frame too short', 0, 0);
+    if (end - start < 14) throw syntaxError('content header frame too short');
     const classId = buf.readUInt16BE(start);
     const m = this.method as Method;
     const info = METHOD_INFO.get(m.id);
@@ -56,7 +56,7 @@ export class CommandAssembler {
     if (overrun !== null) {
       // RabbitMQ closes the connection with 541 (its decoder fails); nothing of the message is kept.
       this.reset();
-      throw new ConnectionError(541, `malformed content header: ${overrun}`, 0, 0);
+      throw internalError(`malformed content header: ${overrun}`);
     }
     const size = buf.readUInt32BE(start + 4) * 0x100000000 + buf.readUInt32BE(start + 8);
     // Keep an owned copy of the header: it outlives the socket chunk and is passed to consumers.
@@ -67,7 +67,7 @@ export class CommandAssembler {
     this.received = 0;
     if (size > this.maxBodySize) {
       this.reset();
-      throw new ChannelError(406, `message size ${size} is larger than configured max size ${this.maxBodySize}`, 60, 40);
+      throw preconditionFailed(`message size ${size} is larger than configured max size ${this.maxBodySize}`, BASIC_PUBLISH);
     }
     if (size === 0) return true;
     this.state = AssemblyState.Body;
@@ -80,7 +80,7 @@ export class CommandAssembler {
       throw this.unexpected('expected content header for class 60, got non content header frame instead');
     }
     if (this.state !== AssemblyState.Body) {
-      throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
+      throw unexpectedFrame('expected method frame, got non method frame instead');
     }
     this.received += payload.length;
     // Like RabbitMQ, an overlong body is only refused when the next method arrives (expectMethod).
@@ -113,8 +113,7 @@ export class CommandAssembler {
   }
 
   private unexpected(detail: string): ConnectionError {
-    const info = this.method === null ? undefined : METHOD_INFO.get(this.method.id);
-    return new ConnectionError(505, detail, info?.classId ?? 0, info?.methodId ?? 0);
+    return unexpectedFrame(detail, this.method === null ? 0 : this.method.id);
   }
 }
 

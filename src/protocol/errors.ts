@@ -3,9 +3,16 @@
 //
 // Throw sites use the named constructors below (`preconditionFailed(text, QUEUE_DECLARE)`),
 // never a numeric code: whether an error closes the channel or the connection follows from the
-// spec's class of the code (HARD_ERROR_CODES, generated), not from the call site.
+// spec's class of the code (generated SoftReplyCode / HardReplyCode), not from the call site.
+// The reply-code tables come from a generated file with no imports, so this module (which the
+// field-table codec needs) is not part of an import cycle with the generated codec.
 
-import { HARD_ERROR_CODES, REPLY_CODE_NAMES, ReplyCode } from './generated/amqp.js';
+import { HARD_ERROR_CODES, REPLY_CODE_NAMES, ReplyCode, type HardReplyCode, type SoftReplyCode } from './generated/reply-codes.js';
+
+export { ReplyCode };
+
+/** A code that reports an error: every reply code but REPLY_SUCCESS. */
+export type ErrorReplyCode = SoftReplyCode | HardReplyCode;
 
 export abstract class AmqpError extends Error {
   readonly replyCode: number;
@@ -40,38 +47,44 @@ export class ConnectionError extends AmqpError {
  */
 export type MethodRef = number;
 
+function softError(code: SoftReplyCode, detail: string, method: MethodRef = 0): ChannelError {
+  return new ChannelError(code, detail, method >>> 16, method & 0xffff);
+}
+
+function hardError(code: HardReplyCode, detail: string, method: MethodRef = 0): ConnectionError {
+  return new ConnectionError(code, detail, method >>> 16, method & 0xffff);
+}
+
 /** An error for `code`: a ChannelError when the spec calls the code soft, else a ConnectionError. */
-export function replyError(code: ReplyCode, detail: string, method: MethodRef = 0): AmqpError {
-  const classId = method >>> 16;
-  const methodId = method & 0xffff;
+export function replyError(code: ErrorReplyCode, detail: string, method: MethodRef = 0): AmqpError {
   return HARD_ERROR_CODES.has(code)
-    ? new ConnectionError(code, detail, classId, methodId)
-    : new ChannelError(code, detail, classId, methodId);
+    ? new ConnectionError(code, detail, method >>> 16, method & 0xffff)
+    : new ChannelError(code, detail, method >>> 16, method & 0xffff);
 }
 
 /**
  * A soft code that closes the connection all the same: refusals during the handshake
  * (connection.open, authentication) are answered on channel 0 with codes like 403 or 530.
  */
-export function connectionClose(code: ReplyCode, detail: string, method: MethodRef = 0): ConnectionError {
+export function connectionClose(code: ErrorReplyCode, detail: string, method: MethodRef = 0): ConnectionError {
   return new ConnectionError(code, detail, method >>> 16, method & 0xffff);
 }
 
 // Soft codes (close the channel).
-export const accessRefused = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.ACCESS_REFUSED, detail, method);
-export const notFound = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.NOT_FOUND, detail, method);
-export const resourceLocked = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.RESOURCE_LOCKED, detail, method);
-export const preconditionFailed = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.PRECONDITION_FAILED, detail, method);
+export const accessRefused = (detail: string, method?: MethodRef): ChannelError => softError(ReplyCode.ACCESS_REFUSED, detail, method);
+export const notFound = (detail: string, method?: MethodRef): ChannelError => softError(ReplyCode.NOT_FOUND, detail, method);
+export const resourceLocked = (detail: string, method?: MethodRef): ChannelError => softError(ReplyCode.RESOURCE_LOCKED, detail, method);
+export const preconditionFailed = (detail: string, method?: MethodRef): ChannelError => softError(ReplyCode.PRECONDITION_FAILED, detail, method);
 
 // Hard codes (close the connection).
-export const connectionForced = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.CONNECTION_FORCED, detail, method);
-export const invalidPath = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.INVALID_PATH, detail, method);
-export const frameError = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.FRAME_ERROR, detail, method);
-export const syntaxError = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.SYNTAX_ERROR, detail, method);
-export const commandInvalid = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.COMMAND_INVALID, detail, method);
-export const channelError = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.CHANNEL_ERROR, detail, method);
-export const unexpectedFrame = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.UNEXPECTED_FRAME, detail, method);
-export const resourceError = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.RESOURCE_ERROR, detail, method);
-export const notAllowed = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.NOT_ALLOWED, detail, method);
-export const notImplemented = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.NOT_IMPLEMENTED, detail, method);
-export const internalError = (detail: string, method?: MethodRef): AmqpError => replyError(ReplyCode.INTERNAL_ERROR, detail, method);
+export const connectionForced = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.CONNECTION_FORCED, detail, method);
+export const invalidPath = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.INVALID_PATH, detail, method);
+export const frameError = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.FRAME_ERROR, detail, method);
+export const syntaxError = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.SYNTAX_ERROR, detail, method);
+export const commandInvalid = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.COMMAND_INVALID, detail, method);
+export const channelError = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.CHANNEL_ERROR, detail, method);
+export const unexpectedFrame = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.UNEXPECTED_FRAME, detail, method);
+export const resourceError = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.RESOURCE_ERROR, detail, method);
+export const notAllowed = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.NOT_ALLOWED, detail, method);
+export const notImplemented = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.NOT_IMPLEMENTED, detail, method);
+export const internalError = (detail: string, method?: MethodRef): ConnectionError => hardError(ReplyCode.INTERNAL_ERROR, detail, method);

@@ -3,7 +3,7 @@
 // tag; anything else is kept as a TypedValue so a decode/encode round trip is exact.
 
 import { isUtf8 } from 'node:buffer';
-import { ConnectionError } from './errors.js';
+import { syntaxError, type ConnectionError } from './errors.js';
 
 /** A value whose wire tag differs from the one its plain JS form would get. */
 export class TypedValue {
@@ -85,7 +85,7 @@ function isPlainTable(v: FieldValue): v is FieldTable {
 
 function badTable(detail: string): ConnectionError {
   // 502 SYNTAX_ERROR: RabbitMQ closes the connection on an undecodable table.
-  return new ConnectionError(502, detail, 0, 0);
+  return syntaxError(detail);
 }
 
 // ---------------------------------------------------------------- decoding

@@ -3,7 +3,7 @@
 // large body frames, which are handed on as views of each chunk they span (no copy:
 // big bodies nearly always span the 64 KiB socket reads).
 
-import { ConnectionError } from './errors.js';
+import { frameError } from './errors.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './generated/amqp.js';
 
 export interface FrameHandler {
@@ -155,7 +155,7 @@ export class FrameReader {
       const shown = Buffer.alloc(Math.min(41, this.viewsLength(views)));
       let filled = 0;
       for (let i = 0; i < views.length && filled < shown.length; i++) filled += (views[i] as Buffer).copy(shown, filled);
-      throw new ConnectionError(501, `type ${FRAME_BODY}, all octets = ${octets(shown, 0, shown.length)}: {invalid_frame_end_marker,${end}}`, 0, 0);
+      throw frameError(`type ${FRAME_BODY}, all octets = ${octets(shown, 0, shown.length)}: {invalid_frame_end_marker,${end}}`);
     }
     this.handler.onBodyParts(this.viewsChannel, views);
     return pos + 1;
@@ -186,7 +186,7 @@ export class FrameReader {
   private checkSize(size: number, type: number): void {
     if (this.frameMax > 0 && size + HEADER_SIZE + 1 > this.frameMax) {
       // RabbitMQ's wording: payload size against the largest payload frame_max allows.
-      throw new ConnectionError(501, `type ${type}, all octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER_SIZE - 1}}`, 0, 0);
+      throw frameError(`type ${type}, all octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER_SIZE - 1}}`);
     }
   }
 
@@ -196,7 +196,7 @@ export class FrameReader {
     const start = pos + HEADER_SIZE;
     const end = start + size;
     if (buf[end] !== FRAME_END) {
-      throw new ConnectionError(501, `type ${type}, all octets = ${octets(buf, start, end)}: {invalid_frame_end_marker,${buf[end] ?? 0}}`, 0, 0);
+      throw frameError(`type ${type}, all octets = ${octets(buf, start, end)}: {invalid_frame_end_marker,${buf[end] ?? 0}}`);
     }
     switch (type) {
       case FRAME_METHOD:
@@ -212,7 +212,7 @@ export class FrameReader {
         this.handler.onHeartbeatFrame(channel);
         return;
       default:
-        throw new ConnectionError(501, `type ${type}, all octets = ${octets(buf, start, end)}: unknown_frame`, 0, 0);
+        throw frameError(`type ${type}, all octets = ${octets(buf, start, end)}: unknown_frame`);
     }
   }
 }

@@ -494,7 +494,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
     if (this.consumers.has(tag) || tag === this.replyConsumerTag) {
       throw new ChannelError(530, `attempt to reuse consumer tag '${tag}'`, 60, 20);
     }
-    const priority = consumerPriority(queue.name, m.arguments);
+    const priority = consumerPriority(queue.name, m.arguments, this.vhost.name);
     if (queue.policy.type === 'quorum' && this.channelPrefetch > 0) {
       // RabbitMQ 3.10 closes the connection (540 is a hard error) rather than ignore the channel-wide limit.
       throw new ChannelError(540, `queue '${queue.name}' in vhost '/' does not support global qos`, 60, 20);

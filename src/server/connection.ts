@@ -7,7 +7,18 @@ import type { Broker } from '../broker/broker.js';
 import type { VHost } from '../broker/vhost.js';
 import type { Persistence } from '../broker/persistence.js';
 import { AssemblyState } from '../protocol/command-assembler.js';
-import { AmqpError, ChannelError, ConnectionError } from '../protocol/errors.js';
+import {
+  AmqpError,
+  ChannelError,
+  ReplyCode,
+  channelError,
+  commandInvalid,
+  connectionClose,
+  frameError,
+  internalError,
+  notAllowed,
+  unexpectedFrame,
+} from '../protocol/errors.js';
 import { type FieldTable } from '../protocol/field-table.js';
 import { FrameReader, octets, type FrameHandler } from '../protocol/frame-reader.js';
 import { HEARTBEAT_FRAME, PROTOCOL_HEADER } from '../protocol/frame-writer.js';
@@ -185,7 +196,7 @@ export class Connection implements FrameHandler, ChannelHost {
     } catch (err) {
       if (err instanceof AmqpError) throw err;
       // RabbitMQ: 501 naming the argument bytes it could not decode.
-      throw new ConnectionError(501, `cannot decode ${octets(payload, 4, payload.length)}`, payload.length >= 2 ? payload.readUInt16BE(0) : 0, payload.length >= 4 ? payload.readUInt16BE(2) : 0);
+      throw frameError(`cannot decode ${octets(payload, 4, payload.length)}`, methodRefOf(payload));
     }
     if (m === undefined) {
       // RabbitMQ 3.10 has no reply for an unknown class or method: its reader fails and the socket is
@@ -203,7 +214,7 @@ export class Connection implements FrameHandler, ChannelHost {
       return;
     }
     if (channel === 0) return this.onConnectionMethod(m);
-    if (this.state !== State.Open) throw new ConnectionError(504, 'channel opened before connection.open', 0, 0);
+    if (this.state !== State.Open) throw channelError('channel opened before connection.open');
     const ch = this.channels.get(channel);
     if (ch === undefined) return this.onClosedChannelMethod(channel, m);
     if (ch.closing) {
@@ -216,7 +227,7 @@ export class Connection implements FrameHandler, ChannelHost {
       ch.assembler.expectMethod();
       switch (m.id) {
         case M.CHANNEL_OPEN:
-          throw new ConnectionError(504, `second 'channel.open' seen`, 20, 10);
+          throw channelError(`second 'channel.open' seen`, M.CHANNEL_OPEN);
         case M.CHANNEL_CLOSE:
           ch.cleanup();
           this.channels.delete(channel);
@@ -224,7 +235,7 @@ export class Connection implements FrameHandler, ChannelHost {
           return;
         case M.CHANNEL_CLOSE_OK:
           // Nothing is pending on this channel: RabbitMQ treats it as a connection error.
-          throw new ConnectionError(503, 'unimplemented method', 20, 41);
+          throw commandInvalid('unimplemented method', M.CHANNEL_CLOSE_OK);
         default:
           ch.handleMethod(m);
       }
@@ -237,12 +248,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (m.id === M.CHANNEL_OPEN) {
       // RabbitMQ 3.10 limits the number of open channels, not their ids.
       if (this.channels.size >= this.channelMax) {
-        throw new ConnectionError(
-          530,
-          `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
-          0,
-          0,
-        );
+        throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
       }
       const ch = new Channel(channel, this, this.log.child({ channel }), this.broker.config.maxMessageSize);
       this.channels.set(channel, ch);
@@ -250,8 +256,7 @@ export class Connection implements FrameHandler, ChannelHost {
       return;
     }
     if (m.id === M.CHANNEL_CLOSE_OK) return; // late close-ok after we forgot the channel
-    const info = M.METHOD_INFO.get(m.id);
-    throw new ConnectionError(504, `expected 'channel.open'`, info?.classId ?? 0, info?.methodId ?? 0);
+    throw channelError(`expected 'channel.open'`, m.id);
   }
 
   /** A resource alarm was raised or cleared. */
@@ -310,20 +315,20 @@ export class Connection implements FrameHandler, ChannelHost {
   private contentChannel(channel: number): Channel | null {
     if (this.state === State.Closing) return null;
     if (channel === 0 || this.state !== State.Open) {
-      throw new ConnectionError(505, 'content frame on channel 0', 0, 0);
+      throw unexpectedFrame('content frame on channel 0');
     }
     const ch = this.channels.get(channel);
-    if (ch === undefined) throw new ConnectionError(504, `expected 'channel.open'`, 0, 0);
+    if (ch === undefined) throw channelError(`expected 'channel.open'`);
     if (ch.closing) return null;
     if (ch.assembler.state === AssemblyState.Method) {
-      throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
+      throw unexpectedFrame('expected method frame, got non method frame instead');
     }
     return ch;
   }
 
   onHeartbeatFrame(channel: number): void {
     // The spec says 501, but RabbitMQ answers 505 with this text, and clients see RabbitMQ's.
-    if (channel !== 0) throw new ConnectionError(505, 'type 8, all octets = <<>>', 0, 0);
+    if (channel !== 0) throw unexpectedFrame('type 8, all octets = <<>>');
   }
 
   markConfirmsPending(ch: Channel): void {
@@ -364,9 +369,9 @@ export class Connection implements FrameHandler, ChannelHost {
     }
     const info = M.METHOD_INFO.get(m.id);
     if (this.state === State.Open && info !== undefined) {
-      throw new ConnectionError(504, 'unexpected method in connection state running', info.classId, info.methodId);
+      throw channelError('unexpected method in connection state running', m.id);
     }
-    throw new ConnectionError(503, `unexpected method ${info?.name ?? m.id} on channel 0`, info?.classId ?? 0, info?.methodId ?? 0);
+    throw commandInvalid(`unexpected method ${info?.name ?? m.id} on channel 0`, m.id);
   }
 
   private onStartOk(m: M.ConnectionStartOk): void {
@@ -395,7 +400,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (!result.ok) {
       this.log.warn({ reason: result.reason }, 'authentication failed');
       if (this.authFailureClose) {
-        this.closeConnection(new ConnectionError(403, result.reason, 0, 0));
+        this.closeConnection(connectionClose(ReplyCode.ACCESS_REFUSED, result.reason));
       } else {
         // Without authentication_failure_close RabbitMQ says nothing and drops the socket after a
         // pause (SILENT_CLOSE_DELAY), which also slows password guessing; nothing more is read meanwhile.
@@ -427,7 +432,7 @@ export class Connection implements FrameHandler, ChannelHost {
       return this.destroy();
     }
     if (m.channelMax > cfg.channelMax) {
-      throw new ConnectionError(530, `channel_max=${m.channelMax} > ${cfg.channelMax} max`, 10, 31);
+      throw notAllowed(`channel_max=${m.channelMax} > ${cfg.channelMax} max`, M.CONNECTION_TUNE_OK);
     }
     this.frameMax = m.frameMax === 0 ? cfg.frameMax : m.frameMax;
     this.channelMax = m.channelMax === 0 ? cfg.channelMax : m.channelMax;
@@ -439,7 +444,7 @@ export class Connection implements FrameHandler, ChannelHost {
 
   private onOpen(m: M.ConnectionOpen): void {
     const vhost = this.broker.vhost(m.virtualHost);
-    if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
+    if (vhost === undefined) throw notAllowed(`vhost ${m.virtualHost} not found`, M.CONNECTION_OPEN);
     this.vhostRef = vhost;
     this.state = State.Open;
     this.clearHandshakeTimer();
@@ -485,7 +490,7 @@ export class Connection implements FrameHandler, ChannelHost {
     }
     this.log.error({ err }, 'internal error');
     const detail = err instanceof Error ? err.message : String(err);
-    this.closeConnection(new ConnectionError(541, detail, info?.classId ?? 0, info?.methodId ?? 0));
+    this.closeConnection(internalError(detail, m?.id));
   }
 
   /** Close channels whose deliveries waited too long for an ack (consumer_timeout). */
@@ -568,4 +573,11 @@ export class Connection implements FrameHandler, ChannelHost {
 function isLoopback(addr: string | undefined): boolean {
   if (addr === undefined) return false;
   return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
+}
+
+/** The method id a payload names, as far as its bytes go (the class alone when it is cut short). */
+function methodRefOf(payload: Buffer): number {
+  const classId = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
+  const methodId = payload.length >= 4 ? payload.readUInt16BE(2) : 0;
+  return classId * 0x10000 + methodId;
 }

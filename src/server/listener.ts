@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import type { Broker } from '../broker/broker.js';
 import type { Logger } from '../log.js';
-import { ConnectionError } from '../protocol/errors.js';
+import { connectionForced } from '../protocol/errors.js';
 import { Connection, type ConnectionRegistry } from './connection.js';
 import { createAmqpsServer } from './tls.js';
 import type { Transport } from './transport.js';
@@ -141,7 +141,7 @@ export class Listener implements ConnectionRegistry {
     clearInterval(this.timeoutSweep);
     const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const c of this.connections) {
-      c.closeConnection(new ConnectionError(320, "broker forced connection closure with reason 'shutdown'", 0, 0));
+      c.closeConnection(connectionForced("broker forced connection closure with reason 'shutdown'"));
     }
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     while (this.connections.size > 0 && Date.now() < deadline) {

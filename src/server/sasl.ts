@@ -1,7 +1,8 @@
 // SASL responses of connection.start-ok: PLAIN ("\0user\0password") and AMQPLAIN
 // (a field table without its length prefix holding LOGIN and PASSWORD).
 
-import { ConnectionError } from '../protocol/errors.js';
+import { ReplyCode, connectionClose } from '../protocol/errors.js';
+import { CONNECTION_START_OK } from '../protocol/generated/amqp.js';
 import { decodeTableBody, stringValue } from '../protocol/field-table.js';
 
 /** RabbitMQ lists them in this order. */
@@ -24,7 +25,7 @@ export function parseSaslResponse(mechanism: string, response: Buffer): Credenti
     const first = response.indexOf(0);
     const second = first < 0 ? -1 : response.indexOf(0, first + 1);
     if (first < 0 || second < 0) {
-      throw new ConnectionError(403, 'malformed PLAIN response', 10, 11);
+      throw connectionClose(ReplyCode.ACCESS_REFUSED, 'malformed PLAIN response', CONNECTION_START_OK);
     }
     return { user: response.toString('utf8', first + 1, second), password: response.toString('utf8', second + 1) };
   }
@@ -32,13 +33,8 @@ export function parseSaslResponse(mechanism: string, response: Buffer): Credenti
     const t = decodeTableBody(response, 0, response.length);
     const user = stringValue(t['LOGIN']);
     const password = stringValue(t['PASSWORD']);
-    if (user === undefined || password === undefined) throw new ConnectionError(403, 'malformed AMQPLAIN response', 10, 11);
+    if (user === undefined || password === undefined) throw connectionClose(ReplyCode.ACCESS_REFUSED, 'malformed AMQPLAIN response', CONNECTION_START_OK);
     return { user, password };
   }
-  throw new ConnectionError(
-    403,
-    `unsupported authentication mechanism '${mechanism}', allowed mechanisms: ${MECHANISMS.split(' ').join(', ')}`,
-    10,
-    11,
-  );
+  throw connectionClose(ReplyCode.ACCESS_REFUSED, `unsupported authentication mechanism '${mechanism}', allowed mechanisms: ${MECHANISMS.split(' ').join(', ')}`, CONNECTION_START_OK);
 }

@@ -1,7 +1,8 @@
 // An exchange: its declared properties, the routing table of its bindings, and the
 // plugin-compatible extras (x-delayed-message, x-message-deduplication).
 
-import { ChannelError } from '../../protocol/errors.js';
+import { commandInvalid, preconditionFailed } from '../../protocol/errors.js';
+import { EXCHANGE_DECLARE } from '../../protocol/generated/amqp.js';
 import { numberValue, stringValue, type FieldTable } from '../../protocol/field-table.js';
 import { DedupCache } from '../dedup-cache.js';
 import type { Queue } from '../queue/queue.js';
@@ -58,26 +59,26 @@ export class Exchange {
       // The plugin's rules: a missing type is 406, an unknown one is the usual 503, itself is refused.
       const inner = stringValue(opts.args['x-delayed-type']);
       if (inner === undefined) {
-        throw new ChannelError(406, `Invalid argument, 'x-delayed-type' must be an existing exchange type`, 40, 10);
+        throw preconditionFailed(`Invalid argument, 'x-delayed-type' must be an existing exchange type`, EXCHANGE_DECLARE);
       }
-      if (inner === DELAYED_TYPE) throw new ChannelError(406, `Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'`, 40, 10);
-      if (!isExchangeType(inner)) throw new ChannelError(503, `unknown exchange type '${inner}'`, 40, 10);
+      if (inner === DELAYED_TYPE) throw preconditionFailed(`Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'`, EXCHANGE_DECLARE);
+      if (!isExchangeType(inner)) throw commandInvalid(`unknown exchange type '${inner}'`, EXCHANGE_DECLARE);
       this.routingType = inner;
     } else if (type === DEDUP_TYPE) {
       // The deduplication exchange routes like fanout.
       this.routingType = 'fanout';
       const size = numberValue(opts.args['x-cache-size']) ?? Number(stringValue(opts.args['x-cache-size']));
       if (!Number.isInteger(size) || size <= 0) {
-        throw new ChannelError(406, `Missing or invalid argument, 'x-cache-size' must be a positive integer`, 40, 10);
+        throw preconditionFailed(`Missing or invalid argument, 'x-cache-size' must be a positive integer`, EXCHANGE_DECLARE);
       }
       const ttlRaw = opts.args['x-cache-ttl'];
       const ttl = ttlRaw === undefined ? undefined : (numberValue(ttlRaw) ?? Number(stringValue(ttlRaw)));
       if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
-        throw new ChannelError(406, `Invalid argument, 'x-cache-ttl' must be an integer greater than 0`, 40, 10);
+        throw preconditionFailed(`Invalid argument, 'x-cache-ttl' must be an integer greater than 0`, EXCHANGE_DECLARE);
       }
       this.dedup = new DedupCache(size, ttl);
     } else {
-      throw new ChannelError(503, `invalid exchange type '${type}'`, 40, 10);
+      throw commandInvalid(`invalid exchange type '${type}'`, EXCHANGE_DECLARE);
     }
     this.table = createRoutingTable<Destination>(this.routingType);
   }

@@ -1,6 +1,7 @@
 // Queue x-arguments: validation at declare time (RabbitMQ's 406 texts) into a typed policy.
 
-import { ChannelError } from '../../protocol/errors.js';
+import { preconditionFailed, type ChannelError } from '../../protocol/errors.js';
+import { BASIC_CONSUME, BASIC_PUBLISH, QUEUE_DECLARE } from '../../protocol/generated/amqp.js';
 import { typeName } from '../equivalence.js';
 import { RawLongString, TypedValue, numberValue, stringValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
 
@@ -25,13 +26,19 @@ export interface QueuePolicy {
   dedupCacheTtl: number | undefined;
 }
 
+/** The queue an argument belongs to, as the error texts name it. */
+interface QueueRef {
+  readonly name: string;
+  readonly vhost: string;
+}
+
 /** RabbitMQ 4 gives quorum queues a delivery limit of 20 unless one is set. */
 const QUORUM_DEFAULT_DELIVERY_LIMIT = 20;
 /** RabbitMQ caps x-max-priority at 255. */
 const MAX_PRIORITY = 255;
 
-function invalid(queue: string, arg: string, why: string): ChannelError {
-  return new ChannelError(406, `invalid arg '${arg}' for queue '${queue}' in vhost '/': ${why}`, 50, 10);
+function invalid(queue: QueueRef, arg: string, why: string): ChannelError {
+  return preconditionFailed(`invalid arg '${arg}' for queue '${queue.name}' in vhost '${queue.vhost}': ${why}`, QUEUE_DECLARE);
 }
 
 function isInteger(v: FieldValue): boolean {
@@ -42,7 +49,7 @@ function isInteger(v: FieldValue): boolean {
   return false;
 }
 
-function nonNegInt(queue: string, args: FieldTable, arg: string, allowZero = true): number | undefined {
+function nonNegInt(queue: QueueRef, args: FieldTable, arg: string, allowZero = true): number | undefined {
   const v = args[arg];
   if (v === undefined) return undefined;
   if (!isInteger(v)) throw invalid(queue, arg, `"expected integer, got ${typeName(v)}"`);
@@ -52,18 +59,18 @@ function nonNegInt(queue: string, args: FieldTable, arg: string, allowZero = tru
   return n;
 }
 
-function str(queue: string, args: FieldTable, arg: string): string | undefined {
+function str(queue: QueueRef, args: FieldTable, arg: string): string | undefined {
   const v = args[arg];
   if (v === undefined) return undefined;
   const s = stringValue(v);
   if (s === undefined) {
     // RabbitMQ's type check for string arguments has its own wording.
-    throw new ChannelError(406, `invalid type '${typeName(v)}' for arg '${arg}' in queue '${queue}' in vhost '/'`, 50, 10);
+    throw preconditionFailed(`invalid type '${typeName(v)}' for arg '${arg}' in queue '${queue.name}' in vhost '${queue.vhost}'`, QUEUE_DECLARE);
   }
   return s;
 }
 
-function bool(queue: string, args: FieldTable, arg: string): boolean {
+function bool(queue: QueueRef, args: FieldTable, arg: string): boolean {
   const v = args[arg];
   if (v === undefined) return false;
   if (typeof v !== 'boolean') throw invalid(queue, arg, `{unacceptable_type,${typeName(v)}}`);
@@ -71,20 +78,22 @@ function bool(queue: string, args: FieldTable, arg: string): boolean {
 }
 
 export function parseQueueArguments(
-  queue: string,
+  name: string,
   args: FieldTable,
   flags: { durable: boolean; exclusive: boolean; autoDelete: boolean },
+  vhost: string,
 ): QueuePolicy {
+  const queue: QueueRef = { name, vhost };
   const typeArg = str(queue, args, 'x-queue-type') ?? 'classic';
   if (typeArg === 'stream') {
-    throw new ChannelError(406, `queue type 'stream' is not supported by this broker (queue '${queue}' in vhost '/')`, 50, 10);
+    throw preconditionFailed(`queue type 'stream' is not supported by this broker (queue '${queue.name}' in vhost '${queue.vhost}')`, QUEUE_DECLARE);
   }
   if (typeArg !== 'classic' && typeArg !== 'quorum') throw invalid(queue, 'x-queue-type', `"unsupported queue type '${typeArg}'"`);
   if (typeArg === 'quorum') {
     // RabbitMQ's rules: quorum queues are always durable, never exclusive or auto-delete.
-    if (!flags.durable) throw new ChannelError(406, `invalid property 'non-durable' for queue '${queue}' in vhost '/'`, 50, 10);
-    if (flags.exclusive) throw new ChannelError(406, `invalid property 'exclusive-owner' for queue '${queue}' in vhost '/'`, 50, 10);
-    if (flags.autoDelete) throw new ChannelError(406, `invalid property 'auto-delete' for queue '${queue}' in vhost '/'`, 50, 10);
+    if (!flags.durable) throw preconditionFailed(`invalid property 'non-durable' for queue '${queue.name}' in vhost '${queue.vhost}'`, QUEUE_DECLARE);
+    if (flags.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for queue '${queue.name}' in vhost '${queue.vhost}'`, QUEUE_DECLARE);
+    if (flags.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for queue '${queue.name}' in vhost '${queue.vhost}'`, QUEUE_DECLARE);
   }
   queueMode(queue, args, typeArg);
   const overflowArg = str(queue, args, 'x-overflow') ?? 'drop-head';
@@ -122,11 +131,11 @@ export function parseQueueArguments(
 const QUEUE_MODES: readonly string[] = ['default', 'lazy'];
 
 /** x-queue-mode: a longstr naming a known mode, and only on classic queues (texts as RabbitMQ 3.10 words them). */
-function queueMode(queue: string, args: FieldTable, type: QueueType): void {
+function queueMode(queue: QueueRef, args: FieldTable, type: QueueType): void {
   const v = args['x-queue-mode'];
   if (v === undefined) return;
   if (type === 'quorum') {
-    throw new ChannelError(406, `invalid arg 'x-queue-mode' for queue '${queue}' in vhost '/' of queue type rabbit_quorum_queue`, 50, 10);
+    throw preconditionFailed(`invalid arg 'x-queue-mode' for queue '${queue.name}' in vhost '${queue.vhost}' of queue type rabbit_quorum_queue`, QUEUE_DECLARE);
   }
   if (typeof v !== 'string' && !(v instanceof RawLongString)) throw invalid(queue, 'x-queue-mode', `{unacceptable_type,${typeName(v)}}`);
   const mode = stringValue(v) ?? '';
@@ -134,11 +143,12 @@ function queueMode(queue: string, args: FieldTable, type: QueueType): void {
 }
 
 /** A consumer's x-priority, checked at basic.consume: an integer of whatever width, negative allowed. */
-export function consumerPriority(queue: string, args: FieldTable): number {
+export function consumerPriority(name: string, args: FieldTable, vhost: string): number {
+  const queue: QueueRef = { name, vhost };
   const v = args['x-priority'];
   if (v === undefined) return 0;
   if (!isInteger(v)) {
-    throw new ChannelError(406, `invalid arg 'x-priority' for queue '${queue}' in vhost '/': "expected integer, got ${typeName(v)}"`, 60, 20);
+    throw preconditionFailed(`invalid arg 'x-priority' for queue '${queue.name}' in vhost '${queue.vhost}': "expected integer, got ${typeName(v)}"`, BASIC_CONSUME);
   }
   return numberValue(v) ?? 0;
 }
@@ -156,7 +166,7 @@ export function parseExpiration(expiration: string): number {
   // Texts follow Erlang's string:to_integer, which RabbitMQ uses to parse it.
   const m = /^[+-]?\d+/.exec(expiration);
   const prefix = `invalid expiration '${expiration}': `;
-  const fail = (why: string): ChannelError => new ChannelError(406, prefix + why, 60, 40);
+  const fail = (why: string): ChannelError => preconditionFailed(prefix + why, BASIC_PUBLISH);
   if (m === null) throw fail('no_integer');
   const rest = expiration.slice(m[0].length);
   if (rest !== '') throw fail(`{leftover_string,"${rest}"}`);

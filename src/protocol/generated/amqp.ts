@@ -3,6 +3,8 @@
 /* eslint-disable */
 
 import { decodeTable, tableSize, writeTable, type FieldTable } from '../field-table.js';
+// The reply codes live in a file with no imports (errors.ts reads them); re-exported for callers of this one.
+export { HARD_ERROR_CODES, REPLY_CODE_NAMES, ReplyCode, type HardReplyCode, type SoftReplyCode } from './reply-codes.js';
 
 // ---- constants
 export const FRAME_METHOD = 1;
@@ -12,54 +14,6 @@ export const FRAME_HEARTBEAT = 8;
 export const FRAME_MIN_SIZE = 4096;
 export const FRAME_END = 206;
 export const REPLY_SUCCESS = 200;
-
-// ---- reply codes: name and whether they close the channel (soft) or connection (hard)
-export const ReplyCode = {
-  REPLY_SUCCESS: 200,
-  CONTENT_TOO_LARGE: 311,
-  NO_ROUTE: 312,
-  NO_CONSUMERS: 313,
-  ACCESS_REFUSED: 403,
-  NOT_FOUND: 404,
-  RESOURCE_LOCKED: 405,
-  PRECONDITION_FAILED: 406,
-  CONNECTION_FORCED: 320,
-  INVALID_PATH: 402,
-  FRAME_ERROR: 501,
-  SYNTAX_ERROR: 502,
-  COMMAND_INVALID: 503,
-  CHANNEL_ERROR: 504,
-  UNEXPECTED_FRAME: 505,
-  RESOURCE_ERROR: 506,
-  NOT_ALLOWED: 530,
-  NOT_IMPLEMENTED: 540,
-  INTERNAL_ERROR: 541,
-} as const;
-export type ReplyCode = (typeof ReplyCode)[keyof typeof ReplyCode];
-export const REPLY_CODE_NAMES: ReadonlyMap<number, string> = new Map([
-  [200, 'REPLY_SUCCESS'],
-  [311, 'CONTENT_TOO_LARGE'],
-  [312, 'NO_ROUTE'],
-  [313, 'NO_CONSUMERS'],
-  [403, 'ACCESS_REFUSED'],
-  [404, 'NOT_FOUND'],
-  [405, 'RESOURCE_LOCKED'],
-  [406, 'PRECONDITION_FAILED'],
-  [320, 'CONNECTION_FORCED'],
-  [402, 'INVALID_PATH'],
-  [501, 'FRAME_ERROR'],
-  [502, 'SYNTAX_ERROR'],
-  [503, 'COMMAND_INVALID'],
-  [504, 'CHANNEL_ERROR'],
-  [505, 'UNEXPECTED_FRAME'],
-  [506, 'RESOURCE_ERROR'],
-  [530, 'NOT_ALLOWED'],
-  [540, 'NOT_IMPLEMENTED'],
-  [541, 'INTERNAL_ERROR'],
-]);
-export const HARD_ERROR_CODES: ReadonlySet<number> = new Set([
-  320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541,
-]);
 
 // ---- class ids
 export const CLASS_CONNECTION = 10;
