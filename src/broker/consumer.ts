@@ -1,19 +1,13 @@
-// A consumer on a queue and the channel-side interface the queue delivers through.
+// A consumer on a queue. What the queue needs of it, and the channel-side interface it delivers
+// through (ConsumerOwner, re-exported here), are in queue/queue-consumer.ts.
 
 import type { FieldTable } from '../protocol/field-table.js';
-import type { Queue, QueueEntry } from './queue/queue.js';
+import type { Queue } from './queue/queue.js';
+import type { ConsumerOwner, QueueConsumer } from './queue/queue-consumer.js';
 
-/** Implemented by the server's channel; the broker never sees sockets. */
-export interface ConsumerOwner {
-  /** True if the consumer may take one more message now (prefetch, flow, socket backpressure). */
-  hasCapacity(consumer: Consumer): boolean;
-  /** Hand over one message; the owner assigns the delivery tag and writes it out. */
-  deliver(consumer: Consumer, entry: QueueEntry): void;
-  /** The queue went away under the consumer (queue.delete): notify the client. */
-  cancelledByBroker(consumer: Consumer): void;
-}
+export type { ConsumerOwner };
 
-export class Consumer {
+export class Consumer implements QueueConsumer {
   readonly tag: string;
   readonly queue: Queue;
   readonly noAck: boolean;

@@ -14,6 +14,7 @@ import { isExchange, type Destination, type Exchange } from './exchange/exchange
 import { Message } from './message.js';
 import type { Queue, QueueEntry } from './queue/queue.js';
 import type { VHost } from './vhost.js';
+import type { VHostStore } from './vhost-store.js';
 
 /** Store "queue" holding the pending messages of a durable x-delayed-message exchange; the amq. prefix cannot clash with client queues. */
 export const DELAYED_PREFIX = 'amq.warren.delayed.';
@@ -33,7 +34,7 @@ function args(buf: Buffer): FieldTable {
   return buf.length <= 4 ? {} : decodeTableBody(buf, 4, buf.length);
 }
 
-export class Persistence {
+export class Persistence implements VHostStore {
   readonly messages: MessageStore;
   readonly definitions: DefinitionsStore;
   /** Transient messages of deep queues, paged out to keep memory bounded; emptied at every start. */

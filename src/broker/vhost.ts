@@ -13,7 +13,7 @@ import type { Message } from './message.js';
 import { parseQueueArguments } from './queue/arguments.js';
 import { deadLetterMessage, wouldCycle, type DeadLetterReason } from './queue/dead-letter.js';
 import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
-import type { Persistence } from './persistence.js';
+import type { VHostStore } from './vhost-store.js';
 
 /** The x-arguments RabbitMQ compares on queue redeclaration. */
 const EQUIVALENT_QUEUE_ARGS = [
@@ -60,7 +60,7 @@ export class VHost implements QueueHost {
   readonly queues = new Map<string, Queue>();
   listener: VHostListener = {};
   /** Set by Persistence.attach when the broker has a data directory. */
-  store: Persistence | null = null;
+  store: VHostStore | null = null;
   /** Appends made so far: publishTo compares before and after to know if a confirm waits for disk. */
   private appends = 0;
   private persistFailures = 0;
@@ -416,7 +416,7 @@ export class VHost implements QueueHost {
   }
 
   loadPaged(q: Queue, seq: number, spilled: boolean): Message | null {
-    return (this.store as Persistence).loadPaged(q.name, seq, spilled);
+    return (this.store as VHostStore).loadPaged(q.name, seq, spilled);
   }
 
   dropPaged(q: Queue, seq: number, spilled: boolean): void {

@@ -1,5 +1,8 @@
 // Imports go one way: cli → server → broker → store, server → protocol, admin → broker, broker → protocol
 // (its errors, field tables and property codec); protocol/ and store/ import only util/.
+// No import cycles between src/ files, type-only imports included: a cycle of types still ties the
+// modules together (neither can be read, tested or moved without the other), and one `import type`
+// turned into a value import would make it a runtime cycle (an undefined binding at load time).
 // Also: no `any` and no Buffer.concat on the hot path (protocol/, server/).
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -39,11 +42,63 @@ const ALLOWED: Record<string, readonly string[]> = {
 
 const all = files(SRC);
 
+/** Relative imports of a file: `import`/`export ... from`, `import type`, side-effect `import '...'` and `import('...')`. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
-  for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)) {
-    out.push(resolve(dirname(file), m[1] as string));
+  const patterns = [/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm, /^\s*import\s+'(\.[^']+)'/gm, /\bimport\(\s*'(\.[^']+)'\s*\)/g];
+  for (const re of patterns) {
+    for (const m of text.matchAll(re)) out.push(resolve(dirname(file), m[1] as string));
+  }
+  return out;
+}
+
+/** The file an import names: `./x.js` is `./x.ts` in src/. */
+const sourceOf = (target: string): string => target.replace(/\.js$/, '.ts');
+
+/** Import cycles among `nodes`: the strongly connected components of more than one file, or a file importing itself. */
+function cycles(nodes: readonly string[], edges: (n: string) => readonly string[]): string[][] {
+  // Tarjan's algorithm, iterative so a deep import chain cannot overflow the stack.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  let next = 0;
+  for (const root of nodes) {
+    if (index.has(root)) continue;
+    const work: { node: string; children: readonly string[]; i: number }[] = [];
+    const enter = (n: string): void => {
+      index.set(n, next);
+      low.set(n, next);
+      next++;
+      stack.push(n);
+      onStack.add(n);
+      work.push({ node: n, children: edges(n), i: 0 });
+    };
+    enter(root);
+    while (work.length > 0) {
+      const top = work[work.length - 1] as { node: string; children: readonly string[]; i: number };
+      if (top.i < top.children.length) {
+        const child = top.children[top.i++] as string;
+        if (!index.has(child)) enter(child);
+        else if (onStack.has(child)) low.set(top.node, Math.min(low.get(top.node) as number, index.get(child) as number));
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent !== undefined) low.set(parent.node, Math.min(low.get(parent.node) as number, low.get(top.node) as number));
+      if (low.get(top.node) === index.get(top.node)) {
+        const component: string[] = [];
+        let n: string;
+        do {
+          n = stack.pop() as string;
+          onStack.delete(n);
+          component.push(n);
+        } while (n !== top.node);
+        if (component.length > 1 || edges(top.node).includes(top.node)) out.push(component.sort());
+      }
+    }
   }
   return out;
 }
@@ -56,11 +111,24 @@ describe('layering', () => {
       const allowed = ALLOWED[from];
       expect(allowed, `no layering rule for ${from}`).toBeDefined();
       for (const target of importsOf(f)) {
-        const to = area(target.replace(/\.js$/, '.ts'));
+        const to = area(sourceOf(target));
         if (!(allowed ?? []).includes(to)) violations.push(`${relative(SRC, f)} imports ${relative(SRC, target)}`);
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('no import cycles in src/ (type-only imports count)', () => {
+    const known = new Set(all);
+    const edges = new Map(all.map((f) => [f, importsOf(f).map(sourceOf).filter((t) => known.has(t))]));
+    const found = cycles(all, (f) => edges.get(f) ?? []).map((c) => c.map((f) => relative(SRC, f)).join(' <-> '));
+    expect(found).toEqual([]);
+  });
+
+  it('the cycle check finds cycles, type-only and self imports included', () => {
+    const graph: Record<string, string[]> = { a: ['b'], b: ['c'], c: ['a'], d: ['a', 'e'], e: [], f: ['f'], g: ['h'], h: ['g'] };
+    const found = cycles(Object.keys(graph), (n) => graph[n] ?? []);
+    expect(found.sort()).toEqual([['a', 'b', 'c'], ['f'], ['g', 'h']]);
   });
 
   it('the broker never touches sockets', () => {

@@ -6,7 +6,8 @@ import { EXCHANGE_DECLARE } from '../../protocol/generated/amqp.js';
 import { numberValue, stringValue, type FieldTable } from '../../protocol/field-table.js';
 import { DedupCache } from '../dedup-cache.js';
 import type { Queue } from '../queue/queue.js';
-import { createRoutingTable, isExchangeType, type ExchangeTypeName, type RoutingTable } from './routing-table.js';
+import { isExchangeType, type ExchangeTypeName, type RoutingTable } from './routing-table.js';
+import { createRoutingTable } from './routing-table-factory.js';
 
 export type Destination = Queue | Exchange;
 

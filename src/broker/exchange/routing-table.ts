@@ -1,10 +1,8 @@
-// The contract every exchange routing algorithm fulfils, and the factory picking one by type name.
+// The contract every exchange routing algorithm fulfils, and the names of the built-in types.
+// The factory that picks a table by type name is in routing-table-factory.ts: the tables import
+// this contract, so it must not import them.
 
 import type { FieldTable } from '../../protocol/field-table.js';
-import { DirectRoutingTable } from './direct.js';
-import { FanoutRoutingTable } from './fanout.js';
-import { HeadersRoutingTable } from './headers.js';
-import { TopicRoutingTable } from './topic.js';
 
 export interface BindingEntry<D> {
   destination: D;
@@ -41,17 +39,4 @@ export const EXCHANGE_TYPES: readonly ExchangeTypeName[] = ['direct', 'fanout', 
 
 export function isExchangeType(t: string): t is ExchangeTypeName {
   return t === 'direct' || t === 'fanout' || t === 'topic' || t === 'headers';
-}
-
-export function createRoutingTable<D>(type: ExchangeTypeName): RoutingTable<D> {
-  switch (type) {
-    case 'direct':
-      return new DirectRoutingTable<D>();
-    case 'fanout':
-      return new FanoutRoutingTable<D>();
-    case 'topic':
-      return new TopicRoutingTable<D>();
-    case 'headers':
-      return new HeadersRoutingTable<D>();
-  }
 }

@@ -2,42 +2,21 @@
 // and the x-argument behaviours that act on its contents (TTL, limits, delivery limit).
 
 import type { FieldTable } from '../../protocol/field-table.js';
-import type { Consumer } from '../consumer.js';
+// The queue sees its consumers as QueueConsumer (queue-consumer.ts), not as the Consumer class,
+// which holds its queue: so consumer.ts and this file do not import each other.
+import type { QueueConsumer as Consumer } from './queue-consumer.js';
 import type { Message } from '../message.js';
 import type { QueuePolicy } from './arguments.js';
 import type { DeadLetterReason } from './dead-letter.js';
+import { QueueEntry } from './queue-entry.js';
 import { ReadyList } from './ready-list.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
 
+export { QueueEntry };
+
 /** The longest delay setTimeout honours (a signed 32-bit count of ms, about 24.8 days). */
 const MAX_TIMER_MS = 0x7fffffff;
-
-/** One message as held by one queue (a message routed to two queues has two entries). */
-export class QueueEntry {
-  readonly message: Message;
-  /** Position in this queue's arrival order: requeued entries go back to their place by it. */
-  readonly seq: number;
-  redelivered: boolean;
-  /** Times delivered so far. */
-  deliveryCount: number;
-  /** Times returned to the queue unacknowledged (x-delivery-count). */
-  returns: number;
-  /** Store position when the message is persisted for this queue, else -1. */
-  storeSeq: number;
-  /** Epoch ms after which the message is dead; Infinity when it has no TTL. */
-  expiresAt: number;
-
-  constructor(message: Message, seq: number, storeSeq: number, expiresAt: number) {
-    this.message = message;
-    this.seq = seq;
-    this.redelivered = false;
-    this.deliveryCount = 0;
-    this.returns = 0;
-    this.storeSeq = storeSeq;
-    this.expiresAt = expiresAt;
-  }
-}
 
 export interface QueueOptions {
   durable: boolean;

@@ -1,7 +1,7 @@
 // Ready messages of a queue, in delivery order: one FIFO, or one FIFO per priority level.
 
 import { Deque } from '../../util/deque.js';
-import type { QueueEntry } from './queue.js';
+import type { QueueEntry } from './queue-entry.js';
 
 export class ReadyList {
   /** levels[p] holds priority p; a queue without x-max-priority has one level. */

@@ -2,7 +2,8 @@
 
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { createRoutingTable, isExchangeType, EXCHANGE_TYPES, type RoutingTable } from '../../../src/broker/exchange/routing-table.js';
+import { isExchangeType, EXCHANGE_TYPES, type RoutingTable } from '../../../src/broker/exchange/routing-table.js';
+import { createRoutingTable } from '../../../src/broker/exchange/routing-table-factory.js';
 import { DirectRoutingTable } from '../../../src/broker/exchange/direct.js';
 import { FanoutRoutingTable } from '../../../src/broker/exchange/fanout.js';
 import { TopicRoutingTable } from '../../../src/broker/exchange/topic.js';
