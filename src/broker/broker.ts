@@ -42,7 +42,7 @@ export class Broker {
     this.clock = clock;
     this.log = log;
     this.users = new Users(config.users);
-    this.alarms = new Alarms(config, log.child({ component: 'alarms' }));
+    this.alarms = new Alarms(config, clock, log.child({ component: 'alarms' }));
     const vhost = new VHost('/', clock);
     vhost.pageAfterMessages = config.pageAfterMessages;
     vhost.listener.deadLettered = (q, reason, targets) => {

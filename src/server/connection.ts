@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Broker } from '../broker/broker.js';
 import type { VHost } from '../broker/vhost.js';
 import type { Persistence } from '../broker/persistence.js';
+import type { Timer } from '../util/clock.js';
 import { AssemblyState } from '../protocol/command-assembler.js';
 import { AmqpError, ChannelError, ConnectionError } from '../protocol/errors.js';
 import { type FieldTable } from '../protocol/field-table.js';
@@ -57,9 +58,9 @@ export class Connection implements FrameHandler, ChannelHost {
   private channelMax: number;
   private frameMax: number;
   private heartbeat = 0;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private closeTimer: NodeJS.Timeout | null = null;
-  private handshakeTimer: NodeJS.Timeout | null;
+  private heartbeatTimer: Timer | null = null;
+  private closeTimer: Timer | null = null;
+  private handshakeTimer: Timer | null;
   private lastReceived: number;
   private vhostRef: VHost | null = null;
   user = '';
@@ -89,15 +90,14 @@ export class Connection implements FrameHandler, ChannelHost {
     socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
     // A client that never completes the handshake is dropped, as RabbitMQ does after handshake_timeout.
-    this.handshakeTimer = setTimeout(() => {
+    this.handshakeTimer = broker.clock.after(broker.config.handshakeTimeout, () => {
       this.log.warn({ timeoutMs: broker.config.handshakeTimeout }, 'handshake timeout, closing');
       this.destroy();
-    }, broker.config.handshakeTimeout);
-    this.handshakeTimer.unref();
+    });
   }
 
   private clearHandshakeTimer(): void {
-    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer?.cancel();
     this.handshakeTimer = null;
   }
 
@@ -435,7 +435,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (this.heartbeat === 0) return;
     const intervalMs = this.heartbeat * 1000;
     // Send at half the interval; drop a peer silent for two full intervals (spec §4.2.7).
-    this.heartbeatTimer = setInterval(() => {
+    this.heartbeatTimer = this.broker.clock.every(intervalMs / 2, () => {
       const now = this.broker.clock.now();
       // A blocked connection is not read, so its silence is ours, not the peer's.
       if (this.blockedByAlarm) this.lastReceived = now;
@@ -445,8 +445,7 @@ export class Connection implements FrameHandler, ChannelHost {
         return;
       }
       this.outbound.sendRaw(HEARTBEAT_FRAME);
-    }, intervalMs / 2);
-    this.heartbeatTimer.unref();
+    });
   }
 
   // ------------------------------------------------------------ errors and closing
@@ -506,8 +505,7 @@ export class Connection implements FrameHandler, ChannelHost {
     });
     this.outbound.flush();
     this.reader.stopped = false;
-    this.closeTimer = setTimeout(() => this.destroy(), CLOSE_TIMEOUT_MS);
-    this.closeTimer.unref();
+    this.closeTimer = this.broker.clock.after(CLOSE_TIMEOUT_MS, () => this.destroy());
   }
 
   /** Release everything the connection holds in the broker (idempotent). */
@@ -518,14 +516,14 @@ export class Connection implements FrameHandler, ChannelHost {
     this.pendingConfirms.clear();
     this.durableWaiters.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
-    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
   }
 
   destroy(): void {
     if (this.state !== State.Closed) this.state = State.Closed;
     this.teardown();
-    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer?.cancel();
     this.outbound.flush();
     this.outbound.closed = true;
     this.socket.destroy();
@@ -535,7 +533,7 @@ export class Connection implements FrameHandler, ChannelHost {
     this.state = State.Closed;
     this.outbound.closed = true;
     this.teardown();
-    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer?.cancel();
     this.registry.removeConnection(this);
     this.log.debug('connection closed');
   }
