@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { configFromEnv, type Config, type LogLevel, type SyncMode, type TlsVerify } from '../config/config.js';
 import { startBroker } from '../index.js';
 import { VERSION } from '../server/server-properties.js';
+import { parseWatermark } from './options.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -26,6 +27,7 @@ interface ServeOptions {
   maxMessageSize?: number;
   wsPort?: number;
   metricsPort?: number;
+  vmMemoryHighWatermark?: number;
 }
 
 const program = new Command();
@@ -47,6 +49,11 @@ program
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
   .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
+  .option(
+    '--vm-memory-high-watermark <value>',
+    'block publishers above this much memory: a fraction (< 1) of available memory or bytes; default 0.4 (env WARREN_VM_MEMORY_HIGH_WATERMARK)',
+    parseWatermark,
+  )
   .action(async (opts: ServeOptions) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
@@ -62,6 +69,9 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
+    if (opts.vmMemoryHighWatermark !== undefined) fromFlags.memoryHighWatermark = opts.vmMemoryHighWatermark;
+    const envWatermark = process.env['WARREN_VM_MEMORY_HIGH_WATERMARK'];
+    if (envWatermark !== undefined) parseWatermark(envWatermark); // refuse a bad value before starting
     const running = await startBroker({ logLevel: 'info', ...configFromEnv(process.env), ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));
