@@ -34,6 +34,12 @@ const LEGACY_0_9_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 
 /** How long a peer gets to answer our connection.close before the socket is cut. */
 const CLOSE_TIMEOUT_MS = 3000;
+/**
+ * How long a socket we half-closed (after close-ok, a refused header or a failed login) may stay
+ * open waiting for the peer's side; then it is destroyed so its descriptor is not kept forever.
+ * RabbitMQ's reader uses 30 s (CLOSING_TIMEOUT).
+ */
+export const HALF_CLOSED_TIMEOUT_MS = 30_000;
 /** Frames accepted before tune-ok: the spec's minimum frame size (FRAME-MIN-SIZE). */
 const PRE_TUNE_FRAME_MAX = 131072;
 
@@ -157,6 +163,7 @@ export class Connection implements FrameHandler, ChannelHost {
       this.log.info({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
       this.state = State.Closed;
       this.socket.end(PROTOCOL_HEADER);
+      this.destroyLater();
       return Buffer.alloc(0);
     }
     this.state = State.AwaitStartOk;
@@ -337,6 +344,7 @@ export class Connection implements FrameHandler, ChannelHost {
         this.teardown();
         this.state = State.Closed;
         this.outbound.end();
+        this.destroyLater();
         return;
       case M.CONNECTION_CLOSE_OK:
         return this.destroy();
@@ -387,6 +395,7 @@ export class Connection implements FrameHandler, ChannelHost {
       } else {
         this.state = State.Closed;
         this.outbound.end();
+        this.destroyLater();
       }
       return;
     }
@@ -506,6 +515,16 @@ export class Connection implements FrameHandler, ChannelHost {
     this.outbound.flush();
     this.reader.stopped = false;
     this.closeTimer = this.broker.clock.after(CLOSE_TIMEOUT_MS, () => this.destroy());
+  }
+
+  /** We half-closed the socket: cut it off if the peer never closes its side. */
+  private destroyLater(): void {
+    this.clearHandshakeTimer();
+    this.closeTimer?.cancel();
+    this.closeTimer = this.broker.clock.after(HALF_CLOSED_TIMEOUT_MS, () => {
+      this.log.debug({ timeoutMs: HALF_CLOSED_TIMEOUT_MS }, 'peer kept a half-closed socket open, destroying it');
+      this.destroy();
+    });
   }
 
   /** Release everything the connection holds in the broker (idempotent). */
