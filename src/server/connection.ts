@@ -517,6 +517,10 @@ export class Connection implements FrameHandler, ChannelHost {
     this.closeTimer = this.broker.clock.after(CLOSE_TIMEOUT_MS, () => this.destroy());
   }
 
+  private cleanupChannels(): void {
+    for (const ch of this.channels.values()) ch.cleanup();
+  }
+
   /** We half-closed the socket: cut it off if the peer never closes its side. */
   private destroyLater(): void {
     this.clearHandshakeTimer();
@@ -530,7 +534,8 @@ export class Connection implements FrameHandler, ChannelHost {
   /** Release everything the connection holds in the broker (idempotent). */
   private teardown(): void {
     this.clearHandshakeTimer();
-    for (const ch of this.channels.values()) ch.cleanup();
+    // Requeues every unacked delivery: long with many of them, so the watchdog can name it.
+    if (this.channels.size > 0) this.broker.loop.track('connection.teardown', () => this.cleanupChannels(), { conn: this.id });
     this.channels.clear();
     this.pendingConfirms.clear();
     this.durableWaiters.clear();
