@@ -523,7 +523,7 @@ export class Connection implements FrameHandler, ChannelHost {
 
   /** We half-closed the socket: cut it off if the peer never closes its side. */
   private destroyLater(): void {
-    this.clearHandshakeTimer();
+    // A pending handshake timeout stays armed: whichever fires first destroys the socket.
     this.closeTimer?.cancel();
     this.closeTimer = this.broker.clock.after(HALF_CLOSED_TIMEOUT_MS, () => {
       this.log.debug({ timeoutMs: HALF_CLOSED_TIMEOUT_MS }, 'peer kept a half-closed socket open, destroying it');
