@@ -5,7 +5,6 @@ import type * as amqplib from 'amqplib';
 import { Connection as RcConnection } from 'rabbitmq-client';
 import { useBroker } from '../helpers/broker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import type { VHost } from '../../src/broker/vhost.js';
 import { channel, channelClosed, collect, confirmChannel, drain, messageCount, publishConfirmed, replyText, sleep, uniq, waitFor } from './helpers.js';
 
 const b = useBroker();

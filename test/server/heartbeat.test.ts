@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { useBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { HEARTBEAT_FRAME } from '../../src/protocol/frame-writer.js';
-import * as M from '../../src/protocol/generated/amqp.js';
 import { ManualClock } from '../../src/util/clock.js';
 
 const b = useBroker();
