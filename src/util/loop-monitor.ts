@@ -80,9 +80,10 @@ export class LoopMonitor implements TaskTracker {
     try {
       return await fn();
     } finally {
+      // Close the window while the label still applies, so a stall inside the section is named by it.
+      this.sample();
       const i = this.active.lastIndexOf(label);
       if (i >= 0) this.active.splice(i, 1);
-      this.sample();
     }
   }
 

@@ -67,6 +67,16 @@ describe('LoopMonitor', () => {
     expect(log.lines[1]?.fields['during']).toBe('unlabelled');
   });
 
+  it('a stall inside an async section is named by it when the section ends before the window does', async () => {
+    const { m, log } = monitor();
+    await m.during('recovery', async () => {
+      await yieldLoop();
+      spin(150);
+      await yieldLoop();
+    });
+    expect(log.lines.map((l) => [l.msg, l.fields['during']])).toEqual([['event loop blocked', 'recovery']]);
+  });
+
   it('a stall already logged as a tracked task is not logged twice', async () => {
     const { m, log, clock } = monitor();
     await yieldLoop();
