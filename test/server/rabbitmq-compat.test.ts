@@ -6,7 +6,8 @@ import { useBroker } from '../helpers/broker.js';
 import { RawClient, DEFAULT_CAPABILITIES, plainResponse, rawFrame } from '../helpers/raw-client.js';
 import { TypedValue, type FieldTable } from '../../src/protocol/field-table.js';
 import * as M from '../../src/protocol/generated/amqp.js';
-import { loginFailureDelay, SILENT_CLOSE_DELAY_MS } from '../../src/server/login-delay.js';
+import { SILENT_CLOSE_DELAY_MS } from '../../src/server/login-delay.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const b = useBroker();
 const RT = 'amq.rabbitmq.reply-to';
@@ -216,33 +217,27 @@ describe('publishing', () => {
   });
 });
 
+const clock = new ManualClock();
+const manual = useBroker({ clock, heartbeat: 0 });
+
 describe('connection-level behaviour', () => {
-  it('a failed login without authentication_failure_close is dropped only after the silent-close delay', async () => {
-    let fire: (() => void) | null = null;
-    let delay = 0;
-    vi.spyOn(loginFailureDelay, 'schedule').mockImplementation((ms, fn) => {
-      delay = ms;
-      fire = fn;
-      return { cancel: () => undefined };
-    });
-    const c = await RawClient.connect(b.port);
+  it('a failed login without authentication_failure_close is dropped only after the silent-close delay (manual clock)', async () => {
+    const c = await RawClient.connect(manual.port);
     clients.push(c);
     await c.handshake({ capabilities: {}, response: plainResponse('guest', 'wrong'), stopAfterStartOk: true });
     expect(await c.waitClosed(300)).toBe(false);
-    expect(delay).toBe(SILENT_CLOSE_DELAY_MS);
-    expect(fire).not.toBeNull();
-    (fire as unknown as () => void)();
+    clock.advance(SILENT_CLOSE_DELAY_MS - 1);
+    expect(await c.waitClosed(300)).toBe(false);
+    clock.advance(1);
     expect(await c.waitClosed(1500)).toBe(true);
     expect(c.pending()).toEqual([]);
   });
 
-  it('with authentication_failure_close the 403 close is sent at once', async () => {
-    const spy = vi.spyOn(loginFailureDelay, 'schedule');
-    const c = await RawClient.connect(b.port);
+  it('with authentication_failure_close the 403 close is sent at once (no clock advance)', async () => {
+    const c = await RawClient.connect(manual.port);
     clients.push(c);
     await c.handshake({ capabilities: DEFAULT_CAPABILITIES, response: plainResponse('guest', 'wrong'), stopAfterStartOk: true });
     expect((await c.expectConnectionClose()).replyCode).toBe(403);
-    expect(spy).not.toHaveBeenCalled();
   });
 
   it('an unknown class or method id drops the socket without connection.close', async () => {

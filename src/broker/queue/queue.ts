@@ -9,9 +9,7 @@ import type { DeadLetterReason } from './dead-letter.js';
 import { ReadyList } from './ready-list.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
-
-/** The longest delay setTimeout honours (a signed 32-bit count of ms, about 24.8 days). */
-const MAX_TIMER_MS = 0x7fffffff;
+import type { Clock, Timer } from '../../util/clock.js';
 
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
@@ -52,6 +50,8 @@ export interface QueueOptions {
 /** What the vhost does for a queue (time, persistence, dead-lettering, deletion). */
 export interface QueueHost {
   now(): number;
+  /** Timers for TTL and x-expires. */
+  readonly clock: Clock;
   onQueueUnused(queue: Queue): void;
   onEntryRemoved(queue: Queue, entry: QueueEntry): void;
   deadLetter(queue: Queue, entry: QueueEntry, reason: DeadLetterReason): void;
@@ -99,9 +99,9 @@ export class Queue {
   private hadConsumer = false;
   private dispatchScheduled = false;
   private dispatching = false;
-  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: Timer | null = null;
   private expiryAt = Infinity;
-  private idleTimer: NodeJS.Timeout | null = null;
+  private idleTimer: Timer | null = null;
   /** Keys of messages now in the queue (ready or unacked), for x-message-deduplication. */
   private readonly dedupKeys: Map<string, number> | null;
   deleted = false;
@@ -456,40 +456,37 @@ export class Queue {
     const head = this.ready.peek();
     const at = head === undefined ? Infinity : head.expiresAt;
     if (at === this.expiryAt) return;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer?.cancel();
     this.expiryTimer = null;
     this.expiryAt = at;
     if (at === Infinity || this.deleted) return;
-    // Node fires a timer over 2^31-1 ms at once, and messages may live up to 10 years: wake up early
-    // instead, find nothing expired, and arm again for the rest.
-    const delay = Math.min(Math.max(0, at - this.host.now()) + 1, MAX_TIMER_MS);
-    this.expiryTimer = setTimeout(() => {
+    // The clock chunks delays beyond Node's 2^31-1 ms timer limit; messages may live up to 10 years.
+    const delay = Math.max(0, at - this.host.now()) + 1;
+    this.expiryTimer = this.host.clock.after(delay, () => {
       this.expiryTimer = null;
       this.expiryAt = Infinity;
       this.dropExpired();
       this.armExpiry();
-    }, delay);
-    this.expiryTimer.unref();
+    });
   }
 
   /** x-expires: restart the idle countdown (declare, get, consume, cancel). */
   touch(): void {
     const expires = this.policy.expires;
     if (expires === undefined || this.deleted) return;
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
+    this.idleTimer?.cancel();
+    this.idleTimer = this.host.clock.after(expires, () => {
       this.idleTimer = null;
       if (this.consumers.length === 0) this.host.onQueueUnused(this);
       else this.touch();
-    }, expires);
-    this.idleTimer.unref();
+    });
   }
 
   /** Stop timers (the queue is being deleted). */
   dispose(): void {
     this.deleted = true;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.expiryTimer?.cancel();
+    this.idleTimer?.cancel();
     this.expiryTimer = null;
     this.idleTimer = null;
   }
