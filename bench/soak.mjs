@@ -5,6 +5,7 @@
 //   node bench/soak.mjs [--minutes N | --seconds N | --short] [--every S] [--rate N] [--pace F]
 //                       [--max-rtt MS] [--rss-growth MIB] [--rss-growth-pct P] [--fd-growth N]
 //                       [--warmup S] [--sync MODE] [--warren-root DIR] [--out FILE]
+//                       [--skip churn,crash,garbage,abandon,half-close]
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,6 +42,7 @@ function parseArgs(argv) {
     sync: null,
     root: ROOT,
     out: null,
+    skip: [],
   };
   const num = (i) => {
     const v = Number(argv[i + 1]);
@@ -61,10 +63,11 @@ function parseArgs(argv) {
     else if (a === '--fd-growth') o.fdGrowth = num(i++);
     else if (a === '--warmup') o.warmup = num(i++);
     else if (a === '--sync') o.sync = argv[++i];
+    else if (a === '--skip') o.skip = argv[++i].split(',').filter((k) => k !== '');
     else if (a === '--warren-root') o.root = path.resolve(argv[++i]);
     else if (a === '--out') o.out = path.resolve(argv[++i]);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 7).join('\n') + '\n');
+      process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 8).join('\n') + '\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -127,7 +130,7 @@ async function main() {
   const broker = await startWarren({ root: o.root, logFile, sync: o.sync });
   process.stdout.write(
     `soak: warren pid ${broker.pid} on 127.0.0.1:${broker.port} (metrics :${broker.metricsPort}), ${o.seconds} s, warm-up ${o.warmup} s, ` +
-      `${o.rate} msg/s per publisher, chaos pace ${o.pace}\nseries: ${seriesFile}\nbroker log: ${logFile}\n`,
+      `${o.rate} msg/s per publisher, chaos pace ${o.pace}${o.skip.length ? ` (skipping ${o.skip.join(', ')})` : ''}\nseries: ${seriesFile}\nbroker log: ${logFile}\n`,
   );
   const cleanup = [];
   let interrupted = false;
@@ -149,7 +152,7 @@ async function main() {
     cleanup.push(() => (steady.kill(), chaos.kill()));
     const started = await Promise.all([
       steady.request({ cmd: 'start', role: 'steady', url: broker.url, rate: o.rate }, 'started', 30000),
-      chaos.request({ cmd: 'start', role: 'chaos', url: broker.url, port: broker.port, pace: o.pace }, 'started', 30000),
+      chaos.request({ cmd: 'start', role: 'chaos', url: broker.url, port: broker.port, pace: o.pace, skip: o.skip }, 'started', 30000),
     ]);
     if (started.includes(null)) throw new Error('a load process did not start');
 
@@ -294,6 +297,10 @@ async function main() {
       .map(([k, n]) => `${k}=${n}`)
       .join(' ');
     process.stdout.write(`${totals}\ngarbage answers (kind:reply): ${outcomes}\n`);
+    const repeats = (steadyEnd && steadyEnd.result && steadyEnd.result.repeats) || [];
+    for (const r of repeats.slice(0, 5)) {
+      process.stdout.write(`consumed twice: ${r.key}: first ${JSON.stringify(r.first)}, again ${JSON.stringify(r.again)}\n`);
+    }
     if (allErrors.length) {
       process.stdout.write(`client errors (first ${Math.min(8, allErrors.length)}):\n`);
       for (const e of allErrors.slice(0, 8)) process.stdout.write(`  ${e.from} ${e.who}: ${e.message}\n`);

@@ -20,7 +20,7 @@ const HEARTBEAT = frame(8, 0, Buffer.alloc(0));
 const pick = (a) => a[Math.floor(Math.random() * a.length)];
 const randInt = (lo, hi) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
-export function startChaos({ url, port, pace }, counters, onError) {
+export function startChaos({ url, port, pace, skip = [] }, counters, onError) {
   let stopping = false;
   const held = new Set();
   const abandoned = new Set();
@@ -28,6 +28,7 @@ export function startChaos({ url, port, pace }, counters, onError) {
   const every = (ms) => sleep(ms / pace);
 
   const loop = (name, body, gapMs) => {
+    if (skip.includes(name)) return;
     loops.push(
       (async () => {
         while (!stopping) {

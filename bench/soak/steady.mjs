@@ -34,9 +34,9 @@ export function startSteady({ url, rate }, counters, onError) {
   const perRoute = new Map(ROUTES.map((r) => [r.name, { published: 0, consumedCopies: 0 }]));
   const actors = { publishers: [], consumers: [] };
 
-  const recordConsumed = (q, msg) => {
+  const recordConsumed = (q, msg, via) => {
     const id = msg.properties.messageId;
-    ledger.consume(q, id);
+    ledger.consume(q, id, { via, tag: msg.fields.deliveryTag, redelivered: msg.fields.redelivered });
     counters.consumed++;
     const route = typeof id === 'string' ? perRoute.get(id.slice(0, id.indexOf('.'))) : undefined;
     if (route) route.consumedCopies++;
@@ -134,8 +134,9 @@ async function consumer(conn, actor, q, recordConsumed, counters) {
     if (timer !== null) clearTimeout(timer);
     timer = null;
     if (batch.length === 0) return;
-    ch.ack(batch[batch.length - 1], true);
-    for (const m of batch) recordConsumed(q, m);
+    const last = batch[batch.length - 1];
+    ch.ack(last, true);
+    for (const m of batch) recordConsumed(q, m, `consumer (multiple ack up to ${last.fields.deliveryTag})`);
     counters.acked += batch.length;
     batch = [];
   };
@@ -182,7 +183,7 @@ async function getter(conn, actor, q, recordConsumed, counters) {
         continue;
       }
       ch.ack(msg);
-      recordConsumed(q, msg);
+      recordConsumed(q, msg, 'basic.get');
       counters.acked++;
     }
   };
@@ -208,7 +209,7 @@ async function drain(url, ledger, recordConsumed) {
         const msg = await ch.get(q, { noAck: false });
         if (msg === false) break;
         const before = ledger.outstanding();
-        recordConsumed(q, msg);
+        recordConsumed(q, msg, 'final drain');
         ch.ack(msg);
         drained++;
         if (ledger.outstanding() < before) found++;

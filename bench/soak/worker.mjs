@@ -72,6 +72,7 @@ async function handle(msg) {
           missingSample: l.sample(20),
           unconfirmedConsumed: l.unconfirmedConsumed(),
           unconfirmedSample: l.sample(10, true),
+          repeats: l.repeats,
         };
       } else {
         await running.stop();
