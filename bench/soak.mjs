@@ -174,7 +174,10 @@ async function main() {
       const cpu = procCpuMicros(broker.pid);
       const metrics = await scrapeMetrics(broker.metricsPort);
       const b = bystander.take();
-      const lag = metrics ? (metrics.warren_event_loop_lag_seconds ?? metrics['warren_event_loop_lag_seconds:max_quantile'] ?? null) : null;
+      // The lag metric may be a gauge, a summary (quantile labels) or carry a _max series.
+      const lag = metrics
+        ? (metrics.warren_event_loop_lag_seconds ?? metrics['warren_event_loop_lag_seconds:max_quantile'] ?? metrics.warren_event_loop_lag_seconds_max ?? null)
+        : null;
       const chaosC = counterOf(chaos);
       if ((chaosC.heldOverLimit ?? 0) > heldOverLimitMax) {
         heldOverLimitMax = chaosC.heldOverLimit;

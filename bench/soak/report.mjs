@@ -122,7 +122,7 @@ export function verdict(samples, end, limits) {
       r.missing === 0,
       `${r.confirmed} confirmed, ${r.accounted} copies consumed, ${r.missing} missing${r.missing ? ` (e.g. ${r.missingSample.slice(0, 5).join(', ')})` : ''}; ${r.drained} drained at the end`,
     );
-    add('consumed but never confirmed (duplicates or nacked publishes)', true, `${r.unconfirmedConsumed}${r.unconfirmedConsumed ? ` (e.g. ${r.unconfirmedSample.slice(0, 5).join(', ')})` : ''}`, false);
+    add('no acked message delivered again (nor unconfirmed ones consumed)', r.unconfirmedConsumed === 0, `${r.unconfirmedConsumed}${r.unconfirmedConsumed ? ` (e.g. ${r.unconfirmedSample.slice(0, 5).join(', ')})` : ''}`, false);
   } else add('every confirmed message accounted for', false, 'the steady load did not report (see errors)');
   add('steady clients never dropped', end.steadyErrors === 0, `${end.steadyErrors} errors${end.steadyErrorSample ? `: ${end.steadyErrorSample}` : ''}`);
   add('load stopped: broker back to its idle fds', end.idleFds !== null && end.idleFds - end.baselineFds <= limits.idleFdSlack, `${end.baselineFds} before the load, ${end.idleFds} after it (${end.idleConnections} connections)`);

@@ -155,7 +155,13 @@ async function consumer(conn, actor, q, recordConsumed, counters) {
     },
     { noAck: false },
   );
-  actor.beforeClose = async () => flush();
+  // amqplib writes each channel's frames through its own buffer, so an ack sent just before
+  // connection.close can reach the broker after it (and be lost); closing the channel first keeps
+  // the order, since channel.close follows the ack on the same channel.
+  actor.beforeClose = async () => {
+    flush();
+    await withTimeout(ch.close().catch(() => {}), 5000);
+  };
 }
 
 async function getter(conn, actor, q, recordConsumed, counters) {
@@ -191,6 +197,7 @@ async function getter(conn, actor, q, recordConsumed, counters) {
   actor.beforeClose = async () => {
     running = false;
     await withTimeout(done, 5000);
+    await withTimeout(ch.close().catch(() => {}), 5000); // see consumer(): the last ack goes first
   };
 }
 
