@@ -8,15 +8,8 @@ import { startSteady } from './steady.mjs';
 const ORPHAN_LIMIT_MS = 6 * 60 * 60 * 1000;
 const MAX_ERRORS_KEPT = 20;
 
-const counters = {
-  published: 0,
-  confirmed: 0,
-  confirmNacked: 0,
-  consumed: 0,
-  acked: 0,
-  nackedRequeue: 0,
-  gets: 0,
-  pausedTicks: 0,
+const STEADY_COUNTERS = { published: 0, confirmed: 0, confirmNacked: 0, consumed: 0, acked: 0, nackedRequeue: 0, gets: 0, pausedTicks: 0, outstanding: 0 };
+const CHAOS_COUNTERS = {
   churnConnects: 0,
   connectMsMax: 0,
   crashes: 0,
@@ -31,9 +24,9 @@ const counters = {
   heldSockets: 0,
   heldOverLimit: 0,
   heldOverLimitByKind: {},
-  errors: 0,
-  outstanding: 0,
 };
+/** This process's counters (one role's set, plus errors); filled in on 'start'. */
+const counters = { errors: 0 };
 const errors = [];
 let role = null;
 let running = null;
@@ -51,6 +44,7 @@ async function handle(msg) {
   try {
     if (msg.cmd === 'start') {
       role = msg.role;
+      Object.assign(counters, role === 'steady' ? STEADY_COUNTERS : CHAOS_COUNTERS);
       running = role === 'steady' ? startSteady(msg, counters, onError) : startChaos(msg, counters, onError);
       setInterval(() => {
         if (role === 'steady') counters.outstanding = running.ledger.outstanding();
