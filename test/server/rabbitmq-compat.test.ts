@@ -21,11 +21,11 @@ async function open(): Promise<RawClient> {
 }
 
 function declare(queue: string, args: FieldTable = {}, flags: Partial<M.QueueDeclare> = {}): M.QueueDeclare {
-  return { id: M.QUEUE_DECLARE, queue, passive: false, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: args, ...flags };
+  return { id: M.QUEUE_DECLARE, ticket: 0, queue, passive: false, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: args, ...flags };
 }
 
 function consume(queue: string, args: FieldTable = {}, noAck = false): M.BasicConsume {
-  return { id: M.BASIC_CONSUME, queue, consumerTag: '', noLocal: false, noAck, exclusive: false, nowait: false, arguments: args };
+  return { id: M.BASIC_CONSUME, ticket: 0, queue, consumerTag: '', noLocal: false, noAck, exclusive: false, nowait: false, arguments: args };
 }
 
 const clients: RawClient[] = [];
@@ -204,14 +204,14 @@ describe('publishing', () => {
     const [q1, q2, q3] = [uniq('cc'), uniq('cc'), uniq('cc')];
     for (const [q, key] of [[q1, 'K1'], [q2, 'K2'], [q3, 'K3']] as const) {
       await c.call(1, declare(q, {}, { autoDelete: false }), M.QUEUE_DECLARE_OK);
-      await c.call(1, { id: M.QUEUE_BIND, queue: q, exchange: 'amq.direct', routingKey: key, nowait: false, arguments: {} }, M.QUEUE_BIND_OK);
+      await c.call(1, { id: M.QUEUE_BIND, ticket: 0, queue: q, exchange: 'amq.direct', routingKey: key, nowait: false, arguments: {} }, M.QUEUE_BIND_OK);
     }
     await confirmed(c);
     c.publish(1, 'amq.direct', 'K1', Buffer.from('x'), { headers: { CC: [Buffer.from('K2'), 'K3', 7] } });
     await c.expect(M.BASIC_ACK);
     const counts: number[] = [];
     for (const q of [q1, q2, q3]) {
-      counts.push((await c.call(1, { id: M.QUEUE_DELETE, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK)).messageCount);
+      counts.push((await c.call(1, { id: M.QUEUE_DELETE, ticket: 0, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK)).messageCount);
     }
     expect(counts).toEqual([1, 0, 1]);
   });
@@ -267,7 +267,7 @@ describe('quorum queues and global qos', () => {
       methodId: 20,
     });
     const d = await client();
-    await d.call(1, { id: M.QUEUE_DELETE, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
+    await d.call(1, { id: M.QUEUE_DELETE, ticket: 0, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
   });
 
   it('a global prefetch of 0, or one set after consuming, is accepted', async () => {
@@ -277,6 +277,6 @@ describe('quorum queues and global qos', () => {
     await c.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 0, global: true }, M.BASIC_QOS_OK);
     await c.call(1, consume(q), M.BASIC_CONSUME_OK);
     await c.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 5, global: true }, M.BASIC_QOS_OK);
-    await c.call(1, { id: M.QUEUE_DELETE, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
+    await c.call(1, { id: M.QUEUE_DELETE, ticket: 0, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
   });
 });
