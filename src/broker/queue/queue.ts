@@ -74,7 +74,7 @@ export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 /** Deliveries per dispatch pass before yielding to the event loop. */
 const DISPATCH_BUDGET = 512;
 /** Requeued entries merged per turn of the event loop (about a millisecond of work). */
-const MERGE_SLICE = 16384;
+const MERGE_SLICE = 4096;
 /** Most paged messages loaded back into memory by one refill. */
 const REFILL_BATCH = 4096;
 /** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */

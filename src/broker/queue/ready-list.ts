@@ -13,10 +13,15 @@
 import { Deque } from '../../util/deque.js';
 import type { QueueEntry } from './queue.js';
 
-/** A batch this small is inserted into an existing run by binary search (a memmove) instead of becoming a run. */
-const SMALL_BATCH = 64;
-/** Runs a level keeps without merging: reads compare this many heads at most (plus the merge's). */
-const MAX_RUNS = 4;
+/** When runs are made and merged (tests use small values to exercise merging). */
+export interface RunTuning {
+  /** A batch this small is inserted into an existing run by binary search (a memmove) instead of becoming a run. */
+  smallBatch: number;
+  /** Runs a level keeps without merging: reads compare this many heads at most (plus the merge's). */
+  maxRuns: number;
+}
+
+const DEFAULT_TUNING: RunTuning = { smallBatch: 64, maxRuns: 4 };
 
 /** Sorted by seq; items before `head` are gone. */
 class Run {
@@ -69,11 +74,16 @@ interface Merge {
 }
 
 class Level {
+  readonly tuning: RunTuning;
   readonly fifo = new Deque<QueueEntry>();
   /** Returned entries, in sorted runs (including a merge's inputs and output). */
   runs: Run[] = [];
   merge: Merge | null = null;
   count = 0;
+
+  constructor(tuning: RunTuning) {
+    this.tuning = tuning;
+  }
 
   /** The run holding the lowest head, or null when the FIFO's head is lowest. */
   private minRun(): Run | null {
@@ -122,7 +132,7 @@ class Level {
   addSorted(batch: QueueEntry[]): void {
     if (batch.length === 0) return;
     this.count += batch.length;
-    if (batch.length <= SMALL_BATCH) {
+    if (batch.length <= this.tuning.smallBatch) {
       const target = this.smallestIdleRun();
       if (target !== null) {
         for (const e of batch) target.insert(e);
@@ -143,14 +153,14 @@ class Level {
   }
 
   needsMerge(): boolean {
-    return this.merge !== null || this.runs.length > MAX_RUNS;
+    return this.merge !== null || this.runs.length > this.tuning.maxRuns;
   }
 
   /** Move up to `budget` entries of the merge in progress (starting one if needed); returns what was used. */
   mergeStep(budget: number): number {
     let m = this.merge;
     if (m === null) {
-      if (this.runs.length <= MAX_RUNS) return 0;
+      if (this.runs.length <= this.tuning.maxRuns) return 0;
       // The two shortest runs: merging equals keeps the total work O(n log n).
       const sorted = [...this.runs].sort((x, y) => x.length - y.length);
       m = { a: sorted[0] as Run, b: sorted[1] as Run, out: new Run([]) };
@@ -219,10 +229,10 @@ export class ReadyList {
   private readonly levels: Level[];
   private count = 0;
 
-  constructor(maxPriority: number | undefined) {
+  constructor(maxPriority: number | undefined, tuning: RunTuning = DEFAULT_TUNING) {
     const n = maxPriority === undefined ? 1 : maxPriority + 1;
     this.levels = [];
-    for (let i = 0; i < n; i++) this.levels.push(new Level());
+    for (let i = 0; i < n; i++) this.levels.push(new Level(tuning));
   }
 
   get length(): number {
