@@ -8,6 +8,7 @@
 //
 //   node bench/requeue-lag.mjs [--url amqp://...] [--warren-root DIR] [--unacked N]
 //                              [--consumers C] [--messages M] [--interval MS] [--only requeue|consumers]
+//                              [--warren-node-args "--cpu-prof --cpu-prof-dir=bench/out"]
 //
 // Without --url, warren is started from DIR/dist (default: this checkout) on a free port.
 import { Worker } from 'node:worker_threads';
@@ -19,7 +20,7 @@ import { startWarren } from './targets.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 function parseArgs(argv) {
-  const o = { url: '', root: path.join(here, '..'), unacked: 100_000, consumers: 100_000, messages: 20_000, interval: 5, only: '' };
+  const o = { url: '', root: path.join(here, '..'), unacked: 100_000, consumers: 100_000, messages: 20_000, interval: 5, only: '', nodeArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -30,6 +31,7 @@ function parseArgs(argv) {
     else if (k === '--messages') o.messages = Number(v);
     else if (k === '--interval') o.interval = Number(v);
     else if (k === '--only') o.only = v;
+    else if (k === '--warren-node-args') o.nodeArgs = v.split(' ').filter(Boolean);
     else throw new Error(`unknown argument ${k}`);
     i++;
   }
@@ -249,7 +251,7 @@ async function main() {
   let url = o.url;
   let target = null;
   if (url === '') {
-    target = await startWarren({ root: o.root, sync: 'batch', nodeArgs: [], logFile: '/dev/null' });
+    target = await startWarren({ root: o.root, sync: 'batch', nodeArgs: o.nodeArgs, logFile: '/dev/null' });
     url = target.url;
   }
   console.log(`# ${o.url === '' ? `warren from ${o.root}` : url}, bystander passive declare every ${o.interval} ms, ${new Date().toISOString()}`);
