@@ -142,11 +142,15 @@ class Level {
     this.runs.push(new Run(batch));
   }
 
-  /** The shortest run not being written by a merge (inserting into a merge's output would break its order). */
+  /**
+   * The shortest run not taking part in a merge: an entry put into the merge's output could land
+   * behind entries still to be merged, and one put into an input ahead of its head could be moved
+   * to the output behind larger ones.
+   */
   private smallestIdleRun(): Run | null {
     let best: Run | null = null;
     for (const r of this.runs) {
-      if (this.merge !== null && r === this.merge.out) continue;
+      if (this.inMerge(r)) continue;
       if (best === null || r.length < best.length) best = r;
     }
     return best;

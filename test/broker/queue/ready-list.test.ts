@@ -144,6 +144,18 @@ describe('ReadyList', () => {
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 15]);
   });
 
+  it('a small batch returned during a merge does not go into a merge input ahead of what was merged', () => {
+    const list = new ReadyList(undefined, { smallBatch: 3, maxRuns: 1 });
+    list.requeue([1, 2, 5, 7, 9].map((s) => entry(s, 0)));
+    list.requeue([4, 6, 8, 10].map((s) => entry(s, 0)));
+    list.mergeStep(4); // the merge output holds [1, 2, 4, 5]
+    list.requeue([entry(3, 0)]);
+    while (list.mergeStep(1));
+    const seen: number[] = [];
+    while (list.length > 0) seen.push((list.shift() as QueueEntry).seq);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
   it('large requeues are readable at once, in order, while their runs are merged slice by slice', () => {
     const list = new ReadyList(undefined);
     const total = 20_000;
