@@ -37,6 +37,7 @@ type Op =
   | { kind: 'push'; priority: number }
   | { kind: 'take' }
   | { kind: 'requeue'; pick: number[]; shuffle: number }
+  | { kind: 'requeueOldest' }
   | { kind: 'merge'; budget: number }
   | { kind: 'peek' };
 
@@ -46,12 +47,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     arbitrary: fc.record({
       kind: fc.constant('requeue' as const),
-      pick: fc.array(fc.nat(), { maxLength: 120 }),
+      pick: fc.oneof(fc.array(fc.nat(), { maxLength: 4 }), fc.array(fc.nat(), { maxLength: 120 })),
       shuffle: fc.integer({ min: 0, max: 2 }),
     }),
     weight: 2,
   },
-  { arbitrary: fc.record({ kind: fc.constant('merge' as const), budget: fc.integer({ min: 1, max: 4 }) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('requeueOldest' as const) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('merge' as const), budget: fc.integer({ min: 1, max: 4 }) }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('peek' as const) }), weight: 1 },
 );
 
@@ -88,6 +90,15 @@ function run(maxPriority: number | undefined, ops: Op[], tuning?: RunTuning): vo
         unacked = unacked.filter((f) => !chosen.has(f));
         model.ready.push(...batch);
         list.requeue(batch.map((f) => byFake.get(f) as QueueEntry));
+        break;
+      }
+      case 'requeueOldest': {
+        // The oldest unacked entry alone: a small batch that belongs ahead of most returned ones.
+        if (unacked.length === 0) break;
+        const oldest = unacked.reduce((x, y) => (y.seq < x.seq ? y : x));
+        unacked = unacked.filter((f) => f !== oldest);
+        model.ready.push(oldest);
+        list.requeue([byFake.get(oldest) as QueueEntry]);
         break;
       }
       case 'merge':
