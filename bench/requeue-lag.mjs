@@ -12,6 +12,7 @@
 //
 // Without --url, warren is started from DIR/dist (default: this checkout) on a free port.
 import { Worker } from 'node:worker_threads';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqplib from 'amqplib';
@@ -272,7 +273,7 @@ async function main() {
     target = await startWarren({ root: o.root, sync: 'batch', nodeArgs: o.nodeArgs, logFile: '/dev/null' });
     url = target.url;
   }
-  console.log(`# ${o.url === '' ? `warren from ${o.root}` : url}, bystander passive declare every ${o.interval} ms, ${new Date().toISOString()}`);
+  console.log(`# ${o.url === '' ? `warren from ${o.root}` : url}, bystander passive declare every ${o.interval} ms, ${new Date().toISOString()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   const by = new Bystander(url, o.interval);
   try {
     await by.ready();
