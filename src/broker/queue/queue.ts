@@ -291,7 +291,7 @@ export class Queue {
   /**
    * Put unacked entries back, each at its original place, marked redelivered; past the delivery
    * limit they are dead-lettered. O(k) for k entries (the ready list keeps returned entries in
-   * sorted runs); merging those runs is left to mergeSlice, a bounded slice per turn.
+   * sorted runs); merging those runs is left to scheduleMerge, a bounded slice per turn.
    */
   requeue(entries: QueueEntry[]): void {
     if (this.deleted) {
@@ -499,7 +499,7 @@ export class Queue {
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      if (this.ring.size === 0) this.host.onQueueUnused(this);
+      if (this.consumers.length === 0) this.host.onQueueUnused(this);
       else this.touch();
     }, expires);
     this.idleTimer.unref();
