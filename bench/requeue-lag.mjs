@@ -10,7 +10,9 @@
 //                              [--consumers C] [--messages M] [--interval MS] [--only requeue|consumers]
 //                              [--warren-node-args "--cpu-prof --cpu-prof-dir=bench/out"]
 //
-// Without --url, warren is started from DIR/dist (default: this checkout) on a free port.
+// Without --url, warren is started from DIR/dist (default: this checkout) on a free port, with
+// bench/loop-lag-probe.mjs preloaded: each line then also gives the broker's own max event-loop lag.
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +83,20 @@ const amqplib = require(workerData.amqplib);
 })().catch((e) => { parentPort.postMessage({ error: String(e) }); });
 `;
 
+/** The broker's own event-loop lag, when it is a warren started here with bench/loop-lag-probe.mjs. */
+const lag = { file: '', since: 0 };
+
+/** Max event-loop delay the broker saw since the last mark, or NaN when not measured. */
+function brokerLag() {
+  if (lag.file === '' || !fs.existsSync(lag.file)) return NaN;
+  let max = NaN;
+  for (const l of fs.readFileSync(lag.file, 'utf8').split('\n')) {
+    const [t, v] = l.split(' ').map(Number);
+    if (t >= lag.since && !(v <= max)) max = v;
+  }
+  return max;
+}
+
 class Bystander {
   constructor(url, interval) {
     this.worker = new Worker(BYSTANDER, {
@@ -101,12 +117,16 @@ class Bystander {
     await this.next();
   }
   mark() {
+    lag.since = Date.now();
     this.worker.postMessage('mark');
   }
   async take() {
     const p = this.next();
     this.worker.postMessage('take');
-    return summarise(await p);
+    const r = summarise(await p);
+    await sleep(150); // the probe's next line covers the end of the window
+    r.lag = brokerLag();
+    return r;
   }
   async stop() {
     const p = this.next();
@@ -123,7 +143,8 @@ function summarise(samples) {
 }
 
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const line = (what, r, extra = '') => console.log(`${what.padEnd(44)} rtt n=${String(r.n).padStart(5)} p50=${fmt(r.p50)} ms p99=${fmt(r.p99)} ms max=${fmt(r.max)} ms ${extra}`);
+const line = (what, r, extra = '') =>
+  console.log(`${what.padEnd(44)} rtt n=${String(r.n).padStart(5)} p50=${fmt(r.p50)} ms p99=${fmt(r.p99)} ms max=${fmt(r.max)} ms | broker loop lag max=${fmt(r.lag)} ms | ${extra}`);
 
 /** Wait until the queue holds `count` ready messages (polled on its own connection). */
 async function waitDepth(url, queue, count, timeoutMs) {
@@ -270,7 +291,11 @@ async function main() {
   let url = o.url;
   let target = null;
   if (url === '') {
-    target = await startWarren({ root: o.root, sync: 'batch', nodeArgs: o.nodeArgs, logFile: '/dev/null' });
+    lag.file = path.join(os.tmpdir(), `warren-lag-${process.pid}.txt`);
+    fs.rmSync(lag.file, { force: true });
+    process.env.WARREN_LAG_FILE = lag.file;
+    const probe = ['--import', path.join(here, 'loop-lag-probe.mjs')];
+    target = await startWarren({ root: o.root, sync: 'batch', nodeArgs: [...probe, ...o.nodeArgs], logFile: '/dev/null' });
     url = target.url;
   }
   console.log(`# ${o.url === '' ? `warren from ${o.root}` : url}, bystander passive declare every ${o.interval} ms, ${new Date().toISOString()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
@@ -284,6 +309,7 @@ async function main() {
   } finally {
     await by.stop();
     if (target) await target.stop();
+    if (lag.file !== '') fs.rmSync(lag.file, { force: true });
   }
 }
 
