@@ -59,26 +59,40 @@ async function connect(url) {
 const BYSTANDER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const amqplib = require(workerData.amqplib);
-(async () => {
+let samples = [];
+let stop = false;
+let errors = 0;
+parentPort.on('message', (m) => {
+  if (m === 'mark') { samples = []; errors = 0; }
+  else if (m === 'take') { parentPort.postMessage({ samples, errors }); samples = []; errors = 0; }
+  else if (m === 'stop') { stop = true; }
+});
+async function open() {
   const conn = await amqplib.connect(workerData.url);
+  conn.on('error', () => {});
   const ch = await conn.createChannel();
+  ch.on('error', () => {});
   await ch.assertQueue(workerData.queue, { durable: false });
-  let samples = [];
-  let maxPending = 0;
-  let stop = false;
-  parentPort.on('message', (m) => {
-    if (m === 'mark') { samples = []; }
-    else if (m === 'take') { parentPort.postMessage(samples); samples = []; }
-    else if (m === 'stop') { stop = true; }
-  });
+  return { conn, ch };
+}
+(async () => {
+  let c = await open();
   parentPort.postMessage('ready');
   while (!stop) {
     const t0 = performance.now();
-    await ch.checkQueue(workerData.queue);
+    try {
+      await c.ch.checkQueue(workerData.queue);
+    } catch {
+      // A broker stalled long enough to drop the connection: the stall counts, then reconnect.
+      errors++;
+      for (;;) {
+        try { c = await open(); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+      }
+    }
     samples.push(performance.now() - t0);
     await new Promise((r) => setTimeout(r, workerData.interval));
   }
-  await conn.close();
+  await c.conn.close().catch(() => {});
   parentPort.postMessage('stopped');
 })().catch((e) => { parentPort.postMessage({ error: String(e) }); });
 `;
@@ -123,7 +137,9 @@ class Bystander {
   async take() {
     const p = this.next();
     this.worker.postMessage('take');
-    const r = summarise(await p);
+    const { samples, errors } = await p;
+    const r = summarise(samples);
+    r.errors = errors;
     await sleep(150); // the probe's next line covers the end of the window
     r.lag = brokerLag();
     return r;
@@ -144,7 +160,7 @@ function summarise(samples) {
 
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const line = (what, r, extra = '') =>
-  console.log(`${what.padEnd(44)} rtt n=${String(r.n).padStart(5)} p50=${fmt(r.p50)} ms p99=${fmt(r.p99)} ms max=${fmt(r.max)} ms | broker loop lag max=${fmt(r.lag)} ms | ${extra}`);
+  console.log(`${what.padEnd(44)} rtt n=${String(r.n).padStart(5)} p50=${fmt(r.p50)} ms p99=${fmt(r.p99)} ms max=${fmt(r.max)} ms | broker loop lag max=${fmt(r.lag)} ms | ${r.errors ? `bystander reconnected ${r.errors}x | ` : ''}${extra}`);
 
 /** Wait until the queue holds `count` ready messages (polled on its own connection). */
 async function waitDepth(url, queue, count, timeoutMs) {
