@@ -300,6 +300,9 @@ export class Queue {
     }
     const limit = this.policy.deliveryLimit;
     const back: QueueEntry[] = [];
+    // Whether they come back in queue order (the usual case: delivery order), checked on the way.
+    let inOrder = true;
+    let lastSeq = 0;
     for (const e of entries) {
       e.returns++;
       if (limit !== undefined && e.returns > limit) {
@@ -308,9 +311,11 @@ export class Queue {
       }
       e.redelivered = true;
       this.readyBytes += e.message.bodySize;
+      if (e.seq < lastSeq) inOrder = false;
+      lastSeq = e.seq;
       back.push(e);
     }
-    this.ready.requeue(back);
+    this.ready.requeue(back, inOrder);
     if (this.ready.needsMerge()) this.scheduleMerge();
     this.dispatch();
     // RabbitMQ re-applies the length limit to requeued messages.

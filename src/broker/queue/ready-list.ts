@@ -260,17 +260,22 @@ export class ReadyList {
   /**
    * Returned entries, each back at its original place (by seq) within its priority level.
    * The array is kept (not copied) when it is already in order; the caller gives it up.
+   * `inOrder` says the caller already knows it is (by seq), which saves a pass over it.
    */
-  requeue(entries: QueueEntry[]): void {
+  requeue(entries: QueueEntry[], inOrder = false): void {
     if (entries.length === 0) return;
     this.count += entries.length;
     if (this.levels.length === 1) {
-      (this.levels[0] as Level).addSorted(sortedBySeq(entries));
+      (this.levels[0] as Level).addSorted(inOrder ? entries : sortedBySeq(entries));
       return;
     }
     const byLevel: QueueEntry[][] = this.levels.map(() => []);
     for (const e of entries) (byLevel[this.levelIndex(e)] as QueueEntry[]).push(e);
-    for (let p = 0; p < byLevel.length; p++) (this.levels[p] as Level).addSorted(sortedBySeq(byLevel[p] as QueueEntry[]));
+    // A subsequence of a sorted batch is sorted.
+    for (let p = 0; p < byLevel.length; p++) {
+      const batch = byLevel[p] as QueueEntry[];
+      (this.levels[p] as Level).addSorted(inOrder ? batch : sortedBySeq(batch));
+    }
   }
 
   /** Whether mergeStep has work to do. */

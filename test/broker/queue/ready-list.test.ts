@@ -89,7 +89,12 @@ function run(maxPriority: number | undefined, ops: Op[], tuning?: RunTuning): vo
         if (op.shuffle === 2) batch = [...batch.filter((_, i) => i % 2 === 1), ...batch.filter((_, i) => i % 2 === 0)];
         unacked = unacked.filter((f) => !chosen.has(f));
         model.ready.push(...batch);
-        list.requeue(batch.map((f) => byFake.get(f) as QueueEntry));
+        // The queue says when it saw them in order; sometimes it does not know.
+        const inOrder = op.shuffle === 0 && batch.every((f, i) => i === 0 || (batch[i - 1] as Fake).seq < f.seq);
+        list.requeue(
+          batch.map((f) => byFake.get(f) as QueueEntry),
+          inOrder && batch.length % 2 === 0,
+        );
         break;
       }
       case 'requeueOldest': {
