@@ -25,4 +25,6 @@ export interface QueueConsumer {
   readonly priority: number;
   /** Messages delivered to this consumer and not yet acked. */
   unacked: number;
+  /** Parked by the queue at its prefetch limit: an ack must bring it back (see ConsumerRing). */
+  waitingForCredit: boolean;
 }
