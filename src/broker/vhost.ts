@@ -497,7 +497,9 @@ export class VHost implements QueueHost {
 }
 
 function lockedQueue(vhost: string, name: string): ChannelError {
-  return resourceLocked(`cannot obtain exclusive access to locked queue '${name}' in vhost '${vhost}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
+  return resourceLocked(
+    `cannot obtain exclusive access to locked queue '${name}' in vhost '${vhost}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+  );
 }
 
 function isDurable(d: Destination): boolean {

@@ -33,8 +33,14 @@ export function parseSaslResponse(mechanism: string, response: Buffer): Credenti
     const t = decodeTableBody(response, 0, response.length);
     const user = stringValue(t['LOGIN']);
     const password = stringValue(t['PASSWORD']);
-    if (user === undefined || password === undefined) throw connectionClose(ReplyCode.ACCESS_REFUSED, 'malformed AMQPLAIN response', CONNECTION_START_OK);
+    if (user === undefined || password === undefined) {
+      throw connectionClose(ReplyCode.ACCESS_REFUSED, 'malformed AMQPLAIN response', CONNECTION_START_OK);
+    }
     return { user, password };
   }
-  throw connectionClose(ReplyCode.ACCESS_REFUSED, `unsupported authentication mechanism '${mechanism}', allowed mechanisms: ${MECHANISMS.split(' ').join(', ')}`, CONNECTION_START_OK);
+  throw connectionClose(
+    ReplyCode.ACCESS_REFUSED,
+    `unsupported authentication mechanism '${mechanism}', allowed mechanisms: ${MECHANISMS.split(' ').join(', ')}`,
+    CONNECTION_START_OK,
+  );
 }
