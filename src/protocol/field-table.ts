@@ -51,6 +51,25 @@ export interface FieldTable {
   [key: string]: FieldValue;
 }
 
+/**
+ * Keys that are not valid UTF-8 (RabbitMQ treats keys as bytes and accepts any): the JS key is the
+ * bytes read as latin1 (distinct bytes stay distinct keys), and this map on the table gives the
+ * bytes to write back. A symbol, so key enumeration never sees it; enumerable, so `{...table}`
+ * copies it along with the keys.
+ */
+export const RAW_KEYS: unique symbol = Symbol('warren.rawKeys');
+
+/** Tables nested deeper than this are refused (RabbitMQ has no limit; real tables nest 3 or 4 deep, x-death included). */
+export const MAX_TABLE_DEPTH = 1000;
+
+/** Wire bytes of a table key. */
+function keyBytes(t: FieldTable, key: string): Buffer | undefined {
+  const raw = (t as { [RAW_KEYS]?: Map<string, Buffer> })[RAW_KEYS];
+  return raw === undefined ? undefined : raw.get(key);
+}
+
+/** Largest timestamp (seconds) a JS Date represents: 8.64e15 ms. */
+const MAX_DATE_SECONDS = 8_640_000_000_000n;
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
@@ -91,18 +110,26 @@ function badTable(detail: string): ConnectionError {
 // ---------------------------------------------------------------- decoding
 
 /** Decode a table whose payload (without length prefix) is buf[start, end). */
-export function decodeTableBody(buf: Buffer, start: number, end: number): FieldTable {
+export function decodeTableBody(buf: Buffer, start: number, end: number, depth = 0): FieldTable {
+  if (depth > MAX_TABLE_DEPTH) throw badTable(`field table nested more than ${MAX_TABLE_DEPTH} deep`);
   const table: FieldTable = {};
   let pos = start;
   while (pos < end) {
     const klen = buf[pos] as number;
     pos += 1;
     if (pos + klen > end) throw badTable('field table key overruns table');
-    const key = buf.toString('utf8', pos, pos + klen);
+    const kb = buf.subarray(pos, pos + klen);
+    let key: string;
+    if (isUtf8(kb)) key = kb.toString('utf8');
+    else {
+      key = kb.toString('latin1');
+      const t = table as { [RAW_KEYS]?: Map<string, Buffer> };
+      (t[RAW_KEYS] ??= new Map()).set(key, Buffer.from(kb));
+    }
     pos += klen;
     if (pos >= end) throw badTable('field table value missing');
     const cursor = { pos };
-    const value = decodeValue(buf, cursor, end);
+    const value = decodeValue(buf, cursor, end, depth);
     // A key may be any short string, '__proto__' included: define it rather than assign.
     if (key === '__proto__') Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
     else table[key] = value;
@@ -129,7 +156,7 @@ function need(cursor: { pos: number }, n: number, end: number): number {
   return p;
 }
 
-function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldValue {
+function decodeValue(buf: Buffer, cursor: { pos: number }, end: number, depth: number): FieldValue {
   const tag = String.fromCharCode(buf[need(cursor, 1, end)] as number);
   switch (tag) {
     case 't':
@@ -152,6 +179,12 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldVa
       const n = Number(v);
       if (Number.isSafeInteger(n) && (n < INT32_MIN || n > INT32_MAX)) return n;
       return Number.isSafeInteger(n) ? new TypedValue('l', n) : v;
+    }
+    case 'L': {
+      // Unsigned 64-bit (py-amqp/kombu send it for ints beyond 32 bits; RabbitMQ accepts it in any
+      // table). Kept typed so it goes back out as 'L': a number while safe, else a bigint.
+      const v = buf.readBigUInt64BE(need(cursor, 8, end));
+      return new TypedValue('L', v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
     }
     case 'f':
       return new TypedValue('f', buf.readFloatBE(need(cursor, 4, end)));
@@ -183,18 +216,20 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldVa
       const arrEnd = s + len;
       const out: FieldValue[] = [];
       const inner = { pos: s };
-      while (inner.pos < arrEnd) out.push(decodeValue(buf, inner, arrEnd));
+      if (depth >= MAX_TABLE_DEPTH) throw badTable(`field table nested more than ${MAX_TABLE_DEPTH} deep`);
+      while (inner.pos < arrEnd) out.push(decodeValue(buf, inner, arrEnd, depth + 1));
       return out;
     }
     case 'T': {
-      const p = need(cursor, 8, end);
-      return new Date(Number(buf.readBigUInt64BE(p)) * 1000);
+      const secs = buf.readBigUInt64BE(need(cursor, 8, end));
+      // A Date only while it holds the value exactly (±8.64e15 ms); larger stamps stay typed.
+      return secs <= MAX_DATE_SECONDS ? new Date(Number(secs) * 1000) : new TypedValue('T', secs);
     }
     case 'F': {
       const p = need(cursor, 4, end);
       const len = buf.readUInt32BE(p);
       const s = need(cursor, len, end);
-      return decodeTableBody(buf, s, s + len);
+      return decodeTableBody(buf, s, s + len, depth + 1);
     }
     case 'V':
       return null;
@@ -202,6 +237,30 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldVa
       throw badTable(`unknown field table tag '${tag}'`);
   }
 }
+
+/**
+ * Where the field value at `pos` ends, without decoding it (containers and strings carry their
+ * length, so this never recurses); -1 if it is malformed or overruns `end`.
+ */
+export function skipFieldValue(buf: Buffer, pos: number, end: number): number {
+  if (pos >= end) return -1;
+  const tag = buf[pos] as number;
+  const fixed = FIXED_VALUE_SIZES.get(tag);
+  let next: number;
+  if (fixed !== undefined) next = pos + 1 + fixed;
+  else if (LENGTH_PREFIXED_TAGS.has(tag)) next = pos + 5 > end ? -1 : pos + 5 + buf.readUInt32BE(pos + 1);
+  else return -1;
+  return next < 0 || next > end ? -1 : next;
+}
+
+/** Octets after the tag of each fixed-size value type. */
+const FIXED_VALUE_SIZES: ReadonlyMap<number, number> = new Map(
+  [['t', 1], ['b', 1], ['B', 1], ['s', 2], ['u', 2], ['I', 4], ['i', 4], ['l', 8], ['L', 8], ['f', 4], ['d', 8], ['D', 5], ['T', 8], ['V', 0]].map(
+    ([t, n]) => [(t as string).charCodeAt(0), n as number],
+  ),
+);
+/** Value types whose body is a 32-bit length and that many octets. */
+const LENGTH_PREFIXED_TAGS: ReadonlySet<number> = new Set(['S', 'x', 'A', 'F'].map((t) => t.charCodeAt(0)));
 
 // ---------------------------------------------------------------- encoding
 
@@ -212,7 +271,7 @@ export function tableSize(t: FieldTable | undefined): number {
   for (const key in t) {
     const v = t[key];
     if (v === undefined) continue;
-    n += 1 + Buffer.byteLength(key) + valueSize(v);
+    n += 1 + (keyBytes(t, key)?.length ?? Buffer.byteLength(key)) + valueSize(v);
   }
   return n;
 }
@@ -262,8 +321,13 @@ export function writeTable(buf: Buffer, pos: number, t: FieldTable | undefined):
     for (const key in t) {
       const v = t[key];
       if (v === undefined) continue;
-      const klen = buf.write(key, pos + 1, 'utf8');
+      const raw = keyBytes(t, key);
+      const klen = raw !== undefined ? raw.length : Buffer.byteLength(key);
+      // A shortstr: a longer key would corrupt the table (its length octet wraps), so refuse it.
+      if (klen > 255) throw new RangeError(`field table key of ${klen} bytes exceeds 255`);
       buf[pos] = klen;
+      if (raw !== undefined) raw.copy(buf, pos + 1);
+      else buf.write(key, pos + 1, 'utf8');
       pos = writeValue(buf, pos + 1 + klen, v);
     }
   }
@@ -372,6 +436,7 @@ function writeTyped(buf: Buffer, pos: number, v: TypedValue): number {
       buf.writeDoubleBE(n, pos + 1);
       return pos + 9;
     case 'T':
+    case 'L':
       buf.writeBigUInt64BE(BigInt(v.value), pos + 1);
       return pos + 9;
     default: // 'l'
