@@ -4,6 +4,7 @@
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/amqp.js';
 import { encodeContentHeaderPayload } from '../protocol/frame-writer.js';
 import { skipFieldValue, type FieldValue } from '../protocol/field-table.js';
+import { ConnectionError } from '../protocol/errors.js';
 
 /** Content-header payload layout: class (2) weight (2) body size (8) then property flags. */
 const PROPERTY_FLAGS_OFFSET = 12;
@@ -82,7 +83,17 @@ export class Message {
   }
 
   get properties(): BasicProperties {
-    if (this.props === null) this.props = decodeBasicProperties(this.header, PROPERTY_FLAGS_OFFSET);
+    if (this.props === null) {
+      try {
+        this.props = decodeBasicProperties(this.header, PROPERTY_FLAGS_OFFSET);
+      } catch (err) {
+        // Lengths were checked at publish; what is left is a shortstr property that is not UTF-8 and
+        // no longer fits 255 bytes once decoded (warren holds them as strings; RabbitMQ as bytes).
+        // Refused like such a name in a method (501), never a 541.
+        if (err instanceof RangeError) throw new ConnectionError(501, `cannot decode content header properties: ${err.message}`, 60, 40);
+        throw err;
+      }
+    }
     return this.props;
   }
 
