@@ -3,6 +3,10 @@
 // queue patches at delivery (x-delivery-count) that would not survive a decode/re-encode.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker } from '../../src/index.js';
 import { useBroker } from '../helpers/broker.js';
 import { RawClient, rawFrame } from '../helpers/raw-client.js';
 import { encodeMethodFrame } from '../../src/protocol/frame-writer.js';
@@ -233,5 +237,46 @@ describe('field tables RabbitMQ accepts', () => {
     await declare(c, queue, { exclusive: true });
     publishRaw(c, queue, deepHeaders(5000), Buffer.from('x'));
     await expectClose(c, 502, `SYNTAX_ERROR - field table nested more than ${MAX_TABLE_DEPTH} deep`);
+  });
+});
+
+describe('argument keys that are not UTF-8 survive storage', () => {
+  /** queue.declare (or queue.bind) frame whose arguments table is `args` (raw bytes). */
+  function withRawArgs(channel: number, m: M.Method, args: Buffer): Buffer {
+    const frame = encodeMethodFrame(channel, m);
+    const marker = len(entry('x', 'I', u32(1)));
+    const at = frame.indexOf(marker);
+    return rawFrame(1, channel, Buffer.concat([frame.subarray(7, at), len(args), frame.subarray(at + marker.length, frame.length - 1)]));
+  }
+
+  it('a durable queue whose argument key is 255 bytes 0xFF restarts with its message and stays equivalent; a headers binding with such a key works', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-rawkey-'));
+    const args = Buffer.concat([entry(Buffer.alloc(255, 0xff), 'S', len(Buffer.from('v'))), entry('x-custom', 'L', u64(2n ** 64n - 1n))]);
+    const declare = (passive: boolean): M.Method => ({ id: M.QUEUE_DECLARE, ticket: 0, queue: 'raw-key-durable', passive, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: { x: 1 } });
+    try {
+      let running = await startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent' });
+      let c = await RawClient.open(running.port);
+      await c.openChannel(1);
+      c.send(withRawArgs(1, declare(false), args));
+      await c.expect(M.QUEUE_DECLARE_OK);
+      c.send(withRawArgs(1, { id: M.QUEUE_BIND, ticket: 0, queue: 'raw-key-durable', exchange: 'amq.headers', routingKey: '', nowait: false, arguments: { x: 1 } }, args));
+      await c.expect(M.QUEUE_BIND_OK);
+      await c.call(1, { id: M.CONFIRM_SELECT, nowait: false }, M.CONFIRM_SELECT_OK);
+      c.publish(1, '', 'raw-key-durable', Buffer.from('kept'), { deliveryMode: 2 });
+      await c.expect(M.BASIC_ACK);
+      await c.close();
+      await running.close();
+
+      running = await startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent' });
+      c = await RawClient.open(running.port);
+      await c.openChannel(1);
+      c.send(withRawArgs(1, declare(false), args));
+      const ok = await c.expect(M.QUEUE_DECLARE_OK);
+      expect(ok.messageCount).toBe(1);
+      await c.close();
+      await running.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
