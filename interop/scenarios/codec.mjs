@@ -206,6 +206,18 @@ export default {
     return publishAndGetSized(c, q, contentHeader(1, F_HEADERS, longPrefixed(table)), Buffer.from('x'));
   },
 
+  async 'invalid-utf8-content-type-with-headers'(ctx) {
+    // A non-empty headers table makes warren decode every property at publish.
+    const c = await ctx.rawOpen();
+    const q = ctx.q();
+    c.sendMethod(1, 'queue.declare', { queue: q, exclusive: true });
+    await c.expect('queue.declare-ok');
+    const ct = Buffer.alloc(200, 0xff);
+    const props = Buffer.concat([Buffer.from([ct.length]), ct, longPrefixed(entry('a', 'I', Buffer.from([0, 0, 0, 1])))]);
+    const evs = await publishAndGet(c, q, contentHeader(1, F_CONTENT_TYPE | F_HEADERS, props), Buffer.from('x'));
+    return evs.map((e) => (typeof e === 'object' && 'header' in e ? { contentTypeBytes: Buffer.from(e.header.props['content-type'] ?? '').length, headers: e.header.props.headers } : e));
+  },
+
   async 'quorum-delivery-count-with-invalid-utf8-content-type'(ctx) {
     // 200 bytes of content-type, not UTF-8, with "x-delivery-count" inside: the queue must add the
     // count on redelivery without choking on the rest of the header.
