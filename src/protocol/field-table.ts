@@ -33,7 +33,20 @@ export class RawLongString {
   }
 }
 
+/**
+ * A table ('F') or array ('A') nested deeper than DECODED_DEPTH: kept as its wire bytes, tag
+ * included, so it is delivered and re-encoded exactly without any recursion over it (RabbitMQ has
+ * no nesting limit and delivers 5,000-deep headers). Its contents are validated when it is read.
+ */
+export class RawFieldValue {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
 export type FieldValue =
+  | RawFieldValue
   | boolean
   | number
   | bigint
@@ -59,8 +72,12 @@ export interface FieldTable {
  */
 export const RAW_KEYS: unique symbol = Symbol('warren.rawKeys');
 
-/** Tables nested deeper than this are refused (RabbitMQ has no limit; real tables nest 3 or 4 deep, x-death included). */
-export const MAX_TABLE_DEPTH = 1000;
+/**
+ * Containers nested deeper than this are kept as RawFieldValue instead of being decoded: everything
+ * that walks decoded tables (encoders, equivalence, headers matching, logging) then recurses at most
+ * this deep. Real tables nest 3 or 4 deep, x-death included.
+ */
+export const DECODED_DEPTH = 64;
 
 /** Wire bytes of a table key. */
 function keyBytes(t: FieldTable, key: string): Buffer | undefined {
@@ -98,7 +115,8 @@ function isPlainTable(v: FieldValue): v is FieldTable {
     !(v instanceof Date) &&
     !(v instanceof TypedValue) &&
     !(v instanceof Decimal) &&
-    !(v instanceof RawLongString)
+    !(v instanceof RawLongString) &&
+    !(v instanceof RawFieldValue)
   );
 }
 
@@ -111,7 +129,6 @@ function badTable(detail: string): ConnectionError {
 
 /** Decode a table whose payload (without length prefix) is buf[start, end). */
 export function decodeTableBody(buf: Buffer, start: number, end: number, depth = 0): FieldTable {
-  if (depth > MAX_TABLE_DEPTH) throw badTable(`field table nested more than ${MAX_TABLE_DEPTH} deep`);
   const table: FieldTable = {};
   let pos = start;
   while (pos < end) {
@@ -214,9 +231,9 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number, depth: n
       const len = buf.readUInt32BE(p);
       const s = need(cursor, len, end);
       const arrEnd = s + len;
+      if (depth >= DECODED_DEPTH) return rawNested(buf, p - 1, s, arrEnd, false);
       const out: FieldValue[] = [];
       const inner = { pos: s };
-      if (depth >= MAX_TABLE_DEPTH) throw badTable(`field table nested more than ${MAX_TABLE_DEPTH} deep`);
       while (inner.pos < arrEnd) out.push(decodeValue(buf, inner, arrEnd, depth + 1));
       return out;
     }
@@ -229,6 +246,7 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number, depth: n
       const p = need(cursor, 4, end);
       const len = buf.readUInt32BE(p);
       const s = need(cursor, len, end);
+      if (depth >= DECODED_DEPTH) return rawNested(buf, p - 1, s, s + len, true);
       return decodeTableBody(buf, s, s + len, depth + 1);
     }
     case 'V':
@@ -237,6 +255,47 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number, depth: n
       throw badTable(`unknown field table tag '${tag}'`);
   }
 }
+
+/**
+ * A container too deep to decode: check its contents with an explicit stack (any depth, no
+ * recursion) and keep its bytes, from the tag at `tagAt` to `end`.
+ */
+function rawNested(buf: Buffer, tagAt: number, start: number, end: number, table: boolean): RawFieldValue {
+  const ends: number[] = [end];
+  const tables: boolean[] = [table];
+  let pos = start;
+  while (ends.length > 0) {
+    const e = ends[ends.length - 1] as number;
+    if (pos === e) {
+      ends.pop();
+      tables.pop();
+      continue;
+    }
+    if (tables[tables.length - 1] === true) {
+      pos += 1 + (buf[pos] as number);
+      if (pos > e) throw badTable('field table key overruns table');
+      if (pos === e) throw badTable('field table value missing');
+    }
+    const tag = buf[pos] as number;
+    if (tag === TAG_TABLE || tag === TAG_ARRAY) {
+      if (pos + 5 > e) throw badTable('field value overruns table');
+      const innerEnd = pos + 5 + buf.readUInt32BE(pos + 1);
+      if (innerEnd > e) throw badTable('field value overruns table');
+      ends.push(innerEnd);
+      tables.push(tag === TAG_TABLE);
+      pos += 5;
+      continue;
+    }
+    if (!FIXED_VALUE_SIZES.has(tag) && !LENGTH_PREFIXED_TAGS.has(tag)) throw badTable(`unknown field table tag '${String.fromCharCode(tag)}'`);
+    const next = skipFieldValue(buf, pos, e);
+    if (next < 0) throw badTable('field value overruns table');
+    pos = next;
+  }
+  return new RawFieldValue(Buffer.from(buf.subarray(tagAt, end)));
+}
+
+const TAG_TABLE = 0x46; // 'F'
+const TAG_ARRAY = 0x41; // 'A'
 
 /**
  * Where the field value at `pos` ends, without decoding it (containers and strings carry their
@@ -289,6 +348,7 @@ function valueSize(v: FieldValue): number {
   if (v instanceof Date) return 9;
   if (v instanceof Decimal) return 6;
   if (v instanceof RawLongString) return 5 + v.bytes.length;
+  if (v instanceof RawFieldValue) return v.bytes.length;
   if (v instanceof TypedValue) {
     switch (v.tag) {
       case 'b':
@@ -389,6 +449,7 @@ function writeValue(buf: Buffer, pos: number, v: FieldValue): number {
     return pos + 6;
   }
   if (v instanceof TypedValue) return writeTyped(buf, pos, v);
+  if (v instanceof RawFieldValue) return pos + v.bytes.copy(buf, pos);
   if (v instanceof RawLongString) {
     buf[pos] = 0x53; // 'S'
     buf.writeUInt32BE(v.bytes.length, pos + 1);

@@ -7,7 +7,8 @@ import { ConnectionError } from '../../src/protocol/errors.js';
 import {
   Decimal,
   TypedValue,
-  MAX_TABLE_DEPTH,
+  DECODED_DEPTH,
+  RawFieldValue,
   decodeTable,
   decodeTableBody,
   encodeTable,
@@ -245,14 +246,35 @@ describe('RabbitMQ dialect edges (field type L, raw-byte keys, big timestamps, d
     return undefined;
   }
 
-  it(`nesting up to ${MAX_TABLE_DEPTH} levels round-trips; deeper is 502 SYNTAX_ERROR, never a stack overflow`, () => {
+  it('any nesting depth (to 20,000) round-trips byte for byte; beyond DECODED_DEPTH it is kept as validated bytes, never a stack overflow', () => {
     for (const tag of ['F', 'A'] as const) {
-      const ok = nested(MAX_TABLE_DEPTH, tag);
-      expect(encodeTable(decode(ok)).toString('hex')).toBe(ok.toString('hex'));
-      for (const depth of [MAX_TABLE_DEPTH + 1, 5000, 20_000]) {
-        expect(codeOf(nested(depth, tag).subarray(4)), `${tag} ${depth}`).toBe(502);
+      for (const depth of [DECODED_DEPTH, DECODED_DEPTH + 1, 5000, 20_000]) {
+        const bytes = nested(depth, tag);
+        const t = decode(bytes);
+        expect(encodeTable(t).toString('hex'), `${tag} ${depth}`).toBe(bytes.toString('hex'));
+        expect(tableSize(t)).toBe(bytes.length);
+        // Walk down the decoded form: plain containers to DECODED_DEPTH, then one raw value.
+        let v: unknown = t['a'];
+        let plain = 0;
+        while (!(v instanceof RawFieldValue) && v !== undefined && (plain < depth)) {
+          plain++;
+          v = Array.isArray(v) ? v[0] : (v as Record<string, unknown>)['a'];
+        }
+        expect(plain).toBe(Math.min(depth, DECODED_DEPTH));
       }
     }
+  });
+
+  it('a malformed value deep inside a raw-kept container is still 502 (unknown tag, overrun, missing value)', () => {
+    const deepWith = (leaf: Buffer): Buffer => {
+      let inner = leaf;
+      for (let i = 0; i < DECODED_DEPTH + 10; i++) inner = entry('a', 'F', len(inner));
+      return inner;
+    };
+    expect(codeOf(deepWith(entry('k', 'Z', Buffer.alloc(1))))).toBe(502);
+    expect(codeOf(deepWith(entry('k', 'I', Buffer.alloc(2))))).toBe(502);
+    expect(codeOf(deepWith(Buffer.from([1, 0x6b])))).toBe(502);
+    expect(codeOf(deepWith(entry('k', 'L', Buffer.alloc(8))))).toBeUndefined();
   });
 
   it('skipFieldValue steps over any well-formed value without decoding, and reports malformed ones', () => {
