@@ -24,6 +24,8 @@ export interface ReplayReport {
   skipped: number;
   /** Queues whose record was skipped: their stored messages are kept on disk, not deleted. */
   readonly skippedQueues: Set<string>;
+  /** Exchanges whose record was skipped (a delayed exchange's pending messages are kept likewise). */
+  readonly skippedExchanges: Set<string>;
 }
 
 /** An encoded argument table (u32 length + body) back to a table; throws if it does not decode. */
@@ -40,7 +42,7 @@ function reason(err: unknown): string {
 
 /** Replays the definitions of `vhost` onto it. Never throws for a bad record. */
 export function replayDefinitions(vhost: VHost, defs: Definitions, log: Logger): ReplayReport {
-  const report: ReplayReport = { exchanges: 0, queues: 0, bindings: 0, skipped: 0, skippedQueues: new Set() };
+  const report: ReplayReport = { exchanges: 0, queues: 0, bindings: 0, skipped: 0, skippedQueues: new Set(), skippedExchanges: new Set() };
   const skip = (kind: string, what: Record<string, unknown>, err: unknown): void => {
     report.skipped++;
     log.warn({ vhost: vhost.name, kind, ...what, err: reason(err) }, 'durable definition unreadable, skipped at recovery');
@@ -52,6 +54,7 @@ export function replayDefinitions(vhost: VHost, defs: Definitions, log: Logger):
       restoreExchange(vhost, e);
       report.exchanges++;
     } catch (err) {
+      report.skippedExchanges.add(e.name);
       skip('exchange', { name: e.name, type: e.type, argumentBytes: e.arguments.length }, err);
     }
   }

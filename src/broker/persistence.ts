@@ -231,9 +231,15 @@ export class Persistence {
     const recovered = await this.messages.open();
     for (const [queueName, list] of recovered) {
       if (queueName.startsWith(DELAYED_PREFIX)) {
-        const e = vhost.exchanges.get(queueName.slice(DELAYED_PREFIX.length));
+        const exchangeName = queueName.slice(DELAYED_PREFIX.length);
+        const e = vhost.exchanges.get(exchangeName);
         if (e === undefined || !e.delayed) {
-          this.messages.deleteQueue(queueName);
+          if (e === undefined && replay.skippedExchanges.has(exchangeName)) {
+            this.log.warn({ vhost: vhost.name, exchange: exchangeName, messages: list.length }, 'delayed messages of an unrestored exchange kept on disk');
+            report.keptUnrestored += list.length;
+          } else {
+            this.messages.deleteQueue(queueName);
+          }
           continue;
         }
         for (const r of list) {

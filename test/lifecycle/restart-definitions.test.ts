@@ -159,4 +159,33 @@ describe('definitions replayed at recovery', { timeout: 5000 }, () => {
     const m = await ch3.get(victim, { noAck: true });
     expect(m === false ? null : m.content.toString()).toBe(`in-${victim}`);
   });
+
+  it('the pending messages of a delayed exchange whose record is unreadable stay on disk', async () => {
+    const dir = dataDir();
+    const dx = uniq('delayed-x');
+    const q = uniq('delayed-target');
+    let r = await start(dir);
+    {
+      const ch = await confirmChannel(await connect(r));
+      await ch.assertExchange(dx, 'x-delayed-message', { durable: true, arguments: { 'x-delayed-type': 'direct' } });
+      await ch.assertQueue(q, { durable: true });
+      await ch.bindQueue(q, dx, 'k');
+      expect(await publishConfirmed(ch, dx, 'k', 'later', { persistent: true, headers: { 'x-delay': 3_600_000 } })).toBe('ack');
+    }
+    await stop(r);
+    const good = encodeTable({ 'x-delayed-type': 'direct' });
+    await writeDefinitions(dir, (s) => {
+      s.putExchange({ vhost: '/', name: dx, type: 'x-delayed-message', autoDelete: false, internal: false, arguments: undecodableTable() });
+    });
+    const { logger, lines } = capture();
+    r = await start(dir, logger);
+    expect(r.broker.vhost('/')?.exchanges.has(dx)).toBe(false);
+    expect(lines.some((l) => l.msg === 'delayed messages of an unrestored exchange kept on disk' && l.exchange === dx && l.messages === 1)).toBe(true);
+    await stop(r);
+    await writeDefinitions(dir, (s) => {
+      s.putExchange({ vhost: '/', name: dx, type: 'x-delayed-message', autoDelete: false, internal: false, arguments: good });
+    });
+    r = await start(dir);
+    expect(r.broker.vhost('/')?.delayed.size).toBe(1);
+  });
 });
