@@ -4,7 +4,10 @@
 
 import type { QueueEntry } from './queue-entry.js';
 
-/** Implemented by the server's channel; the broker never sees sockets. */
+/**
+ * Implemented by the server's channel; the broker never sees sockets. The channel takes the
+ * Consumer class in these methods: a queue only ever hands an owner the consumers it registered.
+ */
 export interface ConsumerOwner {
   /** True if the consumer may take one more message now (prefetch, flow, socket backpressure). */
   hasCapacity(consumer: QueueConsumer): boolean;
