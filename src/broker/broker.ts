@@ -74,7 +74,7 @@ export class Broker {
       logs.deadLetterFailed.note(q.name, reason, { queue: q.name, vhost: vhost.name, err: err.message });
     };
     vhost.listener.queueRemoved = (q) => {
-      for (const s of Object.values(logs)) s.forget(q.name);
+      for (const s of [logs.deadLettered, logs.poison, logs.deadLetterUnroutable, logs.deadLetterFailed]) s.forget(q.name);
     };
     this.vhosts.set('/', vhost);
   }

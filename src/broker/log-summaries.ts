@@ -14,6 +14,10 @@ export interface BrokerLogSummaries {
   deadLetterUnroutable: LogSummary;
   /** Dead-lettered messages whose stored header did not decode: dropped. */
   deadLetterFailed: LogSummary;
+  /** Refused logins, per peer address (counts by mechanism): password guessing is a flood too. */
+  authFailed: LogSummary;
+  /** Channel errors, per connection (counts by reply code): a client can loop on a failing operation. */
+  channelErrors: LogSummary;
 }
 
 export function brokerLogSummaries(clock: Clock, log: Logger, intervalMs?: number): BrokerLogSummaries {
@@ -23,5 +27,8 @@ export function brokerLogSummaries(clock: Clock, log: Logger, intervalMs?: numbe
     poison: new LogSummary(clock, log, { intervalMs, countsField: 'outcomes', level: 'warn', msg: 'poison message: delivery limit reached' }),
     deadLetterUnroutable: new LogSummary(clock, log, { ...opts, level: 'warn', msg: 'dead-lettered message dropped: the dead-letter exchange routed it nowhere' }),
     deadLetterFailed: new LogSummary(clock, log, { ...opts, level: 'error', msg: 'message could not be dead-lettered; dropped' }),
+    // RabbitMQ logs a refused login at error; operators here asked for warn (the client's fault, not the broker's).
+    authFailed: new LogSummary(clock, log, { intervalMs, countsField: 'mechanisms', level: 'warn', msg: 'authentication failed' }),
+    channelErrors: new LogSummary(clock, log, { intervalMs, countsField: 'replyCodes', level: 'error', msg: 'channel error' }),
   };
 }
