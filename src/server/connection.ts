@@ -585,12 +585,15 @@ export class Connection implements FrameHandler, ChannelHost {
   }
 
   private onSocketClosed(): void {
+    const vanished = this.state === State.Open;
     this.state = State.Closed;
     this.outbound.closed = true;
     this.teardown();
     this.closeTimer?.cancel();
     this.registry.removeConnection(this);
-    this.log.debug('connection closed');
+    // RabbitMQ warns when a client drops its socket without connection.close.
+    if (vanished) this.log.warn({ user: this.user, vhost: this.vhostRef?.name }, 'client unexpectedly closed TCP connection');
+    else this.log.debug('connection closed');
   }
 
   private onDrain(): void {

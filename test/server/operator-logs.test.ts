@@ -167,3 +167,12 @@ describe('dead-lettering', () => {
     expect(withMsg(msg)).toHaveLength(2);
   });
 });
+
+describe('vanishing clients', () => {
+  it('a client dropping its socket without connection.close is logged at warn', async () => {
+    const c = await RawClient.open(b.port);
+    c.socket.destroy();
+    const got = await waitFor(() => withMsg('client unexpectedly closed TCP connection')[0]);
+    expect(got).toMatchObject({ level: WARN, user: 'guest', vhost: '/' });
+  });
+});
