@@ -76,14 +76,16 @@ describe('LogSummary', () => {
     const clock = new ManualClock();
     const { log, lines } = recorder();
     const s = new LogSummary(clock, log, { level: 'info', msg: 'm', intervalMs: INTERVAL });
+    s.note('once', 'expired', { queue: 'once' });
+    // A single event is logged at once and arms nothing.
+    expect(clock.pending).toBe(0);
     for (let i = 0; i < 1000; i++) s.note('busy', 'expired', { queue: 'busy' });
-    clock.advance(INTERVAL);
-    // Only the busy queue ever logged; 'idle' never appears.
-    expect(lines.map((l) => l.obj['queue'])).toEqual(['busy', 'busy']);
-    expect(lines.every((l) => l.obj['queue'] !== 'idle')).toBe(true);
     expect(s.activeKeys).toBe(1);
-    clock.advance(INTERVAL);
-    expect(lines).toHaveLength(2);
+    const fired = clock.fired;
+    clock.advance(INTERVAL * 5);
+    // Only the busy queue wrote a summary, and only one timer fired: every fire writes a line.
+    expect(lines.map((l) => l.obj['queue'])).toEqual(['once', 'busy', 'busy']);
+    expect(clock.fired - fired).toBe(1);
     expect(s.activeKeys).toBe(0);
     expect(clock.pending).toBe(0);
   });
@@ -123,13 +125,43 @@ describe('LogSummary', () => {
     const s = new LogSummary(clock, log, { level: 'error', msg: 'm', intervalMs: INTERVAL });
     for (let i = 0; i < 5; i++) s.note('a', 'x', { queue: 'a' });
     s.note('b', 'x', { queue: 'b' });
+    s.note('b', 'x', { queue: 'b' });
     expect(clock.pending).toBe(2);
     s.close();
     expect(clock.pending).toBe(0);
-    expect(lines.map((l) => [l.obj['queue'], l.obj['count']])).toEqual([['a', 1], ['b', 1], ['a', 4]]);
+    expect(lines.map((l) => [l.obj['queue'], l.obj['count']])).toEqual([['a', 1], ['b', 1], ['a', 4], ['b', 1]]);
     s.note('a', 'x', { queue: 'a' });
     clock.advance(INTERVAL * 2);
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(clock.pending).toBe(0);
+  });
+
+  it('an event just after a summary is counted, not logged at once, and summarised one interval after that summary', () => {
+    const clock = new ManualClock();
+    const { log, lines } = recorder();
+    const s = new LogSummary(clock, log, { level: 'info', msg: 'm', intervalMs: INTERVAL });
+    s.note('q', 'a', { queue: 'q' });
+    s.note('q', 'a', { queue: 'q' });
+    clock.advance(INTERVAL); // summary of 1
+    expect(lines).toHaveLength(2);
+    clock.advance(1000);
+    s.note('q', 'b', { queue: 'q' });
+    expect(lines).toHaveLength(2);
+    clock.advance(INTERVAL - 1000 - 1);
+    expect(lines).toHaveLength(2);
+    clock.advance(1);
+    expect(lines[2]?.obj).toMatchObject({ count: 1, counts: { b: 1 }, summary: true });
+  });
+
+  it('keeps no state for many keys that went quiet', () => {
+    const clock = new ManualClock();
+    const { log } = recorder();
+    const s = new LogSummary(clock, log, { level: 'info', msg: 'm', intervalMs: INTERVAL });
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 200; i++) s.note(`peer-${round}-${i}`, 'x', {});
+      clock.advance(INTERVAL);
+    }
+    // 2,000 keys seen; at most the pruning threshold plus one round are remembered.
+    expect(s.trackedKeys).toBeLessThanOrEqual(256 + 200);
   });
 });
