@@ -41,6 +41,8 @@ export class Broker {
     deadLettered: new Map<string, number>(),
     /** Messages dead-lettered with no DLX (or no route): dropped. */
     deadLetterDropped: 0,
+    /** Deliveries that threw (a broker fault); each such message was dead-lettered or dropped. */
+    deliveryFailed: 0,
   };
 
   /** Per-message events, logged once when they start and then as one summary per queue per interval. */
@@ -75,6 +77,10 @@ export class Broker {
     };
     vhost.listener.queueRemoved = (q) => {
       for (const s of [logs.deadLettered, logs.poison, logs.deadLetterUnroutable, logs.deadLetterFailed]) s.forget(q.name);
+    };
+    vhost.listener.deliveryFailed = (q, err) => {
+      this.metrics.deliveryFailed++;
+      this.log.error({ queue: q.name, err: err.message, stack: err.stack }, 'message could not be delivered; dead-lettered as rejected');
     };
     this.vhosts.set('/', vhost);
   }
