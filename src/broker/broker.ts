@@ -76,11 +76,11 @@ export class Broker {
       logs.deadLetterFailed.note(q.name, reason, { queue: q.name, vhost: vhost.name, err: err.message });
     };
     vhost.listener.queueRemoved = (q) => {
-      for (const s of [logs.deadLettered, logs.poison, logs.deadLetterUnroutable, logs.deadLetterFailed]) s.forget(q.name);
+      for (const s of [logs.deadLettered, logs.poison, logs.deadLetterUnroutable, logs.deadLetterFailed, logs.deliveryFailed]) s.forget(q.name);
     };
     vhost.listener.deliveryFailed = (q, err) => {
       this.metrics.deliveryFailed++;
-      this.log.error({ queue: q.name, err: err.message, stack: err.stack }, 'message could not be delivered; dead-lettered as rejected');
+      logs.deliveryFailed.note(q.name, err.name, { queue: q.name, vhost: vhost.name, err: err.message, stack: err.stack });
     };
     this.vhosts.set('/', vhost);
   }

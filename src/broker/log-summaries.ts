@@ -14,6 +14,8 @@ export interface BrokerLogSummaries {
   deadLetterUnroutable: LogSummary;
   /** Dead-lettered messages whose stored header did not decode: dropped. */
   deadLetterFailed: LogSummary;
+  /** Deliveries that threw (a broker fault), per queue (counts by error name): the message leaves as rejected. */
+  deliveryFailed: LogSummary;
   /** Refused logins, per peer address (counts by mechanism): password guessing is a flood too. */
   authFailed: LogSummary;
   /** Channel errors, per connection (counts by reply code): a client can loop on a failing operation. */
@@ -27,6 +29,7 @@ export function brokerLogSummaries(clock: Clock, log: Logger, intervalMs?: numbe
     poison: new LogSummary(clock, log, { intervalMs, countsField: 'outcomes', level: 'warn', msg: 'poison message: delivery limit reached' }),
     deadLetterUnroutable: new LogSummary(clock, log, { ...opts, level: 'warn', msg: 'dead-lettered message dropped: the dead-letter exchange routed it nowhere' }),
     deadLetterFailed: new LogSummary(clock, log, { ...opts, level: 'error', msg: 'message could not be dead-lettered; dropped' }),
+    deliveryFailed: new LogSummary(clock, log, { intervalMs, countsField: 'errors', level: 'error', msg: 'message could not be delivered; dead-lettered as rejected' }),
     // RabbitMQ logs a refused login at error; operators here asked for warn (the client's fault, not the broker's).
     authFailed: new LogSummary(clock, log, { intervalMs, countsField: 'mechanisms', level: 'warn', msg: 'authentication failed' }),
     channelErrors: new LogSummary(clock, log, { intervalMs, countsField: 'replyCodes', level: 'error', msg: 'channel error' }),
