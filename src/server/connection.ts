@@ -110,7 +110,7 @@ export class Connection implements FrameHandler, ChannelHost {
     socket.on('close', () => this.onSocketClosed());
     // A client that never completes the handshake is dropped, as RabbitMQ does after handshake_timeout.
     this.handshakeTimer = broker.clock.after(broker.config.handshakeTimeout, () => {
-      this.log.warn({ timeoutMs: broker.config.handshakeTimeout }, 'handshake timeout, closing');
+      this.log.error({ timeoutMs: broker.config.handshakeTimeout }, 'handshake timeout, closing');
       this.destroy();
     });
   }
@@ -178,7 +178,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (this.headerFilled < 8) return Buffer.alloc(0);
     if (!this.headerBuf.equals(PROTOCOL_HEADER) && !this.headerBuf.equals(LEGACY_0_9_HEADER)) {
       // AMQP 0-9-1 §4.2.2: answer an unsupported header with ours and close. Also covers HTTP and TLS hellos.
-      this.log.info({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
+      this.log.error({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
       this.state = State.Closed;
       this.socket.end(PROTOCOL_HEADER);
       this.destroyLater();
@@ -210,7 +210,7 @@ export class Connection implements FrameHandler, ChannelHost {
       // dropped without connection.close. Clients see the same closed socket here.
       const classId = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
       const methodId = payload.length >= 4 ? payload.readUInt16BE(2) : 0;
-      this.log.info({ classId, methodId, channel }, 'unknown class or method, dropping connection');
+      this.log.error({ classId, methodId, channel }, 'unknown class or method, dropping connection');
       this.reader.stopped = true;
       this.destroy();
       return;
@@ -356,7 +356,7 @@ export class Connection implements FrameHandler, ChannelHost {
         if (this.state !== State.AwaitOpen) break;
         return this.onOpen(m);
       case M.CONNECTION_CLOSE:
-        this.log.debug({ replyCode: m.replyCode, replyText: m.replyText }, 'client closed connection');
+        this.log.info({ user: this.user, vhost: this.vhostRef?.name, replyCode: m.replyCode, replyText: m.replyText }, 'client closed connection');
         this.outbound.sendMethod(0, { id: M.CONNECTION_CLOSE_OK });
         this.teardown();
         this.state = State.Closed;
@@ -398,15 +398,19 @@ export class Connection implements FrameHandler, ChannelHost {
       return this.destroy();
     }
     let result;
+    let user: string | undefined;
     try {
       const cred = parseSaslResponse(m.mechanism, response);
+      user = cred.user;
       result = this.broker.users.check(m.mechanism, cred.user, cred.password, isLoopback(this.socket.remoteAddress));
     } catch (err) {
       if (!(err instanceof AmqpError)) throw err;
       result = { ok: false as const, reason: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
     }
     if (!result.ok) {
-      this.log.warn({ reason: result.reason }, 'authentication failed');
+      // Never the password: user, mechanism and peer only; repeated failures from one address are summarised.
+      const peer = this.socket.remoteAddress ?? '?';
+      this.broker.logs.authFailed.note(peer, m.mechanism, { conn: this.id, peer: `${peer}:${this.socket.remotePort ?? 0}`, user, mechanism: m.mechanism, reason: result.reason });
       if (this.authFailureClose) {
         this.closeConnection(connectionClose(ReplyCode.ACCESS_REFUSED, result.reason));
       } else {
@@ -437,7 +441,7 @@ export class Connection implements FrameHandler, ChannelHost {
     const cfg = this.broker.config;
     if ((m.frameMax !== 0 && m.frameMax < M.FRAME_MIN_SIZE) || m.frameMax > cfg.frameMax) {
       // RabbitMQ drops such a client without a connection.close; so do we.
-      this.log.info({ frameMax: m.frameMax }, 'tune-ok frame_max out of range, closing');
+      this.log.error({ frameMax: m.frameMax }, 'tune-ok frame_max out of range, closing');
       return this.destroy();
     }
     if (m.channelMax > cfg.channelMax) {
@@ -459,7 +463,7 @@ export class Connection implements FrameHandler, ChannelHost {
     this.clearHandshakeTimer();
     this.outbound.sendMethod(0, { id: M.CONNECTION_OPEN_OK, knownHosts: '' });
     this.startHeartbeat();
-    this.log.debug({ user: this.user, vhost: m.virtualHost }, 'connection open');
+    this.log.info({ user: this.user, vhost: m.virtualHost }, 'connection open');
   }
 
   // ------------------------------------------------------------ heartbeats
@@ -473,7 +477,7 @@ export class Connection implements FrameHandler, ChannelHost {
       // A blocked connection is not read, so its silence is ours, not the peer's.
       if (this.blockedByAlarm) this.lastReceived = now;
       if (now - this.lastReceived > 2 * intervalMs) {
-        this.log.info({ heartbeat: this.heartbeat }, 'missed heartbeats from client, closing');
+        this.log.error({ user: this.user, vhost: this.vhostRef?.name, heartbeat: this.heartbeat }, 'missed heartbeats from client, closing');
         this.destroy();
         return;
       }
@@ -517,7 +521,11 @@ export class Connection implements FrameHandler, ChannelHost {
   private closeChannel(channel: number, err: AmqpError): void {
     const ch = this.channels.get(channel);
     if (ch === undefined || ch.closing) return;
-    ch.log.debug({ replyCode: err.replyCode, replyText: err.replyText }, 'closing channel on error');
+    // At error like RabbitMQ, naming the operation; a client looping on errors is summarised per connection.
+    this.broker.logs.channelErrors.note(String(this.id), String(err.replyCode), {
+      conn: this.id, peer: `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`, user: this.user, vhost: this.vhostRef?.name, channel,
+      operation: M.METHOD_INFO.get(err.classId * 65536 + err.methodId)?.name, replyCode: err.replyCode, replyText: err.replyText,
+    });
     ch.cleanup();
     ch.send({ id: M.CHANNEL_CLOSE, replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
   }
@@ -525,7 +533,10 @@ export class Connection implements FrameHandler, ChannelHost {
   /** Send connection.close and wait (bounded) for close-ok. */
   closeConnection(err: AmqpError): void {
     if (this.state === State.Closing || this.state === State.Closed) return;
-    this.log.info({ replyCode: err.replyCode, replyText: err.replyText }, 'closing connection');
+    // A refused login was already logged (summarised) as an authentication failure.
+    // A shutdown (320 CONNECTION_FORCED) was asked for by the operator: info.
+    const refusedLogin = err.replyCode === 403 && this.state !== State.Open;
+    this.log[refusedLogin ? 'debug' : err.replyCode === 320 ? 'info' : 'error']({ user: this.user, vhost: this.vhostRef?.name, operation: M.METHOD_INFO.get(err.classId * 65536 + err.methodId)?.name, replyCode: err.replyCode, replyText: err.replyText }, 'closing connection on error');
     this.reader.stopped = true;
     this.state = State.Closing;
     this.teardown();
@@ -579,12 +590,15 @@ export class Connection implements FrameHandler, ChannelHost {
   }
 
   private onSocketClosed(): void {
+    const vanished = this.state === State.Open;
     this.state = State.Closed;
     this.outbound.closed = true;
     this.teardown();
     this.closeTimer?.cancel();
     this.registry.removeConnection(this);
-    this.log.debug('connection closed');
+    // RabbitMQ warns when a client drops its socket without connection.close.
+    if (vanished) this.log.warn({ user: this.user, vhost: this.vhostRef?.name }, 'client unexpectedly closed TCP connection');
+    else this.log.debug('connection closed');
   }
 
   private onDrain(): void {
