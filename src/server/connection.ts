@@ -535,8 +535,8 @@ export class Connection implements FrameHandler, ChannelHost {
     if (this.state === State.Closing || this.state === State.Closed) return;
     // A refused login was already logged (summarised) as an authentication failure.
     // A shutdown (320 CONNECTION_FORCED) was asked for by the operator: info.
-    const refusedLogin = err.replyCode === 403 && this.state !== State.Open;
-    this.log[refusedLogin ? 'debug' : err.replyCode === 320 ? 'info' : 'error']({ user: this.user, vhost: this.vhostRef?.name, operation: M.METHOD_INFO.get(err.classId * 65536 + err.methodId)?.name, replyCode: err.replyCode, replyText: err.replyText }, 'closing connection on error');
+    const refusedLogin = err.replyCode === ReplyCode.ACCESS_REFUSED && this.state !== State.Open;
+    this.log[refusedLogin ? 'debug' : err.replyCode === ReplyCode.CONNECTION_FORCED ? 'info' : 'error']({ user: this.user, vhost: this.vhostRef?.name, operation: M.METHOD_INFO.get(err.classId * 65536 + err.methodId)?.name, replyCode: err.replyCode, replyText: err.replyText }, 'closing connection on error');
     this.reader.stopped = true;
     this.state = State.Closing;
     this.teardown();
