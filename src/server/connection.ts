@@ -16,6 +16,9 @@ import { Channel, type ChannelHost } from './channel.js';
 import { Outbound } from './outbound.js';
 import { offeredMechanisms, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
+import type { LoginResult, User } from '../broker/auth/users.js';
+import type { AccessContext } from '../broker/auth/permissions.js';
+import { loginRefusedText, vhostAccessRefused, vhostNotFound } from '../broker/auth/refusals.js';
 import { SILENT_CLOSE_DELAY_MS, loginFailureDelay, type PendingDelay } from './login-delay.js';
 
 const enum State {
@@ -65,6 +68,10 @@ export class Connection implements FrameHandler, ChannelHost {
   private lastReceived: number;
   private vhostRef: VHost | null = null;
   user = '';
+  /** The logged-in user (tags: impersonator); set after start-ok. */
+  authUser: User | null = null;
+  /** The user's permissions in the vhost, cached; set at connection.open, for the channels' checks. */
+  access: AccessContext | null = null;
   consumerCancelNotify = false;
   private authFailureClose = false;
   connectionBlockedCapable = false;
@@ -384,18 +391,23 @@ export class Connection implements FrameHandler, ChannelHost {
       this.log.warn({ mechanism: m.mechanism }, 'unsupported authentication mechanism');
       return this.destroy();
     }
-    let result;
+    let result: LoginResult;
+    let attempted: string | undefined;
     try {
       const cred = parseSaslResponse(m.mechanism, response);
-      result = this.broker.users.check(m.mechanism, cred.user, cred.password, isLoopback(this.socket.remoteAddress));
+      attempted = cred.user;
+      result = this.broker.users.authenticate(cred.user, cred.password, isLoopback(this.socket.remoteAddress));
     } catch (err) {
       if (!(err instanceof AmqpError)) throw err;
-      result = { ok: false as const, reason: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
+      result = { ok: false, detail: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
     }
     if (!result.ok) {
-      this.log.warn({ reason: result.reason }, 'authentication failed');
+      // The log says why (RabbitMQ's wording); the client gets one text whatever the cause, so a
+      // reply never tells whether the user exists. A malformed response is named as such.
+      this.log.warn({ user: attempted, mechanism: m.mechanism, reason: result.detail }, 'authentication failed');
+      const reason = attempted === undefined ? result.detail : loginRefusedText(m.mechanism);
       if (this.authFailureClose) {
-        this.closeConnection(new ConnectionError(403, result.reason, 0, 0));
+        this.closeConnection(new ConnectionError(403, reason, 0, 0));
       } else {
         // Without authentication_failure_close RabbitMQ says nothing and drops the socket after a
         // pause (SILENT_CLOSE_DELAY), which also slows password guessing; nothing more is read meanwhile.
@@ -409,7 +421,8 @@ export class Connection implements FrameHandler, ChannelHost {
       }
       return;
     }
-    this.user = result.user;
+    this.user = result.user.name;
+    this.authUser = result.user;
     this.state = State.AwaitTuneOk;
     this.outbound.sendMethod(0, {
       id: M.CONNECTION_TUNE,
@@ -439,7 +452,12 @@ export class Connection implements FrameHandler, ChannelHost {
 
   private onOpen(m: M.ConnectionOpen): void {
     const vhost = this.broker.vhost(m.virtualHost);
-    if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
+    if (vhost === undefined) throw vhostNotFound(m.virtualHost);
+    // RabbitMQ checks the vhost's, then the user's connection limit here, before the permission
+    // (limits.ts has both checks; connection counting is not wired yet).
+    const access = this.broker.permissions.access(this.user, m.virtualHost);
+    if (!access.hasVhostAccess) throw vhostAccessRefused(m.virtualHost, this.user);
+    this.access = access;
     this.vhostRef = vhost;
     this.state = State.Open;
     this.clearHandshakeTimer();
