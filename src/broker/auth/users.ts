@@ -1,6 +1,9 @@
 // The user database: names, password hashes, tags, and RabbitMQ's loopback-only rule (loopback_users).
 // Passwords are hashed on the way in and never kept; login compares against the stored hash.
 
+import type { MethodRef } from '../../protocol/errors.js';
+import { BASIC_PUBLISH } from '../../protocol/generated/amqp.js';
+import { userIdMismatch } from './refusals.js';
 import {
   DEFAULT_HASHING_ALGORITHM,
   hashPassword,
@@ -53,6 +56,15 @@ export function parseTags(tags: string | readonly string[] | undefined): string[
 
 export function hasTag(user: User, tag: KnownTag): boolean {
   return user.tags.includes(tag);
+}
+
+/**
+ * basic.publish's user-id property must name the logged-in user, unless the user has the
+ * impersonator tag (rabbit_access_control:check_user_id/2): 406 otherwise. No user-id: nothing to check.
+ */
+export function checkUserId(userId: string | undefined, user: User, method: MethodRef = BASIC_PUBLISH): void {
+  if (userId === undefined || userId === user.name || user.tags.includes('impersonator')) return;
+  throw userIdMismatch(userId, user.name, method);
 }
 
 /**

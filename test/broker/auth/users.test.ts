@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MD5, SHA256, SHA512, parseHashingAlgorithm } from '../../../src/broker/auth/password-hash.js';
-import { UserDatabase, UserError, hasTag, parseTags } from '../../../src/broker/auth/users.js';
+import { UserDatabase, UserError, checkUserId, hasTag, parseTags } from '../../../src/broker/auth/users.js';
+import { ChannelError } from '../../../src/protocol/errors.js';
 
 const exported = JSON.parse(readFileSync(join(__dirname, '../../fixtures/rabbitmq-3.10.8-users.json'), 'utf8')) as {
   users: { name: string; password_hash: string; hashing_algorithm: string; tags: string[] }[];
@@ -99,5 +100,33 @@ describe('parseTags', () => {
     expect(parseTags(['a', ' b ', ''])).toEqual(['a', 'b']);
     expect(parseTags('')).toEqual([]);
     expect(parseTags(undefined)).toEqual([]);
+  });
+});
+
+describe('checkUserId', () => {
+  const db = new UserDatabase([]);
+  const alice = db.put({ name: 'alice', password: 'pw' });
+  const proxy = db.put({ name: 'proxy', password: 'pw', tags: ['impersonator'] });
+
+  it('passes no user-id or the own name; an impersonator may name anyone', () => {
+    expect(() => checkUserId(undefined, alice)).not.toThrow();
+    expect(() => checkUserId('alice', alice)).not.toThrow();
+    expect(() => checkUserId('alice', proxy)).not.toThrow();
+  });
+
+  it("refuses another name with RabbitMQ's 406 on basic.publish", () => {
+    let err: unknown;
+    try {
+      checkUserId('bob', alice);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ChannelError);
+    expect(err).toMatchObject({
+      replyCode: 406,
+      replyText: "PRECONDITION_FAILED - user_id property set to 'bob' but authenticated user was 'alice'",
+      classId: 60,
+      methodId: 40,
+    });
   });
 });
