@@ -11,6 +11,7 @@ import {
   parseUserLimits,
   parseVhostLimits,
 } from '../../../src/broker/auth/limits.js';
+import { ConnectionCounts } from '../../../src/broker/auth/connection-counts.js';
 import { AmqpError, ChannelError, ConnectionError } from '../../../src/protocol/errors.js';
 
 function refusal(fn: () => void): AmqpError {
@@ -94,5 +95,50 @@ describe('LimitStore', () => {
     s.clearUser('u');
     expect(s.vhost('/')).toEqual({});
     expect(s.user('u')).toEqual({});
+  });
+});
+
+describe('ConnectionCounts', () => {
+  it('checks the vhost limit before the user limit, as RabbitMQ does', () => {
+    const limits = new LimitStore();
+    const counts = new ConnectionCounts(limits);
+    limits.setVhost('v', { 'max-connections': 0 });
+    limits.setUser('u', { 'max-connections': 0 });
+    // Both limits reached: the vhost's is the one reported.
+    expect(refusal(() => counts.admitConnection('v', 'u')).replyText).toBe(
+      "NOT_ALLOWED - access to vhost 'v' refused for user 'u': connection limit (0) is reached",
+    );
+    expect(counts.connectionsIn('v')).toBe(0);
+  });
+
+  it('counts per vhost and per user', () => {
+    const limits = new LimitStore();
+    const counts = new ConnectionCounts(limits);
+    limits.setVhost('v', { 'max-connections': 2 });
+    limits.setUser('u', { 'max-connections': 3 });
+    counts.admitConnection('v', 'u');
+    counts.admitConnection('v', 'other');
+    expect(refusal(() => counts.admitConnection('v', 'u')).replyText).toContain("access to vhost 'v' refused for user 'u': connection limit (2)");
+    counts.admitConnection('w', 'u');
+    counts.admitConnection('w', 'u');
+    expect(refusal(() => counts.admitConnection('w', 'u')).replyText).toBe("NOT_ALLOWED - connection refused for user 'u': user connection limit (3) is reached");
+    expect([counts.connectionsIn('v'), counts.connectionsIn('w'), counts.connectionsOf('u')]).toEqual([2, 2, 3]);
+    counts.releaseConnection('v', 'u');
+    counts.admitConnection('v', 'other');
+    expect([counts.connectionsIn('v'), counts.connectionsOf('u'), counts.connectionsOf('other')]).toEqual([2, 2, 2]);
+  });
+
+  it('counts channels per user across connections', () => {
+    const limits = new LimitStore();
+    const counts = new ConnectionCounts(limits);
+    limits.setUser('u', { 'max-channels': 2 });
+    counts.admitChannel('u');
+    counts.admitChannel('u');
+    expect(refusal(() => counts.admitChannel('u')).replyCode).toBe(530);
+    counts.releaseChannel('u');
+    counts.admitChannel('u');
+    expect(counts.channelsOf('u')).toBe(2);
+    counts.admitChannel('someone-else');
+    expect(counts.channelsOf('someone-else')).toBe(1);
   });
 });
