@@ -6,6 +6,7 @@ import type { Clock } from '../util/clock.js';
 import { UserDatabase } from './auth/users.js';
 import { PermissionStore } from './auth/permissions.js';
 import { LimitStore } from './auth/limits.js';
+import { ConnectionCounts } from './auth/connection-counts.js';
 import { seedUsers, withoutPasswords } from './auth/seed.js';
 import type { Message } from './message.js';
 import { VHost } from './vhost.js';
@@ -27,6 +28,8 @@ export class Broker {
   readonly users = new UserDatabase();
   readonly permissions = new PermissionStore();
   readonly limits = new LimitStore();
+  /** Connections and channels counted against the limits (not wired into connection.open yet). */
+  readonly connectionCounts = new ConnectionCounts(this.limits);
   readonly vhosts = new Map<string, VHost>();
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
   readonly replyTo = new Map<string, ReplyToTarget>();
