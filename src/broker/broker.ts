@@ -11,9 +11,12 @@ import { seedUsers, withoutPasswords } from './auth/seed.js';
 import type { Message } from './message.js';
 import { VHost } from './vhost.js';
 import { Alarms } from './flow.js';
+import { LoopMonitor } from '../util/loop-monitor.js';
 
 /** How often memory and disk are checked (RabbitMQ checks about once a second too). */
 const ALARM_CHECK_MS = 1000;
+/** Window over which the event-loop lag gauge takes its maximum. */
+const LOOP_WINDOW_MS = 1000;
 import { Persistence, type RecoveryReport } from './persistence.js';
 
 /** Where a direct reply-to reply goes: the requesting channel's pseudo-consumer. */
@@ -35,6 +38,8 @@ export class Broker {
   readonly replyTo = new Map<string, ReplyToTarget>();
 
   readonly alarms: Alarms;
+  /** Event-loop lag and long synchronous tasks. */
+  readonly loop: LoopMonitor;
   /** The stores, once start() opened them. */
   persistence: Persistence | null = null;
   /** Counters operators alert on. */
@@ -51,8 +56,10 @@ export class Broker {
     this.config = withoutPasswords(config);
     this.clock = clock;
     this.log = log;
-    this.alarms = new Alarms(this.config, log.child({ component: 'alarms' }));
+    this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
+    this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     const vhost = new VHost('/', clock);
+    vhost.tasks = this.loop;
     vhost.pageAfterMessages = config.pageAfterMessages;
     vhost.listener.deadLettered = (q, reason, targets) => {
       if (targets === 0) {
@@ -78,7 +85,8 @@ export class Broker {
   async start(): Promise<RecoveryReport> {
     const p = new Persistence(this.config.dataDir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store' }));
     const vhost = this.vhosts.get('/') as VHost;
-    const report = await p.open(vhost);
+    this.loop.start(LOOP_WINDOW_MS);
+    const report = await this.loop.during('recovery', () => p.open(vhost));
     p.attach(vhost);
     this.persistence = p;
     // Publish confirms come back with the error; block publishers so nothing more is accepted.
@@ -90,6 +98,7 @@ export class Broker {
 
   async stop(): Promise<void> {
     this.alarms.stop();
+    this.loop.stop();
     for (const v of this.vhosts.values()) v.dispose();
     if (this.persistence !== null) await this.persistence.close();
     this.persistence = null;

@@ -53,7 +53,7 @@ export class Persistence {
     this.clock = clock;
     this.log = log;
     const now = (): number => clock.now();
-    this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now });
+    this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now, clock });
     this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
     // No fsync, no index, no ack records: spilled messages are transient and the directory is emptied at every start.
     this.spillStore = new SpillStore({ dir: join(dataDir, 'spill') });

@@ -5,6 +5,7 @@ import { ChannelError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { checkArgs, checkFlag } from './equivalence.js';
 import type { Clock } from '../util/clock.js';
+import { UNTRACKED, type TaskTracker } from '../util/loop-monitor.js';
 import { DelayedMessages, type DelayedMessage } from './delayed.js';
 import { Exchange, isExchange, isKnownExchangeType, type Destination } from './exchange/exchange.js';
 import { RouteCollector } from './route-collector.js';
@@ -59,6 +60,8 @@ export class VHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   listener: VHostListener = {};
+  /** Names long synchronous work (purges, deletes) for the event-loop watchdog. */
+  tasks: TaskTracker = UNTRACKED;
   /** Set by Persistence.attach when the broker has a data directory. */
   store: Persistence | null = null;
   /** Appends made so far: publishTo compares before and after to know if a confirm waits for disk. */
@@ -278,7 +281,8 @@ export class VHost implements QueueHost {
   }
 
   purgeQueue(name: string, owner: object): number {
-    return this.getQueue(name, owner).purge();
+    const q = this.getQueue(name, owner);
+    return this.tasks.track('queue.purge', () => q.purge(), { queue: name });
   }
 
   /** Returns the number of ready messages deleted with the queue. */
@@ -296,7 +300,7 @@ export class VHost implements QueueHost {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
     const n = q.messageCount;
-    q.purge();
+    this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();
     for (const c of q.consumers.slice()) {
       q.removeConsumer(c);

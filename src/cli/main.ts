@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, configFromEnv, parseServerProperty, type Config, type LogLevel, type SyncMode, type TlsVerify } from '../config/config.js';
 import { startBroker } from '../index.js';
 import { VERSION } from '../server/server-properties.js';
+import { parseWatermark } from './options.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -39,6 +40,7 @@ interface ServeOptions {
   wsPort?: number;
   metricsPort?: number;
   serverProperty?: Record<string, string>;
+  vmMemoryHighWatermark?: number;
 }
 
 const program = new Command();
@@ -66,6 +68,11 @@ program
     'advertise this connection.start server property (product, version, cluster_name, ...); repeatable (env WARREN_SERVER_PROPERTY_<KEY>)',
     serverProperty,
   )
+  .option(
+    '--vm-memory-high-watermark <value>',
+    'block publishers above this much memory: a fraction (< 1) of available memory or bytes; default 0.4 (env WARREN_VM_MEMORY_HIGH_WATERMARK)',
+    parseWatermark,
+  )
   .action(async (opts: ServeOptions) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
@@ -81,6 +88,9 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
+    if (opts.vmMemoryHighWatermark !== undefined) fromFlags.memoryHighWatermark = opts.vmMemoryHighWatermark;
+    const envWatermark = process.env['WARREN_VM_MEMORY_HIGH_WATERMARK'];
+    if (envWatermark !== undefined) parseWatermark(envWatermark); // refuse a bad value before starting
     const fromEnv = configFromEnv(process.env);
     if (opts.serverProperty !== undefined) fromFlags.serverProperties = { ...fromEnv.serverProperties, ...opts.serverProperty };
     const configFile = opts.config ?? (process.env['WARREN_CONFIG_FILE'] || undefined);

@@ -202,6 +202,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_MAX_MESSAGE_SIZE'] !== undefined) out.maxMessageSize = Number(env['WARREN_MAX_MESSAGE_SIZE']);
   if (env['WARREN_WS_PORT'] !== undefined) out.wsPort = Number(env['WARREN_WS_PORT']);
   if (env['WARREN_METRICS_PORT'] !== undefined) out.metricsPort = Number(env['WARREN_METRICS_PORT']);
+  if (env['WARREN_VM_MEMORY_HIGH_WATERMARK'] !== undefined) out.memoryHighWatermark = Number(env['WARREN_VM_MEMORY_HIGH_WATERMARK']);
   if (env['WARREN_TLS_PORT'] !== undefined) out.tlsPort = Number(env['WARREN_TLS_PORT']);
   if (env['WARREN_TLS_CERT'] !== undefined) out.tlsCert = env['WARREN_TLS_CERT'];
   if (env['WARREN_TLS_KEY'] !== undefined) out.tlsKey = env['WARREN_TLS_KEY'];

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
 import type { StoredMessage } from './message-store.js';
 import { SEGMENT_HEADER_SIZE, encodeMessage, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 /** One segment file and the bookkeeping deciding when it may be deleted. */
 export class Segment {
@@ -111,6 +112,8 @@ export interface SegmentLogOptions {
   /** Cap on read-only descriptors of finished segments, so a backlog over many segments does not exhaust fds. */
   maxReadFds: number;
   hooks: SegmentLogHooks;
+  /** Clock for the batch-mode fsync timer (default: the system clock). */
+  clock?: Clock;
   /**
    * With sync 'off': close a finished segment's write descriptor once it is written, without an
    * fsync at close either (for a log nobody reads after a restart, like the spill store), so a
@@ -205,7 +208,8 @@ export class SegmentLog {
   private waiterHead: number;
   private loopPromise: Promise<void> | null;
   private kickScheduled: boolean;
-  private timer: NodeJS.Timeout | null;
+  private timer: Timer | null;
+  private readonly clock: Clock;
   private readonly onKick: () => void;
   private readonly batchIntervalMs: number;
   private readonly onBatchTimer: () => void;
@@ -263,6 +267,7 @@ export class SegmentLog {
       if (this.loopPromise === null) this.runLoop();
     };
     this.batchIntervalMs = opts.batchIntervalMs;
+    this.clock = opts.clock ?? systemClock;
     this.onBatchTimer = () => {
       this.timer = null;
       this.syncRequested = true;
@@ -439,7 +444,7 @@ export class SegmentLog {
 
   /** Writes and fsyncs everything, runs the callbacks, closes files. */
   async close(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.forceSync = true;
     this.kick();
@@ -519,8 +524,8 @@ export class SegmentLog {
           this.durablePos = this.writtenPos;
           if (this.ephemeral) this.releaseFinished();
         } else if (this.mode === 'batch' && this.timer === null && this.durablePos < this.writtenPos) {
-          // Armed only while something is unsynced, and not unref'd: pending confirms keep the process alive.
-          this.timer = setTimeout(this.onBatchTimer, this.batchIntervalMs);
+          // Armed only while something is unsynced, and kept alive: pending confirms keep the process alive.
+          this.timer = this.clock.after(this.batchIntervalMs, this.onBatchTimer, { keepAlive: true });
         }
         this.resolveWaiters(null);
         this.collectRequested = false;

@@ -107,7 +107,9 @@ describe('a config file takes effect', () => {
   it('auth_mechanisms limits the mechanisms offered and accepted', async () => {
     const running = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nauth_mechanisms.1 = PLAIN\n');
     const raw = await RawClient.connect(running.port);
-    cleanups.push(async () => raw.socket.destroy());
+    cleanups.push(async () => {
+      raw.socket.destroy();
+    });
     await raw.handshake({ stopAfterStartOk: true });
     expect(raw.start?.mechanisms.toString()).toBe('PLAIN');
     await connect(`amqp://guest:guest@127.0.0.1:${running.port}`);
