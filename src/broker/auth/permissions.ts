@@ -57,8 +57,6 @@ export function expandTopicPattern(pattern: string, user: string, vhost: string)
   return pattern.replace(/\{(username|vhost)\}/g, (_m, v: string) => (v === 'username' ? user : vhost));
 }
 
-const PERMISSIONS: readonly Permission[] = ['configure', 'write', 'read'];
-
 interface Grant {
   readonly patterns: PermissionPatterns;
   /** configure, write, read */
@@ -176,6 +174,9 @@ export class PermissionStore {
 interface TopicRule {
   readonly write: RegExp | null;
   readonly read: RegExp | null;
+  /** Cached answers by routing key. */
+  readonly writeAnswers: Map<string, boolean>;
+  readonly readAnswers: Map<string, boolean>;
 }
 
 /**
@@ -190,9 +191,10 @@ export class AccessContext {
   private grant: Grant | undefined = undefined;
   /** Cached answers, index permission * 2 + kind (queue 0, exchange 1), keyed by resource name. */
   private readonly answers: Map<string, boolean>[] = [];
+  /** The last name asked per slot and its answer (the common case: the same exchange every publish). */
+  private readonly lastName: (string | null)[] = [null, null, null, null, null, null];
+  private readonly lastAnswer: boolean[] = [false, false, false, false, false, false];
   private readonly topicRules = new Map<string, TopicRule>();
-  /** Cached topic answers: [write, read] → exchange → routing key. */
-  private readonly topicAnswers: [Map<string, Map<string, boolean>>, Map<string, Map<string, boolean>>] = [new Map(), new Map()];
 
   constructor(store: PermissionStore, user: string, vhost: string) {
     this.store = store;
@@ -206,11 +208,15 @@ export class AccessContext {
     this.seen = this.store.version;
     this.grant = this.store.grantOf(this.user, this.vhost);
     for (const m of this.answers) m.clear();
+    this.lastName.fill(null);
     this.topicRules.clear();
-    this.topicAnswers[0].clear();
-    this.topicAnswers[1].clear();
     for (const [exchange, p] of this.store.topicsOf(this.user, this.vhost) ?? []) {
-      this.topicRules.set(exchange, { write: this.expandAndCompile(p.write), read: this.expandAndCompile(p.read) });
+      this.topicRules.set(exchange, {
+        write: this.expandAndCompile(p.write),
+        read: this.expandAndCompile(p.read),
+        writeAnswers: new Map(),
+        readAnswers: new Map(),
+      });
     }
   }
 
@@ -232,15 +238,20 @@ export class AccessContext {
     this.sync();
     const grant = this.grant;
     if (grant === undefined) return false;
+    const p = permission === 'configure' ? 0 : permission === 'write' ? 1 : 2;
+    const slot = p * 2 + (kind === 'queue' ? 0 : 1);
+    // A channel usually names the same exchange or queue again and again: answer that without hashing.
+    if (this.lastName[slot] === name) return this.lastAnswer[slot] as boolean;
     const resource = kind === 'exchange' && name === '' ? DEFAULT_EXCHANGE_RESOURCE : name;
-    const p = PERMISSIONS.indexOf(permission);
-    const cache = this.answers[p * 2 + (kind === 'queue' ? 0 : 1)] as Map<string, boolean>;
+    const cache = this.answers[slot] as Map<string, boolean>;
     let ok = cache.get(resource);
     if (ok === undefined) {
       ok = (grant.compiled[p] as RegExp).test(resource);
       if (cache.size >= MAX_CACHED) cache.clear();
       cache.set(resource, ok);
     }
+    this.lastName[slot] = name;
+    this.lastAnswer[slot] = ok;
     return ok;
   }
 
@@ -254,17 +265,13 @@ export class AccessContext {
   /** Topic permission on a topic exchange; no topic permission for the exchange means allowed. */
   topicAllowed(permission: TopicPermission, exchange: string, routingKey: string): boolean {
     this.sync();
+    if (this.topicRules.size === 0) return true;
     const rule = this.topicRules.get(exchange);
     if (rule === undefined) return true;
-    const byExchange = this.topicAnswers[permission === 'write' ? 0 : 1];
-    let cache = byExchange.get(exchange);
-    if (cache === undefined) {
-      cache = new Map();
-      byExchange.set(exchange, cache);
-    }
+    const cache = permission === 'write' ? rule.writeAnswers : rule.readAnswers;
     let ok = cache.get(routingKey);
     if (ok === undefined) {
-      const re = rule[permission];
+      const re = permission === 'write' ? rule.write : rule.read;
       ok = re !== null && re.test(routingKey);
       if (cache.size >= MAX_CACHED) cache.clear();
       cache.set(routingKey, ok);
