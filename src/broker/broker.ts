@@ -48,6 +48,8 @@ export class Broker {
     deadLettered: new Map<string, number>(),
     /** Messages dead-lettered with no DLX (or no route): dropped. */
     deadLetterDropped: 0,
+    /** Deliveries that threw (a broker fault); each such message was dead-lettered or dropped. */
+    deliveryFailed: 0,
   };
 
   constructor(config: Config, clock: Clock, log: Logger) {
@@ -73,6 +75,10 @@ export class Broker {
     vhost.listener.deadLetterFailed = (q, reason, err) => {
       this.metrics.deadLetterDropped++;
       this.log.error({ queue: q.name, reason, err: err.message }, 'message could not be dead-lettered; dropped');
+    };
+    vhost.listener.deliveryFailed = (q, err) => {
+      this.metrics.deliveryFailed++;
+      this.log.error({ queue: q.name, err: err.message, stack: err.stack }, 'message could not be delivered; dead-lettered as rejected');
     };
     this.vhosts.set('/', vhost);
   }

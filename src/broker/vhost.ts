@@ -39,6 +39,8 @@ export interface VHostListener {
   deadLettered?(q: Queue, reason: DeadLetterReason, targets: number): void;
   /** A message could not be dead-lettered (its stored header did not decode): it was dropped. */
   deadLetterFailed?(q: Queue, reason: DeadLetterReason, err: Error): void;
+  /** Delivering a message threw (a broker fault): the queue dead-letters or drops it. */
+  deliveryFailed?(q: Queue, err: Error): void;
 }
 
 /** What a publish did: routed to how many queues, and whether any refused it (x-overflow reject-publish). */
@@ -329,6 +331,10 @@ export class VHost implements QueueHost {
 
   now(): number {
     return this.clock.now();
+  }
+
+  deliveryFailed(q: Queue, _entry: QueueEntry, err: unknown): void {
+    this.listener.deliveryFailed?.(q, err instanceof Error ? err : new Error(String(err)));
   }
 
   /** Republish a message leaving q to its dead-letter exchange, or drop it if q has none. */

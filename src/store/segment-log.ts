@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
 import type { StoredMessage } from './message-store.js';
-import { SEGMENT_HEADER_SIZE, encodeMessage, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
+import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 /** One segment file and the bookkeeping deciding when it may be deleted. */
@@ -148,6 +148,16 @@ function writevAll(fd: number, iov: Buffer[], position: number, bytes: number): 
 
 function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.write(fd, buf, 0, buf.length, position, (err, n) => {
+      if (err) reject(err);
+      else if (n !== buf.length) reject(new Error(`short write: ${n} of ${buf.length} bytes`));
+      else resolve();
+    });
+  });
 }
 
 function closeFd(fd: number): Promise<void> {
@@ -453,6 +463,8 @@ export class SegmentLog {
     for (const s of [...this.readLru]) this.closeReadFd(s);
     for (const s of this.segments.values()) {
       if (s.fd >= 0) {
+        // Everything was synced above (unless the log failed or never syncs): the active segment is finished too.
+        if (this.failed === null && this.mode !== 'off' && s.written === s.size) await this.seal(s);
         const fd = s.fd;
         s.fd = -1;
         await closeFd(fd);
@@ -554,14 +566,29 @@ export class SegmentLog {
     if (dir) await fsyncDir(this.dir);
     this.durablePos = target;
     this.syncs++;
-    // A finished segment will only be read (lazily) from now on: release its descriptor.
+    // A finished segment will only be read (lazily) from now on: seal it and release its descriptor.
     for (const s of segs) {
       if (s !== this.active && s.fd >= 0 && s.written === s.size) {
+        await this.seal(s);
         const fd = s.fd;
         s.fd = -1;
         await closeFd(fd);
       }
     }
+  }
+
+  /**
+   * Appends a SEAL record to a segment whose every byte an fsync has just covered, so recovery
+   * may skip the CRC of its message bodies (record.ts). Not synced itself: a lost seal only
+   * costs a full check at the next recovery, and a torn one is a torn tail like any other.
+   */
+  private async seal(s: Segment): Promise<void> {
+    if (this.ephemeral || s.size <= SEGMENT_HEADER_SIZE) return;
+    const rec = Buffer.allocUnsafe(SEAL_RECORD_SIZE);
+    encodeSmall(rec, 0, RecordType.Seal, s.size, null);
+    await writeAt(s.fd, rec, s.size);
+    s.size += SEAL_RECORD_SIZE;
+    s.written = s.size;
   }
 
   /** An ephemeral log's finished segments are released here instead of after their fsync. */

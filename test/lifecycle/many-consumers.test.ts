@@ -8,6 +8,8 @@ import type * as amqplib from 'amqplib';
 import { useBroker } from '../helpers/broker.js';
 import { channel, collect, sleep, uniq, waitFor, type Received } from './helpers.js';
 
+type Collected = Awaited<ReturnType<typeof collect>>;
+
 const b = useBroker();
 
 async function publish(ch: amqplib.Channel, q: string, bodies: string[]): Promise<void> {
@@ -23,7 +25,7 @@ describe('many consumers on one queue', () => {
     const ch = await channel(await b.connect());
     const q = uniq('mc-rr');
     await ch.assertQueue(q, { exclusive: true });
-    const cs = [];
+    const cs: Collected[] = [];
     for (let i = 0; i < 5; i++) cs.push(await collect(ch, q, { noAck: true }));
     await publish(ch, q, names('m', 25));
     await waitFor(() => total(cs) === 25);
@@ -37,8 +39,8 @@ describe('many consumers on one queue', () => {
     await ch.assertQueue(q, { exclusive: true });
     await ch.prefetch(1); // per consumer; nothing is acked until the end
     const top = await collect(ch, q, { arguments: { 'x-priority': 10 } });
-    const mid = [];
-    const low = [];
+    const mid: Collected[] = [];
+    const low: Collected[] = [];
     for (let i = 0; i < 40; i++) low.push(await collect(ch, q));
     for (let i = 0; i < 40; i++) mid.push(await collect(ch, q, { arguments: { 'x-priority': 5 } }));
     await publish(ch, q, names('m', 1 + 40 + 30));
@@ -117,9 +119,9 @@ describe('many consumers on one queue', () => {
     const rest = await channel(conn);
     const q = uniq('mc-sac');
     await owner.assertQueue(q, { exclusive: true, arguments: { 'x-single-active-consumer': true } });
-    const early = [];
+    const early: Collected[] = [];
     for (let i = 0; i < 200; i++) early.push(await collect(first, q, { noAck: true }));
-    const late = [];
+    const late: Collected[] = [];
     for (let i = 0; i < 200; i++) late.push(await collect(rest, q, { noAck: true }));
     await publish(owner, q, ['a', 'b']);
     await waitFor(() => early[0]?.got.length === 2);

@@ -8,6 +8,8 @@ import type * as amqplib from 'amqplib';
 import { useBroker } from '../helpers/broker.js';
 import { channel, collect, messageCount, uniq, waitFor } from './helpers.js';
 
+type Collected = Awaited<ReturnType<typeof collect>>;
+
 const b = useBroker();
 
 async function publishNumbered(ch: amqplib.Channel, q: string, from: number, to: number): Promise<void> {
@@ -34,7 +36,7 @@ describe('requeue order', () => {
     // Six consumers share the messages round robin, so each holds every sixth one: six
     // interleaved requeues, more than the queue keeps unmerged.
     const consumers = await Promise.all(Array.from({ length: 6 }, async () => channel(await b.connect())));
-    const holders = [];
+    const holders: Collected[] = [];
     for (const ch of consumers) holders.push(await collect(ch, q));
     await publishNumbered(pub, q, 1, n);
     await waitFor(() => holders.reduce((s, h) => s + h.got.length, 0) === n, 5000);
@@ -59,7 +61,7 @@ describe('requeue order', () => {
     // get, a passive declare and a consume right behind on a sixth: all are read in one go.
     const sub = await b.connect();
     const chans = await Promise.all(Array.from({ length: 5 }, () => channel(sub)));
-    const holders = [];
+    const holders: Collected[] = [];
     for (const ch of chans) holders.push(await collect(ch, q));
     await waitFor(() => holders.reduce((s, h) => s + h.got.length, 0) === n, 10_000);
     await publishNumbered(pub, q, n + 1, n + 5);
@@ -125,7 +127,7 @@ describe('requeue order', () => {
     await publishNumbered(pub, q, 1, n);
     const sub = await b.connect();
     const chans = await Promise.all(Array.from({ length: 5 }, () => channel(sub)));
-    const holders = [];
+    const holders: Collected[] = [];
     for (const ch of chans) holders.push(await collect(ch, q));
     await waitFor(() => holders.reduce((s, h) => s + h.got.length, 0) === n, 10_000);
     const late = await channel(sub);
@@ -137,7 +139,7 @@ describe('requeue order', () => {
     // Again, with delete.
     await publishNumbered(pub, q, 1, n);
     const chans2 = await Promise.all(Array.from({ length: 5 }, () => channel(sub)));
-    const holders2 = [];
+    const holders2: Collected[] = [];
     for (const ch of chans2) holders2.push(await collect(ch, q));
     await waitFor(() => holders2.reduce((s, h) => s + h.got.length, 0) === n, 10_000);
     const closes2 = chans2.map((ch) => ch.close());

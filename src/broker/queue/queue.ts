@@ -58,6 +58,8 @@ export interface QueueHost {
   deadLetter(queue: Queue, entry: QueueEntry, reason: DeadLetterReason): void;
   /** Persist a message entering a durable queue if it is persistent; returns its store position or -1. */
   persist(queue: Queue, message: Message, now: number): number;
+  /** Delivering an entry threw (a broker fault): log and count it; the queue then dead-letters it. */
+  deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
   /** Whether deep queues can page messages out to disk. */
@@ -429,7 +431,15 @@ export class Queue {
           continue;
         }
         this.delivered(e);
-        c.owner.deliver(c, e);
+        try {
+          c.owner.deliver(c, e);
+        } catch (err) {
+          // One message that cannot be sent costs that message only, never the dispatch loop or the
+          // process (this also runs from setImmediate): it leaves as rejected (dead-lettered, or
+          // dropped), and the host logs and counts it.
+          this.host.deliveryFailed(this, e, err);
+          this.remove(e, 'rejected');
+        }
         budget--;
       }
       if (budget === 0 && this.depth > 0) this.scheduleDispatch();
