@@ -31,7 +31,7 @@ export class Broker {
   readonly users = new UserDatabase();
   readonly permissions = new PermissionStore();
   readonly limits = new LimitStore();
-  /** Connections and channels counted against the limits (not wired into connection.open yet). */
+  /** Connections (counted at connection.open) and channels (not counted yet) against the limits. */
   readonly connectionCounts = new ConnectionCounts(this.limits);
   readonly vhosts = new Map<string, VHost>();
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */

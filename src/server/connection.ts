@@ -79,6 +79,8 @@ export class Connection implements FrameHandler, ChannelHost {
   authUser: User | null = null;
   /** The user's permissions in the vhost, cached; set at connection.open, for the channels' checks. */
   access: AccessContext | null = null;
+  /** The vhost this connection is counted in for the connection limits, until teardown. */
+  private countedIn: string | null = null;
   consumerCancelNotify = false;
   private authFailureClose = false;
   connectionBlockedCapable = false;
@@ -462,9 +464,10 @@ export class Connection implements FrameHandler, ChannelHost {
   private onOpen(m: M.ConnectionOpen): void {
     const vhost = this.broker.vhost(m.virtualHost);
     if (vhost === undefined) throw vhostNotFound(m.virtualHost);
-    // RabbitMQ checks the vhost's, then the user's connection limit here, before the permission
-    // (limits.ts has both checks; connection counting is not wired yet).
+    // RabbitMQ's order: the vhost's connection limit, the user's, then the permission.
     const access = this.broker.permissions.access(this.user, m.virtualHost);
+    this.broker.connectionCounts.admitConnection(m.virtualHost, this.user);
+    this.countedIn = m.virtualHost;
     if (!access.hasVhostAccess) throw vhostAccessRefused(m.virtualHost, this.user);
     this.access = access;
     this.vhostRef = vhost;
@@ -578,6 +581,8 @@ export class Connection implements FrameHandler, ChannelHost {
     this.pendingConfirms.clear();
     this.durableWaiters.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
+    if (this.countedIn !== null) this.broker.connectionCounts.releaseConnection(this.countedIn, this.user);
+    this.countedIn = null;
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
   }

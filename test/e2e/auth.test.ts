@@ -1,6 +1,7 @@
 // Login against the user database with real clients: users from the config log in with their
 // password and are refused (RabbitMQ's 403 text, alike for a wrong password and an unknown user)
-// otherwise; connection.open needs permissions in the vhost (530, RabbitMQ's text).
+// otherwise; connection.open needs permissions in the vhost and room under the vhost and user
+// connection limits (530, RabbitMQ's texts).
 
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,5 +148,61 @@ describe('connection.open and vhost permissions', () => {
   it('a missing vhost gets 530 vhost ... not found', async () => {
     const close = await openRefusal('alice', ALICE_PASSWORD, 'nope');
     expect(close).toMatchObject({ replyCode: 530, replyText: 'NOT_ALLOWED - vhost nope not found', classId: 10, methodId: 40 });
+  });
+
+  it("vhost max-connections: 530 with RabbitMQ's text at the limit, and a closed connection frees its place", async () => {
+    const b = running.broker;
+    b.limits.setVhost('/', { 'max-connections': 1 });
+    try {
+      const first = await amqplib.connect(url('alice', ALICE_PASSWORD));
+      const close = await openRefusal('alice', ALICE_PASSWORD, '/');
+      expect(close).toMatchObject({
+        replyCode: 530,
+        replyText: "NOT_ALLOWED - access to vhost '/' refused for user 'alice': connection limit (1) is reached",
+        classId: 10,
+        methodId: 40,
+      });
+      await first.close();
+      const again = await amqplib.connect(url('alice', ALICE_PASSWORD));
+      await again.close();
+    } finally {
+      b.limits.setVhost('/', {});
+    }
+  });
+
+  it("user max-connections: 530 with RabbitMQ's text; other users unaffected", async () => {
+    const b = running.broker;
+    b.limits.setUser('alice', { 'max-connections': 1 });
+    try {
+      const first = await amqplib.connect(url('alice', ALICE_PASSWORD));
+      const close = await openRefusal('alice', ALICE_PASSWORD, '/');
+      expect(close).toMatchObject({
+        replyCode: 530,
+        replyText: "NOT_ALLOWED - connection refused for user 'alice': user connection limit (1) is reached",
+      });
+      const other = await amqplib.connect(`amqp://127.0.0.1:${running.port}`, { credentials: amqplib.credentials.plain(UNICODE_USER, UNICODE_PASSWORD) });
+      await other.close();
+      await first.close();
+    } finally {
+      b.limits.setUser('alice', {});
+    }
+  });
+
+  it('connections are uncounted when they close, refused ones included', async () => {
+    const b = running.broker;
+    const perms = b.permissions;
+    const saved = perms.get('alice', '/');
+    perms.clear('alice', '/');
+    try {
+      await openRefusal('alice', ALICE_PASSWORD, '/');
+    } finally {
+      if (saved !== undefined) perms.set('alice', '/', saved);
+    }
+    const c = await amqplib.connect(url('alice', ALICE_PASSWORD));
+    expect(b.connectionCounts.connectionsOf('alice')).toBe(1);
+    await c.close();
+    // The broker uncounts before it answers connection.close with close-ok.
+    expect(b.connectionCounts.connectionsIn('/')).toBe(0);
+    expect(b.connectionCounts.connectionsOf('alice')).toBe(0);
   });
 });
