@@ -3,7 +3,11 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
-import { Users } from './auth/users.js';
+import { UserDatabase } from './auth/users.js';
+import { PermissionStore } from './auth/permissions.js';
+import { LimitStore } from './auth/limits.js';
+import { ConnectionCounts } from './auth/connection-counts.js';
+import { seedUsers, withoutPasswords } from './auth/seed.js';
 import type { Message } from './message.js';
 import { VHost } from './vhost.js';
 import { Alarms } from './flow.js';
@@ -25,7 +29,11 @@ export class Broker {
   readonly config: Config;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly users: Users;
+  readonly users = new UserDatabase();
+  readonly permissions = new PermissionStore();
+  readonly limits = new LimitStore();
+  /** Connections (counted at connection.open) and channels (not counted yet) against the limits. */
+  readonly connectionCounts = new ConnectionCounts(this.limits);
   readonly vhosts = new Map<string, VHost>();
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
   readonly replyTo = new Map<string, ReplyToTarget>();
@@ -49,11 +57,12 @@ export class Broker {
   readonly logs: BrokerLogSummaries;
 
   constructor(config: Config, clock: Clock, log: Logger) {
-    this.config = config;
+    // The configured users are hashed now; the broker keeps its config without their passwords.
+    seedUsers(config, this.users, this.permissions);
+    this.config = withoutPasswords(config);
     this.clock = clock;
     this.log = log;
-    this.users = new Users(config.users);
-    this.alarms = new Alarms(config, clock, log.child({ component: 'alarms' }));
+    this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
     const vhost = new VHost('/', clock);

@@ -28,6 +28,9 @@ import { Channel, type ChannelHost } from './channel.js';
 import { Outbound } from './outbound.js';
 import { offeredMechanisms, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
+import type { LoginResult, User } from '../broker/auth/users.js';
+import type { AccessContext } from '../broker/auth/permissions.js';
+import { loginRefusedText, vhostAccessRefused, vhostNotFound } from '../broker/auth/refusals.js';
 import { SILENT_CLOSE_DELAY_MS } from './login-delay.js';
 
 const enum State {
@@ -83,6 +86,12 @@ export class Connection implements FrameHandler, ChannelHost {
   private lastReceived: number;
   private vhostRef: VHost | null = null;
   user = '';
+  /** The logged-in user (tags: impersonator); set after start-ok. */
+  authUser: User | null = null;
+  /** The user's permissions in the vhost, cached; set at connection.open, for the channels' checks. */
+  access: AccessContext | null = null;
+  /** The vhost this connection is counted in for the connection limits, until teardown. */
+  private countedIn: string | null = null;
   consumerCancelNotify = false;
   private authFailureClose = false;
   connectionBlockedCapable = false;
@@ -397,22 +406,25 @@ export class Connection implements FrameHandler, ChannelHost {
       this.log.warn({ mechanism: m.mechanism }, 'unsupported authentication mechanism');
       return this.destroy();
     }
-    let result;
-    let user: string | undefined;
+    let result: LoginResult;
+    let attempted: string | undefined;
     try {
       const cred = parseSaslResponse(m.mechanism, response);
-      user = cred.user;
-      result = this.broker.users.check(m.mechanism, cred.user, cred.password, isLoopback(this.socket.remoteAddress));
+      attempted = cred.user;
+      result = this.broker.users.authenticate(cred.user, cred.password, isLoopback(this.socket.remoteAddress));
     } catch (err) {
       if (!(err instanceof AmqpError)) throw err;
-      result = { ok: false as const, reason: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
+      result = { ok: false, detail: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
     }
     if (!result.ok) {
-      // Never the password: user, mechanism and peer only; repeated failures from one address are summarised.
+      // Never the password: user, mechanism and peer only; repeated failures from one address are
+      // summarised. The client gets one text whatever the cause, so a reply never tells whether the
+      // user exists; a malformed response is named as such.
       const peer = this.socket.remoteAddress ?? '?';
-      this.broker.logs.authFailed.note(peer, m.mechanism, { conn: this.id, peer: `${peer}:${this.socket.remotePort ?? 0}`, user, mechanism: m.mechanism, reason: result.reason });
+      this.broker.logs.authFailed.note(peer, m.mechanism, { conn: this.id, peer: `${peer}:${this.socket.remotePort ?? 0}`, user: attempted, mechanism: m.mechanism, reason: result.detail });
+      const reason = attempted === undefined ? result.detail : loginRefusedText(m.mechanism);
       if (this.authFailureClose) {
-        this.closeConnection(connectionClose(ReplyCode.ACCESS_REFUSED, result.reason));
+        this.closeConnection(connectionClose(ReplyCode.ACCESS_REFUSED, reason));
       } else {
         // Without authentication_failure_close RabbitMQ says nothing and drops the socket after a
         // pause (SILENT_CLOSE_DELAY), which also slows password guessing; nothing more is read meanwhile.
@@ -427,7 +439,8 @@ export class Connection implements FrameHandler, ChannelHost {
       }
       return;
     }
-    this.user = result.user;
+    this.user = result.user.name;
+    this.authUser = result.user;
     this.state = State.AwaitTuneOk;
     this.outbound.sendMethod(0, {
       id: M.CONNECTION_TUNE,
@@ -457,7 +470,13 @@ export class Connection implements FrameHandler, ChannelHost {
 
   private onOpen(m: M.ConnectionOpen): void {
     const vhost = this.broker.vhost(m.virtualHost);
-    if (vhost === undefined) throw notAllowed(`vhost ${m.virtualHost} not found`, M.CONNECTION_OPEN);
+    if (vhost === undefined) throw vhostNotFound(m.virtualHost);
+    // RabbitMQ's order: the vhost's connection limit, the user's, then the permission.
+    const access = this.broker.permissions.access(this.user, m.virtualHost);
+    this.broker.connectionCounts.admitConnection(m.virtualHost, this.user);
+    this.countedIn = m.virtualHost;
+    if (!access.hasVhostAccess) throw vhostAccessRefused(m.virtualHost, this.user);
+    this.access = access;
     this.vhostRef = vhost;
     this.state = State.Open;
     this.clearHandshakeTimer();
@@ -576,6 +595,8 @@ export class Connection implements FrameHandler, ChannelHost {
     this.pendingConfirms.clear();
     this.durableWaiters.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
+    if (this.countedIn !== null) this.broker.connectionCounts.releaseConnection(this.countedIn, this.user);
+    this.countedIn = null;
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
   }
