@@ -13,7 +13,9 @@ import { LoopMonitor } from '../util/loop-monitor.js';
 const ALARM_CHECK_MS = 1000;
 /** Window over which the event-loop lag gauge takes its maximum. */
 const LOOP_WINDOW_MS = 1000;
-import { Persistence, type RecoveryReport } from './persistence.js';
+import { Persistence } from './persistence.js';
+import { recoverDataDir, recoverVhost, type RecoveryReport } from './vhost-recovery.js';
+import { createVhostDir, removeVhostDir } from '../store/data-dir.js';
 
 /** Where a direct reply-to reply goes: the requesting channel's pseudo-consumer. */
 export interface ReplyToTarget {
@@ -32,8 +34,8 @@ export class Broker {
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
   readonly loop: LoopMonitor;
-  /** The stores, once start() opened them. */
-  persistence: Persistence | null = null;
+  /** start() opened the stores: vhosts added from now on get theirs at once. */
+  private started = false;
   /** Counters operators alert on. */
   readonly metrics = {
     /** Messages republished to a dead-letter exchange, by reason. */
@@ -51,9 +53,13 @@ export class Broker {
     this.users = new Users(config.users);
     this.alarms = new Alarms(config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
-    const vhost = new VHost('/', clock);
+    this.vhosts.set('/', this.makeVhost('/'));
+  }
+
+  private makeVhost(name: string): VHost {
+    const vhost = new VHost(name, this.clock);
     vhost.tasks = this.loop;
-    vhost.pageAfterMessages = config.pageAfterMessages;
+    vhost.pageAfterMessages = this.config.pageAfterMessages;
     vhost.listener.deadLettered = (q, reason, targets) => {
       if (targets === 0) {
         this.metrics.deadLetterDropped++;
@@ -61,33 +67,90 @@ export class Broker {
       }
       this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
       // Poison messages and expiries reaching a DLQ are what operators want to hear about.
-      this.log.warn({ queue: q.name, reason, dlx: q.policy.deadLetterExchange, targets }, 'message dead-lettered');
+      this.log.warn({ vhost: name, queue: q.name, reason, dlx: q.policy.deadLetterExchange, targets }, 'message dead-lettered');
     };
     vhost.listener.deadLetterFailed = (q, reason, err) => {
       this.metrics.deadLetterDropped++;
-      this.log.error({ queue: q.name, reason, err: err.message }, 'message could not be dead-lettered; dropped');
+      this.log.error({ vhost: name, queue: q.name, reason, err: err.message }, 'message could not be dead-lettered; dropped');
     };
     vhost.listener.deliveryFailed = (q, err) => {
       this.metrics.deliveryFailed++;
-      this.log.error({ queue: q.name, err: err.message, stack: err.stack }, 'message could not be delivered; dead-lettered as rejected');
+      this.log.error({ vhost: name, queue: q.name, err: err.message, stack: err.stack }, 'message could not be delivered; dead-lettered as rejected');
     };
-    this.vhosts.set('/', vhost);
+    return vhost;
+  }
+
+  /**
+   * The default vhost's stores, the only ones a connection reaches until vhosts other than '/'
+   * are reachable over AMQP; then connections use their own vhost's `store`.
+   */
+  get persistence(): Persistence | null {
+    return this.started ? (this.vhosts.get('/')?.store ?? null) : null;
+  }
+
+  /**
+   * Add vhost `name` (no-op if it exists). Once the broker is started its directory and stores
+   * exist, durably, when this resolves.
+   */
+  async addVhost(name: string): Promise<VHost> {
+    const existing = this.vhosts.get(name);
+    if (existing !== undefined) return existing;
+    const vhost = this.makeVhost(name);
+    this.vhosts.set(name, vhost);
+    if (this.started) {
+      try {
+        await this.openStores(vhost, await createVhostDir(this.config.dataDir, name));
+      } catch (err) {
+        this.vhosts.delete(name);
+        vhost.dispose();
+        throw err;
+      }
+    }
+    return vhost;
+  }
+
+  /** Delete vhost `name` with everything in it, on disk too; false if there is none. */
+  async deleteVhost(name: string): Promise<boolean> {
+    const vhost = this.vhosts.get(name);
+    if (vhost === undefined) return false;
+    this.vhosts.delete(name);
+    vhost.dispose();
+    const store = vhost.store;
+    vhost.store = null;
+    if (store !== null) await store.close();
+    await removeVhostDir(this.config.dataDir, name);
+    return true;
+  }
+
+  /** Open the stores in `dir` for `vhost`, rebuild what they hold, and attach them. */
+  private async openStores(vhost: VHost, dir: string): Promise<RecoveryReport> {
+    const p = new Persistence(dir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store', vhost: vhost.name }));
+    const report = await recoverVhost(p, vhost);
+    // Publish confirms come back with the error; block publishers so nothing more is accepted.
+    p.whenMessagesFail((err) => this.alarms.raiseStoreFailure(err));
+    return report;
   }
 
   vhost(name: string): VHost | undefined {
     return this.vhosts.get(name);
   }
 
-  /** Open the stores under the data directory and rebuild durable state. */
+  /** Open the stores of every vhost under the data directory and rebuild durable state. */
   async start(): Promise<RecoveryReport> {
-    const p = new Persistence(this.config.dataDir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store' }));
-    const vhost = this.vhosts.get('/') as VHost;
     this.loop.start(LOOP_WINDOW_MS);
-    const report = await this.loop.during('recovery', () => p.open(vhost));
-    p.attach(vhost);
-    this.persistence = p;
-    // Publish confirms come back with the error; block publishers so nothing more is accepted.
-    p.whenMessagesFail((err) => this.alarms.raiseStoreFailure(err));
+    const started = this.clock.now();
+    const report = await this.loop.during('recovery', () =>
+      recoverDataDir(this.config.dataDir, [...this.vhosts.keys()], this.log.child({ component: 'store' }), async (name, dir) => {
+        let vhost = this.vhosts.get(name);
+        if (vhost === undefined) {
+          vhost = this.makeVhost(name);
+          this.vhosts.set(name, vhost);
+        }
+        return this.openStores(vhost, dir);
+      }),
+    );
+    report.ms = this.clock.now() - started;
+    this.started = true;
     await this.alarms.check();
     this.alarms.start(ALARM_CHECK_MS);
     return report;
@@ -96,8 +159,8 @@ export class Broker {
   async stop(): Promise<void> {
     this.alarms.stop();
     this.loop.stop();
+    this.started = false;
     for (const v of this.vhosts.values()) v.dispose();
-    if (this.persistence !== null) await this.persistence.close();
-    this.persistence = null;
+    for (const v of this.vhosts.values()) if (v.store !== null) await v.store.close();
   }
 }
