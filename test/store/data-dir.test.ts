@@ -54,6 +54,10 @@ describe('vhost directories', () => {
     for (const f of found) expect(f.dir).toBe(vhostDir(dir, f.name));
   });
 
+  it('keeps the id of a name stable across releases (a new scheme would orphan data)', () => {
+    expect(vhostId('/')).toBe('8a5edab282632443219e051e4ade2d1d');
+  });
+
   it('clears leftovers of an interrupted create or delete, and reports a directory without a valid name file', async () => {
     const dir = dataDir();
     await createVhostDir(dir, 'kept');
