@@ -36,6 +36,8 @@ export class Broker {
   readonly loop: LoopMonitor;
   /** start() opened the stores: vhosts added from now on get theirs at once. */
   private started = false;
+  /** The add or delete of each vhost in progress (see serially). */
+  private readonly vhostOps = new Map<string, Promise<void>>();
   /** Counters operators alert on. */
   readonly metrics = {
     /** Messages republished to a dead-letter exchange, by reason. */
@@ -90,36 +92,54 @@ export class Broker {
 
   /**
    * Add vhost `name` (no-op if it exists). Once the broker is started its directory and stores
-   * exist, durably, when this resolves.
+   * exist, durably, before the vhost can be found (so nothing is published to it unstored).
    */
-  async addVhost(name: string): Promise<VHost> {
-    const existing = this.vhosts.get(name);
-    if (existing !== undefined) return existing;
-    const vhost = this.makeVhost(name);
-    this.vhosts.set(name, vhost);
-    if (this.started) {
-      try {
-        await this.openStores(vhost, await createVhostDir(this.config.dataDir, name));
-      } catch (err) {
-        this.vhosts.delete(name);
-        vhost.dispose();
-        throw err;
+  addVhost(name: string): Promise<VHost> {
+    return this.serially(name, async () => {
+      const existing = this.vhosts.get(name);
+      if (existing !== undefined) return existing;
+      const vhost = this.makeVhost(name);
+      if (this.started) {
+        try {
+          await this.openStores(vhost, await createVhostDir(this.config.dataDir, name));
+        } catch (err) {
+          vhost.dispose();
+          throw err;
+        }
       }
-    }
-    return vhost;
+      this.vhosts.set(name, vhost);
+      return vhost;
+    });
   }
 
   /** Delete vhost `name` with everything in it, on disk too; false if there is none. */
-  async deleteVhost(name: string): Promise<boolean> {
-    const vhost = this.vhosts.get(name);
-    if (vhost === undefined) return false;
-    this.vhosts.delete(name);
-    vhost.dispose();
-    const store = vhost.store;
-    vhost.store = null;
-    if (store !== null) await store.close();
-    await removeVhostDir(this.config.dataDir, name);
-    return true;
+  deleteVhost(name: string): Promise<boolean> {
+    return this.serially(name, async () => {
+      const vhost = this.vhosts.get(name);
+      if (vhost === undefined) return false;
+      this.vhosts.delete(name);
+      vhost.dispose();
+      // Detached first: anything still holding the vhost no longer writes to a closing store.
+      const store = vhost.store;
+      vhost.store = null;
+      if (store !== null) await store.close();
+      await removeVhostDir(this.config.dataDir, name);
+      return true;
+    });
+  }
+
+  /** Adds and deletes of one vhost run one after another: a delete must not rename a directory an add is opening. */
+  private serially<T>(name: string, op: () => Promise<T>): Promise<T> {
+    const next = (this.vhostOps.get(name) ?? Promise.resolve()).then(op);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.vhostOps.set(name, settled);
+    void settled.then(() => {
+      if (this.vhostOps.get(name) === settled) this.vhostOps.delete(name);
+    });
+    return next;
   }
 
   /** Open the stores in `dir` for `vhost`, rebuild what they hold, and attach them. */

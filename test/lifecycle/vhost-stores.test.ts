@@ -172,4 +172,19 @@ describe('a store per vhost', () => {
     // Adding it again is a no-op returning the same vhost.
     expect(await r.broker.addVhost('late')).toBe(r.broker.vhost('late'));
   });
+
+  it('runs concurrent adds and deletes of one vhost one after another', async () => {
+    const dir = dataDir();
+    const r = await start(dir);
+    const [a, b] = await Promise.all([r.broker.addVhost('busy'), r.broker.addVhost('busy')]);
+    expect(a).toBe(b);
+    const [deleted, again] = await Promise.all([r.broker.deleteVhost('busy'), r.broker.addVhost('busy')]);
+    expect(deleted).toBe(true);
+    expect(again).not.toBe(a);
+    expect(r.broker.vhost('busy')).toBe(again);
+    // The re-added vhost has a directory and a working store.
+    expect(readFileSync(join(vhostDir(dir, 'busy'), MANIFEST), 'utf8')).toBe('busy');
+    await publish(r, 'busy', 'q', ['still here']);
+    expect(await drain(r, 'busy', 'q')).toEqual(['still here']);
+  });
 });
