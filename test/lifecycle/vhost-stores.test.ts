@@ -42,7 +42,13 @@ async function stop(r: RunningBroker): Promise<void> {
   brokers.delete(r);
 }
 
+/** Users and permissions are not stored yet: guest gets every vhost it uses, after each start. */
+function grant(r: RunningBroker, vhost: string): void {
+  r.broker.permissions.set('guest', vhost, { configure: '.*', write: '.*', read: '.*' });
+}
+
 async function connect(r: RunningBroker, vhost: string): Promise<amqplib.ChannelModel> {
+  grant(r, vhost);
   const c = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${r.port}/${encodeURIComponent(vhost)}`);
   c.on('error', () => undefined);
   conns.add(c);
@@ -149,8 +155,10 @@ describe('a store per vhost', () => {
     conns.clear();
     expect(existsSync(vhostDir(dir, OTHER))).toBe(true);
 
+    expect(r.broker.permissions.get('guest', OTHER)).toBeDefined();
     expect(await r.broker.deleteVhost(OTHER)).toBe(true);
     expect(existsSync(vhostDir(dir, OTHER))).toBe(false);
+    expect(r.broker.permissions.get('guest', OTHER)).toBeUndefined();
     // No trash left behind either.
     expect(readdirSync(vhostsRoot(dir))).toEqual([basename(vhostDir(dir, '/'))]);
     expect(r.broker.vhost(OTHER)).toBeUndefined();
