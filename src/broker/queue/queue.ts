@@ -15,8 +15,12 @@ import type { Clock, Timer } from '../../util/clock.js';
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
   readonly message: Message;
-  /** Position in this queue's arrival order: requeued entries go back to their place by it. */
-  readonly seq: number;
+  /**
+   * Position in this queue's delivery order: a requeued entry goes back to its place by it. A
+   * quorum queue gives a returned entry a new one (see Queue.requeue); it is only changed while
+   * the entry is out of the ready list.
+   */
+  seq: number;
   redelivered: boolean;
   /** Times delivered so far. */
   deliveryCount: number;
@@ -76,6 +80,19 @@ export interface QueueHost {
 
 export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 
+/**
+ * Why unacked messages come back: `client` for basic.nack / basic.reject with requeue and
+ * basic.recover, `released` when their channel or connection closed. Classic queues treat both
+ * alike; quorum queues do not (see Queue.requeue).
+ */
+export type RequeueCause = 'client' | 'released';
+
+/**
+ * Seqs of a quorum queue's returned entries start here: below every arrival seq (those start at 1),
+ * so they are read before every other message, in the order returned. 2^53 returns before any overlap.
+ */
+const FIRST_RETURN_SEQ = Number.MIN_SAFE_INTEGER;
+
 /** Deliveries per dispatch pass before yielding to the event loop. */
 const DISPATCH_BUDGET = 512;
 /** Requeued entries merged per turn of the event loop (about a millisecond of work). */
@@ -101,6 +118,8 @@ export class Queue {
   private readonly ring = new ConsumerRing();
   private readonly host: QueueHost;
   private nextSeq = 1;
+  /** Next seq for a quorum queue's returned entry (see FIRST_RETURN_SEQ). */
+  private nextReturnSeq = FIRST_RETURN_SEQ;
   private mergeScheduled = false;
   private hadConsumer = false;
   private dispatchScheduled = false;
@@ -294,20 +313,31 @@ export class Queue {
   }
 
   /**
-   * Put unacked entries back, each at its original place, marked redelivered; past the delivery
-   * limit they are dead-lettered. O(k) for k entries (the ready list keeps returned entries in
-   * sorted runs); merging those runs is left to scheduleMerge, a bounded slice per turn.
+   * Put unacked entries back, marked redelivered; past the delivery limit they are dead-lettered.
+   * Where they go (RabbitMQ 3.10, checked live):
+   * - classic queues: each back at its original place, whatever the cause;
+   * - quorum queues without an x-delivery-limit argument, `client` cause: at the back of the queue, behind
+   *   everything already there, in the order given (rabbit_fifo re-enqueues them);
+   * - quorum queues otherwise (a closed channel or connection, or any requeue under a delivery
+   *   limit): ahead of all other messages, behind those returned before them, in the order given
+   *   (rabbit_fifo's returns queue).
+   * Entries come in delivery order from the channel. O(k) for k entries (the ready list keeps
+   * returned entries in sorted runs); merging those runs is left to scheduleMerge, a bounded slice
+   * per turn.
    */
-  requeue(entries: QueueEntry[]): void {
+  requeue(entries: QueueEntry[], cause: RequeueCause): void {
     if (this.deleted) {
       for (const e of entries) this.settle(e);
       return;
     }
     const limit = this.policy.deliveryLimit;
+    // The default limit (a RabbitMQ 4 behaviour kept deliberately) does not change placement: 3.10 has none.
+    const limitSet = limit !== undefined && this.policy.deliveryLimitDefaulted !== true;
+    const placement = this.policy.type !== 'quorum' ? 'place' : cause === 'client' && !limitSet ? 'back' : 'front';
     const back: QueueEntry[] = [];
     // Whether they come back in queue order (the usual case: delivery order), checked on the way.
     let inOrder = true;
-    let lastSeq = 0;
+    let lastSeq = -Infinity;
     for (const e of entries) {
       e.returns++;
       if (limit !== undefined && e.returns > limit) {
@@ -316,6 +346,10 @@ export class Queue {
       }
       e.redelivered = true;
       this.readyBytes += e.message.bodySize;
+      if (placement === 'back') {
+        e.seq = this.nextSeq++;
+        if (this.tail !== null && this.tail.length > 0 && this.pageBack(e)) continue;
+      } else if (placement === 'front') e.seq = this.nextReturnSeq++;
       if (e.seq < lastSeq) inOrder = false;
       lastSeq = e.seq;
       back.push(e);
@@ -326,6 +360,23 @@ export class Queue {
     // RabbitMQ re-applies the length limit to requeued messages.
     this.enforceLimits();
     this.armExpiry();
+  }
+
+  /**
+   * A quorum entry requeued to the back while deeper messages are paged out goes behind them, on
+   * disk. Its x-delivery-count reads 1 once loaded back (the tail keeps a redelivered flag, not the
+   * count). False if it cannot be paged (then it stays in memory, ahead of the paged messages).
+   */
+  private pageBack(e: QueueEntry): boolean {
+    const t = this.tail as PagedTail;
+    if (e.storeSeq >= 0) {
+      t.push(e.storeSeq, e.expiresAt, e.message.bodySize, PAGED_REDELIVERED);
+      return true;
+    }
+    const seq = this.host.spill(this, e.message, this.host.now());
+    if (seq < 0) return false;
+    t.push(seq, e.expiresAt, e.message.bodySize, PAGED_SPILL | PAGED_REDELIVERED);
+    return true;
   }
 
   /** basic.get (and internal removal): take the first live entry. */
