@@ -456,7 +456,8 @@ export class Queue {
 
   /** Before a read: place every pending entry that comes before the ready head, so reads see queue order. */
   private catchUp(): void {
-    while (this.backlog.length > 0) {
+    // Entries over the delivery limit are not in the queue: dead-lettering them can wait its turn.
+    while (this.backlog.length > 0 && this.backlogLive > 0) {
       // Priority queues place everything before a read: levels are not compared here.
       if (this.policy.maxPriority !== undefined) {
         this.placeSlice(this.backlog[0] as PendingRequeue, Infinity);
@@ -603,7 +604,7 @@ export class Queue {
       this.ring.wake();
       let budget = DISPATCH_BUDGET;
       const now = this.host.now();
-      this.finishLimits();
+      if (this.ring.size > 0) this.finishLimits();
       while (budget > 0) {
         this.catchUp();
         this.refill();
