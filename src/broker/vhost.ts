@@ -32,6 +32,8 @@ export interface VHostListener {
   exchangeDeleted?(e: Exchange): void;
   queueDeclared?(q: Queue): void;
   queueDeleted?(q: Queue): void;
+  /** Any queue (durable or not) left the vhost. */
+  queueRemoved?(q: Queue): void;
   bindingAdded?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
   bindingRemoved?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
   entryRemoved?(q: Queue, entry: QueueEntry): void;
@@ -312,6 +314,7 @@ export class VHost implements QueueHost {
       if (e.table.size > 0) this.removeBindingsTo(e, q);
     }
     if (q.durable && !q.exclusive) this.listener.queueDeleted?.(q);
+    this.listener.queueRemoved?.(q);
     return n;
   }
 
