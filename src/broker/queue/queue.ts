@@ -253,6 +253,8 @@ export class Queue {
   /** Whether a publish would be refused by x-overflow reject-publish(-dlx). */
   private full(incomingBytes: number): boolean {
     const p = this.policy;
+    // Pending requeued bodies are not in readyBytes yet: a byte limit needs them placed.
+    if (p.maxLengthBytes !== undefined) this.placeAll();
     if (p.maxLength !== undefined && this.depth >= p.maxLength) return true;
     if (p.maxLengthBytes !== undefined && this.readyBytes + incomingBytes > p.maxLengthBytes) return true;
     return false;
@@ -332,6 +334,7 @@ export class Queue {
   private enforceLimits(budget = Infinity): boolean {
     const p = this.policy;
     if (p.overflow !== 'drop-head' || (p.maxLength === undefined && p.maxLengthBytes === undefined)) return true;
+    if (p.maxLengthBytes !== undefined) this.placeAll(); // see full()
     while (
       (p.maxLength !== undefined && this.depth > p.maxLength) ||
       (p.maxLengthBytes !== undefined && this.readyBytes > p.maxLengthBytes && this.depth > 0)

@@ -198,4 +198,14 @@ describe('a large requeue, a slice per turn', () => {
     expect(q.messageCount).toBe(max);
     expect(bodyOf(q.take() as QueueEntry)).toBe(max + 1);
   });
+
+  it('a byte limit counts the bodies of requeued messages still to be placed', () => {
+    const { q } = makeQueue({ maxLengthBytes: 5 * N, overflow: 'reject-publish' });
+    publish(q, 10_000, 10_000 + N - 1); // N bodies of 5 bytes: exactly at the limit
+    const held = takeAll(q, N);
+    q.requeue(held, 'released');
+    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
+    expect(q.enqueue(new Message('', 'q', header, [Buffer.from('x')], 1), undefined)).toBe('rejected');
+    expect(q.readyBytes).toBe(5 * N);
+  });
 });
