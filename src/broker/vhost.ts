@@ -14,7 +14,8 @@ import type { Message } from './message.js';
 import { parseQueueArguments } from './queue/arguments.js';
 import { deadLetterMessage, wouldCycle, type DeadLetterReason } from './queue/dead-letter.js';
 import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
-import type { VHostStore } from './vhost-store.js';
+import type { Persistence } from './persistence.js';
+import type { VHostListener } from './vhost-listener.js';
 
 /** The x-arguments RabbitMQ compares on queue redeclaration. */
 const EQUIVALENT_QUEUE_ARGS = [
@@ -26,24 +27,7 @@ const EQUIVALENT_QUEUE_ARGS = [
 /** The exchange arguments RabbitMQ compares on redeclaration. */
 const EQUIVALENT_EXCHANGE_ARGS = ['alternate-exchange'] as const;
 
-/** Persistence and lifecycle hooks the broker wires to a vhost. */
-export interface VHostListener {
-  exchangeDeclared?(e: Exchange): void;
-  exchangeDeleted?(e: Exchange): void;
-  queueDeclared?(q: Queue): void;
-  queueDeleted?(q: Queue): void;
-  /** Any queue (durable or not) left the vhost. */
-  queueRemoved?(q: Queue): void;
-  bindingAdded?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
-  bindingRemoved?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
-  entryRemoved?(q: Queue, entry: QueueEntry): void;
-  /** A message was dead-lettered from q into `targets` queues (0 = dropped). */
-  deadLettered?(q: Queue, reason: DeadLetterReason, targets: number): void;
-  /** A message could not be dead-lettered (its stored header did not decode): it was dropped. */
-  deadLetterFailed?(q: Queue, reason: DeadLetterReason, err: Error): void;
-  /** Delivering a message threw (a broker fault): the queue dead-letters or drops it. */
-  deliveryFailed?(q: Queue, err: Error): void;
-}
+export type { VHostListener };
 
 /** What a publish did: routed to how many queues, and whether any refused it (x-overflow reject-publish). */
 export interface PublishOutcome {
@@ -67,7 +51,7 @@ export class VHost implements QueueHost {
   /** Names long synchronous work (purges, deletes) for the event-loop watchdog. */
   tasks: TaskTracker = UNTRACKED;
   /** Set by Persistence.attach when the broker has a data directory. */
-  store: VHostStore | null = null;
+  store: Persistence | null = null;
   /** Appends made so far: publishTo compares before and after to know if a confirm waits for disk. */
   private appends = 0;
   private persistFailures = 0;
@@ -429,7 +413,7 @@ export class VHost implements QueueHost {
   }
 
   loadPaged(q: Queue, seq: number, spilled: boolean): Message | null {
-    return (this.store as VHostStore).loadPaged(q.name, seq, spilled);
+    return (this.store as Persistence).loadPaged(q.name, seq, spilled);
   }
 
   dropPaged(q: Queue, seq: number, spilled: boolean): void {

@@ -5,8 +5,12 @@ import type { Message } from '../message.js';
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
   readonly message: Message;
-  /** Position in this queue's arrival order: requeued entries go back to their place by it. */
-  readonly seq: number;
+  /**
+   * Position in this queue's delivery order: a requeued entry goes back to its place by it. A
+   * quorum queue gives a returned entry a new one (see Queue.requeue); it is only changed while
+   * the entry is out of the ready list.
+   */
+  seq: number;
   redelivered: boolean;
   /** Times delivered so far. */
   deliveryCount: number;
