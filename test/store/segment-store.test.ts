@@ -178,6 +178,25 @@ describe('SegmentStore recovery', () => {
     }
   });
 
+  it('sealed segment: a damaged seq in one message costs that message only, not every later one', async () => {
+    for (const damaged of [4, 9]) {
+      const dir = newDir();
+      const file = await fill(dir, 10, true);
+      const offs = recordOffsets(file);
+      const buf = fs.readFileSync(file);
+      // A high byte of the seq (payload: type, then u64 seq): it now claims a seq far above the others'.
+      buf[(offs[damaged] as number) + 8 + 1 + 5]! ^= 0x01;
+      fs.writeFileSync(file, buf);
+      const [s, rec] = await openStore(dir);
+      // As the full check finds it: the damaged record alone is dropped.
+      const want = [...Array(10).keys()].filter((i) => i !== damaged).map((i) => `m${i}`);
+      expect(bodies(s, 'q', rec), `m${damaged}`).toEqual(want);
+      expect(s.stats().corruptRecords, `m${damaged}`).toBe(1);
+      // And the damaged seq does not push the seqs handed out next far ahead.
+      expect(s.append('q', msg('after')), `m${damaged}`).toBeLessThan(2 ** 32);
+    }
+  });
+
   it('a torn seal is a torn tail: cut, and the records before it kept', async () => {
     const dir = newDir();
     const file = await fill(dir, 5, true);
