@@ -140,7 +140,7 @@ export function decodeTableBody(buf: Buffer, start: number, end: number, depth =
     if (isUtf8(kb)) {
       key = kb.toString('utf8');
       // An earlier raw key may read the same (0xE9 and C3 A9 are both "é"): this later entry
-      // replaces it, as any duplicate does, and goes back out under its own bytes.
+      // replaces it, like every duplicate key, and goes back out under its own bytes.
       (table as { [RAW_KEYS]?: Map<string, Buffer> })[RAW_KEYS]?.delete(key);
     } else {
       key = kb.toString('latin1');
