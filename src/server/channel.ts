@@ -685,7 +685,7 @@ export class Channel implements ConsumerOwner, ReplyToTarget {
       if (l === undefined) byQueue.set(u.queue, (l = []));
       l.push(u.entry);
     }
-    for (const [q, entries] of byQueue) q.requeue(entries);
+    for (const [q, entries] of byQueue) q.requeue(entries, this.closing ? 'released' : 'client');
     this.afterRelease(list);
   }
 

@@ -150,7 +150,7 @@ export class Connection implements FrameHandler, ChannelHost {
 
   /** One whenDurable per channel per read batch: the store folds them into one fsync. */
   private requestGroupCommit(): void {
-    const p = this.broker.persistence;
+    const p = this.persistence;
     for (const ch of this.durableWaiters) {
       const upTo = ch.waitingUpTo;
       if (upTo <= ch.durableRequested) continue;
@@ -161,8 +161,9 @@ export class Connection implements FrameHandler, ChannelHost {
     this.durableWaiters.clear();
   }
 
+  /** The stores of this connection's vhost (each vhost has its own). */
   get persistence(): Persistence | null {
-    return this.broker.persistence;
+    return this.vhostRef === null ? null : this.vhostRef.store;
   }
 
   requestDurable(ch: Channel): void {
