@@ -4,18 +4,13 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import { Users } from './auth/users.js';
-import type { Message } from './message.js';
 import { VHost } from './vhost.js';
 import { Alarms } from './flow.js';
 
 /** How often memory and disk are checked (RabbitMQ checks about once a second too). */
 const ALARM_CHECK_MS = 1000;
 import { Persistence, type RecoveryReport } from './persistence.js';
-
-/** Where a direct reply-to reply goes: the requesting channel's pseudo-consumer. */
-export interface ReplyToTarget {
-  deliverReply(message: Message): boolean;
-}
+import { DirectReplyTo } from './publish/direct-reply-to.js';
 
 export class Broker {
   readonly config: Config;
@@ -24,7 +19,7 @@ export class Broker {
   readonly users: Users;
   readonly vhosts = new Map<string, VHost>();
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
-  readonly replyTo = new Map<string, ReplyToTarget>();
+  readonly replyTo = new DirectReplyTo();
 
   readonly alarms: Alarms;
   /** The stores, once start() opened them. */
@@ -45,6 +40,7 @@ export class Broker {
     this.alarms = new Alarms(config, log.child({ component: 'alarms' }));
     const vhost = new VHost('/', clock);
     vhost.pageAfterMessages = config.pageAfterMessages;
+    vhost.replyTo = this.replyTo;
     vhost.listener.deadLettered = (q, reason, targets) => {
       if (targets === 0) {
         this.metrics.deadLetterDropped++;
