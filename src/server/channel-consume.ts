@@ -59,7 +59,7 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
     }
     const priority = consumerPriority(queue.name, m.arguments);
     if (queue.policy.type === 'quorum' && this.channelPrefetch > 0) {
-      // RabbitMQ 3.10 closes the connection (540 is a hard error) rather than ignore the channel-wide limit.
+      // RabbitMQ 3.10 closes the connection (NOT_IMPLEMENTED is a hard error) rather than ignore the channel-wide limit.
       throw notImplemented(`queue '${queue.name}' in vhost '${vhost.name}' does not support global qos`, M.BASIC_CONSUME);
     }
     if (queue.hasExclusiveConsumer() || (m.exclusive && (queue.consumerCount > 0 || queue.policy.singleActiveConsumer))) {
@@ -174,7 +174,7 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
 
   // ------------------------------------------------------------ acks
 
-  /** Entries covered by (tag, multiple); throws 406 for an unknown tag. */
+  /** Entries covered by (tag, multiple); throws PRECONDITION_FAILED for an unknown tag. */
   private collect(tag: number, multiple: boolean, method: MethodRef): Unacked[] {
     const out: Unacked[] = [];
     if (multiple) {

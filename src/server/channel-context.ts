@@ -36,7 +36,7 @@ export interface ChannelContext {
   readonly tx: Transaction | null;
   /** The queue this channel declared last ('' if none): RabbitMQ's default for an empty queue name. */
   lastQueue: string;
-  /** Queue name for an empty `queue` argument: the last one declared on this channel (404 if none). */
+  /** Queue name for an empty `queue` argument: the last one declared on this channel (NOT_FOUND if none). */
   queueName(name: string): string;
   /** Send a method, after any replies still held (see replyDurably). */
   send(m: M.Method): void;

@@ -50,7 +50,7 @@ export function handleDeclareMethod(ch: ChannelContext, m: DeclareMethod): void 
         if (!m.nowait) ch.send({ id: M.QUEUE_DECLARE_OK, queue: REPLY_TO_QUEUE, messageCount: 0, consumerCount: 1 });
         return;
       }
-      // Other names under that prefix are only looked up (404 if missing), never created or refused with 403.
+      // Other names under that prefix are only looked up (NOT_FOUND if missing), never created or refused with ACCESS_REFUSED.
       const passive = m.passive || m.queue.startsWith(REPLY_TO_QUEUE);
       const r = vhost.declareQueue(
         m.queue,

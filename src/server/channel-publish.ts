@@ -56,7 +56,7 @@ export class ChannelPublish {
     return r.durability !== null;
   }
 
-  /** basic.return 312 NO_ROUTE, before the publish's confirm. */
+  /** basic.return NO_ROUTE, before the publish's confirm. */
   private returnUnroutable(message: Message): void {
     this.ch.send({ id: M.BASIC_RETURN, replyCode: M.ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: message.exchange, routingKey: message.routingKey });
     this.ch.sendContent(message, message.header);

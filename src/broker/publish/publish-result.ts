@@ -4,7 +4,7 @@
 import type { MessageDurability } from './durability.js';
 
 export interface PublishOptions {
-  /** basic.publish mandatory: a message routed nowhere comes back (basic.return 312 NO_ROUTE). */
+  /** basic.publish mandatory: a message routed nowhere comes back (basic.return NO_ROUTE). */
   mandatory: boolean;
   /** The authenticated user: a user-id property must name it. */
   user: string;
@@ -19,7 +19,7 @@ export interface PublishOptions {
 export class PublishResult {
   /** Queues that took the message (a direct reply-to delivery counts as one). */
   routed = 0;
-  /** mandatory, and routed nowhere: the publisher gets basic.return 312 NO_ROUTE before its confirm. */
+  /** mandatory, and routed nowhere: the publisher gets basic.return NO_ROUTE before its confirm. */
   returned = false;
   /** An x-message-deduplication exchange had seen its key: accepted and confirmed, routed nowhere. */
   deduplicated = false;

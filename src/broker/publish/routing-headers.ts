@@ -10,7 +10,7 @@ import type { Message } from '../message.js';
 /**
  * The routing keys of a publish with CC/BCC headers: the routing key, then CC's, then BCC's; or
  * null when it has neither (the caller then routes by the routing key alone). Drops BCC from the
- * message. Throws 406 for a CC/BCC that is not an array, as RabbitMQ does.
+ * message. Throws PRECONDITION_FAILED for a CC/BCC that is not an array, as RabbitMQ does.
  */
 export function ccBccRoutingKeys(message: Message, routingKey: string, headers: FieldTable): string[] | null {
   const cc = headers['CC'];
