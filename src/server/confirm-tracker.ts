@@ -43,6 +43,8 @@ export class ConfirmTracker implements DurabilityWaiter {
   /** Seqs to answer with basic.nack (x-overflow reject-publish, store failure), only while some are unsent. */
   private nacked: Set<number> | null = null;
   private closed = false;
+  /** Already handed to the scheduler for the current read batch. */
+  private scheduled = false;
 
   constructor(out: ConfirmOutput, scheduler: ConfirmScheduler, log: Logger) {
     this.out = out;
@@ -64,11 +66,15 @@ export class ConfirmTracker implements DurabilityWaiter {
     } else {
       this.confirmedUpTo = seq;
     }
-    this.scheduler.markConfirmsPending(this);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.scheduler.markConfirmsPending(this);
+    }
   }
 
   /** End of a read batch: hand new waits to the store (one per batch), send what is settled. */
   flush(): void {
+    this.scheduled = false;
     if (this.closed) return;
     const d = this.durability;
     if (this.waitingUpTo > this.askedUpTo && d !== null) {
