@@ -71,7 +71,8 @@ class Writer {
     this.raw(b);
   }
   table(t) {
-    const inner = encodeTable(t ?? {});
+    // A Buffer is a pre-encoded table body (raw-byte keys, tags the encoder does not infer, deep nesting).
+    const inner = Buffer.isBuffer(t) ? t : encodeTable(t ?? {});
     this.u32(inner.length);
     this.raw(inner);
   }
@@ -95,6 +96,7 @@ function encodeValue(w, v) {
       case 'I': { const b = Buffer.alloc(4); b.writeInt32BE(x); return w.raw(b); }
       case 'i': return w.u32(x);
       case 'l': { const b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(x)); return w.raw(b); }
+      case 'L': return w.u64(x);
       case 'f': { const b = Buffer.alloc(4); b.writeFloatBE(x); return w.raw(b); }
       case 'd': { const b = Buffer.alloc(8); b.writeDoubleBE(x); return w.raw(b); }
       case 'D': w.u8(x.scale); return w.u32(x.digits);
@@ -231,6 +233,7 @@ function decodeValue(r) {
     case 'I': return { type: t, value: r.i32() };
     case 'i': return { type: t, value: r.u32() };
     case 'l': return { type: t, value: r.i64() };
+    case 'L': return { type: t, value: r.u64() };
     case 'f': { const v = r.buf.readFloatBE(r.pos); r.pos += 4; return { type: t, value: v }; }
     case 'd': { const v = r.buf.readDoubleBE(r.pos); r.pos += 8; return { type: t, value: v }; }
     case 'D': { const scale = r.u8(); return { type: t, value: { scale, digits: r.u32() } }; }

@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { Broker } from './broker/broker.js';
 import { resolveConfig, type Config } from './config/config.js';
+import { loadConfigFile } from './config/config-file.js';
 import { createRootLogger, type Logger } from './log.js';
 import { Listener, LOOPBACK_V4 } from './server/listener.js';
 import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
@@ -18,6 +19,13 @@ export interface StartOptions extends Partial<Config> {
   logger?: Logger;
   /** TLS certificate, key and CA as PEM in memory, instead of the tlsCert/tlsKey/tlsCa files; needs tlsPort. */
   tls?: TlsMaterial;
+  /**
+   * A rabbitmq.conf file: its settings apply where these options give none (options are like
+   * command-line flags, above the file). A bad file throws a ConfigError naming the file and line.
+   */
+  configFile?: string;
+  /** Values used where neither these options nor the config file give one. */
+  defaults?: Partial<Config>;
 }
 
 export interface RunningBroker {
@@ -39,11 +47,21 @@ export interface RunningBroker {
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { clock, logger, tls, ...partial } = options;
-  const config = resolveConfig({ logLevel: 'warn', ...partial });
+  const { clock, logger, tls, configFile, defaults, ...partial } = options;
+  const file = configFile === undefined ? null : loadConfigFile(configFile);
+  const given = withoutUndefined(partial);
+  const config = resolveConfig({
+    logLevel: 'warn',
+    ...defaults,
+    ...file?.config,
+    ...given,
+    // Server properties merge per property, so a flag for one keeps the file's others.
+    serverProperties: { ...defaults?.serverProperties, ...file?.config.serverProperties, ...given.serverProperties },
+  });
   // Certificates are read and checked before recovery so a bad file fails fast.
   const tlsOptions = tlsServerOptions(config, tls);
   const log = logger ?? createRootLogger(config.logLevel);
+  for (const w of file?.warnings ?? []) log.warn({ file: file?.file, line: w.line, key: w.key, hint: w.hint }, 'config key ignored');
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
   const report = await broker.start();
@@ -86,4 +104,9 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     await stopAll().catch(() => undefined);
     throw err;
   }
+}
+
+/** An option given as undefined does not hide the config file's value for it. */
+function withoutUndefined(o: Partial<Config>): Partial<Config> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<Config>;
 }

@@ -30,7 +30,9 @@ export function renderMetrics(broker: Broker, connections: number): string {
   const dl: [string, number][] = [];
   for (const [reason, n] of broker.metrics.deadLettered) dl.push([`{reason="${esc(reason)}"}`, n]);
   metric('warren_dead_lettered_total', 'counter', 'Messages republished to a dead-letter exchange, by reason.', dl);
+  metric('warren_delivery_failed_total', 'counter', 'Deliveries that failed (a broker fault); the message was dead-lettered as rejected, or dropped.', [['', broker.metrics.deliveryFailed]]);
   metric('warren_dead_letter_dropped_total', 'counter', 'Messages dead-lettered with no exchange to go to (dropped).', [['', broker.metrics.deadLetterDropped]]);
+  metric('warren_event_loop_lag_seconds', 'gauge', 'Worst event-loop delay over the last second (how late timers and I/O ran).', [['', broker.loop.lagSeconds]]);
   metric('warren_resource_alarm', 'gauge', '1 while publishers are blocked by a memory or disk alarm.', [['', broker.alarms.blocked ? 1 : 0]]);
   const stats = broker.persistence?.messages.stats();
   if (stats !== undefined) {

@@ -24,8 +24,9 @@ export class Consumer {
   readonly prefetch: number;
   /** x-priority: higher is served first while it has capacity. */
   readonly priority: number;
-  /** Messages delivered to this consumer and not yet acked. */
-  unacked = 0;
+  /** Parked by the queue at its prefetch limit: an ack must bring it back (see ConsumerRing). */
+  waitingForCredit = false;
+  private unackedCount = 0;
 
   constructor(
     tag: string,
@@ -41,5 +42,16 @@ export class Consumer {
     this.args = opts.args;
     this.prefetch = opts.prefetch;
     this.priority = opts.priority;
+  }
+
+  /** Messages delivered to this consumer and not yet acked. */
+  get unacked(): number {
+    return this.unackedCount;
+  }
+
+  set unacked(n: number) {
+    const freed = n < this.unackedCount;
+    this.unackedCount = n;
+    if (freed && this.waitingForCredit) this.queue.consumerCredit(this);
   }
 }

@@ -1,7 +1,7 @@
 // Messages held by x-delayed-message exchanges until their x-delay passes: a min-heap
 // on due time with one timer for the earliest.
 
-import type { Clock } from '../util/clock.js';
+import type { Clock, Timer } from '../util/clock.js';
 import type { Exchange } from './exchange/exchange.js';
 import type { Message } from './message.js';
 
@@ -16,7 +16,7 @@ export interface DelayedMessage {
 
 export class DelayedMessages {
   private readonly heap: DelayedMessage[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private timerAt = Infinity;
   private readonly clock: Clock;
   private readonly release: (d: DelayedMessage) => void;
@@ -85,20 +85,19 @@ export class DelayedMessages {
   private arm(): void {
     const next = this.heap[0]?.dueAt ?? Infinity;
     if (next === this.timerAt) return;
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.timerAt = next;
     if (next === Infinity) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.after(Math.max(0, next - this.clock.now()) + 1, () => {
       this.timer = null;
       this.timerAt = Infinity;
       this.releaseDue();
-    }, Math.max(0, next - this.clock.now()) + 1);
-    this.timer.unref();
+    });
   }
 
   dispose(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 }

@@ -4,6 +4,7 @@
 import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import type { Logger } from '../log.js';
+import type { Clock, Timer } from '../util/clock.js';
 
 export type AlarmListener = (blocked: boolean, reason: string) => void;
 
@@ -24,25 +25,47 @@ export function availableMemory(constrained: number | undefined = process.constr
   return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
 
+/**
+ * The memory alarm clears only once usage falls below this fraction of the limit, so a broker
+ * hovering at the watermark does not block and unblock its publishers every check.
+ */
+export const MEMORY_CLEAR_FRACTION = 0.9;
+
+/**
+ * Memory the broker itself holds: the JS heap in use plus memory outside it (Buffers, array
+ * buffers). Not RSS: after a backlog drains, V8 and the allocator keep pages mapped, and an
+ * RSS-based alarm would then never clear.
+ */
+export function brokerMemory(): number {
+  const m = process.memoryUsage();
+  // `external` already includes `arrayBuffers` (Node's documentation); adding both would count Buffers twice.
+  return m.heapUsed + m.external;
+}
+
 export class Alarms {
   private memory = false;
   private disk = false;
   /** The store hit an I/O error (e.g. ENOSPC): publishers stay blocked. */
   private storeFailed = false;
   private readonly listeners: AlarmListener[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private readonly config: AlarmConfig;
   private readonly log: Logger;
   /** Overrides for tests and measurement: sources of the readings. */
-  readRss: () => number = () => process.memoryUsage.rss();
+  readMemory: () => number = brokerMemory;
   readDiskFree: (dir: string) => Promise<number> = async (dir) => {
     const s = await statfs(dir);
     return s.bavail * s.bsize;
   };
 
-  constructor(config: AlarmConfig, log: Logger) {
+  private readonly clock: Clock;
+
+  constructor(config: AlarmConfig, clock: Clock, log: Logger) {
     this.config = config;
+    this.clock = clock;
     this.log = log;
+    const w = config.memoryHighWatermark;
+    if (!Number.isFinite(w) || w <= 0) log.error({ memoryHighWatermark: w }, 'invalid memory high watermark; memory alarm disabled');
   }
 
   get blocked(): boolean {
@@ -56,7 +79,13 @@ export class Alarms {
 
   get memoryLimitBytes(): number {
     const w = this.config.memoryHighWatermark;
+    if (!Number.isFinite(w) || w <= 0) return Infinity;
     return w < 1 ? Math.floor(availableMemory() * w) : w;
+  }
+
+  /** Whether the memory alarm is raised. */
+  get memoryAlarm(): boolean {
+    return this.memory;
   }
 
   onChange(l: AlarmListener): void {
@@ -64,18 +93,19 @@ export class Alarms {
   }
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.check(), intervalMs);
-    this.timer.unref();
+    this.timer = this.clock.every(intervalMs, () => void this.check());
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 
   async check(): Promise<void> {
     const wasBlocked = this.blocked;
-    this.memory = this.readRss() > this.memoryLimitBytes;
+    const used = this.readMemory();
+    const limit = this.memoryLimitBytes;
+    this.memory = this.memory ? used >= limit * MEMORY_CLEAR_FRACTION : used > limit;
     try {
       this.disk = (await this.readDiskFree(this.config.dataDir)) < this.config.diskFreeLimit;
     } catch (err) {

@@ -3,7 +3,8 @@
 
 import { decodeBasicProperties, type BasicProperties } from '../protocol/generated/amqp.js';
 import { encodeContentHeaderPayload } from '../protocol/frame-writer.js';
-import { TypedValue, type FieldValue } from '../protocol/field-table.js';
+import { skipFieldValue, type FieldValue } from '../protocol/field-table.js';
+import { ConnectionError } from '../protocol/errors.js';
 
 /** Content-header payload layout: class (2) weight (2) body size (8) then property flags. */
 const PROPERTY_FLAGS_OFFSET = 12;
@@ -82,7 +83,17 @@ export class Message {
   }
 
   get properties(): BasicProperties {
-    if (this.props === null) this.props = decodeBasicProperties(this.header, PROPERTY_FLAGS_OFFSET);
+    if (this.props === null) {
+      try {
+        this.props = decodeBasicProperties(this.header, PROPERTY_FLAGS_OFFSET);
+      } catch (err) {
+        // Lengths were checked at publish; what is left is a shortstr property that is not UTF-8 and
+        // no longer fits 255 bytes once decoded (warren holds them as strings; RabbitMQ as bytes).
+        // Refused like such a name in a method (501), never a 541.
+        if (err instanceof RangeError) throw new ConnectionError(501, `cannot decode content header properties: ${err.message}`, 60, 40);
+        throw err;
+      }
+    }
     return this.props;
   }
 
@@ -142,34 +153,57 @@ export class Message {
 
   /**
    * The content header with `x-delivery-count` set to `count` (quorum and delivery-limit queues add it
-   * per delivery). Patches the raw bytes (append a 64-bit 'l' entry to the headers table, or add a
-   * table) rather than decoding and re-encoding every property; falls back to that when the header
-   * may already carry the key.
+   * per delivery). Patches the raw bytes: the headers table's entries are stepped over without being
+   * decoded, an existing x-delivery-count is replaced in place (later duplicates dropped), otherwise
+   * one 64-bit 'l' entry is appended (or a table added). Nothing else is decoded or re-encoded, so
+   * any header publish accepted can be delivered (a non-UTF-8 content-type or a timestamp beyond
+   * 2^53 would not survive a decode/re-encode).
    */
   headerWithDeliveryCount(count: number): Buffer {
     const h = this.header;
-    if (h.indexOf(DELIVERY_COUNT_KEY) >= 0) return this.headerWith(DELIVERY_COUNT, new TypedValue('l', count));
     const flags = this.flags;
     const pos = headersOffset(h, flags);
-    const hasTable = (flags & FLAG_HEADERS) !== 0;
-    const tableLen = hasTable && pos + 4 <= h.length ? h.readUInt32BE(pos) : 0;
-    const tableEnd = hasTable ? pos + 4 + tableLen : pos;
-    if (tableEnd > h.length) return this.headerWith(DELIVERY_COUNT, new TypedValue('l', count));
     const entry = DELIVERY_COUNT_ENTRY.length + 8;
-    const out = Buffer.allocUnsafe(h.length + entry + (hasTable ? 0 : 4));
-    h.copy(out, 0, 0, tableEnd);
-    let p = tableEnd;
-    if (!hasTable) {
+    if ((flags & FLAG_HEADERS) === 0) {
+      const out = Buffer.allocUnsafe(h.length + 4 + entry);
+      h.copy(out, 0, 0, pos);
       out.writeUInt16BE(flags | FLAG_HEADERS, PROPERTY_FLAGS_OFFSET);
-      out.writeUInt32BE(entry, p);
-      p += 4;
-    } else {
-      out.writeUInt32BE(tableLen + entry, pos);
+      out.writeUInt32BE(entry, pos);
+      writeDeliveryCount(out, pos + 4, count);
+      h.copy(out, pos + 4 + entry, pos);
+      return out;
     }
-    p += DELIVERY_COUNT_ENTRY.copy(out, p);
-    out.writeUInt32BE(Math.floor(count / 0x100000000), p);
-    out.writeUInt32BE(count >>> 0, p + 4);
-    h.copy(out, p + 8, tableEnd);
+    // Lengths were checked at publish (propertyOverrun); a header that still does not fit is sent as it is.
+    if (pos + 4 > h.length) return h;
+    const tableStart = pos + 4;
+    const tableEnd = tableStart + h.readUInt32BE(pos);
+    if (tableEnd > h.length) return h;
+    const body = Buffer.allocUnsafe(tableEnd - tableStart + entry);
+    let w = 0;
+    let placed = false;
+    let p = tableStart;
+    while (p < tableEnd) {
+      const keyEnd = p + 1 + (h[p] as number);
+      const valueEnd = keyEnd < tableEnd ? skipFieldValue(h, keyEnd, tableEnd) : -1;
+      if (valueEnd < 0) {
+        // Not a well-formed entry (publish decodes non-empty tables, so not expected): keep the rest as it came.
+        w += h.copy(body, w, p, tableEnd);
+        break;
+      }
+      if (keyEnd - p - 1 === DELIVERY_COUNT_KEY.length && h.compare(DELIVERY_COUNT_KEY, 0, DELIVERY_COUNT_KEY.length, p + 1, keyEnd) === 0) {
+        if (!placed) w = writeDeliveryCount(body, w, count);
+        placed = true;
+      } else {
+        w += h.copy(body, w, p, valueEnd);
+      }
+      p = valueEnd;
+    }
+    if (!placed) w = writeDeliveryCount(body, w, count);
+    const out = Buffer.allocUnsafe(tableStart + w + h.length - tableEnd);
+    h.copy(out, 0, 0, pos);
+    out.writeUInt32BE(w, pos);
+    body.copy(out, tableStart, 0, w);
+    h.copy(out, tableStart + w, tableEnd);
     return out;
   }
 
@@ -197,6 +231,14 @@ export class Message {
     for (const part of body) pos += part.copy(out, pos);
     return out;
   }
+}
+
+/** Write the x-delivery-count entry (key, 'l', 64-bit count) at p; returns the position after it. */
+function writeDeliveryCount(buf: Buffer, p: number, count: number): number {
+  p += DELIVERY_COUNT_ENTRY.copy(buf, p);
+  buf.writeUInt32BE(Math.floor(count / 0x100000000), p);
+  buf.writeUInt32BE(count >>> 0, p + 4);
+  return p + 8;
 }
 
 /** Where the headers table (or, without one, delivery-mode) starts: after content-type and content-encoding. */

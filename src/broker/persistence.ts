@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { SyncMode } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { decodeTableBody, encodeTable, numberValue, type FieldTable } from '../protocol/field-table.js';
+import { encodeTable, numberValue, type FieldTable } from '../protocol/field-table.js';
 import { DefinitionsStore, type BindingDef } from '../store/definitions-store.js';
 import type { DurableCallback, MessageStore, StoredMessage } from '../store/message-store.js';
 import { SegmentStore } from '../store/segment-store.js';
@@ -12,6 +12,7 @@ import { SpillStore } from '../store/spill-store.js';
 import type { Clock } from '../util/clock.js';
 import { isExchange, type Destination, type Exchange } from './exchange/exchange.js';
 import { Message } from './message.js';
+import { replayDefinitions, type ReplayReport } from './definitions-replay.js';
 import type { Queue, QueueEntry } from './queue/queue.js';
 import type { VHost } from './vhost.js';
 import { MessageDurability } from './publish/durability.js';
@@ -27,11 +28,11 @@ export interface RecoveryReport {
   delayed: number;
   corruptRecords: number;
   truncatedBytes: number;
+  /** Definition records logged and skipped (unreadable arguments, unknown type, missing ends). */
+  skippedDefinitions: number;
+  /** Stored messages of queues whose definition was skipped: kept on disk, not restored. */
+  keptUnrestored: number;
   ms: number;
-}
-
-function args(buf: Buffer): FieldTable {
-  return buf.length <= 4 ? {} : decodeTableBody(buf, 4, buf.length);
 }
 
 export class Persistence {
@@ -56,7 +57,7 @@ export class Persistence {
     this.clock = clock;
     this.log = log;
     const now = (): number => clock.now();
-    this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now });
+    this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now, clock });
     this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
     // No fsync, no index, no ack records: spilled messages are transient and the directory is emptied at every start.
     this.spillStore = new SpillStore({ dir: join(dataDir, 'spill') });
@@ -220,33 +221,30 @@ export class Persistence {
     vhost.store = this;
     this.restoring = true;
     const defs = await this.definitions.open();
-    const report: RecoveryReport = { exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, ms: 0 };
+    const report: RecoveryReport = { exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, skippedDefinitions: 0, keptUnrestored: 0, ms: 0 };
+    let replay: ReplayReport;
     try {
-      for (const e of defs.exchanges) {
-        if (e.vhost !== vhost.name || vhost.exchanges.has(e.name)) continue;
-        vhost.declareExchange(e.name, e.type, { passive: false, durable: true, autoDelete: e.autoDelete, internal: e.internal, args: args(e.arguments) });
-        report.exchanges++;
-      }
-      for (const q of defs.queues) {
-        if (q.vhost !== vhost.name) continue;
-        vhost.declareQueue(q.name, { passive: false, durable: true, exclusive: false, autoDelete: q.autoDelete, args: args(q.arguments) }, this);
-        report.queues++;
-      }
-      for (const b of defs.bindings) {
-        if (b.vhost !== vhost.name) continue;
-        if (b.destinationType === 'queue') vhost.bindQueue(b.destination, b.source, b.routingKey, args(b.arguments), this);
-        else vhost.bindExchange(b.destination, b.source, b.routingKey, args(b.arguments));
-        report.bindings++;
-      }
+      // Recovery's own path: no client-declare checks, and a bad record is logged and skipped.
+      replay = replayDefinitions(vhost, defs, this.log);
     } finally {
       this.restoring = false;
     }
+    report.exchanges = replay.exchanges;
+    report.queues = replay.queues;
+    report.bindings = replay.bindings;
+    report.skippedDefinitions = replay.skipped;
     const recovered = await this.messages.open();
     for (const [queueName, list] of recovered) {
       if (queueName.startsWith(DELAYED_PREFIX)) {
-        const e = vhost.exchanges.get(queueName.slice(DELAYED_PREFIX.length));
+        const exchangeName = queueName.slice(DELAYED_PREFIX.length);
+        const e = vhost.exchanges.get(exchangeName);
         if (e === undefined || !e.delayed) {
-          this.messages.deleteQueue(queueName);
+          if (e === undefined && replay.skippedExchanges.has(exchangeName)) {
+            this.log.warn({ vhost: vhost.name, exchange: exchangeName, messages: list.length }, 'delayed messages of an unrestored exchange kept on disk');
+            report.keptUnrestored += list.length;
+          } else {
+            this.messages.deleteQueue(queueName);
+          }
           continue;
         }
         for (const r of list) {
@@ -259,7 +257,13 @@ export class Persistence {
       }
       const q = vhost.queues.get(queueName);
       if (q === undefined) {
-        this.messages.deleteQueue(queueName);
+        if (replay.skippedQueues.has(queueName)) {
+          // Its definition was unreadable: the messages stay on disk rather than being deleted for a bad record.
+          this.log.warn({ vhost: vhost.name, queue: queueName, messages: list.length }, 'messages of an unrestored queue kept on disk');
+          report.keptUnrestored += list.length;
+        } else {
+          this.messages.deleteQueue(queueName);
+        }
         continue;
       }
       for (const r of list) {

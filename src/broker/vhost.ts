@@ -5,6 +5,7 @@ import { ChannelError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { checkArgs, checkFlag } from './equivalence.js';
 import type { Clock } from '../util/clock.js';
+import { UNTRACKED, type TaskTracker } from '../util/loop-monitor.js';
 import { DelayedMessages, type DelayedMessage } from './delayed.js';
 import { Exchange, isExchange, isKnownExchangeType, type Destination } from './exchange/exchange.js';
 import { RouteCollector } from './route-collector.js';
@@ -41,6 +42,8 @@ export interface VHostListener {
   deadLettered?(q: Queue, reason: DeadLetterReason, targets: number): void;
   /** A message could not be dead-lettered (its stored header did not decode): it was dropped. */
   deadLetterFailed?(q: Queue, reason: DeadLetterReason, err: Error): void;
+  /** Delivering a message threw (a broker fault): the queue dead-letters or drops it. */
+  deliveryFailed?(q: Queue, err: Error): void;
 }
 
 export interface DeclareQueueResult {
@@ -54,6 +57,8 @@ export class VHost implements QueueHost, PublishHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   listener: VHostListener = {};
+  /** Names long synchronous work (purges, deletes) for the event-loop watchdog. */
+  tasks: TaskTracker = UNTRACKED;
   /** Set by Persistence.attach when the broker has a data directory. */
   store: Persistence | null = null;
   /** Direct reply-to consumers; the broker shares one registry among its vhosts. */
@@ -276,7 +281,8 @@ export class VHost implements QueueHost, PublishHost {
   }
 
   purgeQueue(name: string, owner: object): number {
-    return this.getQueue(name, owner).purge();
+    const q = this.getQueue(name, owner);
+    return this.tasks.track('queue.purge', () => q.purge(), { queue: name });
   }
 
   /** Returns the number of ready messages deleted with the queue. */
@@ -294,7 +300,7 @@ export class VHost implements QueueHost, PublishHost {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
     const n = q.messageCount;
-    q.purge();
+    this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();
     for (const c of q.consumers.slice()) {
       q.removeConsumer(c);
@@ -323,6 +329,10 @@ export class VHost implements QueueHost, PublishHost {
 
   now(): number {
     return this.clock.now();
+  }
+
+  deliveryFailed(q: Queue, _entry: QueueEntry, err: unknown): void {
+    this.listener.deliveryFailed?.(q, err instanceof Error ? err : new Error(String(err)));
   }
 
   /** Republish a message leaving q to its dead-letter exchange, or drop it if q has none. */

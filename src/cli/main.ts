@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, configFromEnv, parseServerProperty, type Config, type LogLevel, type SyncMode, type TlsVerify } from '../config/config.js';
 import { startBroker } from '../index.js';
 import { VERSION } from '../server/server-properties.js';
+import { parseWatermark } from './options.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -24,6 +25,7 @@ function serverProperty(v: string, acc: Record<string, string> = {}): Record<str
 }
 
 interface ServeOptions {
+  config?: string;
   host?: string;
   port?: number;
   tlsPort?: number;
@@ -38,6 +40,7 @@ interface ServeOptions {
   wsPort?: number;
   metricsPort?: number;
   serverProperty?: Record<string, string>;
+  vmMemoryHighWatermark?: number;
 }
 
 const program = new Command();
@@ -46,6 +49,7 @@ program.name('warren').description('An AMQP 0-9-1 message broker speaking Rabbit
 program
   .command('serve')
   .description('run the broker')
+  .option('--config <file>', 'rabbitmq.conf-format config file; flags and env override it (env WARREN_CONFIG_FILE)')
   .option('--host <host>', 'address to listen on; default 127.0.0.1 and ::1 (env WARREN_HOST)')
   .option('--port <port>', 'AMQP port (env WARREN_PORT)', int)
   .option('--tls-port <port>', 'also serve AMQP over TLS (amqps) on this port, conventionally 5671 (env WARREN_TLS_PORT)', int)
@@ -64,6 +68,11 @@ program
     'advertise this connection.start server property (product, version, cluster_name, ...); repeatable (env WARREN_SERVER_PROPERTY_<KEY>)',
     serverProperty,
   )
+  .option(
+    '--vm-memory-high-watermark <value>',
+    'block publishers above this much memory: a fraction (< 1) of available memory or bytes; default 0.4 (env WARREN_VM_MEMORY_HIGH_WATERMARK)',
+    parseWatermark,
+  )
   .action(async (opts: ServeOptions) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
@@ -79,9 +88,14 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
+    if (opts.vmMemoryHighWatermark !== undefined) fromFlags.memoryHighWatermark = opts.vmMemoryHighWatermark;
+    const envWatermark = process.env['WARREN_VM_MEMORY_HIGH_WATERMARK'];
+    if (envWatermark !== undefined) parseWatermark(envWatermark); // refuse a bad value before starting
     const fromEnv = configFromEnv(process.env);
     if (opts.serverProperty !== undefined) fromFlags.serverProperties = { ...fromEnv.serverProperties, ...opts.serverProperty };
-    const running = await startBroker({ logLevel: 'info', ...fromEnv, ...fromFlags });
+    const configFile = opts.config ?? (process.env['WARREN_CONFIG_FILE'] || undefined);
+    // Precedence: flags over environment over config file over defaults (info-level logs for the CLI).
+    const running = await startBroker({ defaults: { logLevel: 'info' }, configFile, ...fromEnv, ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));
     };

@@ -5,6 +5,10 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 /** TLS client-certificate checking: `peer` requests a certificate and refuses a client without a valid one. */
 export type TlsVerify = 'peer' | 'none';
 
+/** SASL mechanisms warren implements (RabbitMQ's auth_mechanisms). */
+export type AuthMechanism = 'PLAIN' | 'AMQPLAIN';
+export const AUTH_MECHANISMS: readonly AuthMechanism[] = ['PLAIN', 'AMQPLAIN'];
+
 export interface UserConfig {
   name: string;
   password: string;
@@ -43,7 +47,21 @@ export interface Config {
   heartbeat: number;
   /** RabbitMQ's max_message_size default: 128 MiB. */
   maxMessageSize: number;
+  /**
+   * The users who may log in. When not given, it is the one default user built from defaultUser,
+   * defaultPass and loopbackUsers (RabbitMQ's default_user, default_pass and loopback_users).
+   */
   users: UserConfig[];
+  /** RabbitMQ's default_user: the user that exists out of the box (guest). */
+  defaultUser: string;
+  /** RabbitMQ's default_pass. */
+  defaultPass: string;
+  /** RabbitMQ's default_vhost. warren serves the one vhost '/' until vhosts can be created. */
+  defaultVhost: string;
+  /** RabbitMQ's loopback_users: users who may only connect from loopback (default guest). */
+  loopbackUsers: string[];
+  /** RabbitMQ's auth_mechanisms: the SASL mechanisms offered in connection.start. */
+  authMechanisms: AuthMechanism[];
   /** Memory high watermark: a fraction (< 1) of system memory, or absolute bytes (>= 1). */
   memoryHighWatermark: number;
   /** Bytes of free disk below which publishers are blocked; RabbitMQ's default 50 MB. */
@@ -89,6 +107,11 @@ export const DEFAULT_CONFIG: Config = {
   heartbeat: 60,
   maxMessageSize: 128 * 1024 * 1024,
   users: [{ name: 'guest', password: 'guest', loopbackOnly: true }],
+  defaultUser: 'guest',
+  defaultPass: 'guest',
+  defaultVhost: '/',
+  loopbackUsers: ['guest'],
+  authMechanisms: ['PLAIN', 'AMQPLAIN'],
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,
   consumerTimeout: 30 * 60 * 1000,
@@ -108,7 +131,19 @@ export class ConfigError extends Error {
 
 /** Merge a partial config over the defaults and validate it. */
 export function resolveConfig(partial: Partial<Config>): Config {
-  const c: Config = { ...DEFAULT_CONFIG, ...stripUndefined(partial) };
+  const given = stripUndefined(partial);
+  const c: Config = { ...DEFAULT_CONFIG, ...given };
+  if (given.users === undefined) {
+    c.users = [{ name: c.defaultUser, password: c.defaultPass, loopbackOnly: c.loopbackUsers.includes(c.defaultUser) }];
+  }
+  if (c.defaultUser === '') throw new ConfigError('empty default user');
+  if (c.defaultVhost !== '/') {
+    throw new ConfigError(`default vhost '${c.defaultVhost}' is not supported: warren serves the one vhost '/' until vhosts can be created`);
+  }
+  if (c.authMechanisms.length === 0) throw new ConfigError('no authentication mechanism enabled');
+  for (const m of c.authMechanisms) {
+    if (!AUTH_MECHANISMS.includes(m)) throw new ConfigError(`unsupported authentication mechanism '${String(m)}' (${AUTH_MECHANISMS.join(', ')})`);
+  }
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`invalid port ${c.port}`);
   if (c.tlsPort !== null && (!Number.isInteger(c.tlsPort) || c.tlsPort < 0 || c.tlsPort > 65535)) {
     throw new ConfigError(`invalid TLS port ${c.tlsPort}`);
@@ -141,9 +176,24 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return out;
 }
 
-/** Config values from WARREN_* environment variables. */
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/**
+ * Config values from WARREN_* environment variables, and RabbitMQ's RABBITMQ_DEFAULT_USER/_PASS/_VHOST
+ * so a docker-compose file written for RabbitMQ works (the WARREN_ name wins when both are set; an
+ * empty value counts as unset, as in RabbitMQ's scripts).
+ */
 export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   const out: Partial<Config> = {};
+  const either = (name: string): string | undefined => nonEmpty(env[`WARREN_${name}`]) ?? nonEmpty(env[`RABBITMQ_${name}`]);
+  const user = either('DEFAULT_USER');
+  const pass = either('DEFAULT_PASS');
+  const vhost = either('DEFAULT_VHOST');
+  if (user !== undefined) out.defaultUser = user;
+  if (pass !== undefined) out.defaultPass = pass;
+  if (vhost !== undefined) out.defaultVhost = vhost;
   if (env['WARREN_HOST'] !== undefined) out.host = env['WARREN_HOST'];
   if (env['WARREN_PORT'] !== undefined) out.port = Number(env['WARREN_PORT']);
   if (env['WARREN_DATA_DIR'] !== undefined) out.dataDir = env['WARREN_DATA_DIR'];
@@ -152,6 +202,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_MAX_MESSAGE_SIZE'] !== undefined) out.maxMessageSize = Number(env['WARREN_MAX_MESSAGE_SIZE']);
   if (env['WARREN_WS_PORT'] !== undefined) out.wsPort = Number(env['WARREN_WS_PORT']);
   if (env['WARREN_METRICS_PORT'] !== undefined) out.metricsPort = Number(env['WARREN_METRICS_PORT']);
+  if (env['WARREN_VM_MEMORY_HIGH_WATERMARK'] !== undefined) out.memoryHighWatermark = Number(env['WARREN_VM_MEMORY_HIGH_WATERMARK']);
   if (env['WARREN_TLS_PORT'] !== undefined) out.tlsPort = Number(env['WARREN_TLS_PORT']);
   if (env['WARREN_TLS_CERT'] !== undefined) out.tlsCert = env['WARREN_TLS_CERT'];
   if (env['WARREN_TLS_KEY'] !== undefined) out.tlsKey = env['WARREN_TLS_KEY'];

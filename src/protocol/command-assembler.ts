@@ -45,7 +45,11 @@ export class CommandAssembler {
     if (this.state !== AssemblyState.Header) {
       throw new ConnectionError(505, 'expected method frame, got non method frame instead', 0, 0);
     }
-    if (end - start < 14) throw new ConnectionError(502, 'content header frame too short', 0, 0);
+    // Under 12 octets the frame reader already refused it (501, as RabbitMQ); here the flags are missing.
+    if (end - start < 14) {
+      this.reset();
+      throw new ConnectionError(502, 'malformed content header: property flags overrun the frame', 0, 0);
+    }
     const classId = buf.readUInt16BE(start);
     const m = this.method as Method;
     const info = METHOD_INFO.get(m.id);
@@ -54,9 +58,11 @@ export class CommandAssembler {
     }
     const overrun = propertyOverrun(buf, start + 12, end);
     if (overrun !== null) {
-      // RabbitMQ closes the connection with 541 (its decoder fails); nothing of the message is kept.
+      // RabbitMQ 3.10 closes the connection with a bare 541 (its property decoder crashes); warren
+      // keeps 541 for its own faults and answers malformed input with 502 SYNTAX_ERROR, as for an
+      // undecodable table. Either way the connection closes and nothing of the message is kept.
       this.reset();
-      throw new ConnectionError(541, `malformed content header: ${overrun}`, 0, 0);
+      throw new ConnectionError(502, `malformed content header: ${overrun}`, 0, 0);
     }
     const size = buf.readUInt32BE(start + 4) * 0x100000000 + buf.readUInt32BE(start + 8);
     // Keep an owned copy of the header: it outlives the socket chunk and is passed to consumers.

@@ -33,7 +33,20 @@ export class RawLongString {
   }
 }
 
+/**
+ * A table ('F') or array ('A') nested deeper than DECODED_DEPTH: kept as its wire bytes, tag
+ * included, so it is delivered and re-encoded exactly without any recursion over it (RabbitMQ has
+ * no nesting limit and delivers 5,000-deep headers). Its contents are validated when it is read.
+ */
+export class RawFieldValue {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
 export type FieldValue =
+  | RawFieldValue
   | boolean
   | number
   | bigint
@@ -51,6 +64,29 @@ export interface FieldTable {
   [key: string]: FieldValue;
 }
 
+/**
+ * Keys that are not valid UTF-8 (RabbitMQ treats keys as bytes and accepts any): the JS key is the
+ * bytes read as latin1 (distinct bytes stay distinct keys), and this map on the table gives the
+ * bytes to write back. A symbol, so key enumeration never sees it; enumerable, so `{...table}`
+ * copies it along with the keys.
+ */
+export const RAW_KEYS: unique symbol = Symbol('warren.rawKeys');
+
+/**
+ * Containers nested deeper than this are kept as RawFieldValue instead of being decoded: everything
+ * that walks decoded tables (encoders, equivalence, headers matching, logging) then recurses at most
+ * this deep. Real tables nest 3 or 4 deep, x-death included.
+ */
+export const DECODED_DEPTH = 64;
+
+/** Wire bytes of a table key. */
+function keyBytes(t: FieldTable, key: string): Buffer | undefined {
+  const raw = (t as { [RAW_KEYS]?: Map<string, Buffer> })[RAW_KEYS];
+  return raw === undefined ? undefined : raw.get(key);
+}
+
+/** Largest timestamp (seconds) a JS Date represents: 8.64e15 ms. */
+const MAX_DATE_SECONDS = 8_640_000_000_000n;
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
@@ -79,7 +115,8 @@ function isPlainTable(v: FieldValue): v is FieldTable {
     !(v instanceof Date) &&
     !(v instanceof TypedValue) &&
     !(v instanceof Decimal) &&
-    !(v instanceof RawLongString)
+    !(v instanceof RawLongString) &&
+    !(v instanceof RawFieldValue)
   );
 }
 
@@ -91,18 +128,25 @@ function badTable(detail: string): ConnectionError {
 // ---------------------------------------------------------------- decoding
 
 /** Decode a table whose payload (without length prefix) is buf[start, end). */
-export function decodeTableBody(buf: Buffer, start: number, end: number): FieldTable {
+export function decodeTableBody(buf: Buffer, start: number, end: number, depth = 0): FieldTable {
   const table: FieldTable = {};
   let pos = start;
   while (pos < end) {
     const klen = buf[pos] as number;
     pos += 1;
     if (pos + klen > end) throw badTable('field table key overruns table');
-    const key = buf.toString('utf8', pos, pos + klen);
+    const kb = buf.subarray(pos, pos + klen);
+    let key: string;
+    if (isUtf8(kb)) key = kb.toString('utf8');
+    else {
+      key = kb.toString('latin1');
+      const t = table as { [RAW_KEYS]?: Map<string, Buffer> };
+      (t[RAW_KEYS] ??= new Map()).set(key, Buffer.from(kb));
+    }
     pos += klen;
     if (pos >= end) throw badTable('field table value missing');
     const cursor = { pos };
-    const value = decodeValue(buf, cursor, end);
+    const value = decodeValue(buf, cursor, end, depth);
     // A key may be any short string, '__proto__' included: define it rather than assign.
     if (key === '__proto__') Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
     else table[key] = value;
@@ -129,7 +173,7 @@ function need(cursor: { pos: number }, n: number, end: number): number {
   return p;
 }
 
-function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldValue {
+function decodeValue(buf: Buffer, cursor: { pos: number }, end: number, depth: number): FieldValue {
   const tag = String.fromCharCode(buf[need(cursor, 1, end)] as number);
   switch (tag) {
     case 't':
@@ -152,6 +196,12 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldVa
       const n = Number(v);
       if (Number.isSafeInteger(n) && (n < INT32_MIN || n > INT32_MAX)) return n;
       return Number.isSafeInteger(n) ? new TypedValue('l', n) : v;
+    }
+    case 'L': {
+      // Unsigned 64-bit (py-amqp/kombu send it for ints beyond 32 bits; RabbitMQ accepts it in any
+      // table). Kept typed so it goes back out as 'L': a number while safe, else a bigint.
+      const v = buf.readBigUInt64BE(need(cursor, 8, end));
+      return new TypedValue('L', v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
     }
     case 'f':
       return new TypedValue('f', buf.readFloatBE(need(cursor, 4, end)));
@@ -181,20 +231,23 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldVa
       const len = buf.readUInt32BE(p);
       const s = need(cursor, len, end);
       const arrEnd = s + len;
+      if (depth >= DECODED_DEPTH) return rawNested(buf, p - 1, s, arrEnd, false);
       const out: FieldValue[] = [];
       const inner = { pos: s };
-      while (inner.pos < arrEnd) out.push(decodeValue(buf, inner, arrEnd));
+      while (inner.pos < arrEnd) out.push(decodeValue(buf, inner, arrEnd, depth + 1));
       return out;
     }
     case 'T': {
-      const p = need(cursor, 8, end);
-      return new Date(Number(buf.readBigUInt64BE(p)) * 1000);
+      const secs = buf.readBigUInt64BE(need(cursor, 8, end));
+      // A Date only while it holds the value exactly (±8.64e15 ms); larger stamps stay typed.
+      return secs <= MAX_DATE_SECONDS ? new Date(Number(secs) * 1000) : new TypedValue('T', secs);
     }
     case 'F': {
       const p = need(cursor, 4, end);
       const len = buf.readUInt32BE(p);
       const s = need(cursor, len, end);
-      return decodeTableBody(buf, s, s + len);
+      if (depth >= DECODED_DEPTH) return rawNested(buf, p - 1, s, s + len, true);
+      return decodeTableBody(buf, s, s + len, depth + 1);
     }
     case 'V':
       return null;
@@ -202,6 +255,71 @@ function decodeValue(buf: Buffer, cursor: { pos: number }, end: number): FieldVa
       throw badTable(`unknown field table tag '${tag}'`);
   }
 }
+
+/**
+ * A container too deep to decode: check its contents with an explicit stack (any depth, no
+ * recursion) and keep its bytes, from the tag at `tagAt` to `end`.
+ */
+function rawNested(buf: Buffer, tagAt: number, start: number, end: number, table: boolean): RawFieldValue {
+  const ends: number[] = [end];
+  const tables: boolean[] = [table];
+  let pos = start;
+  while (ends.length > 0) {
+    const e = ends[ends.length - 1] as number;
+    if (pos === e) {
+      ends.pop();
+      tables.pop();
+      continue;
+    }
+    if (tables[tables.length - 1] === true) {
+      pos += 1 + (buf[pos] as number);
+      if (pos > e) throw badTable('field table key overruns table');
+      if (pos === e) throw badTable('field table value missing');
+    }
+    const tag = buf[pos] as number;
+    if (tag === TAG_TABLE || tag === TAG_ARRAY) {
+      if (pos + 5 > e) throw badTable('field value overruns table');
+      const innerEnd = pos + 5 + buf.readUInt32BE(pos + 1);
+      if (innerEnd > e) throw badTable('field value overruns table');
+      ends.push(innerEnd);
+      tables.push(tag === TAG_TABLE);
+      pos += 5;
+      continue;
+    }
+    if (!FIXED_VALUE_SIZES.has(tag) && !LENGTH_PREFIXED_TAGS.has(tag)) throw badTable(`unknown field table tag '${String.fromCharCode(tag)}'`);
+    const next = skipFieldValue(buf, pos, e);
+    if (next < 0) throw badTable('field value overruns table');
+    pos = next;
+  }
+  return new RawFieldValue(Buffer.from(buf.subarray(tagAt, end)));
+}
+
+const TAG_TABLE = 0x46; // 'F'
+const TAG_ARRAY = 0x41; // 'A'
+
+/**
+ * Where the field value at `pos` ends, without decoding it (containers and strings carry their
+ * length, so this never recurses); -1 if it is malformed or overruns `end`.
+ */
+export function skipFieldValue(buf: Buffer, pos: number, end: number): number {
+  if (pos >= end) return -1;
+  const tag = buf[pos] as number;
+  const fixed = FIXED_VALUE_SIZES.get(tag);
+  let next: number;
+  if (fixed !== undefined) next = pos + 1 + fixed;
+  else if (LENGTH_PREFIXED_TAGS.has(tag)) next = pos + 5 > end ? -1 : pos + 5 + buf.readUInt32BE(pos + 1);
+  else return -1;
+  return next < 0 || next > end ? -1 : next;
+}
+
+/** Octets after the tag of each fixed-size value type. */
+const FIXED_VALUE_SIZES: ReadonlyMap<number, number> = new Map(
+  [['t', 1], ['b', 1], ['B', 1], ['s', 2], ['u', 2], ['I', 4], ['i', 4], ['l', 8], ['L', 8], ['f', 4], ['d', 8], ['D', 5], ['T', 8], ['V', 0]].map(
+    ([t, n]) => [(t as string).charCodeAt(0), n as number],
+  ),
+);
+/** Value types whose body is a 32-bit length and that many octets. */
+const LENGTH_PREFIXED_TAGS: ReadonlySet<number> = new Set(['S', 'x', 'A', 'F'].map((t) => t.charCodeAt(0)));
 
 // ---------------------------------------------------------------- encoding
 
@@ -212,7 +330,7 @@ export function tableSize(t: FieldTable | undefined): number {
   for (const key in t) {
     const v = t[key];
     if (v === undefined) continue;
-    n += 1 + Buffer.byteLength(key) + valueSize(v);
+    n += 1 + (keyBytes(t, key)?.length ?? Buffer.byteLength(key)) + valueSize(v);
   }
   return n;
 }
@@ -230,6 +348,7 @@ function valueSize(v: FieldValue): number {
   if (v instanceof Date) return 9;
   if (v instanceof Decimal) return 6;
   if (v instanceof RawLongString) return 5 + v.bytes.length;
+  if (v instanceof RawFieldValue) return v.bytes.length;
   if (v instanceof TypedValue) {
     switch (v.tag) {
       case 'b':
@@ -262,8 +381,13 @@ export function writeTable(buf: Buffer, pos: number, t: FieldTable | undefined):
     for (const key in t) {
       const v = t[key];
       if (v === undefined) continue;
-      const klen = buf.write(key, pos + 1, 'utf8');
+      const raw = keyBytes(t, key);
+      const klen = raw !== undefined ? raw.length : Buffer.byteLength(key);
+      // A shortstr: a longer key would corrupt the table (its length octet wraps), so refuse it.
+      if (klen > 255) throw new RangeError(`field table key of ${klen} bytes exceeds 255`);
       buf[pos] = klen;
+      if (raw !== undefined) raw.copy(buf, pos + 1);
+      else buf.write(key, pos + 1, 'utf8');
       pos = writeValue(buf, pos + 1 + klen, v);
     }
   }
@@ -325,6 +449,7 @@ function writeValue(buf: Buffer, pos: number, v: FieldValue): number {
     return pos + 6;
   }
   if (v instanceof TypedValue) return writeTyped(buf, pos, v);
+  if (v instanceof RawFieldValue) return pos + v.bytes.copy(buf, pos);
   if (v instanceof RawLongString) {
     buf[pos] = 0x53; // 'S'
     buf.writeUInt32BE(v.bytes.length, pos + 1);
@@ -372,6 +497,7 @@ function writeTyped(buf: Buffer, pos: number, v: TypedValue): number {
       buf.writeDoubleBE(n, pos + 1);
       return pos + 9;
     case 'T':
+    case 'L':
       buf.writeBigUInt64BE(BigInt(v.value), pos + 1);
       return pos + 9;
     default: // 'l'

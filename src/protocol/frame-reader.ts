@@ -18,17 +18,41 @@ export interface FrameHandler {
 
 /** 7-byte frame header: type (1), channel (2), payload size (4); then 1 frame-end octet. */
 const HEADER_SIZE = 7;
+/** Content-header payload before the property flags: class (2), weight (2), body size (8). */
+const CONTENT_HEADER_FIXED = 12;
 /** Body frames with at least this much payload that span chunks are passed on as views, not copied. */
 const VIEW_MIN_PAYLOAD = 4096;
 /** A body frame arriving in more pieces than this is copied (bounds per-view overhead for trickled input). */
 const MAX_VIEWS = 16;
 
-/** Bytes as an Erlang binary literal, the way RabbitMQ prints them in frame errors (capped: reply texts are short strings). */
+/** Erlang's escapes for the control characters it still counts as printable. */
+const ERLANG_ESCAPES: ReadonlyMap<number, string> = new Map([
+  [8, '\\b'], [9, '\\t'], [10, '\\n'], [11, '\\v'], [12, '\\f'], [13, '\\r'], [27, '\\e'], [34, '\\"'], [92, '\\\\'],
+]);
+
+/**
+ * Bytes as an Erlang binary literal, the way RabbitMQ prints them in frame errors: a string when
+ * every byte is printable ASCII (`<<"abc">>`), else numbers (capped: reply texts are short strings).
+ */
 export function octets(buf: Buffer, start: number, end: number): string {
   const shown = Math.min(end, start + 40);
+  const more = shown < end ? ',...' : '';
+  let printable = shown > start;
+  for (let i = start; i < shown && printable; i++) {
+    const c = buf[i] as number;
+    printable = (c >= 32 && c <= 126) || ERLANG_ESCAPES.has(c);
+  }
+  if (printable) {
+    let text = '';
+    for (let i = start; i < shown; i++) {
+      const c = buf[i] as number;
+      text += ERLANG_ESCAPES.get(c) ?? String.fromCharCode(c);
+    }
+    return `<<"${text}"${more}>>`;
+  }
   const parts: number[] = [];
   for (let i = start; i < shown; i++) parts.push(buf[i] as number);
-  return `<<${parts.join(',')}${shown < end ? ',...' : ''}>>`;
+  return `<<${parts.join(',')}${more}>>`;
 }
 
 export class FrameReader {
@@ -71,7 +95,7 @@ export class FrameReader {
       }
       // Byte arithmetic rather than readUInt32BE: the bounds were checked just above.
       const size = (((chunk[pos + 3] as number) << 24) >>> 0) + (((chunk[pos + 4] as number) << 16) | ((chunk[pos + 5] as number) << 8) | (chunk[pos + 6] as number));
-      if (this.frameMax > 0 && size + HEADER_SIZE + 1 > this.frameMax) this.checkSize(size, chunk[pos] as number);
+      if (this.frameMax > 0 && size > this.frameMax) this.checkSize(size, chunk[pos] as number);
       const total = HEADER_SIZE + size + 1;
       if (len - pos < total) {
         // The frame ends beyond this chunk, so startViews cannot complete it here.
@@ -184,7 +208,9 @@ export class FrameReader {
   }
 
   private checkSize(size: number, type: number): void {
-    if (this.frameMax > 0 && size + HEADER_SIZE + 1 > this.frameMax) {
+    // frame_max counts the whole frame, but RabbitMQ lets the payload itself reach frame_max (it
+    // allows 8 octets of slack for clients that size body frames by frame_max), and so does warren.
+    if (this.frameMax > 0 && size > this.frameMax) {
       // RabbitMQ's wording: payload size against the largest payload frame_max allows.
       throw new ConnectionError(501, `type ${type}, all octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER_SIZE - 1}}`, 0, 0);
     }
@@ -203,12 +229,16 @@ export class FrameReader {
         this.handler.onMethodFrame(channel, buf.subarray(start, end));
         return;
       case FRAME_HEADER:
+        // Shorter than class, weight and body size: RabbitMQ cannot parse it as a header at all.
+        if (size < CONTENT_HEADER_FIXED) throw new ConnectionError(501, `type ${type}, all octets = ${octets(buf, start, end)}: unknown_frame`, 0, 0);
         this.handler.onHeaderFrame(channel, buf, start, end);
         return;
       case FRAME_BODY:
         this.handler.onBodyFrame(channel, buf.subarray(start, end));
         return;
       case FRAME_HEARTBEAT:
+        // RabbitMQ only knows the empty heartbeat: anything else is an unknown frame.
+        if (size !== 0) throw new ConnectionError(501, `type ${type}, all octets = ${octets(buf, start, end)}: unknown_frame`, 0, 0);
         this.handler.onHeartbeatFrame(channel);
         return;
       default:

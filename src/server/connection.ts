@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Broker } from '../broker/broker.js';
 import type { VHost } from '../broker/vhost.js';
 import type { Persistence } from '../broker/persistence.js';
+import type { Timer } from '../util/clock.js';
 import { AssemblyState } from '../protocol/command-assembler.js';
 import { AmqpError, ChannelError, ConnectionError } from '../protocol/errors.js';
 import { type FieldTable } from '../protocol/field-table.js';
@@ -15,9 +16,9 @@ import * as M from '../protocol/generated/amqp.js';
 import { Channel, type ChannelHost } from './channel.js';
 import type { ConfirmTracker } from './confirm-tracker.js';
 import { Outbound } from './outbound.js';
-import { MECHANISMS, parseSaslResponse } from './sasl.js';
+import { offeredMechanisms, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
-import { SILENT_CLOSE_DELAY_MS, loginFailureDelay, type PendingDelay } from './login-delay.js';
+import { SILENT_CLOSE_DELAY_MS } from './login-delay.js';
 
 const enum State {
   ProtocolHeader,
@@ -35,6 +36,12 @@ const LEGACY_0_9_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 
 /** How long a peer gets to answer our connection.close before the socket is cut. */
 const CLOSE_TIMEOUT_MS = 3000;
+/**
+ * How long a socket we half-closed (after close-ok, a refused header or a failed login) may stay
+ * open waiting for the peer's side; then it is destroyed so its descriptor is not kept forever.
+ * RabbitMQ's reader uses 30 s (CLOSING_TIMEOUT).
+ */
+export const HALF_CLOSED_TIMEOUT_MS = 30_000;
 /** Frames accepted before tune-ok: the spec's minimum frame size (FRAME-MIN-SIZE). */
 const PRE_TUNE_FRAME_MAX = 131072;
 
@@ -59,10 +66,10 @@ export class Connection implements FrameHandler, ChannelHost {
   private channelMax: number;
   private frameMax: number;
   private heartbeat = 0;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private closeTimer: NodeJS.Timeout | null = null;
-  private handshakeTimer: NodeJS.Timeout | null;
-  private silentCloseTimer: PendingDelay | null = null;
+  private heartbeatTimer: Timer | null = null;
+  private closeTimer: Timer | null = null;
+  private handshakeTimer: Timer | null;
+  private silentCloseTimer: Timer | null = null;
   private lastReceived: number;
   private vhostRef: VHost | null = null;
   user = '';
@@ -92,11 +99,10 @@ export class Connection implements FrameHandler, ChannelHost {
     socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
     // A client that never completes the handshake is dropped, as RabbitMQ does after handshake_timeout.
-    this.handshakeTimer = setTimeout(() => {
+    this.handshakeTimer = broker.clock.after(broker.config.handshakeTimeout, () => {
       this.log.warn({ timeoutMs: broker.config.handshakeTimeout }, 'handshake timeout, closing');
       this.destroy();
-    }, broker.config.handshakeTimeout);
-    this.handshakeTimer.unref();
+    });
   }
 
   private clearSilentCloseTimer(): void {
@@ -105,7 +111,7 @@ export class Connection implements FrameHandler, ChannelHost {
   }
 
   private clearHandshakeTimer(): void {
-    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer?.cancel();
     this.handshakeTimer = null;
   }
 
@@ -148,6 +154,7 @@ export class Connection implements FrameHandler, ChannelHost {
       this.log.info({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
       this.state = State.Closed;
       this.socket.end(PROTOCOL_HEADER);
+      this.destroyLater();
       return Buffer.alloc(0);
     }
     this.state = State.AwaitStartOk;
@@ -156,7 +163,7 @@ export class Connection implements FrameHandler, ChannelHost {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: serverProperties(this.broker.config.serverProperties),
-      mechanisms: MECHANISMS,
+      mechanisms: offeredMechanisms(this.broker.config.authMechanisms),
       locales: 'en_US',
     });
     return chunk.subarray(need);
@@ -333,6 +340,7 @@ export class Connection implements FrameHandler, ChannelHost {
         this.teardown();
         this.state = State.Closed;
         this.outbound.end();
+        this.destroyLater();
         return;
       case M.CONNECTION_CLOSE_OK:
         return this.destroy();
@@ -363,7 +371,7 @@ export class Connection implements FrameHandler, ChannelHost {
       this.connectionBlockedCapable = t['connection.blocked'] === true;
     }
     const response = typeof m.response === 'string' ? Buffer.from(m.response) : m.response;
-    if (m.mechanism !== 'PLAIN' && m.mechanism !== 'AMQPLAIN') {
+    if (!this.broker.config.authMechanisms.some((enabled) => enabled === m.mechanism)) {
       // RabbitMQ drops the socket on an unknown mechanism rather than sending connection.close.
       this.log.warn({ mechanism: m.mechanism }, 'unsupported authentication mechanism');
       return this.destroy();
@@ -386,9 +394,10 @@ export class Connection implements FrameHandler, ChannelHost {
         this.state = State.Closed;
         this.reader.stopped = true;
         this.clearHandshakeTimer();
-        this.silentCloseTimer = loginFailureDelay.schedule(SILENT_CLOSE_DELAY_MS, () => {
+        this.silentCloseTimer = this.broker.clock.after(SILENT_CLOSE_DELAY_MS, () => {
           this.silentCloseTimer = null;
           this.outbound.end();
+          this.destroyLater();
         });
       }
       return;
@@ -438,7 +447,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (this.heartbeat === 0) return;
     const intervalMs = this.heartbeat * 1000;
     // Send at half the interval; drop a peer silent for two full intervals (spec §4.2.7).
-    this.heartbeatTimer = setInterval(() => {
+    this.heartbeatTimer = this.broker.clock.every(intervalMs / 2, () => {
       const now = this.broker.clock.now();
       // A blocked connection is not read, so its silence is ours, not the peer's.
       if (this.blockedByAlarm) this.lastReceived = now;
@@ -448,8 +457,7 @@ export class Connection implements FrameHandler, ChannelHost {
         return;
       }
       this.outbound.sendRaw(HEARTBEAT_FRAME);
-    }, intervalMs / 2);
-    this.heartbeatTimer.unref();
+    });
   }
 
   // ------------------------------------------------------------ errors and closing
@@ -509,26 +517,40 @@ export class Connection implements FrameHandler, ChannelHost {
     });
     this.outbound.flush();
     this.reader.stopped = false;
-    this.closeTimer = setTimeout(() => this.destroy(), CLOSE_TIMEOUT_MS);
-    this.closeTimer.unref();
+    this.closeTimer = this.broker.clock.after(CLOSE_TIMEOUT_MS, () => this.destroy());
+  }
+
+  private cleanupChannels(): void {
+    for (const ch of this.channels.values()) ch.cleanup();
+  }
+
+  /** We half-closed the socket: cut it off if the peer never closes its side. */
+  private destroyLater(): void {
+    // A pending handshake timeout stays armed: whichever fires first destroys the socket.
+    this.closeTimer?.cancel();
+    this.closeTimer = this.broker.clock.after(HALF_CLOSED_TIMEOUT_MS, () => {
+      this.log.debug({ timeoutMs: HALF_CLOSED_TIMEOUT_MS }, 'peer kept a half-closed socket open, destroying it');
+      this.destroy();
+    });
   }
 
   /** Release everything the connection holds in the broker (idempotent). */
   private teardown(): void {
     this.clearHandshakeTimer();
     this.clearSilentCloseTimer();
-    for (const ch of this.channels.values()) ch.cleanup();
+    // Requeues every unacked delivery: long with many of them, so the watchdog can name it.
+    if (this.channels.size > 0) this.broker.loop.track('connection.teardown', () => this.cleanupChannels(), { conn: this.id });
     this.channels.clear();
     this.pendingConfirms.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
-    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
   }
 
   destroy(): void {
     if (this.state !== State.Closed) this.state = State.Closed;
     this.teardown();
-    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer?.cancel();
     this.outbound.flush();
     this.outbound.closed = true;
     this.socket.destroy();
@@ -538,7 +560,7 @@ export class Connection implements FrameHandler, ChannelHost {
     this.state = State.Closed;
     this.outbound.closed = true;
     this.teardown();
-    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer?.cancel();
     this.registry.removeConnection(this);
     this.log.debug('connection closed');
   }

@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import type { Broker } from '../broker/broker.js';
 import type { Logger } from '../log.js';
+import type { Timer } from '../util/clock.js';
 import { ConnectionError } from '../protocol/errors.js';
 import { Connection, type ConnectionRegistry } from './connection.js';
 import { createAmqpsServer } from './tls.js';
@@ -81,16 +82,16 @@ export class Listener implements ConnectionRegistry {
   private readonly log: Logger;
   readonly connections = new Set<Connection>();
   private nextId = 1;
-  private readonly timeoutSweep: NodeJS.Timeout;
+  private readonly drainWaiters: (() => void)[] = [];
+  private readonly timeoutSweep: Timer;
 
   constructor(broker: Broker, log: Logger) {
     this.broker = broker;
     this.log = log;
-    this.timeoutSweep = setInterval(() => {
+    this.timeoutSweep = broker.clock.every(broker.config.consumerTimeoutCheckMs, () => {
       const now = broker.clock.now();
       for (const c of this.connections) c.checkConsumerTimeouts(now);
-    }, broker.config.consumerTimeoutCheckMs);
-    this.timeoutSweep.unref();
+    });
     broker.alarms.onChange((blocked, reason) => {
       for (const c of this.connections) c.setAlarm(blocked, reason);
     });
@@ -134,19 +135,29 @@ export class Listener implements ConnectionRegistry {
 
   removeConnection(c: Connection): void {
     this.connections.delete(c);
+    if (this.connections.size === 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Resolves when every connection is gone, or after `graceMs` on the broker's clock. */
+  private drained(graceMs: number): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.broker.clock.after(graceMs, () => resolve());
+      this.drainWaiters.push(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
   }
 
   /** Stop accepting, send 320 CONNECTION_FORCED to every client, wait briefly for close-ok. */
   async close(): Promise<void> {
-    clearInterval(this.timeoutSweep);
+    this.timeoutSweep.cancel();
     const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const c of this.connections) {
       c.closeConnection(new ConnectionError(320, "broker forced connection closure with reason 'shutdown'", 0, 0));
     }
-    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-    while (this.connections.size > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await this.drained(SHUTDOWN_GRACE_MS);
     for (const c of this.connections) c.destroy();
     // Whatever is left never became a connection (a TLS handshake in progress).
     for (const s of this.sockets) s.destroy();

@@ -7,6 +7,13 @@ import { decodeTableBody, stringValue } from '../protocol/field-table.js';
 /** RabbitMQ lists them in this order. */
 export const MECHANISMS = 'AMQPLAIN PLAIN';
 
+/** The connection.start mechanisms list for the enabled ones (auth_mechanisms), in RabbitMQ's order. */
+export function offeredMechanisms(enabled: readonly string[]): string {
+  return MECHANISMS.split(' ')
+    .filter((m) => enabled.includes(m))
+    .join(' ');
+}
+
 export interface Credentials {
   user: string;
   password: string;

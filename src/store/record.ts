@@ -31,6 +31,9 @@
 //           ACK       (3): nothing; seq names the message
 //           PURGE     (4): u8 n, queue name; every message of that queue with seq < this seq is gone
 //                          (purge and queue deletion)
+//           SEAL      (5): nothing; "seq" is the record's own file offset. Appended as the last
+//                          record of a finished segment once an fsync covering all of it has
+//                          completed (and at a clean close): everything before it is durable.
 //
 // Acks, delivery marks and purges live in the same log as the messages so one fsync covers
 // everything (group commit). Such a record may name a message in an older segment; the newer
@@ -47,6 +50,10 @@
 // Recovery reads surviving segments in id order, so it costs the backlog, not the history.
 // A record whose CRC fails is skipped and counted; an incomplete record at a file's end
 // (torn write) is truncated away; a tail of zeros (size extended, data never written) too.
+// In a sealed segment (see SEAL) no write can be torn, so recovery checks the framing of every
+// record and the CRC of every small one, but leaves a MESSAGE record's CRC to the first read of
+// its body, which drops and counts it if it fails (see recovery.ts for why that is safe).
+// A segment without a valid seal at its end, or whose framing looks wrong, is checked in full.
 
 import { crc32 } from '../util/crc32.js';
 import type { StoredMessage } from './message-store.js';
@@ -66,6 +73,7 @@ export const RecordType = {
   Delivered: 2,
   Ack: 3,
   Purge: 4,
+  Seal: 5,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
@@ -157,7 +165,18 @@ export function smallRecordSize(queueName: Buffer | null): number {
   return RECORD_HEADER_SIZE + MIN_PAYLOAD + (queueName === null ? 0 : 1 + queueName.length);
 }
 
-/** Writes a complete DELIVERED, ACK or PURGE record (CRC included); returns the end offset. */
+/** Bytes of a SEAL record. */
+export const SEAL_RECORD_SIZE = RECORD_HEADER_SIZE + MIN_PAYLOAD;
+
+/** True when the segment image ends with a valid SEAL record naming its own offset. */
+export function isSealed(buf: Buffer): boolean {
+  const at = buf.length - SEAL_RECORD_SIZE;
+  if (at < SEGMENT_HEADER_SIZE || buf.readUInt32LE(at) !== MIN_PAYLOAD) return false;
+  if (buf[at + RECORD_HEADER_SIZE] !== RecordType.Seal || readU64(buf, at + RECORD_HEADER_SIZE + 1) !== at) return false;
+  return recordChecksumOk(buf, at, MIN_PAYLOAD);
+}
+
+/** Writes a complete DELIVERED, ACK, PURGE or SEAL record (CRC included); returns the end offset. */
 export function encodeSmall(buf: Buffer, off: number, type: RecordType, seq: number, queueName: Buffer | null): number {
   let p = off + RECORD_HEADER_SIZE;
   buf[p] = type;
@@ -368,6 +387,7 @@ export const plausibleRecord: Plausible = (buf, pos, len) => {
       return len >= MIN_PAYLOAD + 1 + (buf[p + MIN_PAYLOAD] as number) + 8 + 2 + 4;
     case RecordType.Delivered:
     case RecordType.Ack:
+    case RecordType.Seal:
       return len === MIN_PAYLOAD;
     case RecordType.Purge:
       return len > MIN_PAYLOAD && len === MIN_PAYLOAD + 1 + (buf[p + MIN_PAYLOAD] as number);

@@ -10,9 +10,11 @@ import {
   RecordType,
   SEGMENT_HEADER_SIZE,
   FORMAT_VERSION,
-  decodeMessageMeta,
+  MIN_PAYLOAD,
   decodeQueueName,
+  isSealed,
   plausibleRecord,
+  recordChecksumOk,
   readSegmentHeader,
   readU64,
   scanFrames,
@@ -20,8 +22,11 @@ import {
 } from './record.js';
 import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
 
-/** Records that pass their checksum, in file order; `length` is the record's total size. */
-export type RecordVisitor = (type: number, seq: number, payload: Buffer, offset: number, length: number) => void;
+/**
+ * Records that pass their checks, in file order: the record is buf[offset, offset + length), its
+ * payload from offset + RECORD_HEADER_SIZE (no view is cut per record: a scan visits millions).
+ */
+export type RecordVisitor = (type: number, seq: number, buf: Buffer, offset: number, length: number) => void;
 
 function allZero(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
@@ -31,9 +36,45 @@ function allZero(buf: Buffer): boolean {
 /** Walks the valid records of a segment image whose header was checked (see scanFrames for damage). */
 export function scanSegment(buf: Buffer, visit: RecordVisitor): FrameScan {
   return scanFrames(buf, SEGMENT_HEADER_SIZE, plausibleRecord, (pos, total) => {
-    const payload = buf.subarray(pos + RECORD_HEADER_SIZE, pos + total);
-    visit(payload[0] as number, readU64(payload, 1), payload, pos, total);
+    visit(buf[pos + RECORD_HEADER_SIZE] as number, readU64(buf, pos + RECORD_HEADER_SIZE + 1), buf, pos, total);
   });
+}
+
+/**
+ * Walks a sealed segment (record.ts: SEAL) checking the framing of every record and the CRC of
+ * every record but MESSAGE ones, whose CRC is checked when the body is first read. Returns false,
+ * having visited nothing, if anything looks wrong: the caller then checks the segment in full.
+ *
+ * Why a message's CRC may wait: a seal is written only after an fsync covering the whole segment
+ * completed, so no write in it can be torn, and every confirmed message in it was durable before
+ * its confirm. What the CRC can still find there is media damage, and a damaged message is never
+ * delivered either way: the body read checks the whole record and drops it (counted in
+ * corruptRecords). Until then it counts in its queue as it would have before the damage.
+ */
+function walkSealed(buf: Buffer, visit: RecordVisitor): boolean {
+  const end = buf.length - RECORD_HEADER_SIZE - MIN_PAYLOAD;
+  let pos = SEGMENT_HEADER_SIZE;
+  let count = 0;
+  // Shape first, visit after: a wrong length would misread everything behind it.
+  const offsets: number[] = [];
+  while (pos < end) {
+    if (end - pos < RECORD_HEADER_SIZE) return false;
+    const len = buf.readUInt32LE(pos);
+    if (len > end - pos - RECORD_HEADER_SIZE || !plausibleRecord(buf, pos, len)) return false;
+    const type = buf[pos + RECORD_HEADER_SIZE];
+    if (type === RecordType.Seal) return false;
+    if (type !== RecordType.Message && !recordChecksumOk(buf, pos, len)) return false;
+    offsets.push(pos);
+    pos += RECORD_HEADER_SIZE + len;
+    count++;
+  }
+  if (pos !== end) return false;
+  for (let i = 0; i < count; i++) {
+    const at = offsets[i] as number;
+    const total = RECORD_HEADER_SIZE + buf.readUInt32LE(at);
+    visit(buf[at + RECORD_HEADER_SIZE] as number, readU64(buf, at + RECORD_HEADER_SIZE + 1), buf, at, total);
+  }
+  return true;
 }
 
 export interface Recovered {
@@ -46,6 +87,8 @@ export interface Recovered {
   readonly truncatedBytes: number;
   readonly unknownPositions: number;
   readonly messages: number;
+  /** Segments read through their seal (message CRCs left to the first body read). */
+  readonly sealedSegments: number;
   /** What open() returns: per queue, in seq order, with enqueuedAt and header copied out. */
   readonly recovered: Map<string, RecoveredMessage[]>;
 }
@@ -71,7 +114,7 @@ class Recovering implements RecoveredMessage {
 /** A queue met during the scan: its messages as indices into the scan columns, in seq order. */
 interface ScanQueue {
   readonly name: string;
-  readonly slots: number[];
+  readonly slots: NumColumn;
   /** Slots before this one are all removed (purges remove prefixes). */
   cursor: number;
 }
@@ -83,15 +126,75 @@ function addRef(from: Segment, to: Segment): void {
   }
 }
 
-/** Shares one string per distinct value: recovered lists would otherwise hold a copy per message. */
-class Interner {
-  private readonly map = new Map<string, string>();
+/**
+ * One string per distinct byte sequence, found by hashing the bytes where they lie: recovered
+ * lists would otherwise hold a copy per message, and decoding each name per message costs more
+ * than the scan itself. Past `limit` distinct values, names are decoded and not kept.
+ */
+class BytesInterner {
+  private readonly buckets = new Map<number, Array<{ bytes: Buffer; str: string }>>();
+  private size = 0;
   constructor(private readonly limit: number) {}
-  get(s: string): string {
-    const hit = this.map.get(s);
-    if (hit !== undefined) return hit;
-    if (this.map.size < this.limit) this.map.set(s, s);
-    return s;
+  get(buf: Buffer, start: number, end: number): string {
+    let h = 0x811c9dc5 ^ (end - start);
+    for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    const bucket = this.buckets.get(h);
+    if (bucket !== undefined) {
+      for (const e of bucket) if (sameBytes(e.bytes, buf, start, end)) return e.str;
+    }
+    const str = buf.toString('utf8', start, end);
+    if (this.size < this.limit) {
+      const entry = { bytes: Buffer.from(buf.subarray(start, end)), str };
+      if (bucket === undefined) this.buckets.set(h, [entry]);
+      else bucket.push(entry);
+      this.size++;
+    }
+    return str;
+  }
+}
+
+function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  return true;
+}
+
+/** Copies of small buffers packed into shared slabs: one allocation per 256 KiB, not one per message. */
+class HeaderArena {
+  private slab = Buffer.allocUnsafeSlow(0);
+  private used = 0;
+  /** A copy of buf[start, end). */
+  copy(buf: Buffer, start: number, end: number): Buffer {
+    const n = end - start;
+    if (n > this.slab.length - this.used) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(256 * 1024, n));
+      this.used = 0;
+    }
+    const slab = this.slab;
+    const at = this.used;
+    // A loop: Buffer#copy cuts a view per call, which costs more than a header's bytes.
+    if (n <= 512) for (let i = 0; i < n; i++) slab[at + i] = buf[start + i] as number;
+    else buf.copy(slab, at, start, end);
+    const out = this.slab.subarray(this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
+}
+
+/** A growable column of numbers off the JS heap: a scan of a large backlog pushes millions. */
+class NumColumn {
+  private data = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  at(i: number): number {
+    return this.data[i] as number;
   }
 }
 
@@ -106,29 +209,32 @@ export async function recover(dir: string): Promise<Recovered> {
 
   // Every MESSAGE record kept, in scan order, which is seq order (seqs only grow through the
   // log), as columns: ack and delivered records carry only a seq, found by binary search.
-  const cSeq: number[] = [];
-  const cSeg: Segment[] = [];
-  const cOffset: number[] = [];
-  const cLength: number[] = [];
+  const cSeq = new NumColumn();
+  /** Index into scanned. */
+  const cSeg = new NumColumn();
+  const cOffset = new NumColumn();
+  const cLength = new NumColumn();
+  const scanned: Segment[] = [];
   /** null once acked or purged. */
   const cRec: Array<Recovering | null> = [];
-  const cQueue: ScanQueue[] = [];
   const scanQueues = new Map<string, ScanQueue>();
-  const exchanges = new Interner(65_536);
-  const routingKeys = new Interner(65_536);
+  const queueNames = new BytesInterner(65_536);
+  const exchanges = new BytesInterner(65_536);
+  const routingKeys = new BytesInterner(65_536);
   const segments: Segment[] = [];
   let nextSeq = 1;
   let lastMessageSeq = 0;
   let corruptRecords = 0;
   let truncatedBytes = 0;
   let unknownPositions = 0;
+  let sealedSegments = 0;
 
   const find = (seq: number): number => {
     let lo = 0;
     let hi = cSeq.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const v = cSeq[mid] as number;
+      const v = cSeq.at(mid);
       if (v < seq) lo = mid + 1;
       else if (v > seq) hi = mid - 1;
       else return cRec[mid] === null ? -1 : mid;
@@ -136,15 +242,35 @@ export async function recover(dir: string): Promise<Recovered> {
     return -1;
   };
   const removeAt = (i: number, by: Segment): void => {
-    const seg = cSeg[i] as Segment;
+    const seg = scanned[cSeg.at(i)] as Segment;
     addRef(by, seg);
     seg.live--;
     cRec[i] = null;
   };
 
+  // One buffer for every segment (grown as needed): nothing kept from the scan is a view into it.
+  let scratch = Buffer.allocUnsafeSlow(0);
+  const headers = new HeaderArena();
   for (const id of ids) {
     const seg = new Segment(id, dir, -1, 0);
-    const buf = await fs.promises.readFile(seg.path);
+    // Synchronous reads: nothing else runs before recovery ends, and a thread-pool round trip
+    // per chunk cost more than the copy itself on a loaded machine.
+    const fd = fs.openSync(seg.path, 'r');
+    let buf: Buffer;
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+      buf = scratch.subarray(0, size);
+      let got = 0;
+      while (got < size) {
+        const bytesRead = fs.readSync(fd, buf, got, size - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      buf = buf.subarray(0, got);
+    } finally {
+      fs.closeSync(fd);
+    }
     const headerSeq = readSegmentHeader(buf);
     if (headerSeq === null) {
       const version = segmentVersion(buf);
@@ -168,37 +294,47 @@ export async function recover(dir: string): Promise<Recovered> {
       continue;
     }
     nextSeq = Math.max(nextSeq, headerSeq);
+    const segIndex = scanned.length;
+    scanned.push(seg);
 
-    const visit: RecordVisitor = (type, seq, payload, offset, length) => {
+    const visit: RecordVisitor = (type, seq, buf, offset, length) => {
       nextSeq = Math.max(nextSeq, seq + 1);
       if (type === RecordType.Message) {
-        const meta = decodeMessageMeta(payload);
+        // The MESSAGE layout (record.ts) read in place: no strings built for names already seen.
+        const n = offset + length;
+        const qAt = offset + RECORD_HEADER_SIZE + MIN_PAYLOAD;
+        const qEnd = qAt + 1 + (buf[qAt] as number);
+        const exAt = qEnd + 8;
+        const exEnd = exAt < n ? exAt + 1 + (buf[exAt] as number) : n + 1;
+        const rkEnd = exEnd < n ? exEnd + 1 + (buf[exEnd] as number) : n + 1;
+        const headerLen = rkEnd + 4 <= n ? buf.readUInt32LE(rkEnd) : -1;
         // A seq not above the last message's is a duplicate or out of order: our log never writes that.
-        if (meta === null || seq <= lastMessageSeq) {
+        if (headerLen < 0 || rkEnd + 4 + headerLen > n || seq <= lastMessageSeq) {
           corruptRecords++;
           return;
         }
         lastMessageSeq = seq;
-        let q = scanQueues.get(meta.queue);
+        const queueName = queueNames.get(buf, qAt + 1, qEnd);
+        let q = scanQueues.get(queueName);
         if (q === undefined) {
-          q = { name: meta.queue, slots: [], cursor: 0 };
-          scanQueues.set(meta.queue, q);
+          q = { name: queueName, slots: new NumColumn(), cursor: 0 };
+          scanQueues.set(queueName, q);
         }
+        const h = rkEnd + 4;
         q.slots.push(cSeq.length);
         cSeq.push(seq);
-        cSeg.push(seg);
+        cSeg.push(segIndex);
         cOffset.push(offset);
         cLength.push(length);
-        cQueue.push(q);
         cRec.push(
           new Recovering(
             seq,
-            payload.length - meta.bodyOffset + meta.header.length,
-            meta.enqueuedAt,
-            exchanges.get(meta.exchange),
-            routingKeys.get(meta.routingKey),
-            // A copy: a view would pin the whole segment image.
-            Buffer.from(meta.header),
+            n - h,
+            readU64(buf, qEnd),
+            exchanges.get(buf, exAt + 1, exEnd),
+            routingKeys.get(buf, exEnd + 1, rkEnd),
+            // A copy: the scan buffer is reused for the next segment.
+            headers.copy(buf, h, h + headerLen),
           ),
         );
         seg.live++;
@@ -209,7 +345,7 @@ export async function recover(dir: string): Promise<Recovered> {
           return;
         }
         if (type === RecordType.Delivered) {
-          addRef(seg, cSeg[i] as Segment);
+          addRef(seg, scanned[cSeg.at(i)] as Segment);
           const r = cRec[i] as Recovering;
           r.deliveryCount++;
           r.redelivered = true;
@@ -217,7 +353,7 @@ export async function recover(dir: string): Promise<Recovered> {
           removeAt(i, seg);
         }
       } else if (type === RecordType.Purge) {
-        const name = decodeQueueName(payload);
+        const name = decodeQueueName(buf.subarray(offset + RECORD_HEADER_SIZE, offset + length));
         if (name === null) {
           corruptRecords++;
           return;
@@ -226,15 +362,22 @@ export async function recover(dir: string): Promise<Recovered> {
         if (q === undefined) return;
         // Everything of the queue below the purge's seq: a prefix of its slots.
         while (q.cursor < q.slots.length) {
-          const i = q.slots[q.cursor] as number;
-          if ((cSeq[i] as number) >= seq) break;
+          const i = q.slots.at(q.cursor);
+          if (cSeq.at(i) >= seq) break;
           if (cRec[i] !== null) removeAt(i, seg);
           q.cursor++;
         }
-      } else {
+      } else if (type !== RecordType.Seal) {
         corruptRecords++;
       }
     };
+    if (isSealed(buf) && walkSealed(buf, visit)) {
+      sealedSegments++;
+      seg.size = buf.length;
+      seg.written = seg.size;
+      segments.push(seg);
+      continue;
+    }
     const r = scanSegment(buf, visit);
     corruptRecords += r.corruptRecords;
     if (r.tornTail) {
@@ -253,12 +396,12 @@ export async function recover(dir: string): Promise<Recovered> {
     let index: QueueIndex | null = null;
     const list: RecoveredMessage[] = [];
     for (let k = q.cursor; k < q.slots.length; k++) {
-      const i = q.slots[k] as number;
+      const i = q.slots.at(k);
       const rec = cRec[i] ?? null;
       if (rec === null) continue;
       // A fresh buffer for the name: a view would pin the whole segment image in memory.
       index ??= new QueueIndex(q.name, Buffer.from(q.name, 'utf8'));
-      index.push(rec.seq, (cSeg[i] as Segment).id, cOffset[i] as number, cLength[i] as number, rec.size);
+      index.push(rec.seq, (scanned[cSeg.at(i)] as Segment).id, cOffset.at(i), cLength.at(i), rec.size);
       if (rec.deliveryCount > 0) index.setDeliveries(index.end - 1, rec.deliveryCount);
       list.push(rec);
     }
@@ -278,6 +421,7 @@ export async function recover(dir: string): Promise<Recovered> {
     unknownPositions,
     messages,
     recovered,
+    sealedSegments,
   };
 }
 

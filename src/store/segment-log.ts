@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
 import type { StoredMessage } from './message-store.js';
-import { SEGMENT_HEADER_SIZE, encodeMessage, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
+import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 /** One segment file and the bookkeeping deciding when it may be deleted. */
 export class Segment {
@@ -111,6 +112,8 @@ export interface SegmentLogOptions {
   /** Cap on read-only descriptors of finished segments, so a backlog over many segments does not exhaust fds. */
   maxReadFds: number;
   hooks: SegmentLogHooks;
+  /** Clock for the batch-mode fsync timer (default: the system clock). */
+  clock?: Clock;
   /**
    * With sync 'off': close a finished segment's write descriptor once it is written, without an
    * fsync at close either (for a log nobody reads after a restart, like the spill store), so a
@@ -145,6 +148,16 @@ function writevAll(fd: number, iov: Buffer[], position: number, bytes: number): 
 
 function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.write(fd, buf, 0, buf.length, position, (err, n) => {
+      if (err) reject(err);
+      else if (n !== buf.length) reject(new Error(`short write: ${n} of ${buf.length} bytes`));
+      else resolve();
+    });
+  });
 }
 
 function closeFd(fd: number): Promise<void> {
@@ -205,7 +218,8 @@ export class SegmentLog {
   private waiterHead: number;
   private loopPromise: Promise<void> | null;
   private kickScheduled: boolean;
-  private timer: NodeJS.Timeout | null;
+  private timer: Timer | null;
+  private readonly clock: Clock;
   private readonly onKick: () => void;
   private readonly batchIntervalMs: number;
   private readonly onBatchTimer: () => void;
@@ -263,6 +277,7 @@ export class SegmentLog {
       if (this.loopPromise === null) this.runLoop();
     };
     this.batchIntervalMs = opts.batchIntervalMs;
+    this.clock = opts.clock ?? systemClock;
     this.onBatchTimer = () => {
       this.timer = null;
       this.syncRequested = true;
@@ -439,7 +454,7 @@ export class SegmentLog {
 
   /** Writes and fsyncs everything, runs the callbacks, closes files. */
   async close(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.forceSync = true;
     this.kick();
@@ -448,6 +463,8 @@ export class SegmentLog {
     for (const s of [...this.readLru]) this.closeReadFd(s);
     for (const s of this.segments.values()) {
       if (s.fd >= 0) {
+        // Everything was synced above (unless the log failed or never syncs): the active segment is finished too.
+        if (this.failed === null && this.mode !== 'off' && s.written === s.size) await this.seal(s);
         const fd = s.fd;
         s.fd = -1;
         await closeFd(fd);
@@ -519,8 +536,8 @@ export class SegmentLog {
           this.durablePos = this.writtenPos;
           if (this.ephemeral) this.releaseFinished();
         } else if (this.mode === 'batch' && this.timer === null && this.durablePos < this.writtenPos) {
-          // Armed only while something is unsynced, and not unref'd: pending confirms keep the process alive.
-          this.timer = setTimeout(this.onBatchTimer, this.batchIntervalMs);
+          // Armed only while something is unsynced, and kept alive: pending confirms keep the process alive.
+          this.timer = this.clock.after(this.batchIntervalMs, this.onBatchTimer, { keepAlive: true });
         }
         this.resolveWaiters(null);
         this.collectRequested = false;
@@ -549,14 +566,29 @@ export class SegmentLog {
     if (dir) await fsyncDir(this.dir);
     this.durablePos = target;
     this.syncs++;
-    // A finished segment will only be read (lazily) from now on: release its descriptor.
+    // A finished segment will only be read (lazily) from now on: seal it and release its descriptor.
     for (const s of segs) {
       if (s !== this.active && s.fd >= 0 && s.written === s.size) {
+        await this.seal(s);
         const fd = s.fd;
         s.fd = -1;
         await closeFd(fd);
       }
     }
+  }
+
+  /**
+   * Appends a SEAL record to a segment whose every byte an fsync has just covered, so recovery
+   * may skip the CRC of its message bodies (record.ts). Not synced itself: a lost seal only
+   * costs a full check at the next recovery, and a torn one is a torn tail like any other.
+   */
+  private async seal(s: Segment): Promise<void> {
+    if (this.ephemeral || s.size <= SEGMENT_HEADER_SIZE) return;
+    const rec = Buffer.allocUnsafe(SEAL_RECORD_SIZE);
+    encodeSmall(rec, 0, RecordType.Seal, s.size, null);
+    await writeAt(s.fd, rec, s.size);
+    s.size += SEAL_RECORD_SIZE;
+    s.written = s.size;
   }
 
   /** An ephemeral log's finished segments are released here instead of after their fsync. */

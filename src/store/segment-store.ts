@@ -24,6 +24,7 @@ import {
 import { QueueIndex } from './queue-index.js';
 import { recover } from './recovery.js';
 import { type Segment, SegmentLog } from './segment-log.js';
+import type { Clock } from '../util/clock.js';
 
 export interface SegmentStoreOptions {
   /** Directory holding the segment files (created if missing); one store per directory. */
@@ -42,6 +43,8 @@ export interface SegmentStoreOptions {
   maxReadFds?: number;
   /** Clock in milliseconds, for recoveryMs. */
   now?: () => number;
+  /** Clock for the batch-mode fsync timer (default: the system clock). */
+  clock?: Clock;
 }
 
 /** 8 MiB: see SegmentStoreOptions.segmentSize. */
@@ -64,6 +67,7 @@ export class SegmentStore implements MessageStore {
   private readonly chunkSize: number;
   private readonly maxReadFds: number;
   private readonly now: () => number;
+  private readonly clock: Clock | undefined;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
   /** Segments that may have become deletable; checked after each durable point. */
@@ -89,6 +93,7 @@ export class SegmentStore implements MessageStore {
     this.chunkSize = options.writeChunkSize ?? DEFAULT_WRITE_CHUNK_SIZE;
     this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
     this.now = options.now ?? (() => performance.now());
+    this.clock = options.clock;
     this.log = null;
     this.queues = new Map();
     this.candidates = new Set();
@@ -128,6 +133,7 @@ export class SegmentStore implements MessageStore {
       segmentSize: this.segmentSize,
       sync: this.mode,
       batchIntervalMs: this.batchIntervalMs,
+      ...(this.clock === undefined ? {} : { clock: this.clock }),
       chunkSize: this.chunkSize,
       maxReadFds: this.maxReadFds,
       hooks: {

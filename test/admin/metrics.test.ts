@@ -53,3 +53,23 @@ it('answers 404 for other paths', async () => {
   const res = await fetch(`http://127.0.0.1:${b.metricsPort}/other`);
   expect(res.status).toBe(404);
 });
+
+/** Hold the event loop (this process runs the broker too) for `ms`. */
+function blockLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin: a synchronous stretch, as a long purge or requeue would be
+  }
+}
+
+it('exposes the event-loop lag, which shows a synchronous stall', async () => {
+  const before = await scrape();
+  expect(before).toMatch(/# TYPE warren_event_loop_lag_seconds gauge/);
+  expect(before).toMatch(/^warren_event_loop_lag_seconds \d+(\.\d+)?(e-?\d+)?$/m);
+  blockLoop(250);
+  await new Promise((r) => setImmediate(r)); // let the delay monitor's timer fire late
+  await new Promise((r) => setTimeout(r, 30));
+  const after = await scrape();
+  const m = /^warren_event_loop_lag_seconds (\S+)$/m.exec(after);
+  expect(Number(m?.[1])).toBeGreaterThanOrEqual(0.2);
+});

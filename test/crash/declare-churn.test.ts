@@ -18,6 +18,7 @@ import {
   connect,
   drainQueues,
   killAllChildren,
+  random,
   randInt,
   sleep,
   startChild,
@@ -92,7 +93,7 @@ async function churn(url: string, defs: Defs, prefix: string, dead: () => boolea
   let n = 0;
   while (!dead()) {
     n++;
-    const roll = Math.random();
+    const roll = random();
     const mine = [...defs.exchanges.keys()].filter((x) => x.startsWith(prefix));
     const myQueues = [...defs.queues].filter((q) => q.startsWith(prefix));
     let inFlight: InFlight | null = null;

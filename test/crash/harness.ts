@@ -17,8 +17,34 @@ const distEntry = join(repoRoot, 'dist', 'index.js');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Seed of every random choice the crash tests make (kill instants, body sizes, operations),
+ * printed at the start of each file; CRASH_SEED=<n> replays one. The kill still lands wherever
+ * the broker is at that instant, so a replay repeats the choices, not the exact interleaving.
+ */
+export const crashSeed: number = (() => {
+  const env = process.env.CRASH_SEED;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`CRASH_SEED must be an integer in [0, 2^32), got '${env}'`);
+    return n;
+  }
+  return Math.floor(Math.random() * 0x1_0000_0000);
+})();
+
+let rngState = crashSeed;
+
+/** mulberry32: a small seeded generator; uniform in [0, 1). */
+export function random(): number {
+  rngState = (rngState + 0x6d2b79f5) >>> 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
+}
+
 export function randInt(lo: number, hi: number): number {
-  return lo + Math.floor(Math.random() * (hi - lo + 1));
+  return lo + Math.floor(random() * (hi - lo + 1));
 }
 
 function newestMtime(dir: string): number {
@@ -252,6 +278,7 @@ export async function drainQueue(ch: amqplib.Channel, queue: string, timeoutMs =
 /** The hooks every crash-test file needs: build dist/ once, kill children and close clients after each test, remove temp dirs. */
 export function useCrashHarness(): void {
   beforeAll(async () => {
+    console.log(`[crash] seed ${crashSeed} (replay with CRASH_SEED=${crashSeed})`);
     await ensureBuilt();
   }, 120_000);
   afterEach(async () => {

@@ -99,10 +99,10 @@ export class RawClient {
     });
   }
 
-  /** Connect without sending anything. */
-  static connect(port: number, expectFrames = true): Promise<RawClient> {
+  /** Connect without sending anything. With allowHalfOpen the socket keeps its side open after the server's FIN. */
+  static connect(port: number, expectFrames = true, allowHalfOpen = false): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = netConnect({ host: '127.0.0.1', port }, () => {
+      const s = netConnect({ host: '127.0.0.1', port, allowHalfOpen }, () => {
         s.off('error', reject);
         s.setNoDelay(true);
         resolve(new RawClient(s, expectFrames));

@@ -4,12 +4,15 @@
 import { describe, it, expect } from 'vitest';
 import { useBroker } from '../helpers/broker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { channel, channelClosed, collect, messageCount, replyText, sleep, uniq, waitFor } from './helpers.js';
+import { channel, channelClosed, collect, messageCount, replyText, uniq, waitFor } from './helpers.js';
 
 /** Broker-wide default stays at RabbitMQ's 30 minutes; queues set x-consumer-timeout. */
 const b = useBroker({ consumerTimeoutCheckMs: 20 });
 const clock = new ManualClock();
-const manual = useBroker({ consumerTimeoutCheckMs: 20, consumerTimeout: 5000, clock });
+// Heartbeats off: the manual clock jumps past heartbeat windows while the client is idle.
+const manual = useBroker({ consumerTimeoutCheckMs: 20, consumerTimeout: 5000, clock, heartbeat: 0 });
+/** Past a deadline by enough for the next sweep to see it. */
+const SWEEP = 20;
 
 function timeoutText(channelId: number, ms: number): string {
   return `PRECONDITION_FAILED - delivery acknowledgement on channel ${channelId} timed out. Timeout value used: ${ms} ms. This timeout value can be configured, see consumers doc guide to learn more`;
@@ -59,8 +62,8 @@ describe('x-consumer-timeout', () => {
     expect(m.fields.redelivered).toBe(true);
   });
 
-  it('a delivery acked in time keeps the channel open', async () => {
-    const conn = await b.connect();
+  it('a delivery acked in time keeps the channel open (manual clock)', async () => {
+    const conn = await manual.connect();
     const ch = await channel(conn);
     let closedByServer = false;
     ch.on('error', () => {
@@ -68,20 +71,22 @@ describe('x-consumer-timeout', () => {
     });
     const q = uniq('ctimeout-ok');
     await ch.assertQueue(q, { exclusive: true, arguments: { 'x-consumer-timeout': 100 } });
-    await ch.consume(q, (m) => {
-      if (m !== null) setTimeout(() => ch.ack(m), 20);
-    });
+    const { got } = await collect(ch, q);
     for (let i = 0; i < 5; i++) {
       ch.sendToQueue(q, Buffer.from(`m${i}`));
-      await sleep(40);
+      await waitFor(() => got.length === i + 1);
+      clock.advance(90); // 90 ms of the 100 allowed, then acked
+      ch.ack(got[i]!.msg);
+      await ch.checkQueue(q);
+      clock.advance(SWEEP);
     }
-    await sleep(150);
-    expect(closedByServer).toBe(false);
+    clock.advance(1000);
     expect(await messageCount(ch, q)).toBe(0);
+    expect(closedByServer).toBe(false);
   });
 
-  it('no-ack deliveries never time out', async () => {
-    const conn = await b.connect();
+  it('no-ack deliveries never time out (manual clock)', async () => {
+    const conn = await manual.connect();
     const ch = await channel(conn);
     let closedByServer = false;
     ch.on('error', () => {
@@ -92,13 +97,13 @@ describe('x-consumer-timeout', () => {
     const { got } = await collect(ch, q, { noAck: true });
     ch.sendToQueue(q, Buffer.from('x'));
     await waitFor(() => got.length === 1);
-    await sleep(120);
-    expect(closedByServer).toBe(false);
+    clock.advance(10_000);
     await ch.checkQueue(q);
+    expect(closedByServer).toBe(false);
   });
 
-  it('an unacked basic.get delivery also times out', async () => {
-    const conn = await b.connect();
+  it('an unacked basic.get delivery also times out (manual clock)', async () => {
+    const conn = await manual.connect();
     const ch = await conn.createChannel();
     const closed = channelClosed(ch);
     const q = uniq('ctimeout-get');
@@ -106,6 +111,7 @@ describe('x-consumer-timeout', () => {
     ch.sendToQueue(q, Buffer.from('x'));
     const m = await waitFor(() => ch.get(q));
     expect(m.content.toString()).toBe('x');
+    clock.advance(60 + SWEEP);
     const c = await closed;
     expect(c.code).toBe(406);
     const ch2 = await channel(conn);
@@ -125,8 +131,9 @@ describe('broker-wide consumerTimeout (manual clock)', () => {
     const { got } = await collect(ch, q);
     ch.sendToQueue(q, Buffer.from('x'));
     await waitFor(() => got.length === 1);
-    await sleep(60); // several sweeps: the manual clock has not moved, nothing happens
-    clock.advance(5001);
+    clock.advance(4999); // sweeps run, the deadline is not yet passed
+    await ch.checkQueue(q);
+    clock.advance(1 + SWEEP);
     const c = await closed;
     expect(replyText(c.message)).toBe(timeoutText(1, 5000));
     const ch2 = await channel(conn);
@@ -147,8 +154,8 @@ describe('broker-wide consumerTimeout (manual clock)', () => {
     const { got } = await collect(ch, q);
     ch.sendToQueue(q, Buffer.from('x'));
     await waitFor(() => got.length === 1);
-    clock.advance(5001); // past the broker default, well within the queue's
-    await sleep(60);
+    clock.advance(5001 + SWEEP); // past the broker default, well within the queue's
+    await ch.checkQueue(q);
     expect(closedWith).toBeNull();
     clock.advance(55000);
     await waitFor(() => closedWith !== null);

@@ -5,12 +5,12 @@ import type * as amqplib from 'amqplib';
 import { Connection as RcConnection } from 'rabbitmq-client';
 import { useBroker } from '../helpers/broker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import type { VHost } from '../../src/broker/vhost.js';
 import { channel, channelClosed, collect, confirmChannel, drain, messageCount, publishConfirmed, replyText, sleep, uniq, waitFor } from './helpers.js';
 
 const b = useBroker();
 const clock = new ManualClock();
-const manual = useBroker({ clock });
+// Heartbeats off: the tests jump the clock far past any heartbeat window.
+const manual = useBroker({ clock, heartbeat: 0 });
 
 async function delayedExchange(ch: amqplib.Channel, inner: string, key = 'k'): Promise<{ ex: string; q: string }> {
   const ex = uniq('delayed');
@@ -43,18 +43,21 @@ describe('x-delayed-message', () => {
     expect(got[0]!.msg.properties.headers?.['app']).toBe('x');
   });
 
-  it('messages with different delays come out in due order', async () => {
-    const ch = await channel(await b.connect());
+  it('messages with different delays come out in due order (manual clock)', async () => {
+    const ch = await channel(await manual.connect());
     const { ex, q } = await delayedExchange(ch, 'direct');
-    const { got } = await collect(ch, q, { noAck: true });
-    const sent = Date.now();
     ch.publish(ex, 'k', Buffer.from('150'), delay(150));
     ch.publish(ex, 'k', Buffer.from('50'), delay(50));
     ch.publish(ex, 'k', Buffer.from('100'), delay(100));
     ch.publish(ex, 'k', Buffer.from('75'), delay(75));
-    await waitFor(() => got.length === 4, 1500);
-    expect(got.map((g) => g.body)).toEqual(['50', '75', '100', '150']);
-    for (const g of got) expect(g.at - sent).toBeGreaterThanOrEqual(Number(g.body) - 5);
+    await ch.checkQueue(q);
+    const out: string[] = [];
+    for (const step of [49, 2, 25, 25, 50]) {
+      clock.advance(step);
+      out.push(`${step}:${(await drain(ch, q)).join(',')}`);
+    }
+    // Released when the clock passes each due time (the timer fires 1 ms after it), never before.
+    expect(out).toEqual(['49:', '2:50', '25:75', '25:100', '50:150']);
   });
 
   it('without x-delay (or with x-delay 0 / negative) the message is routed at once', async () => {
@@ -68,7 +71,7 @@ describe('x-delayed-message', () => {
   });
 
   it('x-delayed-type topic routes by pattern when the delay passes', async () => {
-    const ch = await channel(await b.connect());
+    const ch = await channel(await manual.connect());
     const { ex, q } = await delayedExchange(ch, 'topic', 'orders.*');
     const other = uniq('delayed-other');
     await ch.assertQueue(other, { exclusive: true });
@@ -76,43 +79,47 @@ describe('x-delayed-message', () => {
     ch.publish(ex, 'orders.new', Buffer.from('o'), delay(150));
     ch.publish(ex, 'invoices.a.b', Buffer.from('i'), delay(150));
     ch.publish(ex, 'nothing', Buffer.from('n'), delay(150));
-    await sleep(10);
     expect(await messageCount(ch, q)).toBe(0);
     expect(await messageCount(ch, other)).toBe(0);
-    await waitFor(async () => (await messageCount(ch, q)) === 1 && (await messageCount(ch, other)) === 1, 1000);
+    clock.advance(151);
     expect(await drain(ch, q)).toEqual(['o']);
     expect(await drain(ch, other)).toEqual(['i']);
   });
 
   it('x-delayed-type fanout ignores the routing key', async () => {
-    const ch = await channel(await b.connect());
+    const ch = await channel(await manual.connect());
     const { ex, q } = await delayedExchange(ch, 'fanout', 'whatever');
     ch.publish(ex, 'unrelated', Buffer.from('f'), delay(30));
-    await waitFor(async () => (await messageCount(ch, q)) === 1, 1000);
+    await ch.checkQueue(q);
+    clock.advance(31);
     expect(await drain(ch, q)).toEqual(['f']);
   });
 
   it('publisher confirms come at publish time, not at release', async () => {
-    const ch = await confirmChannel(await b.connect());
+    const ch = await confirmChannel(await manual.connect());
     const { ex, q } = await delayedExchange(ch, 'direct');
-    const t0 = Date.now();
+    // The clock does not move: the ack cannot be waiting for the release.
     expect(await publishConfirmed(ch, ex, 'k', 'x', delay(300))).toBe('ack');
-    expect(Date.now() - t0).toBeLessThan(200);
     expect(await messageCount(ch, q)).toBe(0);
-    await waitFor(async () => (await messageCount(ch, q)) === 1, 1000);
+    clock.advance(301);
+    expect(await messageCount(ch, q)).toBe(1);
   });
 
   it('a per-message expiration counts from the release into the queue', async () => {
-    const ch = await channel(await b.connect());
+    const ch = await channel(await manual.connect());
     const { ex, q } = await delayedExchange(ch, 'direct');
     ch.publish(ex, 'k', Buffer.from('x'), { ...delay(80), expiration: '60' });
-    // At 80 ms it enters the queue with 60 ms to live: still there at ~100 ms.
-    await waitFor(async () => (await messageCount(ch, q)) === 1, 1000);
-    expect(await drain(ch, q)).toEqual(['x']);
+    await ch.checkQueue(q);
+    // At 81 ms they enter the queue with 60 ms to live: still there 59 ms later, gone after 61.
+    clock.advance(81);
+    clock.advance(59);
+    expect(await messageCount(ch, q)).toBe(1);
+    clock.advance(2);
+    expect(await messageCount(ch, q)).toBe(0);
   });
 
   it('deleting the exchange discards its pending messages', async () => {
-    const ch = await channel(await b.connect());
+    const ch = await channel(await manual.connect());
     const ex = uniq('delayed-del');
     const q = uniq('delayed-del-q');
     await ch.assertExchange(ex, 'x-delayed-message', { arguments: { 'x-delayed-type': 'direct' } });
@@ -123,8 +130,8 @@ describe('x-delayed-message', () => {
     await ch.deleteExchange(ex);
     await ch.assertExchange(ex, 'x-delayed-message', { arguments: { 'x-delayed-type': 'direct' } });
     await ch.bindQueue(q, ex, 'k');
-    expect(await messageCount(ch, q)).toBe(0); // still well before the due time
-    await sleep(300);
+    expect(await messageCount(ch, q)).toBe(0); // still before the due time
+    clock.advance(300);
     expect(await messageCount(ch, q)).toBe(0);
     await ch.deleteExchange(ex);
   });
@@ -174,14 +181,15 @@ describe('x-delayed-message', () => {
   });
 
   it('a mandatory delayed message is returned at publish time (the plugin routes it nowhere then)', async () => {
-    const ch = await confirmChannel(await b.connect());
+    const ch = await confirmChannel(await manual.connect());
     const { ex, q } = await delayedExchange(ch, 'direct');
     const returned: amqplib.Message[] = [];
     ch.on('return', (m: amqplib.Message) => returned.push(m));
     expect(await publishConfirmed(ch, ex, 'k', 'm', { ...delay(200), mandatory: true })).toBe('ack');
     expect(returned.map((m) => { const f = m.fields as unknown as { replyCode: number; replyText: string }; return [f.replyCode, f.replyText]; })).toEqual([[312, 'NO_ROUTE']]);
     // ...and still delivered when the delay passes.
-    await waitFor(async () => (await messageCount(ch, q)) === 1, 1000);
+    clock.advance(201);
+    expect(await messageCount(ch, q)).toBe(1);
   });
 
   it('rabbitmq-client: delayed publish with confirms', async () => {
@@ -211,18 +219,29 @@ describe('x-delayed-message with a manual clock', () => {
   it('long delays are released exactly when the clock reaches them', async () => {
     const ch = await channel(await manual.connect());
     const { ex, q } = await delayedExchange(ch, 'direct');
-    const vhost = manual.running.broker.vhost('/') as VHost;
     ch.publish(ex, 'k', Buffer.from('hour'), delay(3_600_000));
     ch.publish(ex, 'k', Buffer.from('minute'), delay(60_000));
     await ch.checkQueue(q);
     clock.advance(59_999);
-    vhost.delayed.releaseDue();
     expect(await messageCount(ch, q)).toBe(0);
-    clock.advance(1);
-    vhost.delayed.releaseDue();
+    clock.advance(2);
     expect(await drain(ch, q)).toEqual(['minute']);
     clock.advance(3_540_000);
-    vhost.delayed.releaseDue();
     expect(await drain(ch, q)).toEqual(['hour']);
+  });
+
+  it('an x-delay beyond 2^31-1 ms (30 days) is waited out in full, without a timer storm', async () => {
+    const ch = await channel(await manual.connect());
+    const { ex, q } = await delayedExchange(ch, 'direct');
+    const day = 86_400_000;
+    ch.publish(ex, 'k', Buffer.from('month'), delay(30 * day));
+    await ch.checkQueue(q);
+    const fired = clock.fired;
+    clock.advance(25 * day);
+    expect(await messageCount(ch, q)).toBe(0);
+    clock.advance(5 * day + 1);
+    expect(await drain(ch, q)).toEqual(['month']);
+    // The release timer fired once; the rest are the broker's periodic checks (one per advance each).
+    expect(clock.fired - fired).toBeLessThan(10);
   });
 });

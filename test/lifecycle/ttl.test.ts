@@ -7,9 +7,11 @@ import { channel, channelClosed, collect, drain, messageCount, queueExists, repl
 
 const clock = new ManualClock();
 /** Time only moves when a test says so: expiry is checked at get/deliver time against this clock. */
-const manual = useBroker({ clock });
-/** Real time, for timers (x-expires, expiration "0"). */
+// Heartbeats off: tests jump the clock far past any heartbeat window while the client is idle.
+const manual = useBroker({ clock, heartbeat: 0 });
+/** Real time, for the end-to-end checks that the system clock's timers fire. */
 const real = useBroker();
+const DAY = 86_400_000;
 
 describe('x-message-ttl and expiration (manual clock)', () => {
   it('x-message-ttl: a message older than the TTL is not returned by basic.get', async () => {
@@ -106,7 +108,7 @@ describe('x-message-ttl and expiration (manual clock)', () => {
     clock.advance(200); // both deadlines known; only 'short' passed
     const { got } = await collect(ch, q, { noAck: true });
     await waitFor(() => got.length >= 2);
-    await sleep(30);
+    await ch.checkQueue(q);
     expect(got.map((g) => g.body)).toEqual(['long', 'tail']);
   });
 
@@ -146,7 +148,6 @@ describe('expiration "0" and invalid expirations (real time)', () => {
     await ch.assertQueue(q, { exclusive: true });
     ch.sendToQueue(q, Buffer.from('never'), { expiration: '0' });
     ch.sendToQueue(q, Buffer.from('kept'));
-    await sleep(5);
     expect(await drain(ch, q)).toEqual(['kept']);
   });
 
@@ -160,9 +161,9 @@ describe('expiration "0" and invalid expirations (real time)', () => {
     ch.sendToQueue(q, Buffer.from('first'));
     await waitFor(() => got.length === 1);
     ch.sendToQueue(q, Buffer.from('instant'), { expiration: '0' });
-    await sleep(20);
+    await ch.checkQueue(q);
     ch.ack(got[0]!.msg);
-    await sleep(30);
+    await ch.checkQueue(q);
     expect(got.map((g) => g.body)).toEqual(['first']);
   });
 
@@ -202,55 +203,146 @@ describe('x-expires (real time)', () => {
     await waitFor(async () => !(await queueExists(conn, q)), 1000, 20);
   });
 
+  it('a 30-day x-expires (beyond 2^31-1 ms) does not fire at once on the system clock', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const conn = await real.connect();
+      const ch = await channel(conn);
+      const q = uniq('expires-30d');
+      await ch.assertQueue(q, { arguments: { 'x-expires': 30 * DAY, 'x-message-ttl': 2 ** 32 - 1 } });
+      ch.sendToQueue(q, Buffer.from('m'), { expiration: String(2 ** 32) });
+      // Node turns an over-long timer into a 1 ms one: give such a timer ample time to fire.
+      await sleep(50);
+      expect(await queueExists(conn, q)).toBe(true);
+      expect(await messageCount(ch, q)).toBe(1);
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+      await ch.deleteQueue(q);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
+describe('x-expires (manual clock)', () => {
   it('a queue with messages but no consumer still expires', async () => {
-    const conn = await real.connect();
+    const conn = await manual.connect();
     const ch = await channel(conn);
     const q = uniq('expires-msgs');
     await ch.assertQueue(q, { arguments: { 'x-expires': 60 } });
     ch.sendToQueue(q, Buffer.from('a'));
-    await waitFor(async () => !(await queueExists(conn, q)), 1000, 20);
+    await ch.checkQueue(q);
+    clock.advance(59);
+    expect(await queueExists(conn, q)).toBe(true);
+    clock.advance(1);
+    expect(await queueExists(conn, q)).toBe(false);
   });
 
   it('a consumer keeps the queue alive; after cancel it expires', async () => {
-    const conn = await real.connect();
+    const conn = await manual.connect();
     const ch = await channel(conn);
     const q = uniq('expires-consumed');
     await ch.assertQueue(q, { arguments: { 'x-expires': 60 } });
     const { tag } = await collect(ch, q);
-    await sleep(250);
+    clock.advance(250);
     expect(await queueExists(conn, q)).toBe(true);
     await ch.cancel(tag);
-    await waitFor(async () => !(await queueExists(conn, q)), 1000, 20);
+    clock.advance(59);
+    expect(await queueExists(conn, q)).toBe(true);
+    clock.advance(1);
+    expect(await queueExists(conn, q)).toBe(false);
   });
 
   it('redeclaring renews the lease', async () => {
-    const conn = await real.connect();
+    const conn = await manual.connect();
     const ch = await channel(conn);
     const q = uniq('expires-redeclare');
     await ch.assertQueue(q, { arguments: { 'x-expires': 100 } });
     for (let i = 0; i < 6; i++) {
-      await sleep(40);
+      clock.advance(90);
       await ch.assertQueue(q, { arguments: { 'x-expires': 100 } });
     }
     expect(await queueExists(conn, q)).toBe(true);
-    await ch.deleteQueue(q);
+    clock.advance(100);
+    expect(await queueExists(conn, q)).toBe(false);
   });
 
   it('basic.get renews the lease (RabbitMQ: a queue polled with basic.get is in use)', async () => {
-    const conn = await real.connect();
+    const conn = await manual.connect();
     const ch = await channel(conn);
     const q = uniq('expires-get');
     await ch.assertQueue(q, { arguments: { 'x-expires': 100 } });
     for (let i = 0; i < 6; i++) {
-      await sleep(40);
+      clock.advance(90);
       await ch.get(q, { noAck: true });
     }
     expect(await queueExists(conn, q)).toBe(true);
     await ch.deleteQueue(q);
   });
 
+  it('a 30-day x-expires queue still exists after 25 days and is gone after 30, without a timer storm', async () => {
+    const conn = await manual.connect();
+    const ch = await channel(conn);
+    const q = uniq('expires-30d');
+    await ch.assertQueue(q, { arguments: { 'x-expires': 30 * DAY } });
+    ch.sendToQueue(q, Buffer.from('kept'), { persistent: true });
+    await ch.checkQueue(q);
+    const fired = clock.fired;
+    clock.advance(25 * DAY);
+    expect(await queueExists(conn, q)).toBe(true);
+    expect(await messageCount(ch, q)).toBe(1);
+    clock.advance(5 * DAY);
+    expect(await queueExists(conn, q)).toBe(false);
+    // The expiry timer fired once; the rest are periodic checks, once per advance each.
+    expect(clock.fired - fired).toBeLessThan(10);
+  });
+
+  it('x-message-ttl and expiration up to 2^32-1 ms and beyond hold the message the full time', async () => {
+    const conn = await manual.connect();
+    const ch = await channel(conn);
+    const q = uniq('ttl-long');
+    await ch.assertQueue(q, { exclusive: true, arguments: { 'x-message-ttl': 2 ** 32 - 1 } });
+    ch.sendToQueue(q, Buffer.from('queue-ttl'));
+    ch.sendToQueue(q, Buffer.from('own'), { expiration: String(40 * DAY) });
+    await ch.checkQueue(q);
+    const fired = clock.fired;
+    clock.advance(2 ** 32 - 2);
+    expect(await messageCount(ch, q)).toBe(2);
+    clock.advance(2);
+    expect(await messageCount(ch, q)).toBe(0); // the 2^32-1 TTL caps the 40-day expiration
+    expect(clock.fired - fired).toBeLessThan(10);
+  });
+
+  it.each([
+    ['x-message-ttl', 315_360_000_001],
+    ['x-expires', 315_360_000_001],
+  ])('%s above ten years is refused with 406 value_too_large (RabbitMQ 3.10)', async (arg, value) => {
+    const conn = await manual.connect();
+    const ch = await conn.createChannel();
+    const closed = channelClosed(ch);
+    const q = uniq('too-long');
+    await ch.assertQueue(q, { arguments: { [arg]: value } }).catch(() => undefined);
+    const c = await closed;
+    expect(c.code).toBe(406);
+    expect(replyText(c.message)).toBe(`PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': {value_too_large,${value}}`);
+  });
+
+  it('an expiration above ten years is refused with 406 value_too_large; ten years is accepted', async () => {
+    const conn = await manual.connect();
+    const ok = await channel(conn);
+    const q = uniq('exp-10y');
+    await ok.assertQueue(q, { exclusive: true });
+    ok.sendToQueue(q, Buffer.from('x'), { expiration: '315360000000' });
+    expect(await messageCount(ok, q)).toBe(1);
+    const ch = await conn.createChannel();
+    const closed = channelClosed(ch);
+    ch.sendToQueue(q, Buffer.from('x'), { expiration: '315360000001' });
+    expect(replyText((await closed).message)).toBe("PRECONDITION_FAILED - invalid expiration '315360000001': {value_too_large,315360000001}");
+  });
+
   it('x-expires 0 is refused with 406', async () => {
-    const conn = await real.connect();
+    const conn = await manual.connect();
     const ch = await conn.createChannel();
     const closed = channelClosed(ch);
     await ch.assertQueue(uniq('expires0'), { arguments: { 'x-expires': 0 } }).catch(() => undefined);

@@ -7,9 +7,13 @@ import { ConnectionError } from '../../src/protocol/errors.js';
 import {
   Decimal,
   TypedValue,
+  DECODED_DEPTH,
+  RawFieldValue,
   decodeTable,
   decodeTableBody,
   encodeTable,
+  numberValue,
+  skipFieldValue,
   tableSize,
   type FieldTable,
 } from '../../src/protocol/field-table.js';
@@ -153,7 +157,7 @@ describe('malformed tables', () => {
   }
 
   it('an unknown tag is 502 SYNTAX_ERROR', () => {
-    for (const tag of ['Z', 'c', 'U', 'L', 'e', '\0']) {
+    for (const tag of ['Z', 'c', 'U', 'e', '\0']) {
       expect(codeOf(Buffer.concat([Buffer.from([1]), Buffer.from('k'), Buffer.from(tag, 'latin1'), Buffer.alloc(8)])), tag).toBe(502);
     }
   });
@@ -173,5 +177,131 @@ describe('malformed tables', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('RabbitMQ dialect edges (field type L, raw-byte keys, big timestamps, depth)', () => {
+  const u64 = (v: bigint): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(v);
+    return b;
+  };
+  const entry = (k: Buffer | string, tag: string, v: Buffer): Buffer => {
+    const kb = Buffer.isBuffer(k) ? k : Buffer.from(k);
+    return Buffer.concat([Buffer.from([kb.length]), kb, Buffer.from(tag, 'latin1'), v]);
+  };
+  const len = (b: Buffer): Buffer => Buffer.concat([u32be(b.length), b]);
+  function u32be(n: number): Buffer {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  }
+
+  it("'L' (unsigned 64-bit, as py-amqp sends) decodes to a typed number or bigint and re-encodes as 'L'", () => {
+    const bytes = len(Buffer.concat([entry('small', 'L', u64(7n)), entry('max', 'L', u64(2n ** 64n - 1n)), entry('arr', 'A', len(Buffer.concat([Buffer.from('L'), u64(2n ** 53n)])))]));
+    const t = decode(bytes);
+    expect(t['small']).toEqual(new TypedValue('L', 7));
+    expect(t['max']).toEqual(new TypedValue('L', 2n ** 64n - 1n));
+    expect(numberValue(t['small'])).toBe(7);
+    expect(encodeTable(t).toString('hex')).toBe(bytes.toString('hex'));
+  });
+
+  it('a key that is not UTF-8 (100 bytes 0xFF) round-trips as its bytes, also through a copy of the table', () => {
+    const key = Buffer.alloc(100, 0xff);
+    const bytes = len(Buffer.concat([entry(key, 'S', len(Buffer.from('v'))), entry(Buffer.from([0xfe]), 'I', Buffer.alloc(4)), entry('ok', 'I', Buffer.alloc(4))]));
+    const t = decode(bytes);
+    expect(Object.keys(t)).toHaveLength(3);
+    expect(encodeTable(t).toString('hex')).toBe(bytes.toString('hex'));
+    expect(encodeTable({ ...t }).toString('hex')).toBe(bytes.toString('hex'));
+  });
+
+  it('the encoder refuses a key longer than 255 bytes instead of writing a wrapped length', () => {
+    expect(() => encodeTable({ ['é'.repeat(200)]: 1 })).toThrow(RangeError);
+  });
+
+  it('a timestamp beyond what a Date holds (2^62, 2^64-1) stays exact', () => {
+    for (const v of [2n ** 62n, 2n ** 64n - 1n]) {
+      const bytes = len(entry('ts', 'T', u64(v)));
+      expect(encodeTable(decode(bytes)).toString('hex')).toBe(bytes.toString('hex'));
+    }
+  });
+
+  /** A table nested `depth` levels deep through F values, or A values. */
+  function nested(depth: number, tag: 'F' | 'A'): Buffer {
+    let inner: Buffer = Buffer.alloc(0);
+    if (tag === 'F') {
+      for (let i = 0; i < depth; i++) inner = entry('a', 'F', len(inner));
+      return len(inner);
+    }
+    for (let i = 1; i < depth; i++) inner = Buffer.concat([Buffer.from('A'), len(inner)]);
+    return len(entry('a', 'A', len(inner)));
+  }
+  function codeOf(body: Buffer): number | undefined {
+    try {
+      decodeTableBody(body, 0, body.length);
+    } catch (e) {
+      if (e instanceof ConnectionError) return e.replyCode;
+      throw e;
+    }
+    return undefined;
+  }
+
+  it('any nesting depth (to 20,000) round-trips byte for byte; beyond DECODED_DEPTH it is kept as validated bytes, never a stack overflow', () => {
+    for (const tag of ['F', 'A'] as const) {
+      for (const depth of [DECODED_DEPTH, DECODED_DEPTH + 1, 5000, 20_000]) {
+        const bytes = nested(depth, tag);
+        const t = decode(bytes);
+        expect(encodeTable(t).toString('hex'), `${tag} ${depth}`).toBe(bytes.toString('hex'));
+        expect(tableSize(t)).toBe(bytes.length);
+        // Walk down the decoded form: plain containers to DECODED_DEPTH, then one raw value.
+        let v: unknown = t['a'];
+        let plain = 0;
+        while (!(v instanceof RawFieldValue) && v !== undefined && (plain < depth)) {
+          plain++;
+          v = Array.isArray(v) ? v[0] : (v as Record<string, unknown>)['a'];
+        }
+        expect(plain).toBe(Math.min(depth, DECODED_DEPTH));
+      }
+    }
+  });
+
+  it('property: a random table buried at a random depth (tables and arrays mixed) round-trips byte for byte', () => {
+    fc.assert(
+      fc.property(wireTableBody(2), fc.array(fc.constantFrom<'F' | 'A'>('F', 'A'), { minLength: 1, maxLength: 3000 }), (leaf, path) => {
+        let inner = Buffer.concat([Buffer.from('F'), len(leaf)]);
+        for (const tag of path) inner = tag === 'F' ? Buffer.concat([Buffer.from('F'), len(entry('k', '', inner))]) : Buffer.concat([Buffer.from('A'), len(inner)]);
+        const bytes = len(entry('top', '', inner));
+        expect(encodeTable(decode(bytes)).toString('hex')).toBe(bytes.toString('hex'));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a malformed value deep inside a raw-kept container is still 502 (unknown tag, overrun, missing value)', () => {
+    const deepWith = (leaf: Buffer): Buffer => {
+      let inner = leaf;
+      for (let i = 0; i < DECODED_DEPTH + 10; i++) inner = entry('a', 'F', len(inner));
+      return inner;
+    };
+    expect(codeOf(deepWith(entry('k', 'Z', Buffer.alloc(1))))).toBe(502);
+    expect(codeOf(deepWith(entry('k', 'I', Buffer.alloc(2))))).toBe(502);
+    expect(codeOf(deepWith(Buffer.from([1, 0x6b])))).toBe(502);
+    expect(codeOf(deepWith(entry('k', 'L', Buffer.alloc(8))))).toBeUndefined();
+  });
+
+  it('skipFieldValue steps over any well-formed value without decoding, and reports malformed ones', () => {
+    fc.assert(
+      fc.property(wireTableBody(3), (body) => {
+        let p = 0;
+        while (p < body.length) {
+          p = skipFieldValue(body, p + 1 + (body[p] as number), body.length);
+          expect(p).toBeGreaterThan(0);
+        }
+        expect(p).toBe(body.length);
+      }),
+      { numRuns: 300 },
+    );
+    expect(skipFieldValue(Buffer.from('Z'), 0, 1)).toBe(-1);
+    expect(skipFieldValue(Buffer.from([0x53, 0, 0, 0, 9, 1]), 0, 6)).toBe(-1);
   });
 });

@@ -35,11 +35,14 @@ function frameBytes(type: number, channel: number, payload: Buffer, end = 0xce):
   return b;
 }
 
-const frameArb = fc.record({
-  type: fc.constantFrom(1, 2, 3, 8),
-  channel: fc.integer({ min: 0, max: 65535 }),
-  payload: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
-});
+// Valid frames only: a heartbeat is empty and a content header has at least its 12 fixed octets.
+const frameArb = fc
+  .record({
+    type: fc.constantFrom(1, 2, 3, 8),
+    channel: fc.integer({ min: 0, max: 65535 }),
+    payload: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+  })
+  .map((f) => (f.type === 8 ? { ...f, payload: Buffer.alloc(0) } : f.type === 2 && f.payload.length < 12 ? { ...f, payload: Buffer.concat([f.payload, Buffer.alloc(12 - f.payload.length)]) } : f));
 
 function expected(frames: { type: number; channel: number; payload: Buffer }[]): Ev[] {
   return frames.map((f) => ({ type: f.type, channel: f.channel, payload: f.type === 8 ? '' : f.payload.toString('hex') }));
@@ -222,9 +225,44 @@ describe('FrameReader limits and errors', () => {
     const header = Buffer.alloc(7);
     header[0] = 3;
     header.writeUInt16BE(1, 1);
-    header.writeUInt32BE(4096 - 8 + 1, 3); // one byte over
+    // RabbitMQ lets the payload reach frame_max (not frame_max - 8): one byte over that.
+    header.writeUInt32BE(4096 + 1, 3);
     expect(codeOf(() => r.push(header))).toBe(501);
     expect(events).toEqual([]);
+  });
+
+  it('accepts a payload of frame_max octets, whole or in pieces, as RabbitMQ does', () => {
+    const payload = Buffer.alloc(4096, 9);
+    const frame = frameBytes(3, 1, payload);
+    for (const chunks of [[frame], [frame.subarray(0, 5), frame.subarray(5, 3000), frame.subarray(3000)]]) {
+      const { handler, events } = collector();
+      const r = new FrameReader(handler, 4096);
+      for (const c of chunks) r.push(c);
+      expect(events.map((e) => e.payload.length)).toEqual([payload.length * 2]);
+    }
+  });
+
+  it('a heartbeat frame with a payload is an unknown frame (501), as RabbitMQ answers', () => {
+    const r = new FrameReader(collector().handler, 4096);
+    let text = '';
+    try {
+      r.push(frameBytes(8, 0, Buffer.from('abc')));
+    } catch (e) {
+      text = (e as ConnectionError).replyText;
+      expect((e as ConnectionError).replyCode).toBe(501);
+    }
+    expect(text).toBe('FRAME_ERROR - type 8, all octets = <<"abc">>: unknown_frame');
+  });
+
+  it('a content header shorter than its 12 fixed octets is an unknown frame (501), as RabbitMQ answers', () => {
+    const r = new FrameReader(collector().handler, 4096);
+    let text = '';
+    try {
+      r.push(frameBytes(2, 1, Buffer.from([0, 60, 0, 0, 0, 0])));
+    } catch (e) {
+      text = (e as ConnectionError).replyText;
+    }
+    expect(text).toBe('FRAME_ERROR - type 2, all octets = <<0,60,0,0,0,0>>: unknown_frame');
   });
 
   it('rejects an oversize frame whose header arrives split across chunks', () => {

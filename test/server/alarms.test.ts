@@ -2,10 +2,12 @@
 // advertised the capability and stops reading them, consumers keep draining, and
 // connection.unblocked follows when it clears. A failed store blocks publishers for good.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type * as amqplib from 'amqplib';
 import { useBroker, delay } from '../helpers/broker.js';
-import { availableMemory } from '../../src/broker/flow.js';
+import { Alarms, MEMORY_CLEAR_FRACTION, availableMemory } from '../../src/broker/flow.js';
+import { createRootLogger } from '../../src/log.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const b = useBroker();
 
@@ -27,7 +29,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 2000): Promise
 describe('resource alarms', () => {
   it('a memory alarm blocks a publisher (reads paused) while a consumer keeps draining; clearing it unblocks', async () => {
     const alarms = b.running.broker.alarms;
-    const realRss = alarms.readRss;
+    const realMemory = alarms.readMemory;
     const pubConn = await b.connect();
     const subConn = await b.connect();
     const seen = events(pubConn);
@@ -39,7 +41,7 @@ describe('resource alarms', () => {
     await sub.consume(queue, (m) => m && got.push(m.content.toString()), { noAck: true });
     await until(() => got.length === 1);
     try {
-      alarms.readRss = () => Number.MAX_SAFE_INTEGER;
+      alarms.readMemory = () => Number.MAX_SAFE_INTEGER;
       await alarms.check();
       await until(() => seen.length === 1);
       expect(seen).toEqual(['blocked:low on memory']);
@@ -48,7 +50,7 @@ describe('resource alarms', () => {
       // Not read, so not routed: the consumer (never blocked) saw nothing new.
       expect(got).toEqual(['before']);
     } finally {
-      alarms.readRss = realRss;
+      alarms.readMemory = realMemory;
     }
     await alarms.check();
     await until(() => got.length === 2);
@@ -86,5 +88,67 @@ describe('resource alarms', () => {
     expect(availableMemory(0, 2 ** 34)).toBe(2 ** 34);
     expect(availableMemory(2 ** 64 - 1, 2 ** 34)).toBe(2 ** 34);
     expect(availableMemory(undefined, 2 ** 34)).toBe(2 ** 34);
+  });
+});
+
+describe('memory alarm: memory the broker owns, with hysteresis', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  function alarmsWith(limit: number): { alarms: Alarms; changes: boolean[] } {
+    const alarms = new Alarms({ memoryHighWatermark: limit, diskFreeLimit: 0, dataDir: '.' }, new ManualClock(), createRootLogger('silent'));
+    alarms.readDiskFree = async () => Number.MAX_SAFE_INTEGER;
+    const changes: boolean[] = [];
+    alarms.onChange((blocked) => changes.push(blocked));
+    return { alarms, changes };
+  }
+
+  it('sets above the watermark, stays set just below it, clears once well below', async () => {
+    const { alarms, changes } = alarmsWith(1_000_000);
+    let used = 900_000;
+    alarms.readMemory = () => used;
+    await alarms.check();
+    expect(alarms.memoryAlarm).toBe(false);
+    used = 1_000_001;
+    await alarms.check();
+    expect(alarms.memoryAlarm).toBe(true);
+    used = 1_000_000 * MEMORY_CLEAR_FRACTION + 1; // drained a little: still blocked
+    await alarms.check();
+    expect(alarms.memoryAlarm).toBe(true);
+    used = 1_000_000 * MEMORY_CLEAR_FRACTION - 1;
+    await alarms.check();
+    expect(alarms.memoryAlarm).toBe(false);
+    expect(changes).toEqual([true, false]);
+  });
+
+  it('a high RSS alone (pages kept after a drained backlog) does not hold the alarm', async () => {
+    const { alarms } = alarmsWith(100 * 1024 * 1024);
+    const real = process.memoryUsage();
+    const usage = { ...real, rss: 2 ** 40, heapUsed: 10 * 1024 * 1024, external: 5 * 1024 * 1024, arrayBuffers: 4 * 1024 * 1024 };
+    vi.spyOn(process, 'memoryUsage').mockReturnValue(usage);
+    vi.spyOn(process.memoryUsage, 'rss').mockReturnValue(2 ** 40);
+    await alarms.check();
+    expect(alarms.memoryAlarm).toBe(false);
+    usage.heapUsed = 200 * 1024 * 1024;
+    await alarms.check();
+    expect(alarms.memoryAlarm).toBe(true);
+  });
+
+  it('polls on the broker clock', async () => {
+    const clock = new ManualClock();
+    const alarms = new Alarms({ memoryHighWatermark: 1000, diskFreeLimit: 0, dataDir: '.' }, clock, createRootLogger('silent'));
+    alarms.readDiskFree = async () => Number.MAX_SAFE_INTEGER;
+    alarms.readMemory = () => 5000;
+    alarms.start(1000);
+    try {
+      clock.advance(999);
+      await Promise.resolve();
+      expect(alarms.memoryAlarm).toBe(false);
+      clock.advance(1);
+      await vi.waitFor(() => expect(alarms.memoryAlarm).toBe(true));
+    } finally {
+      alarms.stop();
+    }
   });
 });

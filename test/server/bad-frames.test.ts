@@ -209,7 +209,7 @@ describe('content framing errors', () => {
   });
 });
 
-describe('malformed content-header properties (541, as RabbitMQ; the message is not kept)', () => {
+describe('malformed content-header properties (502: RabbitMQ answers a bare 541, its decoder crashing; the message is not kept)', () => {
   /** Publish to a fresh durable queue with the given property flags and bytes; returns the queue. */
   async function publishRawProps(c: RawClient, props: number[]): Promise<string> {
     const queue = `malformed-props-${++probeCount}`;
@@ -240,10 +240,10 @@ describe('malformed content-header properties (541, as RabbitMQ; the message is 
     ['the flags announce a second flags word', [0x10, 0x01, 2], /flags continue/],
   ];
   for (const [what, props, text] of cases) {
-    it(`${what}: 541, and the durable queue stays empty`, async () => {
+    it(`${what}: 502, and the durable queue stays empty`, async () => {
       const c = await fresh();
       const queue = await publishRawProps(c, props);
-      await expectHardError(c, 541, text);
+      await expectHardError(c, 502, text);
       expect(await depth(queue)).toBe(0);
     });
   }

@@ -8,10 +8,14 @@ import { useBroker } from '../helpers/broker.js';
 import { RawClient, rawFrame } from '../helpers/raw-client.js';
 import { encodeBodyFrame, encodeContentHeaderPayload, encodeHeaderFrame, encodeMethodFrame } from '../../src/protocol/frame-writer.js';
 import type { FieldTable } from '../../src/protocol/field-table.js';
-import { argType, camel, loadSpec } from '../protocol/arbitraries.js';
+import { argType, camel, loadSpec, wireTableBody, withLength } from '../protocol/arbitraries.js';
 import * as M from '../../src/protocol/generated/amqp.js';
 
 const b = useBroker();
+
+/** Seeded and reproducible: the seed is printed; WARREN_FUZZ_SEED=<n> replays a run. */
+const SEED = process.env['WARREN_FUZZ_SEED'] !== undefined ? Number(process.env['WARREN_FUZZ_SEED']) : Date.now() % 0x7fffffff;
+console.log(`fuzz seed ${SEED} (replay with WARREN_FUZZ_SEED=${SEED})`);
 let bystander: RawClient;
 
 beforeAll(async () => {
@@ -86,7 +90,7 @@ describe('fuzzed frame sequences', () => {
         const ok = await bystander.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
         expect(ok.id).toBe(M.BASIC_QOS_OK);
       }),
-      { numRuns: 150 },
+      { numRuns: 150, seed: SEED },
     );
   }, 20_000);
 });
@@ -210,7 +214,85 @@ describe('fuzzed well-formed methods', () => {
         }
         await bystander.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
       }),
-      { numRuns: 400 },
+      { numRuns: 400, seed: SEED },
     );
   }, 20_000);
+});
+
+// ---------------------------------------------------------------- content headers with random tables
+
+/** A headers table: random wire values (every tag, 'L', raw-byte keys), sometimes mutated, sometimes nested deep. */
+const headersArb = fc.oneof(
+  { arbitrary: wireTableBody(3), weight: 4 },
+  {
+    arbitrary: fc.tuple(wireTableBody(2), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([t, at, byte]) => {
+      const m = Buffer.from(t);
+      if (m.length > 0) m[at % m.length] = byte;
+      return m;
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.tuple(fc.integer({ min: 1, max: 6000 }), fc.constantFrom('F', 'A')).map(([depth, tag]) => {
+      let inner = Buffer.alloc(0);
+      for (let i = 1; i < depth; i++) {
+        inner = tag === 'F' ? Buffer.concat([Buffer.from([1, 0x61, 0x46]), withLength(inner)]) : Buffer.concat([Buffer.from('A'), withLength(inner)]);
+      }
+      return Buffer.concat([Buffer.from([1, 0x64]), Buffer.from(tag), withLength(inner)]);
+    }),
+    weight: 1,
+  },
+);
+
+describe('fuzzed content headers and field tables', () => {
+  it('publishing random headers tables (then consuming them from a quorum queue) never answers 541 nor disturbs others', async () => {
+    const setup = await RawClient.open(b.port);
+    await setup.openChannel(1);
+    await setup.call(
+      1,
+      { id: M.QUEUE_DECLARE, ticket: 0, queue: 'fuzz-tables', passive: false, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: { 'x-queue-type': 'quorum' } },
+      M.QUEUE_DECLARE_OK,
+    );
+    await setup.call(1, { id: M.BASIC_CONSUME, ticket: 0, queue: 'fuzz-tables', consumerTag: 'fz', noLocal: false, noAck: true, exclusive: false, nowait: false, arguments: {} }, M.BASIC_CONSUME_OK);
+    await fc.assert(
+      fc.asyncProperty(headersArb, fc.uint8Array({ maxLength: 300 }), async (table, contentType) => {
+        const c = await RawClient.open(b.port);
+        try {
+          await c.openChannel(1);
+          const ct = Buffer.from(contentType.subarray(0, 255));
+          const h = Buffer.alloc(14);
+          h.writeUInt16BE(60, 0);
+          h.writeBigUInt64BE(1n, 4);
+          h.writeUInt16BE((1 << 15) | (1 << 13), 12);
+          const header = Buffer.concat([h, Buffer.from([ct.length]), ct, withLength(table)]);
+          const publish = encodeMethodFrame(1, { id: M.BASIC_PUBLISH, ticket: 0, exchange: '', routingKey: 'fuzz-tables', mandatory: false, immediate: false });
+          c.send(Buffer.concat([publish, rawFrame(2, 1, header), rawFrame(3, 1, Buffer.from('x'))]));
+          c.sendMethod(100, { id: M.CHANNEL_OPEN, outOfBand: '' });
+          for (;;) {
+            let f;
+            try {
+              f = await c.nextFrame(1000);
+            } catch {
+              break;
+            }
+            if (f.type !== 'method') continue;
+            const m = f.method;
+            if (m.id === M.CONNECTION_CLOSE || m.id === M.CHANNEL_CLOSE) {
+              expect(m.replyCode, m.replyText).not.toBe(541);
+              expect(KNOWN_CODES.has(m.replyCode), `${m.replyCode} ${m.replyText}`).toBe(true);
+              if (m.id === M.CONNECTION_CLOSE) break;
+            }
+            if (m.id === M.CHANNEL_OPEN_OK && f.channel === 100) break;
+          }
+        } finally {
+          c.destroy();
+        }
+        // The broker (whose quorum-queue consumer gets x-delivery-count patched into every header) still answers.
+        const ok = await bystander.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 0, global: false }, M.BASIC_QOS_OK);
+        expect(ok.id).toBe(M.BASIC_QOS_OK);
+      }),
+      { numRuns: 120, seed: SEED },
+    );
+    setup.destroy();
+  }, 30_000);
 });

@@ -6,7 +6,8 @@ import { useBroker } from '../helpers/broker.js';
 import { RawClient, DEFAULT_CAPABILITIES, plainResponse, rawFrame } from '../helpers/raw-client.js';
 import { TypedValue, type FieldTable } from '../../src/protocol/field-table.js';
 import * as M from '../../src/protocol/generated/amqp.js';
-import { loginFailureDelay, SILENT_CLOSE_DELAY_MS } from '../../src/server/login-delay.js';
+import { SILENT_CLOSE_DELAY_MS } from '../../src/server/login-delay.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const b = useBroker();
 const RT = 'amq.rabbitmq.reply-to';
@@ -20,11 +21,11 @@ async function open(): Promise<RawClient> {
 }
 
 function declare(queue: string, args: FieldTable = {}, flags: Partial<M.QueueDeclare> = {}): M.QueueDeclare {
-  return { id: M.QUEUE_DECLARE, queue, passive: false, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: args, ...flags };
+  return { id: M.QUEUE_DECLARE, ticket: 0, queue, passive: false, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: args, ...flags };
 }
 
 function consume(queue: string, args: FieldTable = {}, noAck = false): M.BasicConsume {
-  return { id: M.BASIC_CONSUME, queue, consumerTag: '', noLocal: false, noAck, exclusive: false, nowait: false, arguments: args };
+  return { id: M.BASIC_CONSUME, ticket: 0, queue, consumerTag: '', noLocal: false, noAck, exclusive: false, nowait: false, arguments: args };
 }
 
 const clients: RawClient[] = [];
@@ -203,46 +204,40 @@ describe('publishing', () => {
     const [q1, q2, q3] = [uniq('cc'), uniq('cc'), uniq('cc')];
     for (const [q, key] of [[q1, 'K1'], [q2, 'K2'], [q3, 'K3']] as const) {
       await c.call(1, declare(q, {}, { autoDelete: false }), M.QUEUE_DECLARE_OK);
-      await c.call(1, { id: M.QUEUE_BIND, queue: q, exchange: 'amq.direct', routingKey: key, nowait: false, arguments: {} }, M.QUEUE_BIND_OK);
+      await c.call(1, { id: M.QUEUE_BIND, ticket: 0, queue: q, exchange: 'amq.direct', routingKey: key, nowait: false, arguments: {} }, M.QUEUE_BIND_OK);
     }
     await confirmed(c);
     c.publish(1, 'amq.direct', 'K1', Buffer.from('x'), { headers: { CC: [Buffer.from('K2'), 'K3', 7] } });
     await c.expect(M.BASIC_ACK);
     const counts: number[] = [];
     for (const q of [q1, q2, q3]) {
-      counts.push((await c.call(1, { id: M.QUEUE_DELETE, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK)).messageCount);
+      counts.push((await c.call(1, { id: M.QUEUE_DELETE, ticket: 0, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK)).messageCount);
     }
     expect(counts).toEqual([1, 0, 1]);
   });
 });
 
+const clock = new ManualClock();
+const manual = useBroker({ clock, heartbeat: 0 });
+
 describe('connection-level behaviour', () => {
-  it('a failed login without authentication_failure_close is dropped only after the silent-close delay', async () => {
-    let fire: (() => void) | null = null;
-    let delay = 0;
-    vi.spyOn(loginFailureDelay, 'schedule').mockImplementation((ms, fn) => {
-      delay = ms;
-      fire = fn;
-      return { cancel: () => undefined };
-    });
-    const c = await RawClient.connect(b.port);
+  it('a failed login without authentication_failure_close is dropped only after the silent-close delay (manual clock)', async () => {
+    const c = await RawClient.connect(manual.port);
     clients.push(c);
     await c.handshake({ capabilities: {}, response: plainResponse('guest', 'wrong'), stopAfterStartOk: true });
     expect(await c.waitClosed(300)).toBe(false);
-    expect(delay).toBe(SILENT_CLOSE_DELAY_MS);
-    expect(fire).not.toBeNull();
-    (fire as unknown as () => void)();
+    clock.advance(SILENT_CLOSE_DELAY_MS - 1);
+    expect(await c.waitClosed(300)).toBe(false);
+    clock.advance(1);
     expect(await c.waitClosed(1500)).toBe(true);
     expect(c.pending()).toEqual([]);
   });
 
-  it('with authentication_failure_close the 403 close is sent at once', async () => {
-    const spy = vi.spyOn(loginFailureDelay, 'schedule');
-    const c = await RawClient.connect(b.port);
+  it('with authentication_failure_close the 403 close is sent at once (no clock advance)', async () => {
+    const c = await RawClient.connect(manual.port);
     clients.push(c);
     await c.handshake({ capabilities: DEFAULT_CAPABILITIES, response: plainResponse('guest', 'wrong'), stopAfterStartOk: true });
     expect((await c.expectConnectionClose()).replyCode).toBe(403);
-    expect(spy).not.toHaveBeenCalled();
   });
 
   it('an unknown class or method id drops the socket without connection.close', async () => {
@@ -272,7 +267,7 @@ describe('quorum queues and global qos', () => {
       methodId: 20,
     });
     const d = await client();
-    await d.call(1, { id: M.QUEUE_DELETE, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
+    await d.call(1, { id: M.QUEUE_DELETE, ticket: 0, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
   });
 
   it('a global prefetch of 0, or one set after consuming, is accepted', async () => {
@@ -282,6 +277,6 @@ describe('quorum queues and global qos', () => {
     await c.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 0, global: true }, M.BASIC_QOS_OK);
     await c.call(1, consume(q), M.BASIC_CONSUME_OK);
     await c.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 5, global: true }, M.BASIC_QOS_OK);
-    await c.call(1, { id: M.QUEUE_DELETE, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
+    await c.call(1, { id: M.QUEUE_DELETE, ticket: 0, queue: q, ifUnused: false, ifEmpty: false, nowait: false }, M.QUEUE_DELETE_OK);
   });
 });

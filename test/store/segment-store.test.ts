@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecoveredMessage } from '../../src/store/message-store.js';
-import { RecordType, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, sealRecord, writeSegmentHeader } from '../../src/store/record.js';
+import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, isSealed, sealRecord, writeSegmentHeader } from '../../src/store/record.js';
 import { segmentPaths } from '../../src/store/recovery.js';
 import { segmentFileName } from '../../src/store/segment-log.js';
 import { SegmentStore, type SegmentStoreOptions } from '../../src/store/segment-store.js';
@@ -38,13 +38,19 @@ function bodies(s: SegmentStore, q: string, rec: Map<string, RecoveredMessage[]>
   return (rec.get(q) ?? []).map((m) => s.read(q, m.seq).body.toString());
 }
 
-/** Writes n messages m0..m(n-1) to queue q, closes, and returns the first segment's path. */
-async function fill(dir: string, n: number): Promise<string> {
+/**
+ * Writes n messages m0..m(n-1) to queue q, closes, and returns the first segment's path. Unless
+ * `sealed`, the seal a clean close appends is cut off: the file is then as a broker killed
+ * while writing it left it, which is where torn and damaged records can be.
+ */
+async function fill(dir: string, n: number, sealed = false): Promise<string> {
   const [s] = await openStore(dir);
   for (let i = 0; i < n; i++) s.append('q', msg(`m${i}`));
   await s.close();
   const first = segmentPaths(dir)[0];
   if (first === undefined) throw new Error('no segment');
+  expect(isSealed(fs.readFileSync(first)), 'a clean close seals the segment').toBe(true);
+  if (!sealed) fs.truncateSync(first, fs.statSync(first).size - SEAL_RECORD_SIZE);
   return first;
 }
 
@@ -121,6 +127,83 @@ describe('SegmentStore recovery', () => {
     const [s, rec] = await openStore(dir);
     expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1', 'm2']);
     expect(s.stats().corruptRecords).toBe(1);
+  });
+
+  it('sealed segment: a damaged body is found by the first read, never delivered, and counted then', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 10, true);
+    const offs = recordOffsets(file);
+    const buf = fs.readFileSync(file);
+    const at = offs[4] as number;
+    const end = at + 8 + buf.readUInt32LE(at);
+    buf[end - 1] = (buf[end - 1] as number) ^ 0x01; // last body byte of m4
+    fs.writeFileSync(file, buf);
+    const [s, rec] = await openStore(dir);
+    // The framing is intact and the segment sealed: recovery does not read the CRC of bodies.
+    const list = rec.get('q') ?? [];
+    expect(list.length).toBe(10);
+    expect(s.stats().corruptRecords).toBe(0);
+    const read = list.map((m) => {
+      try {
+        return s.readBody('q', m.seq).toString();
+      } catch (err) {
+        return (err as Error).message.includes('checksum') ? 'DAMAGED' : 'OTHER';
+      }
+    });
+    expect(read).toEqual(['m0', 'm1', 'm2', 'm3', 'DAMAGED', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    expect(s.stats().corruptRecords).toBe(1);
+  });
+
+  it('sealed segment: damaged framing or a damaged small record falls back to the full check', async () => {
+    for (const damage of ['length', 'ack'] as const) {
+      const dir = newDir();
+      {
+        const [s] = await openStore(dir);
+        const seqs: number[] = [];
+        for (let i = 0; i < 10; i++) seqs.push(s.append('q', msg(`m${i}`)));
+        s.ack('q', seqs[7] as number);
+        await s.close();
+      }
+      const file = segmentPaths(dir)[0] as string;
+      const offs = recordOffsets(file);
+      const buf = fs.readFileSync(file);
+      expect(isSealed(buf)).toBe(true);
+      if (damage === 'length') buf[(offs[2] as number) + 3] = 0x40; // m2's length now ~1 GiB
+      else buf[(offs[10] as number) + 12]! ^= 0x01; // a byte of the ack's seq
+      fs.writeFileSync(file, buf);
+      const [s, rec] = await openStore(dir);
+      const want = damage === 'length' ? ['m0', 'm1', 'm3', 'm4', 'm5', 'm6', 'm8', 'm9'] : ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9'];
+      expect(bodies(s, 'q', rec), damage).toEqual(want);
+      expect(s.stats().corruptRecords, damage).toBe(1);
+    }
+  });
+
+  it('a torn seal is a torn tail: cut, and the records before it kept', async () => {
+    const dir = newDir();
+    const file = await fill(dir, 5, true);
+    const size = fs.statSync(file).size;
+    fs.truncateSync(file, size - 5);
+    const [s, rec] = await openStore(dir);
+    expect(bodies(s, 'q', rec)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(s.stats().truncatedBytes).toBe(SEAL_RECORD_SIZE - 5);
+    expect(s.stats().corruptRecords).toBe(0);
+  });
+
+  it('seals a finished segment once an fsync covers it, and the active one at close', async () => {
+    const dir = newDir();
+    const [s] = await openStore(dir, { segmentSize: 1024 });
+    for (let i = 0; i < 40; i++) s.append('q', msg(`m${i}`.padEnd(100, '.')));
+    await durable(s);
+    const files = segmentPaths(dir);
+    expect(files.length).toBeGreaterThan(2);
+    // Finished segments are sealed after their sync; the active one is not yet.
+    expect(files.slice(0, -1).every((f) => isSealed(fs.readFileSync(f)))).toBe(true);
+    expect(isSealed(fs.readFileSync(files[files.length - 1] as string))).toBe(false);
+    await s.close();
+    expect(isSealed(fs.readFileSync(files[files.length - 1] as string))).toBe(true);
+    const [s2, rec] = await openStore(dir, { segmentSize: 1024 });
+    expect((rec.get('q') ?? []).length).toBe(40);
+    expect(s2.stats().corruptRecords).toBe(0);
   });
 
   it('accepts an empty last segment, a zero-length one and a header-only one, and removes them', async () => {

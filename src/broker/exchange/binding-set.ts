@@ -1,6 +1,6 @@
 // Binding identity and storage shared by all routing algorithms: (destination, routing key, args).
 
-import { encodeTable, type FieldTable } from '../../protocol/field-table.js';
+import { RAW_KEYS, encodeTable, type FieldTable } from '../../protocol/field-table.js';
 import type { BindingEntry } from './routing-table.js';
 
 /**
@@ -12,7 +12,8 @@ export function argsIdentity(args: FieldTable): string {
   const keys = Object.keys(args);
   if (keys.length === 0) return '';
   keys.sort();
-  const sorted: FieldTable = {};
+  // Keys that are not UTF-8 keep their bytes (the copy carries the table's raw-key map).
+  const sorted: FieldTable = RAW_KEYS in args ? ({ [RAW_KEYS]: (args as { [RAW_KEYS]?: unknown })[RAW_KEYS] } as FieldTable) : {};
   for (const k of keys) {
     const v = args[k];
     if (v !== undefined) sorted[k] = v;

@@ -16,7 +16,7 @@
 //   stays in seconds (RabbitMQ converts only the message side), so the two
 //   never match each other except at 0; an integer binding of seconds*1000 does.
 
-import { Decimal, TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
+import { Decimal, RawFieldValue, TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
 import { BindingSet } from './binding-set.js';
 import type { BindingEntry, RoutingTable, DestinationSink } from './routing-table.js';
 
@@ -218,6 +218,8 @@ export function routingValuesEqual(binding: FieldValue, header: FieldValue): boo
   if (binding instanceof Decimal) {
     return header instanceof Decimal && binding.scale === header.scale && binding.value === header.value;
   }
+  // Containers nested too deep to decode compare by their bytes.
+  if (binding instanceof RawFieldValue) return header instanceof RawFieldValue && binding.bytes.equals(header.bytes);
   // Arrays and tables keep their element types in RabbitMQ's decoded form.
   if (Array.isArray(binding)) return Array.isArray(header) && typedArraysEqual(binding, header);
   // Anything left that is not a table (a TypedValue with an unknown tag) equals nothing.
@@ -232,7 +234,8 @@ function isTable(v: FieldValue): v is FieldTable {
     !Buffer.isBuffer(v) &&
     !(v instanceof Date) &&
     !(v instanceof TypedValue) &&
-    !(v instanceof Decimal)
+    !(v instanceof Decimal) &&
+    !(v instanceof RawFieldValue)
   );
 }
 
@@ -250,6 +253,7 @@ function tagOf(v: FieldValue): string {
   if (v instanceof Date) return 'T';
   if (v instanceof TypedValue) return v.tag;
   if (v instanceof Decimal) return 'D';
+  if (v instanceof RawFieldValue) return String.fromCharCode(v.bytes[0] as number);
   if (Array.isArray(v)) return 'A';
   return 'F';
 }

@@ -7,11 +7,10 @@ import type { Message } from '../message.js';
 import type { QueuePolicy } from './arguments.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { ReadyList } from './ready-list.js';
+import { ConsumerRing } from './consumer-ring.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
-
-/** The longest delay setTimeout honours (a signed 32-bit count of ms, about 24.8 days). */
-const MAX_TIMER_MS = 0x7fffffff;
+import type { Clock, Timer } from '../../util/clock.js';
 
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
@@ -52,11 +51,15 @@ export interface QueueOptions {
 /** What the vhost does for a queue (time, persistence, dead-lettering, deletion). */
 export interface QueueHost {
   now(): number;
+  /** Timers for TTL and x-expires. */
+  readonly clock: Clock;
   onQueueUnused(queue: Queue): void;
   onEntryRemoved(queue: Queue, entry: QueueEntry): void;
   deadLetter(queue: Queue, entry: QueueEntry, reason: DeadLetterReason): void;
   /** Persist a message entering a durable queue if it is persistent; returns its store position or -1. */
   persist(queue: Queue, message: Message, now: number): number;
+  /** Delivering an entry threw (a broker fault): log and count it; the queue then dead-letters it. */
+  deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
   /** Whether deep queues can page messages out to disk. */
@@ -75,6 +78,8 @@ export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 
 /** Deliveries per dispatch pass before yielding to the event loop. */
 const DISPATCH_BUDGET = 512;
+/** Requeued entries merged per turn of the event loop (about a millisecond of work). */
+const MERGE_SLICE = 4096;
 /** Most paged messages loaded back into memory by one refill. */
 const REFILL_BATCH = 4096;
 /** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */
@@ -92,16 +97,17 @@ export class Queue {
   readonly policy: QueuePolicy;
   readonly owner: object | null;
   readonly ready: ReadyList;
-  readonly consumers: Consumer[] = [];
+  /** Consumers by priority level, round robin within a level (see ConsumerRing). */
+  private readonly ring = new ConsumerRing();
   private readonly host: QueueHost;
   private nextSeq = 1;
-  private rr = 0;
+  private mergeScheduled = false;
   private hadConsumer = false;
   private dispatchScheduled = false;
   private dispatching = false;
-  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: Timer | null = null;
   private expiryAt = Infinity;
-  private idleTimer: NodeJS.Timeout | null = null;
+  private idleTimer: Timer | null = null;
   /** Keys of messages now in the queue (ready or unacked), for x-message-deduplication. */
   private readonly dedupKeys: Map<string, number> | null;
   deleted = false;
@@ -178,7 +184,12 @@ export class Queue {
   }
 
   get consumerCount(): number {
-    return this.consumers.length;
+    return this.ring.size;
+  }
+
+  /** The consumers in arrival order (a copy: removing them while iterating is safe). */
+  get consumers(): Consumer[] {
+    return [...this.ring];
   }
 
   /** Whether deliveries carry x-delivery-count (quorum queues, or any queue with a delivery limit). */
@@ -223,7 +234,7 @@ export class Queue {
       return 'enqueued';
     }
     this.ready.push(entry);
-    if (this.consumers.length > 0) this.dispatch();
+    if (this.ring.size > 0) this.dispatch();
     this.enforceLimits();
     this.dropExpired();
     this.armExpiry();
@@ -282,13 +293,21 @@ export class Queue {
     }
   }
 
-  /** Put unacked entries back, each at its original place, marked redelivered; past the delivery limit they are dead-lettered. */
+  /**
+   * Put unacked entries back, each at its original place, marked redelivered; past the delivery
+   * limit they are dead-lettered. O(k) for k entries (the ready list keeps returned entries in
+   * sorted runs); merging those runs is left to scheduleMerge, a bounded slice per turn.
+   */
   requeue(entries: QueueEntry[]): void {
     if (this.deleted) {
       for (const e of entries) this.settle(e);
       return;
     }
     const limit = this.policy.deliveryLimit;
+    const back: QueueEntry[] = [];
+    // Whether they come back in queue order (the usual case: delivery order), checked on the way.
+    let inOrder = true;
+    let lastSeq = 0;
     for (const e of entries) {
       e.returns++;
       if (limit !== undefined && e.returns > limit) {
@@ -296,9 +315,13 @@ export class Queue {
         continue;
       }
       e.redelivered = true;
-      this.ready.insertBySeq(e);
       this.readyBytes += e.message.bodySize;
+      if (e.seq < lastSeq) inOrder = false;
+      lastSeq = e.seq;
+      back.push(e);
     }
+    this.ready.requeue(back, inOrder);
+    if (this.ready.needsMerge()) this.scheduleMerge();
     this.dispatch();
     // RabbitMQ re-applies the length limit to requeued messages.
     this.enforceLimits();
@@ -353,28 +376,38 @@ export class Queue {
   }
 
   addConsumer(c: Consumer): void {
-    this.consumers.push(c);
+    this.ring.add(c);
     this.hadConsumer = true;
     this.touch();
     this.dispatch();
   }
 
   removeConsumer(c: Consumer): void {
-    const i = this.consumers.indexOf(c);
-    if (i < 0) return;
-    this.consumers.splice(i, 1);
-    if (this.rr > i) this.rr--;
-    if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) {
+    this.removeConsumers([c]);
+  }
+
+  /** Remove many consumers at once (a closing channel's): O(1) each, then one check for auto-delete and takeover. */
+  removeConsumers(cs: Iterable<Consumer>): void {
+    const active = this.policy.singleActiveConsumer ? this.ring.oldestConsumer() : undefined;
+    let removed = false;
+    for (const c of cs) if (this.ring.remove(c)) removed = true;
+    if (!removed) return;
+    if (this.autoDelete && this.hadConsumer && this.ring.size === 0) {
       this.host.onQueueUnused(this);
       return;
     }
     this.touch();
     // With a single active consumer, the next one takes over.
-    if (this.policy.singleActiveConsumer && i === 0) this.dispatch();
+    if (active !== undefined && !this.ring.has(active)) this.dispatch();
+  }
+
+  /** A consumer parked at its prefetch limit got an ack (Consumer.unacked went down). */
+  consumerCredit(c: Consumer): void {
+    this.ring.credit(c);
   }
 
   hasExclusiveConsumer(): boolean {
-    return this.consumers.some((c) => c.exclusive);
+    return this.ring.hasExclusive();
   }
 
   /** Deliver to consumers with capacity, round robin, until out of messages, capacity or budget. */
@@ -382,6 +415,8 @@ export class Queue {
     if (this.dispatching || this.deleted) return;
     this.dispatching = true;
     try {
+      // Callers dispatch when capacity may have come back: consumers parked by their channel get another look.
+      this.ring.wake();
       let budget = DISPATCH_BUDGET;
       const now = this.host.now();
       while (budget > 0) {
@@ -396,7 +431,15 @@ export class Queue {
           continue;
         }
         this.delivered(e);
-        c.owner.deliver(c, e);
+        try {
+          c.owner.deliver(c, e);
+        } catch (err) {
+          // One message that cannot be sent costs that message only, never the dispatch loop or the
+          // process (this also runs from setImmediate): it leaves as rejected (dead-lettered, or
+          // dropped), and the host logs and counts it.
+          this.host.deliveryFailed(this, e, err);
+          this.remove(e, 'rejected');
+        }
         budget--;
       }
       if (budget === 0 && this.depth > 0) this.scheduleDispatch();
@@ -415,25 +458,22 @@ export class Queue {
   }
 
   private nextConsumer(): Consumer | undefined {
-    const n = this.consumers.length;
-    if (n === 0) return undefined;
     if (this.policy.singleActiveConsumer) {
-      const active = this.consumers[0] as Consumer;
-      return active.owner.hasCapacity(active) ? active : undefined;
+      const active = this.ring.oldestConsumer();
+      return active !== undefined && active.owner.hasCapacity(active) ? active : undefined;
     }
     // Highest priority first; round robin among consumers of one priority.
-    let best: Consumer | undefined;
-    let bestIndex = -1;
-    for (let k = 0; k < n; k++) {
-      const i = (this.rr + k) % n;
-      const c = this.consumers[i] as Consumer;
-      if ((best === undefined || c.priority > best.priority) && c.owner.hasCapacity(c)) {
-        best = c;
-        bestIndex = i;
-      }
-    }
-    if (best !== undefined) this.rr = (bestIndex + 1) % n;
-    return best;
+    return this.ring.next();
+  }
+
+  /** Merge requeued runs in the ready list, a bounded slice per turn of the event loop. */
+  private scheduleMerge(): void {
+    if (this.mergeScheduled) return;
+    this.mergeScheduled = true;
+    setImmediate(() => {
+      this.mergeScheduled = false;
+      if (!this.deleted && this.ready.mergeStep(MERGE_SLICE)) this.scheduleMerge();
+    });
   }
 
   // ------------------------------------------------------------ expiry
@@ -456,40 +496,37 @@ export class Queue {
     const head = this.ready.peek();
     const at = head === undefined ? Infinity : head.expiresAt;
     if (at === this.expiryAt) return;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer?.cancel();
     this.expiryTimer = null;
     this.expiryAt = at;
     if (at === Infinity || this.deleted) return;
-    // Node fires a timer over 2^31-1 ms at once, and messages may live up to 10 years: wake up early
-    // instead, find nothing expired, and arm again for the rest.
-    const delay = Math.min(Math.max(0, at - this.host.now()) + 1, MAX_TIMER_MS);
-    this.expiryTimer = setTimeout(() => {
+    // The clock chunks delays beyond Node's 2^31-1 ms timer limit; messages may live up to 10 years.
+    const delay = Math.max(0, at - this.host.now()) + 1;
+    this.expiryTimer = this.host.clock.after(delay, () => {
       this.expiryTimer = null;
       this.expiryAt = Infinity;
       this.dropExpired();
       this.armExpiry();
-    }, delay);
-    this.expiryTimer.unref();
+    });
   }
 
   /** x-expires: restart the idle countdown (declare, get, consume, cancel). */
   touch(): void {
     const expires = this.policy.expires;
     if (expires === undefined || this.deleted) return;
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
+    this.idleTimer?.cancel();
+    this.idleTimer = this.host.clock.after(expires, () => {
       this.idleTimer = null;
       if (this.consumers.length === 0) this.host.onQueueUnused(this);
       else this.touch();
-    }, expires);
-    this.idleTimer.unref();
+    });
   }
 
   /** Stop timers (the queue is being deleted). */
   dispose(): void {
     this.deleted = true;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.expiryTimer?.cancel();
+    this.idleTimer?.cancel();
     this.expiryTimer = null;
     this.idleTimer = null;
   }
