@@ -3,10 +3,15 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
-import { Users } from './auth/users.js';
+import { UserDatabase } from './auth/users.js';
+import { PermissionStore } from './auth/permissions.js';
+import { LimitStore } from './auth/limits.js';
+import { ConnectionCounts } from './auth/connection-counts.js';
+import { seedUsers, withoutPasswords } from './auth/seed.js';
 import { VHost } from './vhost.js';
 import { Alarms } from './flow.js';
 import { LoopMonitor } from '../util/loop-monitor.js';
+import { brokerLogSummaries, type BrokerLogSummaries } from './log-summaries.js';
 
 /** How often memory and disk are checked (RabbitMQ checks about once a second too). */
 const ALARM_CHECK_MS = 1000;
@@ -19,7 +24,11 @@ export class Broker {
   readonly config: Config;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly users: Users;
+  readonly users = new UserDatabase();
+  readonly permissions = new PermissionStore();
+  readonly limits = new LimitStore();
+  /** Connections (counted at connection.open) and channels (not counted yet) against the limits. */
+  readonly connectionCounts = new ConnectionCounts(this.limits);
   readonly vhosts = new Map<string, VHost>();
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
   readonly replyTo = new DirectReplyTo();
@@ -39,33 +48,44 @@ export class Broker {
     deliveryFailed: 0,
   };
 
+  /** Per-message events, logged once when they start and then as one summary per queue per interval. */
+  readonly logs: BrokerLogSummaries;
+
   constructor(config: Config, clock: Clock, log: Logger) {
-    this.config = config;
+    // The configured users are hashed now; the broker keeps its config without their passwords.
+    seedUsers(config, this.users, this.permissions);
+    this.config = withoutPasswords(config);
     this.clock = clock;
     this.log = log;
-    this.users = new Users(config.users);
-    this.alarms = new Alarms(config, clock, log.child({ component: 'alarms' }));
+    this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
+    this.logs = brokerLogSummaries(clock, log);
     const vhost = new VHost('/', clock);
     vhost.tasks = this.loop;
     vhost.pageAfterMessages = config.pageAfterMessages;
     vhost.replyTo = this.replyTo;
+    const logs = this.logs;
     vhost.listener.deadLettered = (q, reason, targets) => {
-      if (targets === 0) {
-        this.metrics.deadLetterDropped++;
-        return;
-      }
-      this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
-      // Poison messages and expiries reaching a DLQ are what operators want to hear about.
-      this.log.warn({ queue: q.name, reason, dlx: q.policy.deadLetterExchange, targets }, 'message dead-lettered');
+      const dlx = q.policy.deadLetterExchange;
+      if (targets === 0) this.metrics.deadLetterDropped++;
+      else this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
+      // A poison message is worth a warning whether or not it had somewhere to go.
+      if (reason === 'delivery_limit') logs.poison.note(q.name, targets > 0 ? 'dead_lettered' : 'dropped', { queue: q.name, vhost: vhost.name, dlx, deliveryLimit: q.policy.deliveryLimit });
+      else if (targets > 0) logs.deadLettered.note(q.name, reason, { queue: q.name, vhost: vhost.name, dlx });
+      // No DLX: expiry and overflow simply drop, as the queue was configured to; a DLX that
+      // routes nowhere is a misconfiguration an operator wants to hear about.
+      else if (dlx !== undefined) logs.deadLetterUnroutable.note(q.name, reason, { queue: q.name, vhost: vhost.name, dlx, dlxExists: vhost.exchanges.has(dlx) });
     };
     vhost.listener.deadLetterFailed = (q, reason, err) => {
       this.metrics.deadLetterDropped++;
-      this.log.error({ queue: q.name, reason, err: err.message }, 'message could not be dead-lettered; dropped');
+      logs.deadLetterFailed.note(q.name, reason, { queue: q.name, vhost: vhost.name, err: err.message });
+    };
+    vhost.listener.queueRemoved = (q) => {
+      for (const s of [logs.deadLettered, logs.poison, logs.deadLetterUnroutable, logs.deadLetterFailed, logs.deliveryFailed]) s.forget(q.name);
     };
     vhost.listener.deliveryFailed = (q, err) => {
       this.metrics.deliveryFailed++;
-      this.log.error({ queue: q.name, err: err.message, stack: err.stack }, 'message could not be delivered; dead-lettered as rejected');
+      logs.deliveryFailed.note(q.name, err.name, { queue: q.name, vhost: vhost.name, err: err.message, stack: err.stack });
     };
     this.vhosts.set('/', vhost);
   }
@@ -92,6 +112,7 @@ export class Broker {
   async stop(): Promise<void> {
     this.alarms.stop();
     this.loop.stop();
+    for (const s of Object.values(this.logs)) s.close();
     for (const v of this.vhosts.values()) v.dispose();
     if (this.persistence !== null) await this.persistence.close();
     this.persistence = null;

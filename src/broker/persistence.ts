@@ -10,6 +10,7 @@ import type { DurableCallback, MessageStore, StoredMessage } from '../store/mess
 import { SegmentStore } from '../store/segment-store.js';
 import { SpillStore } from '../store/spill-store.js';
 import type { Clock } from '../util/clock.js';
+import { LogSummary } from '../util/log-summary.js';
 import { isExchange, type Destination, type Exchange } from './exchange/exchange.js';
 import { Message } from './message.js';
 import { replayDefinitions, type ReplayReport } from './definitions-replay.js';
@@ -52,10 +53,15 @@ export class Persistence {
   /** A whenDurable is pending only to notice write failures. */
   private watching = false;
   private readonly failureListeners: ((err: Error) => void)[] = [];
+  /** A damaged store fails once per message: these are logged when they start, then summarised per queue. */
+  private readonly unreadableLog: LogSummary;
+  private readonly ackFailedLog: LogSummary;
 
   constructor(dataDir: string, sync: SyncMode, syncIntervalMs: number, clock: Clock, log: Logger) {
     this.clock = clock;
     this.log = log;
+    this.unreadableLog = new LogSummary(clock, log, { level: 'error', msg: 'paged message unreadable, dropped', countsField: 'stores' });
+    this.ackFailedLog = new LogSummary(clock, log, { level: 'error', msg: 'store rejected an ack', countsField: 'stores' });
     const now = (): number => clock.now();
     this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now, clock });
     this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
@@ -88,7 +94,7 @@ export class Persistence {
       if (spilled) {
         const s = this.spillStore.take(queue);
         if (s === null) {
-          this.log.error({ queue, spilled }, 'paged message unreadable, dropped');
+          this.unreadableLog.note(queue, 'spill', { queue });
           return null;
         }
         return new Message(s.exchange, s.routingKey, s.header, [s.body], s.body.length);
@@ -97,7 +103,7 @@ export class Persistence {
       // Copies: read() may return views into a read-ahead buffer shared with other records.
       return new Message(s.exchange, s.routingKey, Buffer.from(s.header), [Buffer.from(s.body)], s.body.length);
     } catch (err) {
-      this.log.error({ queue, seq, spilled, err: err instanceof Error ? err.message : String(err) }, 'paged message unreadable, dropped');
+      this.unreadableLog.note(queue, spilled ? 'spill' : 'messages', { queue, seq, err: err instanceof Error ? err.message : String(err) });
       this.dropPaged(queue, seq, spilled);
       return null;
     }
@@ -209,7 +215,7 @@ export class Persistence {
     try {
       this.messages.ack(queue, seq);
     } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'store rejected an ack');
+      this.ackFailedLog.note(queue, 'messages', { queue, seq, err: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -296,6 +302,8 @@ export class Persistence {
   }
 
   async close(): Promise<void> {
+    this.unreadableLog.close();
+    this.ackFailedLog.close();
     await this.spillStore.close();
     await this.messages.close();
     await this.definitions.close();

@@ -35,6 +35,8 @@ export interface VHostListener {
   exchangeDeleted?(e: Exchange): void;
   queueDeclared?(q: Queue): void;
   queueDeleted?(q: Queue): void;
+  /** Any queue (durable or not) left the vhost. */
+  queueRemoved?(q: Queue): void;
   bindingAdded?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
   bindingRemoved?(source: Exchange, dest: Destination, routingKey: string, args: FieldTable): void;
   entryRemoved?(q: Queue, entry: QueueEntry): void;
@@ -310,6 +312,7 @@ export class VHost implements QueueHost, PublishHost {
       if (e.table.size > 0) this.removeBindingsTo(e, q);
     }
     if (q.durable && !q.exclusive) this.listener.queueDeleted?.(q);
+    this.listener.queueRemoved?.(q);
     return n;
   }
 

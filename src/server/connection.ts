@@ -18,6 +18,9 @@ import type { ConfirmTracker } from './confirm-tracker.js';
 import { Outbound } from './outbound.js';
 import { offeredMechanisms, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
+import type { LoginResult, User } from '../broker/auth/users.js';
+import type { AccessContext } from '../broker/auth/permissions.js';
+import { loginRefusedText, vhostAccessRefused, vhostNotFound } from '../broker/auth/refusals.js';
 import { SILENT_CLOSE_DELAY_MS } from './login-delay.js';
 
 const enum State {
@@ -73,6 +76,12 @@ export class Connection implements FrameHandler, ChannelHost {
   private lastReceived: number;
   private vhostRef: VHost | null = null;
   user = '';
+  /** The logged-in user (tags: impersonator); set after start-ok. */
+  authUser: User | null = null;
+  /** The user's permissions in the vhost, cached; set at connection.open, for the channels' checks. */
+  access: AccessContext | null = null;
+  /** The vhost this connection is counted in for the connection limits, until teardown. */
+  private countedIn: string | null = null;
   consumerCancelNotify = false;
   private authFailureClose = false;
   connectionBlockedCapable = false;
@@ -100,7 +109,7 @@ export class Connection implements FrameHandler, ChannelHost {
     socket.on('close', () => this.onSocketClosed());
     // A client that never completes the handshake is dropped, as RabbitMQ does after handshake_timeout.
     this.handshakeTimer = broker.clock.after(broker.config.handshakeTimeout, () => {
-      this.log.warn({ timeoutMs: broker.config.handshakeTimeout }, 'handshake timeout, closing');
+      this.log.error({ timeoutMs: broker.config.handshakeTimeout }, 'handshake timeout, closing');
       this.destroy();
     });
   }
@@ -151,7 +160,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (this.headerFilled < 8) return Buffer.alloc(0);
     if (!this.headerBuf.equals(PROTOCOL_HEADER) && !this.headerBuf.equals(LEGACY_0_9_HEADER)) {
       // AMQP 0-9-1 §4.2.2: answer an unsupported header with ours and close. Also covers HTTP and TLS hellos.
-      this.log.info({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
+      this.log.error({ header: this.headerBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.') }, 'unsupported protocol header');
       this.state = State.Closed;
       this.socket.end(PROTOCOL_HEADER);
       this.destroyLater();
@@ -183,7 +192,7 @@ export class Connection implements FrameHandler, ChannelHost {
       // dropped without connection.close. Clients see the same closed socket here.
       const classId = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
       const methodId = payload.length >= 4 ? payload.readUInt16BE(2) : 0;
-      this.log.info({ classId, methodId, channel }, 'unknown class or method, dropping connection');
+      this.log.error({ classId, methodId, channel }, 'unknown class or method, dropping connection');
       this.reader.stopped = true;
       this.destroy();
       return;
@@ -335,7 +344,7 @@ export class Connection implements FrameHandler, ChannelHost {
         if (this.state !== State.AwaitOpen) break;
         return this.onOpen(m);
       case M.CONNECTION_CLOSE:
-        this.log.debug({ replyCode: m.replyCode, replyText: m.replyText }, 'client closed connection');
+        this.log.info({ user: this.user, vhost: this.vhostRef?.name, replyCode: m.replyCode, replyText: m.replyText }, 'client closed connection');
         this.outbound.sendMethod(0, { id: M.CONNECTION_CLOSE_OK });
         this.teardown();
         this.state = State.Closed;
@@ -376,18 +385,25 @@ export class Connection implements FrameHandler, ChannelHost {
       this.log.warn({ mechanism: m.mechanism }, 'unsupported authentication mechanism');
       return this.destroy();
     }
-    let result;
+    let result: LoginResult;
+    let attempted: string | undefined;
     try {
       const cred = parseSaslResponse(m.mechanism, response);
-      result = this.broker.users.check(m.mechanism, cred.user, cred.password, isLoopback(this.socket.remoteAddress));
+      attempted = cred.user;
+      result = this.broker.users.authenticate(cred.user, cred.password, isLoopback(this.socket.remoteAddress));
     } catch (err) {
       if (!(err instanceof AmqpError)) throw err;
-      result = { ok: false as const, reason: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
+      result = { ok: false, detail: err.replyText.replace(/^ACCESS_REFUSED - /, '') };
     }
     if (!result.ok) {
-      this.log.warn({ reason: result.reason }, 'authentication failed');
+      // Never the password: user, mechanism and peer only; repeated failures from one address are
+      // summarised. The client gets one text whatever the cause, so a reply never tells whether the
+      // user exists; a malformed response is named as such.
+      const peer = this.socket.remoteAddress ?? '?';
+      this.broker.logs.authFailed.note(peer, m.mechanism, { conn: this.id, peer: `${peer}:${this.socket.remotePort ?? 0}`, user: attempted, mechanism: m.mechanism, reason: result.detail });
+      const reason = attempted === undefined ? result.detail : loginRefusedText(m.mechanism);
       if (this.authFailureClose) {
-        this.closeConnection(new ConnectionError(403, result.reason, 0, 0));
+        this.closeConnection(new ConnectionError(403, reason, 0, 0));
       } else {
         // Without authentication_failure_close RabbitMQ says nothing and drops the socket after a
         // pause (SILENT_CLOSE_DELAY), which also slows password guessing; nothing more is read meanwhile.
@@ -402,7 +418,8 @@ export class Connection implements FrameHandler, ChannelHost {
       }
       return;
     }
-    this.user = result.user;
+    this.user = result.user.name;
+    this.authUser = result.user;
     this.state = State.AwaitTuneOk;
     this.outbound.sendMethod(0, {
       id: M.CONNECTION_TUNE,
@@ -416,7 +433,7 @@ export class Connection implements FrameHandler, ChannelHost {
     const cfg = this.broker.config;
     if ((m.frameMax !== 0 && m.frameMax < M.FRAME_MIN_SIZE) || m.frameMax > cfg.frameMax) {
       // RabbitMQ drops such a client without a connection.close; so do we.
-      this.log.info({ frameMax: m.frameMax }, 'tune-ok frame_max out of range, closing');
+      this.log.error({ frameMax: m.frameMax }, 'tune-ok frame_max out of range, closing');
       return this.destroy();
     }
     if (m.channelMax > cfg.channelMax) {
@@ -432,13 +449,19 @@ export class Connection implements FrameHandler, ChannelHost {
 
   private onOpen(m: M.ConnectionOpen): void {
     const vhost = this.broker.vhost(m.virtualHost);
-    if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
+    if (vhost === undefined) throw vhostNotFound(m.virtualHost);
+    // RabbitMQ's order: the vhost's connection limit, the user's, then the permission.
+    const access = this.broker.permissions.access(this.user, m.virtualHost);
+    this.broker.connectionCounts.admitConnection(m.virtualHost, this.user);
+    this.countedIn = m.virtualHost;
+    if (!access.hasVhostAccess) throw vhostAccessRefused(m.virtualHost, this.user);
+    this.access = access;
     this.vhostRef = vhost;
     this.state = State.Open;
     this.clearHandshakeTimer();
     this.outbound.sendMethod(0, { id: M.CONNECTION_OPEN_OK, knownHosts: '' });
     this.startHeartbeat();
-    this.log.debug({ user: this.user, vhost: m.virtualHost }, 'connection open');
+    this.log.info({ user: this.user, vhost: m.virtualHost }, 'connection open');
   }
 
   // ------------------------------------------------------------ heartbeats
@@ -452,7 +475,7 @@ export class Connection implements FrameHandler, ChannelHost {
       // A blocked connection is not read, so its silence is ours, not the peer's.
       if (this.blockedByAlarm) this.lastReceived = now;
       if (now - this.lastReceived > 2 * intervalMs) {
-        this.log.info({ heartbeat: this.heartbeat }, 'missed heartbeats from client, closing');
+        this.log.error({ user: this.user, vhost: this.vhostRef?.name, heartbeat: this.heartbeat }, 'missed heartbeats from client, closing');
         this.destroy();
         return;
       }
@@ -496,7 +519,11 @@ export class Connection implements FrameHandler, ChannelHost {
   private closeChannel(channel: number, err: AmqpError): void {
     const ch = this.channels.get(channel);
     if (ch === undefined || ch.closing) return;
-    ch.log.debug({ replyCode: err.replyCode, replyText: err.replyText }, 'closing channel on error');
+    // At error like RabbitMQ, naming the operation; a client looping on errors is summarised per connection.
+    this.broker.logs.channelErrors.note(String(this.id), String(err.replyCode), {
+      conn: this.id, peer: `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`, user: this.user, vhost: this.vhostRef?.name, channel,
+      operation: M.METHOD_INFO.get(err.classId * 65536 + err.methodId)?.name, replyCode: err.replyCode, replyText: err.replyText,
+    });
     ch.cleanup();
     ch.send({ id: M.CHANNEL_CLOSE, replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
   }
@@ -504,7 +531,10 @@ export class Connection implements FrameHandler, ChannelHost {
   /** Send connection.close and wait (bounded) for close-ok. */
   closeConnection(err: AmqpError): void {
     if (this.state === State.Closing || this.state === State.Closed) return;
-    this.log.info({ replyCode: err.replyCode, replyText: err.replyText }, 'closing connection');
+    // A refused login was already logged (summarised) as an authentication failure.
+    // A shutdown (320 CONNECTION_FORCED) was asked for by the operator: info.
+    const refusedLogin = err.replyCode === 403 && this.state !== State.Open;
+    this.log[refusedLogin ? 'debug' : err.replyCode === 320 ? 'info' : 'error']({ user: this.user, vhost: this.vhostRef?.name, operation: M.METHOD_INFO.get(err.classId * 65536 + err.methodId)?.name, replyCode: err.replyCode, replyText: err.replyText }, 'closing connection on error');
     this.reader.stopped = true;
     this.state = State.Closing;
     this.teardown();
@@ -543,6 +573,8 @@ export class Connection implements FrameHandler, ChannelHost {
     this.channels.clear();
     this.pendingConfirms.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
+    if (this.countedIn !== null) this.broker.connectionCounts.releaseConnection(this.countedIn, this.user);
+    this.countedIn = null;
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
   }
@@ -557,12 +589,15 @@ export class Connection implements FrameHandler, ChannelHost {
   }
 
   private onSocketClosed(): void {
+    const vanished = this.state === State.Open;
     this.state = State.Closed;
     this.outbound.closed = true;
     this.teardown();
     this.closeTimer?.cancel();
     this.registry.removeConnection(this);
-    this.log.debug('connection closed');
+    // RabbitMQ warns when a client drops its socket without connection.close.
+    if (vanished) this.log.warn({ user: this.user, vhost: this.vhostRef?.name }, 'client unexpectedly closed TCP connection');
+    else this.log.debug('connection closed');
   }
 
   private onDrain(): void {

@@ -99,9 +99,9 @@ describe('a config file takes effect', () => {
 
   it('loopback_users = none lets the default user in from any address; by default guest is loopback-only', async () => {
     const open = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nloopback_users = none\n');
-    expect(open.broker.users.check('PLAIN', 'guest', 'guest', false)).toEqual({ ok: true, user: 'guest' });
+    expect(open.broker.users.authenticate('guest', 'guest', false)).toMatchObject({ ok: true, user: { name: 'guest' } });
     const strict = await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\n');
-    expect(strict.broker.users.check('PLAIN', 'guest', 'guest', false).ok).toBe(false);
+    expect(strict.broker.users.authenticate('guest', 'guest', false)).toEqual({ ok: false, detail: "user 'guest' can only connect via localhost" });
   });
 
   it('auth_mechanisms limits the mechanisms offered and accepted', async () => {
