@@ -34,11 +34,13 @@ export function renderMetrics(broker: Broker, connections: number): string {
   metric('warren_dead_letter_dropped_total', 'counter', 'Messages dead-lettered with no exchange to go to (dropped).', [['', broker.metrics.deadLetterDropped]]);
   metric('warren_event_loop_lag_seconds', 'gauge', 'Worst event-loop delay over the last second (how late timers and I/O ran).', [['', broker.loop.lagSeconds]]);
   metric('warren_resource_alarm', 'gauge', '1 while publishers are blocked by a memory or disk alarm.', [['', broker.alarms.blocked ? 1 : 0]]);
-  const stats = broker.persistence?.messages.stats();
-  if (stats !== undefined) {
-    metric('warren_store_messages', 'gauge', 'Messages held by the message store.', [['', stats.messages]]);
-    metric('warren_store_fsyncs_total', 'counter', 'Group commits (one fsync each).', [['', stats.syncs]]);
-    metric('warren_store_corrupt_records_total', 'counter', 'Records skipped at recovery because their checksum failed.', [['', stats.corruptRecords]]);
+  // Each vhost has its own message store; operators alert on the totals.
+  const stores = [...broker.vhosts.values()].flatMap((v) => (v.store === null ? [] : [v.store.messages.stats()]));
+  if (stores.length > 0) {
+    const sum = (f: (s: (typeof stores)[number]) => number): number => stores.reduce((n, s) => n + f(s), 0);
+    metric('warren_store_messages', 'gauge', 'Messages held by the message stores.', [['', sum((s) => s.messages)]]);
+    metric('warren_store_fsyncs_total', 'counter', 'Group commits (one fsync each).', [['', sum((s) => s.syncs)]]);
+    metric('warren_store_corrupt_records_total', 'counter', 'Records skipped at recovery because their checksum failed.', [['', sum((s) => s.corruptRecords)]]);
   }
   return lines.join('\n') + '\n';
 }

@@ -17,7 +17,9 @@ import { brokerLogSummaries, type BrokerLogSummaries } from './log-summaries.js'
 const ALARM_CHECK_MS = 1000;
 /** Window over which the event-loop lag gauge takes its maximum. */
 const LOOP_WINDOW_MS = 1000;
-import { Persistence, type RecoveryReport } from './persistence.js';
+import { Persistence } from './persistence.js';
+import { recoverDataDir, recoverVhost, type RecoveryReport } from './vhost-recovery.js';
+import { createVhostDir, removeVhostDir } from '../store/data-dir.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
 
 export class Broker {
@@ -36,8 +38,10 @@ export class Broker {
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
   readonly loop: LoopMonitor;
-  /** The stores, once start() opened them. */
-  persistence: Persistence | null = null;
+  /** start() opened the stores: vhosts added from now on get theirs at once. */
+  private started = false;
+  /** The add or delete of each vhost in progress (see serially). */
+  private readonly vhostOps = new Map<string, Promise<void>>();
   /** Counters operators alert on. */
   readonly metrics = {
     /** Messages republished to a dead-letter exchange, by reason. */
@@ -60,50 +64,134 @@ export class Broker {
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
-    const vhost = new VHost('/', clock);
+    this.vhosts.set('/', this.makeVhost('/'));
+  }
+
+  private makeVhost(name: string): VHost {
+    const vhost = new VHost(name, this.clock);
     vhost.tasks = this.loop;
-    vhost.pageAfterMessages = config.pageAfterMessages;
+    vhost.pageAfterMessages = this.config.pageAfterMessages;
     vhost.replyTo = this.replyTo;
     const logs = this.logs;
+    // Summaries are per queue; queue names repeat across vhosts.
+    const key = (q: { name: string }): string => `${name}\u0000${q.name}`;
     vhost.listener.deadLettered = (q, reason, targets) => {
       const dlx = q.policy.deadLetterExchange;
       if (targets === 0) this.metrics.deadLetterDropped++;
       else this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
       // A poison message is worth a warning whether or not it had somewhere to go.
-      if (reason === 'delivery_limit') logs.poison.note(q.name, targets > 0 ? 'dead_lettered' : 'dropped', { queue: q.name, vhost: vhost.name, dlx, deliveryLimit: q.policy.deliveryLimit });
-      else if (targets > 0) logs.deadLettered.note(q.name, reason, { queue: q.name, vhost: vhost.name, dlx });
+      if (reason === 'delivery_limit') logs.poison.note(key(q), targets > 0 ? 'dead_lettered' : 'dropped', { queue: q.name, vhost: vhost.name, dlx, deliveryLimit: q.policy.deliveryLimit });
+      else if (targets > 0) logs.deadLettered.note(key(q), reason, { queue: q.name, vhost: vhost.name, dlx });
       // No DLX: expiry and overflow simply drop, as the queue was configured to; a DLX that
       // routes nowhere is a misconfiguration an operator wants to hear about.
-      else if (dlx !== undefined) logs.deadLetterUnroutable.note(q.name, reason, { queue: q.name, vhost: vhost.name, dlx, dlxExists: vhost.exchanges.has(dlx) });
+      else if (dlx !== undefined) logs.deadLetterUnroutable.note(key(q), reason, { queue: q.name, vhost: vhost.name, dlx, dlxExists: vhost.exchanges.has(dlx) });
     };
     vhost.listener.deadLetterFailed = (q, reason, err) => {
       this.metrics.deadLetterDropped++;
-      logs.deadLetterFailed.note(q.name, reason, { queue: q.name, vhost: vhost.name, err: err.message });
+      logs.deadLetterFailed.note(key(q), reason, { queue: q.name, vhost: vhost.name, err: err.message });
     };
     vhost.listener.queueRemoved = (q) => {
-      for (const s of [logs.deadLettered, logs.poison, logs.deadLetterUnroutable, logs.deadLetterFailed, logs.deliveryFailed]) s.forget(q.name);
+      for (const s of [logs.deadLettered, logs.poison, logs.deadLetterUnroutable, logs.deadLetterFailed, logs.deliveryFailed]) s.forget(key(q));
     };
     vhost.listener.deliveryFailed = (q, err) => {
       this.metrics.deliveryFailed++;
-      logs.deliveryFailed.note(q.name, err.name, { queue: q.name, vhost: vhost.name, err: err.message, stack: err.stack });
+      logs.deliveryFailed.note(key(q), err.name, { queue: q.name, vhost: vhost.name, err: err.message, stack: err.stack });
     };
-    this.vhosts.set('/', vhost);
+    return vhost;
+  }
+
+  /**
+   * The default vhost's stores, the only ones a connection reaches until vhosts other than '/'
+   * are reachable over AMQP; then connections use their own vhost's `store`.
+   */
+  get persistence(): Persistence | null {
+    return this.started ? (this.vhosts.get('/')?.store ?? null) : null;
+  }
+
+  /**
+   * Add vhost `name` (no-op if it exists). Once the broker is started its directory and stores
+   * exist, durably, before the vhost can be found (so nothing is published to it unstored).
+   */
+  addVhost(name: string): Promise<VHost> {
+    return this.serially(name, async () => {
+      const existing = this.vhosts.get(name);
+      if (existing !== undefined) return existing;
+      const vhost = this.makeVhost(name);
+      if (this.started) {
+        try {
+          await this.openStores(vhost, await createVhostDir(this.config.dataDir, name));
+        } catch (err) {
+          vhost.dispose();
+          throw err;
+        }
+      }
+      this.vhosts.set(name, vhost);
+      return vhost;
+    });
+  }
+
+  /** Delete vhost `name` with everything in it, on disk too; false if there is none. */
+  deleteVhost(name: string): Promise<boolean> {
+    return this.serially(name, async () => {
+      const vhost = this.vhosts.get(name);
+      if (vhost === undefined) return false;
+      this.vhosts.delete(name);
+      // As in RabbitMQ, the vhost's permissions and limits go with it.
+      this.permissions.clearVhost(name);
+      this.limits.clearVhost(name);
+      vhost.dispose();
+      // Detached first: anything still holding the vhost no longer writes to a closing store.
+      const store = vhost.store;
+      vhost.store = null;
+      if (store !== null) await store.close();
+      await removeVhostDir(this.config.dataDir, name);
+      return true;
+    });
+  }
+
+  /** Adds and deletes of one vhost run one after another: a delete must not rename a directory an add is opening. */
+  private serially<T>(name: string, op: () => Promise<T>): Promise<T> {
+    const next = (this.vhostOps.get(name) ?? Promise.resolve()).then(op);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.vhostOps.set(name, settled);
+    void settled.then(() => {
+      if (this.vhostOps.get(name) === settled) this.vhostOps.delete(name);
+    });
+    return next;
+  }
+
+  /** Open the stores in `dir` for `vhost`, rebuild what they hold, and attach them. */
+  private async openStores(vhost: VHost, dir: string): Promise<RecoveryReport> {
+    const p = new Persistence(dir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store', vhost: vhost.name }));
+    const report = await recoverVhost(p, vhost);
+    // Publish confirms come back with the error; block publishers so nothing more is accepted.
+    p.whenMessagesFail((err) => this.alarms.raiseStoreFailure(err));
+    return report;
   }
 
   vhost(name: string): VHost | undefined {
     return this.vhosts.get(name);
   }
 
-  /** Open the stores under the data directory and rebuild durable state. */
+  /** Open the stores of every vhost under the data directory and rebuild durable state. */
   async start(): Promise<RecoveryReport> {
-    const p = new Persistence(this.config.dataDir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store' }));
-    const vhost = this.vhosts.get('/') as VHost;
     this.loop.start(LOOP_WINDOW_MS);
-    const report = await this.loop.during('recovery', () => p.open(vhost));
-    p.attach(vhost);
-    this.persistence = p;
-    // Publish confirms come back with the error; block publishers so nothing more is accepted.
-    p.whenMessagesFail((err) => this.alarms.raiseStoreFailure(err));
+    const started = this.clock.now();
+    const report = await this.loop.during('recovery', () =>
+      recoverDataDir(this.config.dataDir, [...this.vhosts.keys()], this.log.child({ component: 'store' }), async (name, dir) => {
+        let vhost = this.vhosts.get(name);
+        if (vhost === undefined) {
+          vhost = this.makeVhost(name);
+          this.vhosts.set(name, vhost);
+        }
+        return this.openStores(vhost, dir);
+      }),
+    );
+    report.ms = this.clock.now() - started;
+    this.started = true;
     await this.alarms.check();
     this.alarms.start(ALARM_CHECK_MS);
     return report;
@@ -112,9 +200,9 @@ export class Broker {
   async stop(): Promise<void> {
     this.alarms.stop();
     this.loop.stop();
+    this.started = false;
     for (const s of Object.values(this.logs)) s.close();
     for (const v of this.vhosts.values()) v.dispose();
-    if (this.persistence !== null) await this.persistence.close();
-    this.persistence = null;
+    for (const v of this.vhosts.values()) if (v.store !== null) await v.store.close();
   }
 }

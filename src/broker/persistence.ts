@@ -1,10 +1,10 @@
-// Wires a vhost to the stores: durable definitions are logged as they change, persistent
-// messages in durable queues are appended, and open() rebuilds both after a restart.
+// Wires one vhost to its stores (in its own directory): durable definitions are logged as they
+// change and persistent messages in durable queues are appended. vhost-recovery.ts rebuilds both.
 
 import { join } from 'node:path';
 import type { SyncMode } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { encodeTable, numberValue, type FieldTable } from '../protocol/field-table.js';
+import { encodeTable, type FieldTable } from '../protocol/field-table.js';
 import { DefinitionsStore, type BindingDef } from '../store/definitions-store.js';
 import type { DurableCallback, MessageStore, StoredMessage } from '../store/message-store.js';
 import { SegmentStore } from '../store/segment-store.js';
@@ -13,7 +13,6 @@ import type { Clock } from '../util/clock.js';
 import { LogSummary } from '../util/log-summary.js';
 import { isExchange, type Destination, type Exchange } from './exchange/exchange.js';
 import { Message } from './message.js';
-import { replayDefinitions, type ReplayReport } from './definitions-replay.js';
 import type { Queue, QueueEntry } from './queue/queue.js';
 import type { VHost } from './vhost.js';
 import { MessageDurability } from './publish/durability.js';
@@ -21,20 +20,6 @@ import { MessageDurability } from './publish/durability.js';
 /** Store "queue" holding the pending messages of a durable x-delayed-message exchange; the amq. prefix cannot clash with client queues. */
 export const DELAYED_PREFIX = 'amq.warren.delayed.';
 
-export interface RecoveryReport {
-  exchanges: number;
-  queues: number;
-  bindings: number;
-  messages: number;
-  delayed: number;
-  corruptRecords: number;
-  truncatedBytes: number;
-  /** Definition records logged and skipped (unreadable arguments, unknown type, missing ends). */
-  skippedDefinitions: number;
-  /** Stored messages of queues whose definition was skipped: kept on disk, not restored. */
-  keptUnrestored: number;
-  ms: number;
-}
 
 export class Persistence {
   readonly messages: MessageStore;
@@ -43,12 +28,13 @@ export class Persistence {
   readonly spillStore: SpillStore;
   /** Marks of message appends and the group commits covering them: what publisher confirms wait on. */
   readonly durability: MessageDurability;
-  private readonly clock: Clock;
-  private readonly log: Logger;
+  readonly clock: Clock;
+  readonly log: Logger;
   /** Definition records written, and how many of them an fsync is known to cover. */
   private defsWritten = 0;
   private defsSynced = 0;
-  private restoring = false;
+  /** Set while recovery replays definitions: the listeners must not log them again. */
+  restoring = false;
   private failed = false;
   /** A whenDurable is pending only to notice write failures. */
   private watching = false;
@@ -57,16 +43,17 @@ export class Persistence {
   private readonly unreadableLog: LogSummary;
   private readonly ackFailedLog: LogSummary;
 
-  constructor(dataDir: string, sync: SyncMode, syncIntervalMs: number, clock: Clock, log: Logger) {
+  /** `dir` is the vhost's directory (data-dir.ts). */
+  constructor(dir: string, sync: SyncMode, syncIntervalMs: number, clock: Clock, log: Logger) {
     this.clock = clock;
     this.log = log;
     this.unreadableLog = new LogSummary(clock, log, { level: 'error', msg: 'paged message unreadable, dropped', countsField: 'stores' });
     this.ackFailedLog = new LogSummary(clock, log, { level: 'error', msg: 'store rejected an ack', countsField: 'stores' });
     const now = (): number => clock.now();
-    this.messages = new SegmentStore({ dir: join(dataDir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now, clock });
-    this.definitions = new DefinitionsStore({ dir: join(dataDir, 'definitions') });
+    this.messages = new SegmentStore({ dir: join(dir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now, clock });
+    this.definitions = new DefinitionsStore({ dir: join(dir, 'definitions') });
     // No fsync, no index, no ack records: spilled messages are transient and the directory is emptied at every start.
-    this.spillStore = new SpillStore({ dir: join(dataDir, 'spill') });
+    this.spillStore = new SpillStore({ dir: join(dir, 'spill') });
     this.durability = new MessageDurability((cb) => this.whenMessagesDurable(cb));
   }
 
@@ -217,74 +204,6 @@ export class Persistence {
     } catch (err) {
       this.ackFailedLog.note(queue, 'messages', { queue, seq, err: err instanceof Error ? err.message : String(err) });
     }
-  }
-
-  /** Rebuild definitions and messages of `vhost` from disk. */
-  async open(vhost: VHost): Promise<RecoveryReport> {
-    const started = this.clock.now();
-    await this.spillStore.open();
-    // Queues rebuilt below may page out their backlog, so they must see the store now.
-    vhost.store = this;
-    this.restoring = true;
-    const defs = await this.definitions.open();
-    const report: RecoveryReport = { exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, skippedDefinitions: 0, keptUnrestored: 0, ms: 0 };
-    let replay: ReplayReport;
-    try {
-      // Recovery's own path: no client-declare checks, and a bad record is logged and skipped.
-      replay = replayDefinitions(vhost, defs, this.log);
-    } finally {
-      this.restoring = false;
-    }
-    report.exchanges = replay.exchanges;
-    report.queues = replay.queues;
-    report.bindings = replay.bindings;
-    report.skippedDefinitions = replay.skipped;
-    const recovered = await this.messages.open();
-    for (const [queueName, list] of recovered) {
-      if (queueName.startsWith(DELAYED_PREFIX)) {
-        const exchangeName = queueName.slice(DELAYED_PREFIX.length);
-        const e = vhost.exchanges.get(exchangeName);
-        if (e === undefined || !e.delayed) {
-          if (e === undefined && replay.skippedExchanges.has(exchangeName)) {
-            this.log.warn({ vhost: vhost.name, exchange: exchangeName, messages: list.length }, 'delayed messages of an unrestored exchange kept on disk');
-            report.keptUnrestored += list.length;
-          } else {
-            this.messages.deleteQueue(queueName);
-          }
-          continue;
-        }
-        for (const r of list) {
-          const m = Message.paged(r.exchange, r.routingKey, r.header, r.size - r.header.length, this.messages, queueName, r.seq);
-          const delay = numberValue(m.properties.headers?.['x-delay']) ?? 0;
-          vhost.delayed.add({ dueAt: r.enqueuedAt + delay, exchange: e, routingKeys: [m.routingKey], message: m, storeSeq: r.seq });
-          report.delayed++;
-        }
-        continue;
-      }
-      const q = vhost.queues.get(queueName);
-      if (q === undefined) {
-        if (replay.skippedQueues.has(queueName)) {
-          // Its definition was unreadable: the messages stay on disk rather than being deleted for a bad record.
-          this.log.warn({ vhost: vhost.name, queue: queueName, messages: list.length }, 'messages of an unrestored queue kept on disk');
-          report.keptUnrestored += list.length;
-        } else {
-          this.messages.deleteQueue(queueName);
-        }
-        continue;
-      }
-      for (const r of list) {
-        // Only the header stays in memory; the body is read when the message is delivered.
-        const m = Message.paged(r.exchange, r.routingKey, r.header, r.size - r.header.length, this.messages, queueName, r.seq);
-        q.restore(m, r.seq, r.redelivered, r.deliveryCount, r.enqueuedAt);
-        report.messages++;
-      }
-    }
-    const stats = this.messages.stats();
-    report.corruptRecords = stats.corruptRecords;
-    report.truncatedBytes = stats.truncatedBytes;
-    report.ms = this.clock.now() - started;
-    this.log.info(report, 'recovery finished');
-    return report;
   }
 
   /** Persist a delayed message of a durable exchange. */

@@ -149,8 +149,9 @@ export class Connection implements FrameHandler, ChannelHost {
     }
   }
 
+  /** The stores of this connection's vhost (each vhost has its own). */
   get persistence(): Persistence | null {
-    return this.broker.persistence;
+    return this.vhostRef === null ? null : this.vhostRef.store;
   }
 
   /** Consume the 8-byte protocol header; returns the bytes after it. */

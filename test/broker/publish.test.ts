@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Message } from '../../src/broker/message.js';
 import { Persistence } from '../../src/broker/persistence.js';
+import { recoverVhost } from '../../src/broker/vhost-recovery.js';
 import { PublishResult, type PublishOptions } from '../../src/broker/publish/publish-result.js';
 import type { Queue } from '../../src/broker/queue/queue.js';
 import { VHost } from '../../src/broker/vhost.js';
@@ -287,7 +288,7 @@ describe('VHost.publish: the durability handle', () => {
     dirs.push(dir);
     const { v, clock } = vhost();
     const p = new Persistence(dir, 'always', 10, clock, pino({ level: 'silent' }));
-    await p.open(v);
+    await recoverVhost(p, v);
     p.attach(v);
     return { v, clock, p };
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import * as amqplib from 'amqplib';
 import { startBroker } from '../../src/index.js';
+import { vhostDir } from '../../src/store/data-dir.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,7 +31,7 @@ for (const persistent of [false, true]) {
     if (!p) throw new Error('no persistence');
     const store = persistent ? p.messages : p.spillStore;
     await new Promise<void>((r, j) => store.whenDurable((e) => (e ? j(e) : r())));
-    const segDir = join(dir, persistent ? 'messages' : 'spill');
+    const segDir = join(vhostDir(dir, '/'), persistent ? 'messages' : 'spill');
     let flipped = 0;
     for (const name of readdirSync(segDir)) {
       const file = join(segDir, name);

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { encodeTable } from '../../src/protocol/field-table.js';
 import { DefinitionsStore } from '../../src/store/definitions-store.js';
+import { vhostDir } from '../../src/store/data-dir.js';
 import { channel, confirmChannel, publishConfirmed, queueExists, uniq } from './helpers.js';
 
 const dirs: string[] = [];
@@ -64,7 +65,7 @@ async function connect(r: RunningBroker): Promise<amqplib.ChannelModel> {
 
 /** Appends records to a stopped broker's definitions log, as a damaged or older writer could have left them. */
 async function writeDefinitions(dir: string, write: (s: DefinitionsStore) => void): Promise<void> {
-  const s = new DefinitionsStore({ dir: join(dir, 'definitions') });
+  const s = new DefinitionsStore({ dir: join(vhostDir(dir, '/'), 'definitions') });
   await s.open();
   write(s);
   await new Promise<void>((resolve, reject) => s.whenDurable((err) => (err === null ? resolve() : reject(err))));
