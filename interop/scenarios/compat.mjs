@@ -299,4 +299,58 @@ export default {
     }
     return order;
   },
+
+  // Closed channels, basic.recover and x-delivery-limit: where each returned message goes, and its x-delivery-count.
+  async 'quorum-requeue-placement'(ctx) {
+    const conn = await ctx.conn();
+    const fill = async (args, bodies) => {
+      const ch = await ctx.confirmChannel(conn);
+      const q = ctx.q();
+      await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum', ...args } });
+      for (const b of bodies) ch.sendToQueue(q, Buffer.from(b));
+      await ch.waitForConfirms();
+      return { ch, q };
+    };
+    const read = async (ch, q) => {
+      const out = [];
+      for (;;) {
+        const m = await ch.get(q, { noAck: true });
+        if (!m) return out;
+        out.push(`${m.content}${m.fields.redelivered ? '*' : ''}(${m.properties.headers?.['x-delivery-count'] ?? '-'})`);
+      }
+    };
+    const result = {};
+    {
+      // Two channels close in turn: the later-delivered message returned first is read first.
+      const { ch, q } = await fill({}, ['a', 'b', 'c', 'd']);
+      const one = await ctx.channel(conn);
+      const two = await ctx.channel(conn);
+      await one.get(q);
+      await two.get(q);
+      await one.get(q);
+      await two.close();
+      await one.close();
+      result.closes = await read(ch, q);
+    }
+    {
+      // basic.recover of two gets, then a nack with multiple.
+      const { ch, q } = await fill({}, ['a', 'b', 'c']);
+      await ch.get(q);
+      await ch.get(q);
+      await ch.recover();
+      const a = await ch.get(q);
+      ch.nack(a, true, true);
+      result.recoverThenNack = await read(ch, q);
+    }
+    {
+      // Under a delivery limit a nack goes ahead, in the order returned.
+      const { ch, q } = await fill({ 'x-delivery-limit': 10 }, ['a', 'b', 'c']);
+      const a = await ch.get(q);
+      const b = await ch.get(q);
+      ch.nack(b, false, true);
+      ch.nack(a, false, true);
+      result.limited = await read(ch, q);
+    }
+    return result;
+  },
 };

@@ -137,8 +137,12 @@ export function decodeTableBody(buf: Buffer, start: number, end: number, depth =
     if (pos + klen > end) throw badTable('field table key overruns table');
     const kb = buf.subarray(pos, pos + klen);
     let key: string;
-    if (isUtf8(kb)) key = kb.toString('utf8');
-    else {
+    if (isUtf8(kb)) {
+      key = kb.toString('utf8');
+      // An earlier raw key may read the same (0xE9 and C3 A9 are both "é"): this later entry
+      // replaces it, like every duplicate key, and goes back out under its own bytes.
+      (table as { [RAW_KEYS]?: Map<string, Buffer> })[RAW_KEYS]?.delete(key);
+    } else {
       key = kb.toString('latin1');
       const t = table as { [RAW_KEYS]?: Map<string, Buffer> };
       (t[RAW_KEYS] ??= new Map()).set(key, Buffer.from(kb));

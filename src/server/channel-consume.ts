@@ -250,7 +250,8 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
       if (l === undefined) byQueue.set(u.queue, (l = []));
       l.push(u.entry);
     }
-    for (const [q, entries] of byQueue) q.requeue(entries);
+    // A closing channel releases its deliveries; otherwise the client asked (nack, reject, recover).
+    for (const [q, entries] of byQueue) q.requeue(entries, this.ch.closing ? 'released' : 'client');
     this.afterRelease(list);
   }
 

@@ -57,18 +57,29 @@ function walkSealed(buf: Buffer, visit: RecordVisitor): boolean {
   let count = 0;
   // Shape first, visit after: a wrong length would misread everything behind it.
   const offsets: number[] = [];
+  // An unchecked MESSAGE seq still orders everything after it (recovery drops a message whose
+  // seq is not above the last one's): damage there must not cost later messages. Seqs must rise
+  // through the segment, and the last message, which no successor checks, has its CRC read.
+  let lastSeq = -1;
+  let lastMessage = -1;
   while (pos < end) {
     if (end - pos < RECORD_HEADER_SIZE) return false;
     const len = buf.readUInt32LE(pos);
     if (len > end - pos - RECORD_HEADER_SIZE || !plausibleRecord(buf, pos, len)) return false;
     const type = buf[pos + RECORD_HEADER_SIZE];
     if (type === RecordType.Seal) return false;
-    if (type !== RecordType.Message && !recordChecksumOk(buf, pos, len)) return false;
+    if (type === RecordType.Message) {
+      const seq = readU64(buf, pos + RECORD_HEADER_SIZE + 1);
+      if (seq <= lastSeq) return false;
+      lastSeq = seq;
+      lastMessage = pos;
+    } else if (!recordChecksumOk(buf, pos, len)) return false;
     offsets.push(pos);
     pos += RECORD_HEADER_SIZE + len;
     count++;
   }
   if (pos !== end) return false;
+  if (lastMessage >= 0 && !recordChecksumOk(buf, lastMessage, buf.readUInt32LE(lastMessage))) return false;
   for (let i = 0; i < count; i++) {
     const at = offsets[i] as number;
     const total = RECORD_HEADER_SIZE + buf.readUInt32LE(at);

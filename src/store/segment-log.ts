@@ -188,6 +188,8 @@ export class SegmentLog {
   /** Log position whose bytes are all durable (== writtenPos when sync is off). */
   durablePos: number;
   syncs: number;
+  /** Seals that could not be written (their segments get the full check at recovery). */
+  sealsFailed = 0;
   bytesWritten: number;
   segmentsDeleted: number;
   failed: Error | null;
@@ -581,12 +583,19 @@ export class SegmentLog {
    * Appends a SEAL record to a segment whose every byte an fsync has just covered, so recovery
    * may skip the CRC of its message bodies (record.ts). Not synced itself: a lost seal only
    * costs a full check at the next recovery, and a torn one is a torn tail like any other.
+   * So a seal that cannot be written (a full disk) is given up, never an error: what it would
+   * mark is already durable, and failing here would fail the confirms of those messages.
    */
   private async seal(s: Segment): Promise<void> {
     if (this.ephemeral || s.size <= SEGMENT_HEADER_SIZE) return;
     const rec = Buffer.allocUnsafe(SEAL_RECORD_SIZE);
     encodeSmall(rec, 0, RecordType.Seal, s.size, null);
-    await writeAt(s.fd, rec, s.size);
+    try {
+      await writeAt(s.fd, rec, s.size);
+    } catch {
+      this.sealsFailed++;
+      return;
+    }
     s.size += SEAL_RECORD_SIZE;
     s.written = s.size;
   }

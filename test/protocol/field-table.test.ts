@@ -215,6 +215,19 @@ describe('RabbitMQ dialect edges (field type L, raw-byte keys, big timestamps, d
     expect(encodeTable({ ...t }).toString('hex')).toBe(bytes.toString('hex'));
   });
 
+  it('a UTF-8 key after a raw key that reads the same (0xE9 and "é" = C3 A9) keeps its own bytes, as the later duplicate', () => {
+    // The raw key's JS name is its latin1 reading, which a valid UTF-8 key can also have: one table
+    // entry remains (duplicates keep the last), and it must go back out under the bytes it came with.
+    const utf8 = entry(Buffer.from([0xc3, 0xa9]), 'S', len(Buffer.from('utf8')));
+    const body = Buffer.concat([entry(Buffer.from([0xe9]), 'S', len(Buffer.from('raw'))), utf8]);
+    const t = decodeTableBody(body, 0, body.length);
+    expect(encodeTable(t).subarray(4).toString('hex')).toBe(utf8.toString('hex'));
+    // The other way round, the raw one is the later entry and keeps its byte.
+    const raw = entry(Buffer.from([0xe9]), 'S', len(Buffer.from('raw')));
+    const body2 = Buffer.concat([utf8, raw]);
+    expect(encodeTable(decodeTableBody(body2, 0, body2.length)).subarray(4).toString('hex')).toBe(raw.toString('hex'));
+  });
+
   it('the encoder refuses a key longer than 255 bytes instead of writing a wrapped length', () => {
     expect(() => encodeTable({ ['é'.repeat(200)]: 1 })).toThrow(RangeError);
   });

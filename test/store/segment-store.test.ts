@@ -2,6 +2,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecoveredMessage } from '../../src/store/message-store.js';
 import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, isSealed, sealRecord, writeSegmentHeader } from '../../src/store/record.js';
@@ -178,6 +179,25 @@ describe('SegmentStore recovery', () => {
     }
   });
 
+  it('sealed segment: a damaged seq in one message costs that message only, not every later one', async () => {
+    for (const damaged of [4, 9]) {
+      const dir = newDir();
+      const file = await fill(dir, 10, true);
+      const offs = recordOffsets(file);
+      const buf = fs.readFileSync(file);
+      // A high byte of the seq (payload: type, then u64 seq): it now claims a seq far above the others'.
+      buf[(offs[damaged] as number) + 8 + 1 + 5]! ^= 0x01;
+      fs.writeFileSync(file, buf);
+      const [s, rec] = await openStore(dir);
+      // As the full check finds it: the damaged record alone is dropped.
+      const want = [...Array(10).keys()].filter((i) => i !== damaged).map((i) => `m${i}`);
+      expect(bodies(s, 'q', rec), `m${damaged}`).toEqual(want);
+      expect(s.stats().corruptRecords, `m${damaged}`).toBe(1);
+      // And the damaged seq does not push the seqs handed out next far ahead.
+      expect(s.append('q', msg('after')), `m${damaged}`).toBeLessThan(2 ** 32);
+    }
+  });
+
   it('a torn seal is a torn tail: cut, and the records before it kept', async () => {
     const dir = newDir();
     const file = await fill(dir, 5, true);
@@ -204,6 +224,39 @@ describe('SegmentStore recovery', () => {
     const [s2, rec] = await openStore(dir, { segmentSize: 1024 });
     expect((rec.get('q') ?? []).length).toBe(40);
     expect(s2.stats().corruptRecords).toBe(0);
+  });
+
+  it('a seal that cannot be written (disk full) fails nothing: confirms succeed and the store keeps working', async () => {
+    // fs.write is used only for seals (records go out with writev); make it fail as ENOSPC would.
+    const cjsFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+    const realWrite = cjsFs.write;
+    let refused = 0;
+    cjsFs.write = ((...args: unknown[]) => {
+      const cb = args[args.length - 1] as (err: NodeJS.ErrnoException | null, n: number) => void;
+      refused++;
+      const err: NodeJS.ErrnoException = new Error('ENOSPC: no space left on device, write');
+      err.code = 'ENOSPC';
+      process.nextTick(() => cb(err, 0));
+    }) as typeof fs.write;
+    syncBuiltinESMExports();
+    try {
+      const dir = newDir();
+      const [s] = await openStore(dir, { segmentSize: 1024 });
+      for (let i = 0; i < 40; i++) s.append('q', msg(`m${i}`.padEnd(100, '.')));
+      await durable(s); // these are on disk: the lost seals only cost a full check at recovery
+      expect(refused).toBeGreaterThan(0);
+      s.append('q', msg('after'));
+      await durable(s);
+      await s.close();
+      cjsFs.write = realWrite;
+      syncBuiltinESMExports();
+      const [s2, rec] = await openStore(dir, { segmentSize: 1024 });
+      expect((rec.get('q') ?? []).length).toBe(41);
+      expect(s2.stats().corruptRecords).toBe(0);
+    } finally {
+      cjsFs.write = realWrite;
+      syncBuiltinESMExports();
+    }
   });
 
   it('accepts an empty last segment, a zero-length one and a header-only one, and removes them', async () => {

@@ -19,6 +19,8 @@ export interface QueuePolicy {
   maxPriority: number | undefined;
   singleActiveConsumer: boolean;
   deliveryLimit: number | undefined;
+  /** True when deliveryLimit is the quorum default rather than an x-delivery-limit argument (Queue.requeue tells them apart). */
+  deliveryLimitDefaulted?: boolean;
   consumerTimeout: number | undefined;
   deduplication: boolean;
   dedupCacheSize: number | undefined;
@@ -118,6 +120,7 @@ export function parseQueueArguments(
     maxPriority: maxPriority === 0 ? undefined : maxPriority,
     singleActiveConsumer: bool(queue, args, 'x-single-active-consumer'),
     deliveryLimit: deliveryLimit ?? (typeArg === 'quorum' ? QUORUM_DEFAULT_DELIVERY_LIMIT : undefined),
+    deliveryLimitDefaulted: deliveryLimit === undefined && typeArg === 'quorum',
     consumerTimeout: nonNegInt(queue, args, 'x-consumer-timeout'),
     deduplication: bool(queue, args, 'x-message-deduplication'),
     dedupCacheSize: nonNegInt(queue, args, 'x-cache-size'),

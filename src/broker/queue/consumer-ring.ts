@@ -7,7 +7,8 @@
 // it again:
 // - one at its own prefetch limit waits for an ack (Consumer.unacked going down calls credit());
 // - one blocked by its channel (socket backpressure, channel-wide prefetch) waits with the other
-//   consumers of that channel; wake() asks the channel once per blocked channel, when the queue
+//   consumers of that channel (ack-mode and no-ack apart: only the former wait for a channel-wide
+//   prefetch); wake() asks the channel once per blocked group, when the queue
 //   is told capacity may have come back (the channel calls Queue.dispatch then).
 // A parked consumer comes back at the tail of its ring, as if it had just been served.
 
@@ -87,8 +88,12 @@ export class ConsumerRing {
   private oldest: RingNode | null = null;
   private newest: RingNode | null = null;
   private exclusives = 0;
-  /** Consumers blocked by their channel, by channel, in the order they were parked. */
-  private readonly ownerBlocked = new Map<ConsumerOwner, Set<RingNode>>();
+  /**
+   * Consumers blocked by their channel, by channel, in the order they were parked: [0] those that
+   * ack, [1] no-ack ones. The channel's answer is shared only within a group: its channel-wide
+   * prefetch holds the first, never the second.
+   */
+  private readonly ownerBlocked = [new Map<ConsumerOwner, Set<RingNode>>(), new Map<ConsumerOwner, Set<RingNode>>()] as const;
 
   get size(): number {
     return this.nodes.size;
@@ -129,10 +134,11 @@ export class ConsumerRing {
     this.nodes.delete(c);
     if (n.state === IN_RING) n.level.unlink(n);
     else if (n.state === WAITING_OWNER) {
-      const set = this.ownerBlocked.get(c.owner);
+      const blocked = this.ownerBlocked[c.noAck ? 1 : 0];
+      const set = blocked.get(c.owner);
       if (set !== undefined) {
         set.delete(n);
-        if (set.size === 0) this.ownerBlocked.delete(c.owner);
+        if (set.size === 0) blocked.delete(c.owner);
       }
     }
     c.waitingForCredit = false;
@@ -174,12 +180,14 @@ export class ConsumerRing {
 
   /** Capacity may have come back on some channels: return their parked consumers to the rings. */
   wake(): void {
-    if (this.ownerBlocked.size === 0) return;
-    for (const [owner, set] of this.ownerBlocked) {
-      const first = set.values().next().value as RingNode;
-      if (!owner.hasCapacity(first.consumer)) continue;
-      this.ownerBlocked.delete(owner);
-      for (const n of set) n.level.link(n);
+    for (const blocked of this.ownerBlocked) {
+      if (blocked.size === 0) continue;
+      for (const [owner, set] of blocked) {
+        const first = set.values().next().value as RingNode;
+        if (!owner.hasCapacity(first.consumer)) continue;
+        blocked.delete(owner);
+        for (const n of set) n.level.link(n);
+      }
     }
   }
 
@@ -200,8 +208,9 @@ export class ConsumerRing {
     // Otherwise its channel refused (backpressure, channel-wide prefetch, closing): the same
     // answer holds for every consumer of that channel until the channel says otherwise.
     n.state = WAITING_OWNER;
-    let set = this.ownerBlocked.get(c.owner);
-    if (set === undefined) this.ownerBlocked.set(c.owner, (set = new Set()));
+    const blocked = this.ownerBlocked[c.noAck ? 1 : 0];
+    let set = blocked.get(c.owner);
+    if (set === undefined) blocked.set(c.owner, (set = new Set()));
     set.add(n);
   }
 

@@ -15,8 +15,12 @@ import type { Clock, Timer } from '../../util/clock.js';
 /** One message as held by one queue (a message routed to two queues has two entries). */
 export class QueueEntry {
   readonly message: Message;
-  /** Position in this queue's arrival order: requeued entries go back to their place by it. */
-  readonly seq: number;
+  /**
+   * Position in this queue's delivery order: a requeued entry goes back to its place by it. A
+   * quorum queue gives a returned entry a new one (see Queue.requeue); it is only changed while
+   * the entry is out of the ready list.
+   */
+  seq: number;
   redelivered: boolean;
   /** Times delivered so far. */
   deliveryCount: number;
@@ -76,10 +80,41 @@ export interface QueueHost {
 
 export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 
+/**
+ * Why unacked messages come back: `client` for basic.nack / basic.reject with requeue and
+ * basic.recover, `released` when their channel or connection closed. Classic queues treat both
+ * alike; quorum queues do not (see Queue.requeue).
+ */
+export type RequeueCause = 'client' | 'released';
+
+/**
+ * Seqs of a quorum queue's returned entries start here: below every arrival seq (those start at 1),
+ * so they are read before every other message, in the order returned. 2^53 returns before any overlap.
+ */
+const FIRST_RETURN_SEQ = Number.MIN_SAFE_INTEGER;
+
+/**
+ * Returned entries not yet placed in the ready list, in seq order (see Queue.requeue). For `back`
+ * and `front` placement their seqs were reserved when they came back: entries[i] gets base + i.
+ */
+interface PendingRequeue {
+  entries: QueueEntry[];
+  /** Next entry to place. */
+  next: number;
+  placement: 'place' | 'back' | 'front';
+  base: number;
+  /** Goes behind messages paged out when it came back (pageBack), so it is placed at once. */
+  toTail: boolean;
+}
+
 /** Deliveries per dispatch pass before yielding to the event loop. */
 const DISPATCH_BUDGET = 512;
 /** Requeued entries merged per turn of the event loop (about a millisecond of work). */
 const MERGE_SLICE = 4096;
+/** Returned entries placed (or dead-lettered, or settled) per turn of the event loop: a few ms of work. */
+const REQUEUE_SLICE = 4096;
+/** Heads dropped by drop-head overflow per turn after a requeue. */
+const DROP_SLICE = 4096;
 /** Most paged messages loaded back into memory by one refill. */
 const REFILL_BATCH = 4096;
 /** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */
@@ -101,7 +136,17 @@ export class Queue {
   private readonly ring = new ConsumerRing();
   private readonly host: QueueHost;
   private nextSeq = 1;
+  /** Next seq for a quorum queue's returned entry (see FIRST_RETURN_SEQ). */
+  private nextReturnSeq = FIRST_RETURN_SEQ;
   private mergeScheduled = false;
+  /** Requeued entries still to place, a slice per turn; their next seqs are checked before every read. */
+  private readonly backlog: PendingRequeue[] = [];
+  /** Entries in the backlog that will enter the queue (those over the delivery limit will not). */
+  private backlogLive = 0;
+  private backlogScheduled = false;
+  /** Drop-head overflow left to finish after a requeue (readers finish it first). */
+  private limitsPending = false;
+  private limitsScheduled = false;
   private hadConsumer = false;
   private dispatchScheduled = false;
   private dispatching = false;
@@ -134,10 +179,11 @@ export class Queue {
 
   /** Ready messages, in memory and on disk. */
   get depth(): number {
-    return this.ready.length + (this.tail?.length ?? 0);
+    return this.ready.length + (this.tail?.length ?? 0) + this.backlogLive;
   }
 
   get messageCount(): number {
+    this.finishLimits();
     this.dropExpired();
     return this.depth;
   }
@@ -207,6 +253,8 @@ export class Queue {
   /** Whether a publish would be refused by x-overflow reject-publish(-dlx). */
   private full(incomingBytes: number): boolean {
     const p = this.policy;
+    // Pending requeued bodies are not in readyBytes yet: a byte limit needs them placed.
+    if (p.maxLengthBytes !== undefined) this.placeAll();
     if (p.maxLength !== undefined && this.depth >= p.maxLength) return true;
     if (p.maxLengthBytes !== undefined && this.readyBytes + incomingBytes > p.maxLengthBytes) return true;
     return false;
@@ -279,58 +327,196 @@ export class Queue {
     if (entry.storeSeq >= 0) this.host.onDelivered(this, entry);
   }
 
-  /** drop-head overflow: dead-letter the oldest until within x-max-length / x-max-length-bytes. */
-  private enforceLimits(): void {
+  /**
+   * drop-head overflow: dead-letter the oldest until within x-max-length / x-max-length-bytes.
+   * After a requeue at most `budget` go per turn (the rest are scheduled); false if some are left.
+   */
+  private enforceLimits(budget = Infinity): boolean {
     const p = this.policy;
-    if (p.overflow !== 'drop-head' || (p.maxLength === undefined && p.maxLengthBytes === undefined)) return;
+    if (p.overflow !== 'drop-head' || (p.maxLength === undefined && p.maxLengthBytes === undefined)) return true;
+    if (p.maxLengthBytes !== undefined) this.placeAll(); // see full()
     while (
       (p.maxLength !== undefined && this.depth > p.maxLength) ||
       (p.maxLengthBytes !== undefined && this.readyBytes > p.maxLengthBytes && this.depth > 0)
     ) {
+      if (budget-- <= 0) return false;
       const head = this.take(false);
-      if (head === undefined) return;
+      if (head === undefined) return true;
       this.remove(head, 'maxlen');
     }
+    return true;
+  }
+
+  /** Finish drop-head overflow left over from a requeue, before anything reads the queue. */
+  private finishLimits(): void {
+    if (!this.limitsPending) return;
+    this.limitsPending = false;
+    this.enforceLimits();
+  }
+
+  private scheduleLimits(): void {
+    this.limitsPending = true;
+    if (this.limitsScheduled) return;
+    this.limitsScheduled = true;
+    setImmediate(() => {
+      this.limitsScheduled = false;
+      if (!this.limitsPending || this.deleted) return;
+      if (this.enforceLimits(DROP_SLICE)) this.limitsPending = false;
+      else this.scheduleLimits();
+    });
   }
 
   /**
-   * Put unacked entries back, each at its original place, marked redelivered; past the delivery
-   * limit they are dead-lettered. O(k) for k entries (the ready list keeps returned entries in
-   * sorted runs); merging those runs is left to scheduleMerge, a bounded slice per turn.
+   * Put unacked entries back, marked redelivered; past the delivery limit they are dead-lettered.
+   * Where they go (RabbitMQ 3.10, checked live):
+   * - classic queues: each back at its original place, whatever the cause;
+   * - quorum queues without an x-delivery-limit argument, `client` cause: at the back of the
+   *   queue, behind everything already there, in the order given (rabbit_fifo re-enqueues them);
+   * - quorum queues otherwise (a closed channel or connection, or any requeue under a delivery
+   *   limit): ahead of all other messages, behind those returned before them, in the order given
+   *   (rabbit_fifo's returns queue).
+   * Entries come in delivery order from the channel. Here they only get their seqs (one pass that
+   * reads each entry: order, and how many are over the limit, so the count stays exact); they are
+   * then placed a slice per turn (placeSlice), and every read first places those that come before
+   * the ready head (catchUp). Merging the sorted runs this leaves in the ready list is
+   * scheduleMerge's job, also a bounded slice per turn.
    */
-  requeue(entries: QueueEntry[]): void {
-    if (this.deleted) {
-      for (const e of entries) this.settle(e);
-      return;
-    }
+  requeue(entries: QueueEntry[], cause: RequeueCause): void {
+    if (entries.length === 0) return;
     const limit = this.policy.deliveryLimit;
-    const back: QueueEntry[] = [];
-    // Whether they come back in queue order (the usual case: delivery order), checked on the way.
-    let inOrder = true;
-    let lastSeq = 0;
-    for (const e of entries) {
+    // The default limit (a RabbitMQ 4 behaviour kept deliberately) does not change placement: 3.10 has none.
+    const limitSet = limit !== undefined && this.policy.deliveryLimitDefaulted !== true;
+    const placement = this.policy.type !== 'quorum' ? 'place' : cause === 'client' && !limitSet ? 'back' : 'front';
+    let live = entries.length;
+    let sorted = true;
+    if (!this.deleted && (placement === 'place' || limit !== undefined)) {
+      let lastSeq = -Infinity;
+      for (const e of entries) {
+        if (limit !== undefined && e.returns >= limit) live--;
+        if (e.seq < lastSeq) sorted = false;
+        lastSeq = e.seq;
+      }
+    }
+    let base = 0;
+    if (placement === 'back') {
+      base = this.nextSeq;
+      this.nextSeq += entries.length;
+    } else if (placement === 'front') {
+      base = this.nextReturnSeq;
+      this.nextReturnSeq += entries.length;
+    }
+    const list = placement === 'place' && !sorted ? entries.slice().sort((x, y) => x.seq - y.seq) : entries;
+    // Behind paged-out messages (pageBack) order is by arrival in the tail: those are placed at once.
+    const toTail = placement === 'back' && this.tail !== null && this.tail.length > 0;
+    const p: PendingRequeue = { entries: list, next: 0, placement, base, toTail };
+    this.backlog.push(p);
+    this.backlogLive += this.deleted ? 0 : live;
+    this.placeSlice(p, toTail ? Infinity : REQUEUE_SLICE);
+    if (this.backlog.length > 0) this.scheduleBacklog();
+    if (this.deleted) return;
+    if (this.ready.needsMerge()) this.scheduleMerge();
+    this.dispatch();
+    // RabbitMQ re-applies the length limit to requeued messages.
+    if (!this.enforceLimits(DROP_SLICE)) this.scheduleLimits();
+    this.armExpiry();
+  }
+
+  /** Place up to `budget` entries of a pending requeue (settle them if the queue is gone). */
+  private placeSlice(p: PendingRequeue, budget: number): void {
+    const limit = this.policy.deliveryLimit;
+    const end = Math.min(p.entries.length, p.next + budget);
+    const out: QueueEntry[] = [];
+    for (let i = p.next; i < end; i++) {
+      const e = p.entries[i] as QueueEntry;
+      if (this.deleted) {
+        this.settle(e);
+        continue;
+      }
       e.returns++;
       if (limit !== undefined && e.returns > limit) {
         this.remove(e, 'delivery_limit');
         continue;
       }
+      this.backlogLive--;
       e.redelivered = true;
       this.readyBytes += e.message.bodySize;
-      if (e.seq < lastSeq) inOrder = false;
-      lastSeq = e.seq;
-      back.push(e);
+      if (p.placement !== 'place') e.seq = p.base + i;
+      if (p.toTail && this.pageBack(e)) continue;
+      out.push(e);
     }
-    this.ready.requeue(back, inOrder);
-    if (this.ready.needsMerge()) this.scheduleMerge();
-    this.dispatch();
-    // RabbitMQ re-applies the length limit to requeued messages.
-    this.enforceLimits();
-    this.armExpiry();
+    p.next = end;
+    if (end === p.entries.length) this.backlog.splice(this.backlog.indexOf(p), 1);
+    if (out.length > 0) {
+      this.ready.requeue(out, true);
+      if (this.ready.needsMerge()) this.scheduleMerge();
+    }
+  }
+
+  /** The seq of the next entry a pending requeue will place. */
+  private static nextSeqOf(p: PendingRequeue): number {
+    return p.placement === 'place' ? (p.entries[p.next] as QueueEntry).seq : p.base + p.next;
+  }
+
+  /** Before a read: place every pending entry that comes before the ready head, so reads see queue order. */
+  private catchUp(): void {
+    // Entries over the delivery limit are not in the queue: dead-lettering them can wait its turn.
+    while (this.backlog.length > 0 && this.backlogLive > 0) {
+      // Priority queues place everything before a read: levels are not compared here.
+      if (this.policy.maxPriority !== undefined) {
+        this.placeSlice(this.backlog[0] as PendingRequeue, Infinity);
+        continue;
+      }
+      // An empty ready list means everything pending comes first (a paged tail is always behind it).
+      const head = this.ready.peek()?.seq ?? Infinity;
+      let first: PendingRequeue | null = null;
+      for (const p of this.backlog) if (first === null || Queue.nextSeqOf(p) < Queue.nextSeqOf(first)) first = p;
+      if (first === null || Queue.nextSeqOf(first) > head) return;
+      this.placeSlice(first, REQUEUE_SLICE);
+    }
+  }
+
+  /** Place everything pending now (purge, and a queue being deleted). */
+  private placeAll(): void {
+    while (this.backlog.length > 0) this.placeSlice(this.backlog[0] as PendingRequeue, Infinity);
+  }
+
+  private scheduleBacklog(): void {
+    if (this.backlogScheduled) return;
+    this.backlogScheduled = true;
+    setImmediate(() => {
+      this.backlogScheduled = false;
+      const p = this.backlog[0];
+      if (p === undefined) return;
+      this.placeSlice(p, REQUEUE_SLICE);
+      if (this.backlog.length > 0) this.scheduleBacklog();
+      if (this.deleted) return;
+      this.dispatch();
+      this.armExpiry();
+    });
+  }
+
+  /**
+   * A quorum entry requeued to the back while deeper messages are paged out goes behind them, on
+   * disk. Its x-delivery-count reads 1 once loaded back (the tail keeps a redelivered flag, not the
+   * count). False if it cannot be paged (then it stays in memory, ahead of the paged messages).
+   */
+  private pageBack(e: QueueEntry): boolean {
+    const t = this.tail as PagedTail;
+    if (e.storeSeq >= 0) {
+      t.push(e.storeSeq, e.expiresAt, e.message.bodySize, PAGED_REDELIVERED);
+      return true;
+    }
+    const seq = this.host.spill(this, e.message, this.host.now());
+    if (seq < 0) return false;
+    t.push(seq, e.expiresAt, e.message.bodySize, PAGED_SPILL | PAGED_REDELIVERED);
+    return true;
   }
 
   /** basic.get (and internal removal): take the first live entry. */
   take(dropDead = true): QueueEntry | undefined {
+    if (dropDead) this.finishLimits();
     for (;;) {
+      this.catchUp();
       this.refill();
       const e = this.ready.shift();
       if (e === undefined) return undefined;
@@ -362,6 +548,8 @@ export class Queue {
   }
 
   purge(): number {
+    this.placeAll();
+    this.limitsPending = false;
     const list = this.ready.clear();
     for (const e of list) this.settle(e);
     let n = list.length;
@@ -419,7 +607,9 @@ export class Queue {
       this.ring.wake();
       let budget = DISPATCH_BUDGET;
       const now = this.host.now();
+      if (this.ring.size > 0) this.finishLimits();
       while (budget > 0) {
+        this.catchUp();
         this.refill();
         if (this.ready.length === 0) break;
         const c = this.nextConsumer();
@@ -482,6 +672,7 @@ export class Queue {
   dropExpired(): void {
     const now = this.host.now();
     for (;;) {
+      this.catchUp();
       this.refill();
       const head = this.ready.peek();
       if (head === undefined || head.expiresAt > now) return;
@@ -525,6 +716,9 @@ export class Queue {
   /** Stop timers (the queue is being deleted). */
   dispose(): void {
     this.deleted = true;
+    // Like the ready entries, what is still pending is left as it is (a deleted queue was purged first).
+    this.backlog.length = 0;
+    this.backlogLive = 0;
     this.expiryTimer?.cancel();
     this.idleTimer?.cancel();
     this.expiryTimer = null;

@@ -79,6 +79,8 @@ class Level {
   /** Returned entries, in sorted runs (including a merge's inputs and output). */
   runs: Run[] = [];
   merge: Merge | null = null;
+  /** The run the last large batch made (addSorted may extend it). */
+  lastRun: Run | null = null;
   count = 0;
 
   constructor(tuning: RunTuning) {
@@ -132,6 +134,17 @@ class Level {
   addSorted(batch: QueueEntry[]): void {
     if (batch.length === 0) return;
     this.count += batch.length;
+    // The next slice of a requeue placed a slice at a time (Queue.placeSlice) extends the run the
+    // previous slice made, while that run is idle and the slice sorts after it: one run per
+    // requeue, not one per slice for the merge scheduler to merge again.
+    const last = this.lastRun;
+    if (last !== null && last.length > 0 && !this.inMerge(last) && this.runs.includes(last)) {
+      const tail = last.items[last.items.length - 1] as QueueEntry;
+      if (tail.seq < (batch[0] as QueueEntry).seq) {
+        for (const e of batch) last.items.push(e);
+        return;
+      }
+    }
     if (batch.length <= this.tuning.smallBatch) {
       const target = this.smallestIdleRun();
       if (target !== null) {
@@ -139,7 +152,9 @@ class Level {
         return;
       }
     }
-    this.runs.push(new Run(batch));
+    const run = new Run(batch);
+    this.runs.push(run);
+    this.lastRun = run;
   }
 
   /**
@@ -198,6 +213,7 @@ class Level {
     }
     this.runs = [];
     this.merge = null;
+    this.lastRun = null;
     this.count = 0;
   }
 

@@ -178,4 +178,30 @@ describe('ConsumerRing', () => {
     expect([ring.next(), ring.next()]).toEqual([f, s2]);
     expect(ring.size).toBe(2);
   });
+
+  it('after backpressure, a no-ack consumer is woken even while its channel-wide prefetch holds the ack-mode ones', () => {
+    // As Channel.hasCapacity: a full socket blocks every consumer of the channel, the channel-wide
+    // prefetch only those that ack.
+    class PrefetchChannel extends FakeChannel {
+      writable = true;
+      unackedOnChannel = 0;
+      channelPrefetch = 1;
+      override hasCapacity(c: Consumer): boolean {
+        if (!this.writable) return false;
+        return c.noAck || this.unackedOnChannel < this.channelPrefetch;
+      }
+    }
+    const { ring, make } = setup();
+    const ch = new PrefetchChannel();
+    const acking = make(ch, 0, 0);
+    const noAck = make(ch, 0, 0, true);
+    ring.add(acking);
+    ring.add(noAck);
+    ch.writable = false;
+    expect(ring.next()).toBeUndefined(); // both parked by the full socket, the acking one first
+    ch.unackedOnChannel = 1; // an earlier delivery to the acking one is still unacked
+    ch.writable = true; // drain: the channel asks its queues to dispatch
+    ring.wake();
+    expect(ring.next()).toBe(noAck);
+  });
 });
