@@ -8,7 +8,6 @@ import { PermissionStore } from './auth/permissions.js';
 import { LimitStore } from './auth/limits.js';
 import { ConnectionCounts } from './auth/connection-counts.js';
 import { seedUsers, withoutPasswords } from './auth/seed.js';
-import type { Message } from './message.js';
 import { VHost } from './vhost.js';
 import { Alarms } from './flow.js';
 import { LoopMonitor } from '../util/loop-monitor.js';
@@ -21,11 +20,7 @@ const LOOP_WINDOW_MS = 1000;
 import { Persistence } from './persistence.js';
 import { recoverDataDir, recoverVhost, type RecoveryReport } from './vhost-recovery.js';
 import { createVhostDir, removeVhostDir } from '../store/data-dir.js';
-
-/** Where a direct reply-to reply goes: the requesting channel's pseudo-consumer. */
-export interface ReplyToTarget {
-  deliverReply(message: Message): boolean;
-}
+import { DirectReplyTo } from './publish/direct-reply-to.js';
 
 export class Broker {
   readonly config: Config;
@@ -38,7 +33,7 @@ export class Broker {
   readonly connectionCounts = new ConnectionCounts(this.limits);
   readonly vhosts = new Map<string, VHost>();
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
-  readonly replyTo = new Map<string, ReplyToTarget>();
+  readonly replyTo = new DirectReplyTo();
 
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
@@ -76,6 +71,7 @@ export class Broker {
     const vhost = new VHost(name, this.clock);
     vhost.tasks = this.loop;
     vhost.pageAfterMessages = this.config.pageAfterMessages;
+    vhost.replyTo = this.replyTo;
     const logs = this.logs;
     // Summaries are per queue; queue names repeat across vhosts.
     const key = (q: { name: string }): string => `${name}\u0000${q.name}`;

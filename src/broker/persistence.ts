@@ -15,6 +15,7 @@ import { isExchange, type Destination, type Exchange } from './exchange/exchange
 import { Message } from './message.js';
 import type { Queue, QueueEntry } from './queue/queue.js';
 import type { VHostListener } from './vhost-listener.js';
+import { MessageDurability } from './publish/durability.js';
 
 /** Store "queue" holding the pending messages of a durable x-delayed-message exchange; the amq. prefix cannot clash with client queues. */
 export const DELAYED_PREFIX = 'amq.warren.delayed.';
@@ -35,6 +36,8 @@ export class Persistence {
   readonly definitions: DefinitionsStore;
   /** Transient messages of deep queues, paged out to keep memory bounded; emptied at every start. */
   readonly spillStore: SpillStore;
+  /** Marks of message appends and the group commits covering them: what publisher confirms wait on. */
+  readonly durability: MessageDurability;
   readonly clock: Clock;
   readonly log: Logger;
   /** Definition records written, and how many of them an fsync is known to cover. */
@@ -61,6 +64,7 @@ export class Persistence {
     this.definitions = new DefinitionsStore({ dir: join(dir, 'definitions') });
     // No fsync, no index, no ack records: spilled messages are transient and the directory is emptied at every start.
     this.spillStore = new SpillStore({ dir: join(dir, 'spill') });
+    this.durability = new MessageDurability((cb) => this.whenMessagesDurable(cb));
   }
 
   /**
@@ -179,6 +183,7 @@ export class Persistence {
   /** Append a persistent message for a durable queue; returns its store position. */
   persist(queue: string, message: Message, enqueuedAt: number): number {
     const seq = this.messages.append(queue, stored(message, enqueuedAt));
+    this.durability.appended();
     this.watchFailures();
     return seq;
   }

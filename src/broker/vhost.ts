@@ -16,6 +16,9 @@ import { deadLetterMessage, wouldCycle, type DeadLetterReason } from './queue/de
 import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
 import type { Persistence } from './persistence.js';
 import type { VHostListener } from './vhost-listener.js';
+import { DirectReplyTo } from './publish/direct-reply-to.js';
+import { PublishResult, type PublishOptions } from './publish/publish-result.js';
+import { checkPublish, publish, type PublishHost } from './publish/publisher.js';
 
 /** The x-arguments RabbitMQ compares on queue redeclaration. */
 const EQUIVALENT_QUEUE_ARGS = [
@@ -29,21 +32,13 @@ const EQUIVALENT_EXCHANGE_ARGS = ['alternate-exchange'] as const;
 
 export type { VHostListener };
 
-/** What a publish did: routed to how many queues, and whether any refused it (x-overflow reject-publish). */
-export interface PublishOutcome {
-  routed: number;
-  rejected: boolean;
-  /** Some queue appended it to the store: a confirm must wait for the fsync. */
-  persisted: boolean;
-}
-
 export interface DeclareQueueResult {
   queue: Queue;
   messageCount: number;
   consumerCount: number;
 }
 
-export class VHost implements QueueHost {
+export class VHost implements QueueHost, PublishHost {
   readonly name: string;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
@@ -52,9 +47,12 @@ export class VHost implements QueueHost {
   tasks: TaskTracker = UNTRACKED;
   /** Set by Persistence.attach when the broker has a data directory. */
   store: Persistence | null = null;
-  /** Appends made so far: publishTo compares before and after to know if a confirm waits for disk. */
-  private appends = 0;
-  private persistFailures = 0;
+  /** Direct reply-to consumers; the broker shares one registry among its vhosts. */
+  replyTo = new DirectReplyTo();
+  /** The publish whose enqueues are running: persist() records its durability handle there. */
+  private publishing: PublishResult | null = null;
+  /** For publishes nobody confirms (delayed messages coming due). */
+  private readonly unconfirmed = new PublishResult();
   readonly clock: Clock;
   readonly delayed: DelayedMessages;
   /** Reused by publishes; a publish that starts while one is routing (dead-lettering on enqueue) gets its own. */
@@ -357,42 +355,58 @@ export class VHost implements QueueHost {
     this.listener.deadLettered?.(q, reason, n);
   }
 
-  /** Route a message and enqueue it in every queue it reaches. */
-  publishTo(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, message: Message, messageTtl: number | undefined): PublishOutcome {
+  /**
+   * basic.publish: checks, CC/BCC, direct reply-to, deduplication, delays, routing and enqueueing
+   * (see publish/publisher.ts). Pass a PublishResult to reuse; it is reset first.
+   */
+  publish(message: Message, options: PublishOptions, out: PublishResult = new PublishResult()): PublishResult {
+    out.reset();
+    return publish(this, message, options, out);
+  }
+
+  /** The checks a publish gets at once even when it is held for later (in a transaction). */
+  checkPublish(message: Message, options: PublishOptions): Exchange {
+    return checkPublish(this, message, options);
+  }
+
+  /** Route a message and enqueue it in every queue it reaches; out gets the count, refusals and the durability handle. */
+  routeAndEnqueue(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, message: Message, messageTtl: number | undefined, out: PublishResult): void {
     const nested = this.collectorBusy;
     const c = nested ? new RouteCollector() : this.collector;
     this.route(exchange, routingKeys, headers, c);
     const routed = c.queues;
     const n = c.count;
-    const outcome: PublishOutcome = { routed: n, rejected: false, persisted: false };
+    out.routed = n;
     if (n === 0) {
       c.clear();
-      return outcome;
+      return;
     }
-    const before = this.appends;
-    const failuresBefore = this.persistFailures;
+    const outer = this.publishing;
+    this.publishing = out;
     this.collectorBusy = true;
     try {
-      for (let i = 0; i < n; i++) if ((routed[i] as Queue).enqueue(message, messageTtl) === 'rejected') outcome.rejected = true;
+      for (let i = 0; i < n; i++) if ((routed[i] as Queue).enqueue(message, messageTtl) === 'rejected') out.rejected = true;
     } finally {
       this.collectorBusy = nested;
+      this.publishing = outer;
       c.clear();
     }
-    outcome.persisted = this.appends !== before;
-    if (this.persistFailures !== failuresBefore) outcome.rejected = true;
-    return outcome;
   }
 
   persist(q: Queue, message: Message, now: number): number {
     // Quorum queues keep every message, whatever its delivery mode (their log has no transient kind).
     if (this.store === null || (!message.persistent && q.policy.type !== 'quorum')) return -1;
+    const p = this.publishing;
     try {
       const seq = this.store.persist(q.name, message, now);
-      this.appends++;
+      if (p !== null) {
+        p.durability = this.store.durability;
+        p.durableMark = this.store.durability.written;
+      }
       return seq;
     } catch {
       // The store failed (it stays failed): the publisher gets a nack, never a false confirm.
-      this.persistFailures++;
+      if (p !== null) p.rejected = true;
       return -1;
     }
   }
@@ -420,19 +434,19 @@ export class VHost implements QueueHost {
     this.store?.dropPaged(q.name, seq, spilled);
   }
 
-  /** Hold a message for an x-delayed-message exchange; returns true if it was written to disk. */
-  delay(e: Exchange, routingKeys: readonly string[], message: Message, delay: number): boolean {
+  /** Hold a message for an x-delayed-message exchange; out gets the durability handle if it was written to disk. */
+  delay(e: Exchange, routingKeys: readonly string[], message: Message, delay: number, out: PublishResult): void {
     const now = this.clock.now();
     let storeSeq = -1;
     let held = message;
     if (this.store !== null && e.durable && message.persistent) {
       storeSeq = this.store.persistDelayed(e, message, now);
-      this.appends++;
+      out.durability = this.store.durability;
+      out.durableMark = this.store.durability.written;
       // Pending delays cost an index entry and a header, not their bodies.
       held = this.store.pagedDelayed(e, message, storeSeq);
     }
     this.delayed.add({ dueAt: now + delay, exchange: e, routingKeys, message: held, storeSeq });
-    return storeSeq >= 0;
   }
 
   private releaseDelayed(d: DelayedMessage): void {
@@ -441,7 +455,9 @@ export class VHost implements QueueHost {
       // A paged body is read (and copied into its queues) before the store lets it go.
       const message = d.message.isPaged ? d.message.clone() : d.message;
       if (d.message.isPaged) message.loadBody(d.message.bodyBuffer());
-      this.publishTo(d.exchange, d.routingKeys, message.hasHeaders ? message.properties.headers : undefined, message, ttl);
+      this.unconfirmed.reset();
+      this.routeAndEnqueue(d.exchange, d.routingKeys, message.hasHeaders ? message.properties.headers : undefined, message, ttl, this.unconfirmed);
+      this.unconfirmed.reset();
     }
     if (d.storeSeq >= 0) this.store?.releaseDelayed(d.exchange, d.storeSeq);
   }

@@ -25,6 +25,7 @@ import { FrameReader, octets, type FrameHandler } from '../protocol/frame-reader
 import { HEARTBEAT_FRAME, PROTOCOL_HEADER } from '../protocol/frame-writer.js';
 import * as M from '../protocol/generated/amqp.js';
 import { Channel, type ChannelHost } from './channel.js';
+import type { ConfirmTracker } from './confirm-tracker.js';
 import { Outbound } from './outbound.js';
 import { offeredMechanisms, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
@@ -74,8 +75,8 @@ export class Connection implements FrameHandler, ChannelHost {
   private readonly headerBuf = Buffer.alloc(8);
   private headerFilled = 0;
   private readonly channels = new Map<number, Channel>();
-  private readonly pendingConfirms = new Set<Channel>();
-  private readonly durableWaiters = new Set<Channel>();
+  /** Confirm trackers with publishes to settle at the end of this read batch. */
+  private readonly pendingConfirms = new Set<ConfirmTracker>();
   private channelMax: number;
   private frameMax: number;
   private heartbeat = 0;
@@ -152,33 +153,16 @@ export class Connection implements FrameHandler, ChannelHost {
     } catch (err) {
       this.fail(err, 0);
     }
+    // Once per read batch: acks coalesce with `multiple`, and waits for the disk share one group commit.
     if (this.pendingConfirms.size > 0) {
-      for (const ch of this.pendingConfirms) ch.flushConfirms();
+      for (const t of this.pendingConfirms) t.flush();
       this.pendingConfirms.clear();
     }
-    if (this.durableWaiters.size > 0) this.requestGroupCommit();
-  }
-
-  /** One whenDurable per channel per read batch: the store folds them into one fsync. */
-  private requestGroupCommit(): void {
-    const p = this.persistence;
-    for (const ch of this.durableWaiters) {
-      const upTo = ch.waitingUpTo;
-      if (upTo <= ch.durableRequested) continue;
-      ch.durableRequested = upTo;
-      if (p === null) ch.onDurable(upTo, null);
-      else p.whenMessagesDurable((err) => ch.onDurable(upTo, err));
-    }
-    this.durableWaiters.clear();
   }
 
   /** The stores of this connection's vhost (each vhost has its own). */
   get persistence(): Persistence | null {
     return this.vhostRef === null ? null : this.vhostRef.store;
-  }
-
-  requestDurable(ch: Channel): void {
-    this.durableWaiters.add(ch);
   }
 
   /** Consume the 8-byte protocol header; returns the bytes after it. */
@@ -348,8 +332,8 @@ export class Connection implements FrameHandler, ChannelHost {
     if (channel !== 0) throw unexpectedFrame('type 8, all octets = <<>>');
   }
 
-  markConfirmsPending(ch: Channel): void {
-    this.pendingConfirms.add(ch);
+  markConfirmsPending(t: ConfirmTracker): void {
+    this.pendingConfirms.add(t);
   }
 
   // ------------------------------------------------------------ connection class
@@ -594,7 +578,6 @@ export class Connection implements FrameHandler, ChannelHost {
     if (this.channels.size > 0) this.broker.loop.track('connection.teardown', () => this.cleanupChannels(), { conn: this.id });
     this.channels.clear();
     this.pendingConfirms.clear();
-    this.durableWaiters.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
     if (this.countedIn !== null) this.broker.connectionCounts.releaseConnection(this.countedIn, this.user);
     this.countedIn = null;
