@@ -5,21 +5,10 @@
 // turned into a value import would make it a runtime cycle (an undefined binding at load time).
 // Also: no `any` and no Buffer.concat on the hot path (protocol/, server/).
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const SRC = resolve(__dirname, '../../src');
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
+import { SRC, srcFiles } from './src-files.js';
 
 /** Top-level area of a file under src/ ('protocol', 'broker', 'index.ts', ...). */
 function area(file: string): string {
@@ -40,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['cli', 'config', 'index.ts', 'server'],
 };
 
-const all = files(SRC);
+const all = srcFiles();
 
 /** Relative imports of a file: `import`/`export ... from`, `import type`, side-effect `import '...'` and `import('...')`. */
 function importsOf(file: string): string[] {

@@ -6,23 +6,12 @@
 // The rules look for the shapes such literals take, not for any 3-digit number, so ports, sizes
 // and HTTP statuses pass: the self-checks at the bottom pin down what is and is not flagged.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SRC, srcFiles } from './src-files.js';
 import { METHOD_INFO } from '../../src/protocol/generated/amqp.js';
 import { REPLY_CODE_NAMES, ReplyCode } from '../../src/protocol/generated/reply-codes.js';
-
-const SRC = resolve(__dirname, '../../src');
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** Error codes of the spec's table (REPLY_SUCCESS is not an error). */
 const CODES = [...REPLY_CODE_NAMES.keys()].filter((c) => c !== ReplyCode.REPLY_SUCCESS).join('|');
@@ -73,7 +62,7 @@ function hardCodedVhost(text: string): string[] {
   return [...stripComments(text).matchAll(/in vhost '\/'/g)].map((m) => m[0]);
 }
 
-const outsideProtocol = files(SRC).filter((f) => relative(SRC, f).split('/')[0] !== 'protocol');
+const outsideProtocol = srcFiles().filter((f) => relative(SRC, f).split('/')[0] !== 'protocol');
 
 describe('named reply codes and method ids', () => {
   it('no numeric reply code or literal class/method id outside src/protocol/', () => {

@@ -1,22 +1,12 @@
 // Time is injected: every timer and every reading of "now" in src/ goes through the Clock
 // (src/util/clock.ts), so timing logic can be tested on a ManualClock without sleeping.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SRC, srcFiles } from './src-files.js';
 
-const SRC = resolve(__dirname, '../../src');
 const CLOCK = join(SRC, 'util', 'clock.ts');
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** Source text without comments, so prose may still name the functions it replaces. */
 function code(file: string): string {
@@ -30,7 +20,7 @@ const FORBIDDEN = /\b(setTimeout|setInterval|clearTimeout|clearInterval)\s*\(|\b
 describe('timers on the clock', () => {
   it('no setTimeout, setInterval or Date.now in src/ outside the clock module', () => {
     const offenders: string[] = [];
-    for (const f of files(SRC)) {
+    for (const f of srcFiles()) {
       if (f === CLOCK) continue;
       code(f)
         .split('\n')
