@@ -1,36 +1,17 @@
 // Restarts over definitions a client declare would refuse, or that cannot be read back: the
 // broker always starts, restores what it can, and logs what it skipped.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import * as amqplib from 'amqplib';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { startBroker, type RunningBroker } from '../../src/index.js';
 import { encodeTable } from '../../src/protocol/field-table.js';
 import { DefinitionsStore } from '../../src/store/definitions-store.js';
 import { vhostDir } from '../../src/store/data-dir.js';
 import { channel, confirmChannel, publishConfirmed, queueExists, uniq } from './helpers.js';
+import { useDataDirBrokers } from './data-dir-brokers.js';
 
-const dirs: string[] = [];
-const brokers = new Set<RunningBroker>();
-const conns = new Set<amqplib.ChannelModel>();
-
-afterEach(async () => {
-  for (const c of conns) await c.close().catch(() => undefined);
-  conns.clear();
-  for (const r of brokers) await r.close().catch(() => undefined);
-  brokers.clear();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'warren-defs-replay-'));
-  dirs.push(d);
-  return d;
-}
+const { dataDir, start, stop, connect } = useDataDirBrokers('warren-defs-replay');
 
 /** Log lines (parsed) at warn and above. */
 function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
@@ -42,25 +23,6 @@ function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
     },
   });
   return { logger: pino({ level: 'warn' }, sink), lines };
-}
-
-async function start(dir: string, logger?: pino.Logger): Promise<RunningBroker> {
-  const r = await startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', ...(logger === undefined ? {} : { logger }) });
-  brokers.add(r);
-  return r;
-}
-
-async function stop(r: RunningBroker): Promise<void> {
-  await r.close();
-  brokers.delete(r);
-}
-
-async function connect(r: RunningBroker): Promise<amqplib.ChannelModel> {
-  const c = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${r.port}`);
-  c.on('error', () => undefined);
-  c.on('close', () => conns.delete(c));
-  conns.add(c);
-  return c;
 }
 
 /** Appends records to a stopped broker's definitions log, as a damaged or older writer could have left them. */
@@ -134,7 +96,7 @@ describe('definitions replayed at recovery', { timeout: 5000 }, () => {
     });
 
     const { logger, lines } = capture();
-    r = await start(dir, logger);
+    r = await start(dir, { logger });
     const conn = await connect(r);
     const ch = await channel(conn);
     expect((await ch.checkQueue(good)).messageCount).toBe(1);
@@ -179,7 +141,7 @@ describe('definitions replayed at recovery', { timeout: 5000 }, () => {
       s.putExchange({ vhost: '/', name: dx, type: 'x-delayed-message', autoDelete: false, internal: false, arguments: undecodableTable() });
     });
     const { logger, lines } = capture();
-    r = await start(dir, logger);
+    r = await start(dir, { logger });
     expect(r.broker.vhost('/')?.exchanges.has(dx)).toBe(false);
     expect(lines.some((l) => l.msg === 'delayed messages of an unrestored exchange kept on disk' && l.exchange === dx && l.messages === 1)).toBe(true);
     await stop(r);

@@ -1,53 +1,16 @@
 // What survives a broker restart on the same data directory: durable definitions, persistent
 // messages (order, properties, redelivered flag), TTL deadlines, dedup keys and delayed messages.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import * as amqplib from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import type * as amqplib from 'amqplib';
 import { Connection as RcConnection } from 'rabbitmq-client';
-import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
+import type { RunningBroker } from '../../src/index.js';
 import { ManualClock, type Clock } from '../../src/util/clock.js';
 import type { VHost } from '../../src/broker/vhost.js';
 import { channel, collect, confirmChannel, drain, messageCount, publishConfirmed, sleep, uniq, waitFor, xDeath } from './helpers.js';
+import { useDataDirBrokers } from './data-dir-brokers.js';
 
-const dirs: string[] = [];
-const brokers = new Set<RunningBroker>();
-const conns = new Set<amqplib.ChannelModel>();
-
-afterEach(async () => {
-  for (const c of conns) await c.close().catch(() => undefined);
-  conns.clear();
-  for (const r of brokers) await r.close().catch(() => undefined);
-  brokers.clear();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'warren-lifecycle-'));
-  dirs.push(d);
-  return d;
-}
-
-async function start(dir: string, extra: Partial<StartOptions> = {}): Promise<RunningBroker> {
-  const r = await startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', ...extra });
-  brokers.add(r);
-  return r;
-}
-
-async function stop(r: RunningBroker): Promise<void> {
-  await r.close();
-  brokers.delete(r);
-}
-
-async function connect(r: RunningBroker): Promise<amqplib.ChannelModel> {
-  const c = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${r.port}`);
-  c.on('error', () => undefined); // 320 CONNECTION_FORCED on shutdown
-  c.on('close', () => conns.delete(c));
-  conns.add(c);
-  return c;
-}
+const { dataDir, start, stop, connect } = useDataDirBrokers('warren-lifecycle');
 
 /** Stop `r` and start a new broker on the same directory (same clock if given). */
 async function restart(r: RunningBroker, dir: string, clock?: Clock): Promise<RunningBroker> {

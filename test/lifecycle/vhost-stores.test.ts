@@ -1,45 +1,23 @@
 // Each vhost owns its stores: same queue names in two vhosts stay apart on disk and after a
 // restart, and deleting a vhost removes its directory.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import * as amqplib from 'amqplib';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type * as amqplib from 'amqplib';
+import type { RunningBroker } from '../../src/index.js';
 import { numberValue } from '../../src/protocol/field-table.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MANIFEST, vhostDir, vhostsRoot } from '../../src/store/data-dir.js';
+import { useDataDirBrokers } from './data-dir-brokers.js';
 
-const dirs: string[] = [];
-const brokers = new Set<RunningBroker>();
-const conns = new Set<amqplib.ChannelModel>();
+const brokers = useDataDirBrokers('warren-vhost-stores');
+const { dataDir, start, closeConnections } = brokers;
 
-afterEach(async () => {
-  for (const c of conns) await c.close().catch(() => undefined);
-  conns.clear();
-  for (const r of brokers) await r.close().catch(() => undefined);
-  brokers.clear();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'warren-vhost-stores-'));
-  dirs.push(d);
-  return d;
-}
-
-async function start(dir: string): Promise<RunningBroker> {
-  const r = await startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent' });
-  brokers.add(r);
-  return r;
-}
-
+/** Connections are closed first: the tests stop the broker between checks. */
 async function stop(r: RunningBroker): Promise<void> {
-  for (const c of conns) await c.close().catch(() => undefined);
-  conns.clear();
-  await r.close();
-  brokers.delete(r);
+  await closeConnections();
+  await brokers.stop(r);
 }
 
 /** Users and permissions are not stored yet: guest gets every vhost it uses, after each start. */
@@ -49,10 +27,7 @@ function grant(r: RunningBroker, vhost: string): void {
 
 async function connect(r: RunningBroker, vhost: string): Promise<amqplib.ChannelModel> {
   grant(r, vhost);
-  const c = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${r.port}/${encodeURIComponent(vhost)}`);
-  c.on('error', () => undefined);
-  conns.add(c);
-  return c;
+  return brokers.connect(r, vhost);
 }
 
 async function publish(r: RunningBroker, vhost: string, queue: string, bodies: string[]): Promise<void> {
@@ -120,8 +95,7 @@ describe('a store per vhost', () => {
     const dir = dataDir();
     // Batch mode on a manual clock: a store syncs only when the test advances time.
     const clock = new ManualClock();
-    let r = await startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', sync: 'batch', syncIntervalMs: 10, clock });
-    brokers.add(r);
+    let r = await start(dir, { sync: 'batch', syncIntervalMs: 10, clock });
     await r.broker.addVhost(OTHER);
     const ch = await (await connect(r, OTHER)).createConfirmChannel();
     await ch.assertQueue('only-here', { durable: true });
@@ -151,8 +125,7 @@ describe('a store per vhost', () => {
     await r.broker.addVhost(OTHER);
     await publish(r, OTHER, 'doomed', ['x']);
     await publish(r, '/', 'kept', ['y']);
-    for (const c of conns) await c.close().catch(() => undefined);
-    conns.clear();
+    await closeConnections();
     expect(existsSync(vhostDir(dir, OTHER))).toBe(true);
 
     expect(r.broker.permissions.get('guest', OTHER)).toBeDefined();
