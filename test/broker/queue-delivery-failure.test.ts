@@ -3,58 +3,22 @@
 // escapes dispatch (it also runs from setImmediate, where a throw would end the process).
 
 import { describe, expect, it } from 'vitest';
-import { Queue, type QueueEntry, type QueueHost } from '../../src/broker/queue/queue.js';
+import type { Queue, QueueEntry, QueueHost } from '../../src/broker/queue/queue.js';
 import { Consumer, type ConsumerOwner } from '../../src/broker/consumer.js';
-import { Message } from '../../src/broker/message.js';
-import type { QueuePolicy } from '../../src/broker/queue/arguments.js';
 import type { DeadLetterReason } from '../../src/broker/queue/dead-letter.js';
-import { ManualClock } from '../../src/util/clock.js';
-
-const policy: QueuePolicy = {
-  type: 'classic',
-  messageTtl: undefined,
-  expires: undefined,
-  maxLength: undefined,
-  maxLengthBytes: undefined,
-  overflow: 'drop-head',
-  deadLetterExchange: undefined,
-  deadLetterRoutingKey: undefined,
-  maxPriority: undefined,
-  singleActiveConsumer: false,
-  deliveryLimit: undefined,
-  consumerTimeout: undefined,
-  deduplication: false,
-  dedupCacheSize: undefined,
-  dedupCacheTtl: undefined,
-};
+import { message, newQueue, queueHost } from './queue/queue-fixture.js';
 
 function host(log: { deadLettered: [string, DeadLetterReason][]; failed: string[] }): QueueHost {
-  return {
-    now: () => 0,
-    clock: new ManualClock(0),
-    onQueueUnused: () => undefined,
-    onEntryRemoved: () => undefined,
+  return queueHost({
     deadLetter: (_q: Queue, e: QueueEntry, reason: DeadLetterReason) => void log.deadLettered.push([e.message.bodyBuffer().toString(), reason]),
     deliveryFailed: (_q: Queue, e: QueueEntry, err: unknown) => void log.failed.push(`${e.message.bodyBuffer().toString()}: ${(err as Error).message}`),
-    persist: () => -1,
-    onDelivered: () => undefined,
-    canPage: false,
-    pageAfterMessages: 1_000_000,
-    spill: () => -1,
-    loadPaged: () => null,
-    dropPaged: () => undefined,
-  };
-}
-
-function message(body: string): Message {
-  const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, body.length, 0, 0]);
-  return new Message('', 'q', header, [Buffer.from(body)], body.length);
+  });
 }
 
 describe('queue dispatch when a delivery throws', () => {
   it('dead-letters only the message that failed (reason rejected), reports it, and goes on delivering', () => {
     const log = { deadLettered: [] as [string, DeadLetterReason][], failed: [] as string[] };
-    const q = new Queue('q', { durable: false, exclusive: false, autoDelete: false, args: {}, policy, owner: null }, host(log));
+    const q = newQueue(host(log));
     const delivered: string[] = [];
     const owner: ConsumerOwner = {
       hasCapacity: () => true,

@@ -5,33 +5,14 @@
 // order for take(), purge.
 
 import { describe, expect, it } from 'vitest';
-import { Queue, type QueueEntry, type QueueHost } from '../../../src/broker/queue/queue.js';
-import { Message } from '../../../src/broker/message.js';
+import type { Queue, QueueEntry } from '../../../src/broker/queue/queue.js';
 import type { QueuePolicy } from '../../../src/broker/queue/arguments.js';
 import type { DeadLetterReason } from '../../../src/broker/queue/dead-letter.js';
-import { ManualClock } from '../../../src/util/clock.js';
+import { message, newQueue, queueHost } from './queue-fixture.js';
 
 /** Entries placed per turn (REQUEUE_SLICE / DROP_SLICE in queue.ts). */
 const SLICE = 4096;
 const N = 20_000;
-
-const basePolicy: QueuePolicy = {
-  type: 'classic',
-  messageTtl: undefined,
-  expires: undefined,
-  maxLength: undefined,
-  maxLengthBytes: undefined,
-  overflow: 'drop-head',
-  deadLetterExchange: undefined,
-  deadLetterRoutingKey: undefined,
-  maxPriority: undefined,
-  singleActiveConsumer: false,
-  deliveryLimit: undefined,
-  consumerTimeout: undefined,
-  deduplication: false,
-  dedupCacheSize: undefined,
-  dedupCacheTtl: undefined,
-};
 
 interface Log {
   deadLettered: [number, DeadLetterReason][];
@@ -40,22 +21,11 @@ interface Log {
 
 function makeQueue(policy: Partial<QueuePolicy> = {}): { q: Queue; log: Log } {
   const log: Log = { deadLettered: [], settled: 0 };
-  const host: QueueHost = {
-    now: () => 0,
-    clock: new ManualClock(0),
-    onQueueUnused: () => undefined,
+  const host = queueHost({
     onEntryRemoved: () => void log.settled++,
     deadLetter: (_q: Queue, e: QueueEntry, reason: DeadLetterReason) => void log.deadLettered.push([bodyOf(e), reason]),
-    deliveryFailed: () => undefined,
-    persist: () => -1,
-    onDelivered: () => undefined,
-    canPage: false,
-    pageAfterMessages: 1_000_000,
-    spill: () => -1,
-    loadPaged: () => null,
-    dropPaged: () => undefined,
-  };
-  const q = new Queue('q', { durable: false, exclusive: false, autoDelete: false, args: {}, policy: { ...basePolicy, ...policy }, owner: null }, host);
+  });
+  const q = newQueue(host, policy);
   return { q, log };
 }
 
@@ -65,9 +35,7 @@ function bodyOf(e: QueueEntry): number {
 
 function publish(q: Queue, from: number, to: number): void {
   for (let i = from; i <= to; i++) {
-    const body = String(i);
-    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, body.length, 0, 0]);
-    q.enqueue(new Message('', 'q', header, [Buffer.from(body)], body.length), undefined);
+    q.enqueue(message(String(i)), undefined);
   }
 }
 
@@ -204,8 +172,7 @@ describe('a large requeue, a slice per turn', () => {
     publish(q, 10_000, 10_000 + N - 1); // N bodies of 5 bytes: exactly at the limit
     const held = takeAll(q, N);
     q.requeue(held, 'released');
-    const header = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
-    expect(q.enqueue(new Message('', 'q', header, [Buffer.from('x')], 1), undefined)).toBe('rejected');
+    expect(q.enqueue(message('x'), undefined)).toBe('rejected');
     expect(q.readyBytes).toBe(5 * N);
   });
 });
