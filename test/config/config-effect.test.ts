@@ -2,7 +2,6 @@
 // listener, heartbeat, max_message_size, the default user, loopback_users and auth_mechanisms.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,6 +10,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
 import { channel, channelClosed } from '../helpers/amqp.js';
+import { freePort } from '../helpers/free-port.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -36,17 +36,6 @@ async function connect(url: string, opts?: amqplib.Options.Connect | object): Pr
   c.on('error', () => undefined);
   cleanups.push(() => c.close().catch(() => undefined));
   return c;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
 }
 
 describe('a config file takes effect', () => {
