@@ -1,42 +1,27 @@
 // One bad input per test over a raw socket: the exact reply code, and that other
 // connections (and other channels) keep working afterwards.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect as netConnect } from 'node:net';
 import { useBroker } from '../helpers/broker.js';
+import { fresh, useBystander } from './raw-connections.js';
 import { RawClient, rawFrame } from '../helpers/raw-client.js';
 import { PROTOCOL_HEADER, encodeMethodFrame } from '../../src/protocol/frame-writer.js';
 import * as M from '../../src/protocol/generated/amqp.js';
 
 const b = useBroker();
-let bystander: RawClient;
+const bystander = useBystander(b);
 let probeCount = 0;
-
-beforeAll(async () => {
-  bystander = await RawClient.open(b.port);
-  await bystander.openChannel(1);
-});
-
-afterAll(async () => {
-  await bystander.close();
-});
 
 /** The bystander connection still answers a synchronous method. */
 async function bystanderWorks(): Promise<void> {
   const name = `bystander-${++probeCount}`;
-  const ok = await bystander.call(
+  const ok = await bystander().call(
     1,
     { id: M.QUEUE_DECLARE, ticket: 0, queue: name, passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} },
     M.QUEUE_DECLARE_OK,
   );
   expect(ok.queue).toBe(name);
-}
-
-/** Open a connection with channel 1 open. */
-async function fresh(): Promise<RawClient> {
-  const c = await RawClient.open(b.port);
-  await c.openChannel(1);
-  return c;
 }
 
 async function expectHardError(c: RawClient, code: number, text?: RegExp): Promise<M.ConnectionClose> {
@@ -54,7 +39,7 @@ function publishMethod(channel: number, routingKey = 'x'): Buffer {
 
 describe('frame-level errors', () => {
   it('bad frame-end octet: 501 FRAME_ERROR', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     const good = encodeMethodFrame(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false });
     good[good.length - 1] = 0xcd;
     c.send(good);
@@ -62,13 +47,13 @@ describe('frame-level errors', () => {
   });
 
   it('unknown frame type: 501 FRAME_ERROR', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(rawFrame(5, 1, Buffer.from([1, 2, 3])));
     await expectHardError(c, 501, /^FRAME_ERROR - /);
   });
 
   it('oversize frame: 501 as soon as the 7-byte header arrives, before its payload', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     const header = Buffer.alloc(7);
     header[0] = 1;
     header.writeUInt16BE(1, 1);
@@ -78,14 +63,14 @@ describe('frame-level errors', () => {
   });
 
   it('heartbeat on a non-zero channel: connection closed with 505 (as RabbitMQ 3.10 does)', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(rawFrame(8, 1, Buffer.alloc(0)));
     // RabbitMQ 3.10 answers "UNEXPECTED_FRAME - type 8, all octets = <<>>".
     await expectHardError(c, 505, /^UNEXPECTED_FRAME - /);
   });
 
   it('a heartbeat on channel 0 is accepted silently', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(rawFrame(8, 0, Buffer.alloc(0)));
     await c.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 3, global: false }, M.BASIC_QOS_OK);
     await c.close();
@@ -94,14 +79,14 @@ describe('frame-level errors', () => {
 
 describe('method-level errors', () => {
   it('method on a channel that is not open: 504 CHANNEL_ERROR', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.sendMethod(3, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false });
     const close = await expectHardError(c, 504, /^CHANNEL_ERROR - expected 'channel.open'/);
     expect([close.classId, close.methodId]).toEqual([60, 10]);
   });
 
   it('second channel.open on an open channel: 504 CHANNEL_ERROR', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.sendMethod(1, { id: M.CHANNEL_OPEN, outOfBand: '' });
     const close = await expectHardError(c, 504, /^CHANNEL_ERROR - second 'channel.open' seen/);
     expect([close.classId, close.methodId]).toEqual([20, 10]);
@@ -109,21 +94,21 @@ describe('method-level errors', () => {
 
   // RabbitMQ 3.10 has no reply for these: it drops the socket without connection.close (checked live).
   it('unknown method of a known class: socket dropped without connection.close', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(rawFrame(1, 1, Buffer.from([0, 60, 0, 99])));
     expect(await c.waitClosed()).toBe(true);
     expect(c.pending()).toEqual([]);
   });
 
   it('unknown class: socket dropped without connection.close', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(rawFrame(1, 1, Buffer.from([0, 77, 0, 10])));
     expect(await c.waitClosed()).toBe(true);
     expect(c.pending()).toEqual([]);
   });
 
   it('bad field-table tag in queue.declare arguments: 502 SYNTAX_ERROR', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     // queue.declare: ticket 0, queue "q", bits 0, arguments {"k": 'Z' ...}
     const payload = Buffer.concat([
       Buffer.from([0, 50, 0, 10, 0, 0, 1, 0x71, 0]),
@@ -134,7 +119,7 @@ describe('method-level errors', () => {
   });
 
   it('truncated method arguments: connection error, not a crash', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(rawFrame(1, 1, Buffer.from([0, 60, 0, 10, 0, 0])));
     const close = await c.expectConnectionClose();
     expect([502, 501]).toContain(close.replyCode);
@@ -145,19 +130,19 @@ describe('method-level errors', () => {
 
 describe('content framing errors', () => {
   it('content header with no method before it: 505 UNEXPECTED_FRAME', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.sendHeader(1, 3);
     await expectHardError(c, 505, /^UNEXPECTED_FRAME - expected method frame, got non method frame instead/);
   });
 
   it('body frame with no method before it: 505 UNEXPECTED_FRAME', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.sendBody(1, Buffer.from('abc'));
     await expectHardError(c, 505, /^UNEXPECTED_FRAME - /);
   });
 
   it('body frame right after basic.publish (header missing): 505 naming class 60', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(publishMethod(1));
     c.sendBody(1, Buffer.from('abc'));
     const close = await expectHardError(
@@ -169,7 +154,7 @@ describe('content framing errors', () => {
   });
 
   it('a method between basic.publish and its content header: 505', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(publishMethod(1));
     c.sendMethod(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false });
     const close = await expectHardError(c, 505, /^UNEXPECTED_FRAME - expected content header for class 60/);
@@ -177,7 +162,7 @@ describe('content framing errors', () => {
   });
 
   it('a method between content header and body: 505', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(publishMethod(1));
     c.sendHeader(1, 10);
     c.sendMethod(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false });
@@ -185,7 +170,7 @@ describe('content framing errors', () => {
   });
 
   it('content header of the wrong class: 505', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(publishMethod(1));
     const hp = Buffer.alloc(14);
     hp.writeUInt16BE(50, 0); // class 50 instead of 60
@@ -196,7 +181,7 @@ describe('content framing errors', () => {
   });
 
   it('body longer than declared: the channel keeps expecting body; the next method is 505 (as RabbitMQ 3.10.8)', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     await c.openChannel(2);
     c.send(publishMethod(1));
     c.sendHeader(1, 2);
@@ -224,7 +209,7 @@ describe('malformed content-header properties (502: RabbitMQ answers a bare 541,
   }
 
   async function depth(queue: string): Promise<number> {
-    const ok = await bystander.call(
+    const ok = await bystander().call(
       1,
       { id: M.QUEUE_DECLARE, ticket: 0, queue, passive: true, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: {} },
       M.QUEUE_DECLARE_OK,
@@ -241,7 +226,7 @@ describe('malformed content-header properties (502: RabbitMQ answers a bare 541,
   ];
   for (const [what, props, text] of cases) {
     it(`${what}: 502, and the durable queue stays empty`, async () => {
-      const c = await fresh();
+      const c = await fresh(b.port);
       const queue = await publishRawProps(c, props);
       await expectHardError(c, 502, text);
       expect(await depth(queue)).toBe(0);
@@ -251,7 +236,7 @@ describe('malformed content-header properties (502: RabbitMQ answers a bare 541,
 
 describe('names that are not valid UTF-8', () => {
   it('a routing key whose lossy decoding no longer fits a shortstr is refused at publish (501); a consumer of the exchange keeps receiving', async () => {
-    const consumer = await fresh();
+    const consumer = await fresh(b.port);
     const queue = `utf8-consumer-${++probeCount}`;
     await consumer.call(
       1,
@@ -262,7 +247,7 @@ describe('names that are not valid UTF-8', () => {
     await consumer.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
     await consumer.call(1, { id: M.BASIC_CONSUME, ticket: 0, queue, consumerTag: 'c', noLocal: false, noAck: false, exclusive: false, nowait: false, arguments: {} }, M.BASIC_CONSUME_OK);
 
-    const bad = await fresh();
+    const bad = await fresh(b.port);
     // basic.publish with exchange "amq.fanout" and a routing key of 100 bytes 0xFF.
     const exchange = Buffer.from('amq.fanout');
     const payload = Buffer.concat([Buffer.from([0, 60, 0, 40, 0, 0, exchange.length]), exchange, Buffer.from([100]), Buffer.alloc(100, 0xff), Buffer.from([0])]);
@@ -270,7 +255,7 @@ describe('names that are not valid UTF-8', () => {
     bad.send(Buffer.concat([rawFrame(1, 1, payload), rawFrame(2, 1, header), rawFrame(3, 1, Buffer.from('x'))]));
     await expectHardError(bad, 501, /cannot decode/);
 
-    const good = await fresh();
+    const good = await fresh(b.port);
     good.send(Buffer.concat([encodeMethodFrame(1, { id: M.BASIC_PUBLISH, ticket: 0, exchange: 'amq.fanout', routingKey: 'ok', mandatory: false, immediate: false }), rawFrame(2, 1, header), rawFrame(3, 1, Buffer.from('y'))]));
     const { method } = await consumer.nextMethod();
     expect(method.id).toBe(M.BASIC_DELIVER);
@@ -403,7 +388,7 @@ describe('channels', () => {
   });
 
   it('channel.close from the client is answered with close-ok', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     await c.call(1, { id: M.CHANNEL_CLOSE, replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }, M.CHANNEL_CLOSE_OK);
     await c.close();
   });
@@ -411,7 +396,7 @@ describe('channels', () => {
 
 describe('frame streams', () => {
   it('a publish delivered one byte at a time is assembled correctly', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: 'bytewise', passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
     const body = Buffer.from('split at every byte');
     const { encodeContentHeaderPayload, encodeHeaderFrame, encodeBodyFrame } = await import('../../src/protocol/frame-writer.js');
@@ -433,7 +418,7 @@ describe('frame streams', () => {
   });
 
   it('thousands of frames in one write', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: 'burst', passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
     await c.call(1, { id: M.CONFIRM_SELECT, nowait: false }, M.CONFIRM_SELECT_OK);
     const { encodeContentHeaderPayload, encodeHeaderFrame, encodeBodyFrame } = await import('../../src/protocol/frame-writer.js');
@@ -459,7 +444,7 @@ describe('frame streams', () => {
   });
 
   it('a zero-length body needs no body frame', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: 'empty-body', passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
     c.publish(1, '', 'empty-body', Buffer.alloc(0));
     await c.call(1, { id: M.BASIC_GET, ticket: 0, queue: 'empty-body', noAck: true }, M.BASIC_GET_OK);

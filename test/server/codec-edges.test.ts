@@ -2,37 +2,24 @@
 // payloads of frame_max octets, field type L, keys that are not UTF-8, deep nesting, and headers a
 // queue patches at delivery (x-delivery-count) that would not survive a decode/re-encode.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../../src/index.js';
 import { useBroker } from '../helpers/broker.js';
+import { fresh, useBystander } from './raw-connections.js';
 import { RawClient, rawFrame } from '../helpers/raw-client.js';
 import { encodeMethodFrame } from '../../src/protocol/frame-writer.js';
 import * as M from '../../src/protocol/generated/amqp.js';
 
 const b = useBroker();
-let bystander: RawClient;
+const bystander = useBystander(b);
 let n = 0;
 
-beforeAll(async () => {
-  bystander = await RawClient.open(b.port);
-  await bystander.openChannel(1);
-});
-afterAll(async () => {
-  await bystander.close();
-});
-
 async function bystanderWorks(): Promise<void> {
-  const ok = await bystander.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
+  const ok = await bystander().call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
   expect(ok.id).toBe(M.BASIC_QOS_OK);
-}
-
-async function fresh(frameMax?: number): Promise<RawClient> {
-  const c = await RawClient.open(b.port, frameMax === undefined ? {} : { tuneOk: { frameMax } });
-  await c.openChannel(1);
-  return c;
 }
 
 function declare(c: RawClient, queue: string, args: Partial<M.QueueDeclare> = {}): Promise<M.QueueDeclareOk> {
@@ -110,7 +97,7 @@ describe('x-delivery-count on headers that do not survive a decode/re-encode (on
   }
 
   it('a quorum queue delivers and redelivers a 200-byte non-UTF-8 content-type holding "x-delivery-count" and a timestamp of 2^64-1, bytes intact', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     const queue = `quorum-ct-${++n}`;
     await declare(c, queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     const ct = Buffer.alloc(200, 0xff);
@@ -138,7 +125,7 @@ describe('x-delivery-count on headers that do not survive a decode/re-encode (on
   });
 
   it('the same content-type with a non-empty headers table is refused at publish with 501, never 541 (temporary: properties are decoded as strings)', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     const queue = `quorum-ct-${++n}`;
     await declare(c, queue, { exclusive: true });
     const ct = Buffer.alloc(200, 0xff);
@@ -149,7 +136,7 @@ describe('x-delivery-count on headers that do not survive a decode/re-encode (on
 
 describe('frame sizes and malformed frames (as RabbitMQ 3.10 answers)', () => {
   it('a body frame whose payload is exactly frame_max is accepted; one octet more is 501 with RabbitMQ text', async () => {
-    const c = await fresh(4096);
+    const c = await fresh(b.port, 4096);
     const queue = `frame-max-${++n}`;
     await declare(c, queue, { exclusive: true });
     const body = Buffer.alloc(4096, 0x61);
@@ -160,13 +147,13 @@ describe('frame sizes and malformed frames (as RabbitMQ 3.10 answers)', () => {
   });
 
   it('a heartbeat frame with a payload is 501 unknown_frame', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(rawFrame(8, 0, Buffer.from('abc')));
     await expectClose(c, 501, 'FRAME_ERROR - type 8, all octets = <<"abc">>: unknown_frame');
   });
 
   it('a content header shorter than its 12 fixed octets is 501 unknown_frame', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     c.send(Buffer.concat([encodeMethodFrame(1, { id: M.BASIC_PUBLISH, ticket: 0, exchange: '', routingKey: 'x', mandatory: false, immediate: false }), rawFrame(2, 1, Buffer.from([0, 60, 0, 0, 0, 0]))]));
     await expectClose(c, 501, 'FRAME_ERROR - type 2, all octets = <<0,60,0,0,0,0>>: unknown_frame');
   });
@@ -174,7 +161,7 @@ describe('frame sizes and malformed frames (as RabbitMQ 3.10 answers)', () => {
 
 describe('field tables RabbitMQ accepts', () => {
   it("field type 'L' in message headers is delivered byte for byte, and in queue arguments (x-max-length) is honoured", async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     const queue = `type-L-${++n}`;
     const args = Buffer.concat([entry('x-max-length', 'L', u64(1n)), entry('x-custom', 'L', u64(2n ** 64n - 1n))]);
     // Declare with raw argument bytes (the typed encoder has no way to choose 'L').
@@ -196,7 +183,7 @@ describe('field tables RabbitMQ accepts', () => {
   });
 
   it('a durable queue argument whose key is 100 bytes 0xFF is accepted, and a redeclare with the same bytes is equivalent', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     const queue = `raw-key-${++n}`;
     const declareRaw = (): void => {
       const frame = encodeMethodFrame(1, { id: M.QUEUE_DECLARE, ticket: 0, queue, passive: false, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: { x: 1 } });
@@ -221,7 +208,7 @@ describe('field tables RabbitMQ accepts', () => {
   }
 
   it('headers nested 5,000 deep (tables or arrays) are delivered byte for byte, as RabbitMQ does, also through a dead-letter exchange', async () => {
-    const c = await fresh();
+    const c = await fresh(b.port);
     const queue = `deep-${++n}`;
     const dlq = `deep-dlq-${n}`;
     await declare(c, dlq, { exclusive: true });

@@ -2,9 +2,10 @@
 // produce 541 INTERNAL_ERROR or kill the broker; the answer is either a normal reply,
 // a channel/connection error with a defined code, or nothing; other connections live on.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { useBroker } from '../helpers/broker.js';
+import { useBystander } from './raw-connections.js';
 import { RawClient, rawFrame } from '../helpers/raw-client.js';
 import { encodeBodyFrame, encodeContentHeaderPayload, encodeHeaderFrame, encodeMethodFrame } from '../../src/protocol/frame-writer.js';
 import type { FieldTable } from '../../src/protocol/field-table.js';
@@ -16,15 +17,7 @@ const b = useBroker();
 /** Seeded and reproducible: the seed is printed; WARREN_FUZZ_SEED=<n> replays a run. */
 const SEED = process.env['WARREN_FUZZ_SEED'] !== undefined ? Number(process.env['WARREN_FUZZ_SEED']) : Date.now() % 0x7fffffff;
 console.log(`fuzz seed ${SEED} (replay with WARREN_FUZZ_SEED=${SEED})`);
-let bystander: RawClient;
-
-beforeAll(async () => {
-  bystander = await RawClient.open(b.port);
-  await bystander.openChannel(1);
-});
-afterAll(async () => {
-  await bystander.close();
-});
+const bystander = useBystander(b);
 
 const KNOWN_CODES = new Set([311, 312, 313, 403, 404, 405, 406, 320, 402, 501, 502, 503, 504, 505, 506, 530, 540]);
 const methodIds = [...M.METHOD_INFO.keys()];
@@ -87,7 +80,7 @@ describe('fuzzed frame sequences', () => {
         } finally {
           c.destroy();
         }
-        const ok = await bystander.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
+        const ok = await bystander().call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
         expect(ok.id).toBe(M.BASIC_QOS_OK);
       }),
       { numRuns: 150, seed: SEED },
@@ -212,7 +205,7 @@ describe('fuzzed well-formed methods', () => {
         } finally {
           c.destroy();
         }
-        await bystander.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
+        await bystander().call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 1, global: false }, M.BASIC_QOS_OK);
       }),
       { numRuns: 400, seed: SEED },
     );
@@ -288,7 +281,7 @@ describe('fuzzed content headers and field tables', () => {
           c.destroy();
         }
         // The broker (whose quorum-queue consumer gets x-delivery-count patched into every header) still answers.
-        const ok = await bystander.call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 0, global: false }, M.BASIC_QOS_OK);
+        const ok = await bystander().call(1, { id: M.BASIC_QOS, prefetchSize: 0, prefetchCount: 0, global: false }, M.BASIC_QOS_OK);
         expect(ok.id).toBe(M.BASIC_QOS_OK);
       }),
       { numRuns: 120, seed: SEED },
