@@ -2,41 +2,18 @@
 // by test/fixtures/make-legacy-datadir.mjs with that release) opens unchanged: it is migrated into
 // the '/' vhost's directory and every definition and message is there.
 
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import * as amqplib from 'amqplib';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type * as amqplib from 'amqplib';
+import type { RunningBroker } from '../../src/index.js';
 import { vhostDir } from '../../src/store/data-dir.js';
 import { numberValue } from '../../src/protocol/field-table.js';
+import { useDataDirBrokers } from './data-dir-brokers.js';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'legacy-datadir');
-const dirs: string[] = [];
-const running = new Set<RunningBroker>();
-const conns = new Set<amqplib.ChannelModel>();
-
-afterEach(async () => {
-  for (const c of conns) await c.close().catch(() => undefined);
-  conns.clear();
-  for (const r of running) await r.close().catch(() => undefined);
-  running.clear();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-async function start(dir: string): Promise<RunningBroker> {
-  const r = await startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent' });
-  running.add(r);
-  return r;
-}
-
-async function connect(r: RunningBroker): Promise<amqplib.ChannelModel> {
-  const c = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${r.port}`);
-  c.on('error', () => undefined);
-  conns.add(c);
-  return c;
-}
+const { dataDir, start, stop, connect, closeConnections } = useDataDirBrokers('warren-legacy');
 
 async function channel(r: RunningBroker): Promise<amqplib.Channel> {
   return (await connect(r)).createChannel();
@@ -45,8 +22,7 @@ async function channel(r: RunningBroker): Promise<amqplib.Channel> {
 describe('a data dir of the flat layout', () => {
   it('opens with its exchange, queue, binding and messages, moved into the / vhost directory', async () => {
     // The fixture stays as committed: the broker works on a copy.
-    const dir = mkdtempSync(join(tmpdir(), 'warren-legacy-'));
-    dirs.push(dir);
+    const dir = dataDir();
     cpSync(fixture, dir, { recursive: true });
     expect(readdirSync(dir).sort()).toEqual(['definitions', 'messages', 'spill']);
 
@@ -86,10 +62,8 @@ describe('a data dir of the flat layout', () => {
     const cc = await (await connect(r)).createConfirmChannel();
     cc.publish('legacy.topic', 'legacy.confirmed', Buffer.from('confirmed'), { persistent: true });
     await cc.waitForConfirms();
-    for (const c of conns) await c.close().catch(() => undefined);
-    conns.clear();
-    await r.close();
-    running.delete(r);
+    await closeConnections();
+    await stop(r);
 
     r = await start(dir);
     ch = await channel(r);
