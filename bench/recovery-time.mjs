@@ -72,10 +72,24 @@ function stopGracefully(child) {
   });
 }
 
+/** The message-store directories of a data dir: one per vhost (vhosts/<id>/messages), or the flat layout of older releases. */
+function messageDirs(dataDir) {
+  const dirs = [];
+  const flat = join(dataDir, 'messages');
+  if (existsSync(flat)) dirs.push(flat);
+  const vhosts = join(dataDir, 'vhosts');
+  if (existsSync(vhosts)) {
+    for (const v of readdirSync(vhosts)) {
+      const d = join(vhosts, v, 'messages');
+      if (!v.startsWith('.') && existsSync(d)) dirs.push(d);
+    }
+  }
+  return dirs;
+}
+
 function segmentBytes(dataDir) {
-  const d = join(dataDir, 'messages');
   let n = 0;
-  for (const f of readdirSync(d)) if (f.endsWith('.seg')) n += statSync(join(d, f)).size;
+  for (const d of messageDirs(dataDir)) for (const f of readdirSync(d)) if (f.endsWith('.seg')) n += statSync(join(d, f)).size;
   return n;
 }
 
@@ -125,7 +139,7 @@ async function main() {
   mkdirSync(dataDir, { recursive: true });
   const emptyDir = mkdtempSync(join(tmpdir(), 'warren-recovery-empty-'));
   try {
-    if (!existsSync(join(dataDir, 'messages'))) {
+    if (segmentBytes(dataDir) === 0) {
       const b = await startChild(root, dataDir);
       const secs = await fill(`amqp://guest:guest@127.0.0.1:${b.info.port}`, messages, bodySize, queues);
       console.error(`filled ${messages} x ${bodySize} B in ${secs.toFixed(1)} s`);
