@@ -15,7 +15,7 @@ const RABBIT_SCRIPT_TIMEOUT_MS = 20 * 60 * 1000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -26,7 +26,7 @@ function freePort() {
   });
 }
 
-function portOpen(port) {
+export function portOpen(port) {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
     const done = (ok) => (s.destroy(), resolve(ok));

@@ -8,33 +8,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sleep } from './actor.mjs';
+import { freePort, portOpen } from '../targets.mjs';
 
 const START_TIMEOUT_MS = 30000;
 const STOP_TIMEOUT_MS = 10000;
 const SCRAPE_TIMEOUT_MS = 2000;
 /** The same V8 flag as `npm start` and the benchmarks. */
 const NODE_FLAGS = ['--max-semi-space-size=64'];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    const done = (ok) => (s.destroy(), resolve(ok));
-    s.setTimeout(1000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
 
 export async function startWarren({ root, logFile, sync, nodeArgs = [] }) {
   const main = path.join(root, 'dist/cli/main.js');
