@@ -16,6 +16,8 @@ import urllib.parse
 import amqp.exceptions
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
+from polyglot_values import describe
+
 URL = sys.argv[1].replace("amqp://", "pyamqp://", 1)
 RUN = os.environ.get("POLY_RUN", "local")
 REPLY_TO = "amq.rabbitmq.reply-to"
@@ -229,28 +231,6 @@ def check_confirms():
         emit("confirms", **obs)
 
 
-def describe(v):
-    if isinstance(v, bool):
-        return ["bool", v]
-    if isinstance(v, int):
-        return ["int", v]
-    if isinstance(v, float):
-        return ["float", v]
-    if isinstance(v, decimal.Decimal):
-        return ["decimal", str(v)]
-    if isinstance(v, datetime.datetime):
-        return ["datetime", v.isoformat()]
-    if isinstance(v, bytes):
-        return ["bytes", v.hex()]
-    if isinstance(v, str):
-        return ["str", v]
-    if isinstance(v, dict):
-        return ["table", {k: describe(x) for k, x in sorted(v.items())}]
-    if isinstance(v, list):
-        return ["array", [describe(x) for x in v]]
-    if v is None:
-        return ["void", None]
-    return [type(v).__name__, repr(v)]
 
 
 def check_headers():

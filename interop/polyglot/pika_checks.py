@@ -14,6 +14,8 @@ import traceback
 import pika
 from pika.exceptions import ChannelClosedByBroker, ConnectionClosedByBroker
 
+from polyglot_values import describe
+
 URL = sys.argv[1]
 RUN = os.environ.get("POLY_RUN", "local")
 
@@ -286,29 +288,6 @@ def check_confirms():
     emit("confirms", **obs)
 
 
-def describe(v):
-    """A value as decoded by the client: [type, comparable value]."""
-    if isinstance(v, bool):
-        return ["bool", v]
-    if isinstance(v, int):
-        return ["int", v]
-    if isinstance(v, float):
-        return ["float", v]
-    if isinstance(v, decimal.Decimal):
-        return ["decimal", str(v)]
-    if isinstance(v, datetime.datetime):
-        return ["datetime", v.isoformat()]
-    if isinstance(v, bytes):
-        return ["bytes", v.hex()]
-    if isinstance(v, str):
-        return ["str", v]
-    if isinstance(v, dict):
-        return ["table", {k: describe(x) for k, x in sorted(v.items())}]
-    if isinstance(v, list):
-        return ["array", [describe(x) for x in v]]
-    if v is None:
-        return ["void", None]
-    return [type(v).__name__, repr(v)]
 
 
 def check_headers():
