@@ -9,6 +9,7 @@ import { LimitStore } from './auth/limits.js';
 import { ConnectionCounts } from './auth/connection-counts.js';
 import { seedUsers, withoutPasswords } from './auth/seed.js';
 import { VHost } from './vhost.js';
+import { ClientRegistry } from './clients.js';
 import { Alarms } from './flow.js';
 import { LoopMonitor } from '../util/loop-monitor.js';
 import { brokerLogSummaries, type BrokerLogSummaries } from './log-summaries.js';
@@ -34,6 +35,8 @@ export class Broker {
   readonly vhosts = new Map<string, VHost>();
   /** Direct reply-to tokens (`amq.rabbitmq.reply-to.<token>`) to their channel. */
   readonly replyTo = new DirectReplyTo();
+  /** Open client connections (after connection.open), for the operator plane and forced closes. */
+  readonly clients = new ClientRegistry();
 
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */

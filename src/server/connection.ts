@@ -17,6 +17,7 @@ import {
   connectionClose,
   frameError,
   internalError,
+  connectionForced,
   notAllowed,
   unexpectedFrame,
 } from '../protocol/errors.js';
@@ -31,6 +32,7 @@ import { offeredMechanisms, parseSaslResponse } from './sasl.js';
 import { serverProperties } from './server-properties.js';
 import type { LoginResult, User } from '../broker/auth/users.js';
 import type { AccessContext } from '../broker/auth/permissions.js';
+import type { ClientConnection } from '../broker/clients.js';
 import { loginRefusedText, vhostAccessRefused, vhostNotFound } from '../broker/auth/refusals.js';
 import { SILENT_CLOSE_DELAY_MS } from './login-delay.js';
 
@@ -63,7 +65,7 @@ export interface ConnectionRegistry {
   removeConnection(c: Connection): void;
 }
 
-export class Connection implements FrameHandler, ChannelHost {
+export class Connection implements FrameHandler, ChannelHost, ClientConnection {
   readonly id: number;
   readonly broker: Broker;
   readonly outbound: Outbound;
@@ -86,6 +88,9 @@ export class Connection implements FrameHandler, ChannelHost {
   private silentCloseTimer: Timer | null = null;
   private lastReceived: number;
   private vhostRef: VHost | null = null;
+  /** RabbitMQ's connection name, `peer:port -> local:port`. */
+  readonly name: string;
+  private registered = false;
   user = '';
   /** The logged-in user (tags: impersonator); set after start-ok. */
   authUser: User | null = null;
@@ -114,6 +119,7 @@ export class Connection implements FrameHandler, ChannelHost {
     this.outbound.onDrain = () => this.onDrain();
     this.reader = new FrameReader(this, PRE_TUNE_FRAME_MAX);
     this.lastReceived = broker.clock.now();
+    this.name = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0} -> ${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'socket error'));
@@ -467,6 +473,8 @@ export class Connection implements FrameHandler, ChannelHost {
     this.clearHandshakeTimer();
     this.outbound.sendMethod(0, { id: M.CONNECTION_OPEN_OK, knownHosts: '' });
     this.startHeartbeat();
+    this.broker.clients.add(this);
+    this.registered = true;
     this.log.info({ user: this.user, vhost: m.virtualHost }, 'connection open');
   }
 
@@ -579,10 +587,22 @@ export class Connection implements FrameHandler, ChannelHost {
     this.channels.clear();
     this.pendingConfirms.clear();
     if (this.vhostRef !== null) this.vhostRef.removeExclusiveQueues(this);
+    if (this.registered) this.broker.clients.remove(this);
+    this.registered = false;
     if (this.countedIn !== null) this.broker.connectionCounts.releaseConnection(this.countedIn, this.user);
     this.countedIn = null;
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
+  }
+
+  /** The vhost of an open connection ('' before connection.open). */
+  get vhostName(): string {
+    return this.vhostRef?.name ?? '';
+  }
+
+  forceClose(text: string): void {
+    this.closeConnection(connectionForced(text));
+    this.outbound.flush();
   }
 
   destroy(): void {

@@ -14,5 +14,7 @@ export interface Transport extends EventEmitter {
   readonly writableLength: number;
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
   setNoDelay?(noDelay: boolean): unknown;
 }
