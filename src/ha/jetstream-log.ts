@@ -9,8 +9,9 @@ import { connect, nanos, NoRespondersError, TimeoutError, type NatsConnection } 
 import type { Clock, Timer } from '../util/clock.js';
 import { AppendTimeoutError, WrongLastSequenceError, type AppendOptions, type GroupSubjects, type LogEntry, type ReplicatedLog } from './replicated-log.js';
 
-/** JetStream's error code for a failed Nats-Expected-Last-Sequence check. */
+/** JetStream's error codes for failed Nats-Expected-Last-Sequence and Nats-Expected-Last-Msg-Id checks. */
 const WRONG_LAST_SEQUENCE = 10071;
+const WRONG_LAST_MSG_ID = 10070;
 
 export interface JetStreamLogOptions {
   /** nats:// URLs of the cluster's nodes. */
@@ -104,12 +105,12 @@ export class JetStreamLog implements ReplicatedLog {
     try {
       const ack = await this.js.publish(subject, data, {
         msgID: opts.msgId,
-        expect: { lastSequence: opts.expectedLastSeq },
+        expect: opts.expectedLastMsgId === undefined ? { lastSequence: opts.expectedLastSeq } : { lastSequence: opts.expectedLastSeq, lastMsgID: opts.expectedLastMsgId },
         timeout: this.opts.appendTimeoutMs,
       });
       return ack.seq;
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) throw new WrongLastSequenceError(opts.expectedLastSeq, err.message);
+      if (err instanceof JetStreamApiError && (err.code === WRONG_LAST_SEQUENCE || err.code === WRONG_LAST_MSG_ID)) throw new WrongLastSequenceError(opts.expectedLastSeq, err.message);
       // No stream leader (an election) or no answer: the append may have gone in; retry with the same id.
       if (err instanceof TimeoutError || err instanceof NoRespondersError) throw new AppendTimeoutError(err.message);
       throw err;

@@ -24,6 +24,8 @@ export class MemoryLog {
   private readonly clock: Clock;
   private entries: LogEntry[] = [];
   private last = 0;
+  /** Msg id of the last entry ('' when it had none). */
+  private lastMsgId = '';
   /** msgId → sequence of every append ever accepted (the stream's dedup window, unbounded here). */
   private readonly ids = new Map<string, number>();
   private readonly faults: AppendFault[] = [];
@@ -57,6 +59,7 @@ export class MemoryLog {
 
   /** Appends without any check, as another writer would. */
   appendForeign(subject: string, data: Uint8Array): number {
+    this.lastMsgId = '';
     return this.apply(subject, data);
   }
 
@@ -94,8 +97,13 @@ export class MemoryLog {
       attempt.outcome = 'wrong-last-seq';
       throw new WrongLastSequenceError(opts.expectedLastSeq, `last is ${this.last}`);
     }
+    if (opts.expectedLastMsgId !== undefined && opts.expectedLastMsgId !== this.lastMsgId) {
+      attempt.outcome = 'wrong-last-seq';
+      throw new WrongLastSequenceError(opts.expectedLastSeq, `last msg id is '${this.lastMsgId}'`);
+    }
     const seq = this.apply(subject, copy);
     this.ids.set(opts.msgId, seq);
+    this.lastMsgId = opts.msgId;
     if (fault?.kind === 'timeout-applied') {
       attempt.outcome = 'fault';
       throw new AppendTimeoutError('injected (applied)');

@@ -20,6 +20,12 @@ export interface AppendOptions {
    * (the log answers with the sequence of the first one).
    */
   readonly msgId: string;
+  /**
+   * Also require the log's last entry to carry this msg id. Set on a pipelined append sent
+   * before its predecessor was acknowledged: a sequence alone cannot tell whether the entry
+   * it expects is that predecessor or a rival's barrier that took its slot.
+   */
+  readonly expectedLastMsgId?: string;
 }
 
 export interface ReplicatedLog {

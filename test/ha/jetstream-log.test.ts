@@ -61,14 +61,17 @@ describe('JetStreamLog on a 3-node cluster', () => {
       // Pipelined: three appends in flight with consecutive expectations all land.
       const piped = await Promise.all([3, 4, 5].map((n) => log.append(s.seg('a'), Buffer.from(`p${n}`), { expectedLastSeq: n - 1, msgId: `1-${n}` })));
       expect(piped).toEqual([3, 4, 5]);
+      // The sequence matches but the last entry is not the one named: refused (nats-server 2.9 checks both).
+      await expect(log.append(s.seg('b'), Buffer.from('x'), { expectedLastSeq: 5, msgId: '1-6', expectedLastMsgId: '1-4' })).rejects.toBeInstanceOf(WrongLastSequenceError);
       const all = await readN(log, 1, 5);
       expect(all.map((e) => [e.seq, Buffer.from(e.data).toString()])).toEqual([[1, 'one'], [2, 'two'], [3, 'p3'], [4, 'p4'], [5, 'p5']]);
+      expect(await log.append(s.seg('b'), Buffer.from('six'), { expectedLastSeq: 5, msgId: '1-6', expectedLastMsgId: '1-5' })).toBe(6);
       await log.purgeSubject(s.seg('a'));
-      expect(await log.lastSequence()).toBe(5);
-      const left = await readN(log, 1, 1);
-      expect(left.map((e) => e.seq)).toEqual([2]);
+      expect(await log.lastSequence()).toBe(6);
+      const left = await readN(log, 1, 2);
+      expect(left.map((e) => e.seq)).toEqual([2, 6]);
       // Nothing new: an empty answer after the wait.
-      expect(await log.read(6, 100, 300)).toEqual([]);
+      expect(await log.read(7, 100, 300)).toEqual([]);
     } finally {
       await log.close();
     }
