@@ -600,3 +600,6 @@ export class DefinitionsStore {
     return r.tornTail ? r.end : buf.length;
   }
 }
+
+/** For a replica that appends replicated ops to a definitions log (the HA follower): its file name, header and record framing. */
+export { LOG_NAME as DEFINITIONS_LOG_NAME, fileHeader as definitionsFileHeader, frame as frameDefinitionsRecord };
