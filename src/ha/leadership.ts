@@ -81,11 +81,17 @@ export class Leadership {
     await this.loop;
   }
 
+  /** Stops following or leading; a leader's turn ends (events.fenced with 'stopped'). */
   stop(): void {
-    if (this.roleNow === 'leader') this.sequencer?.close(new Error('stopped'));
+    const wasLeader = this.roleNow === 'leader';
     this.roleNow = 'stopped';
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
+    if (wasLeader) {
+      const err = new Error('stopped');
+      this.sequencer?.close(err);
+      this.o.events.fenced(err);
+    }
   }
 
   private async follow(): Promise<void> {

@@ -3,9 +3,11 @@
 // a DELETE frame followed by a purge of that segment's subject (the stream then holds about the
 // live data). The log's confirms wait for replicatedPos, which moves as the appends are acked.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ReplicationSink, Segment, SegmentLog } from '../store/segment-log.js';
-import { encodeDelete, segmentToken, splitSegment } from './frames.js';
+import { MANIFEST } from '../store/data-dir.js';
+import type { ReplicationSink, Segment, SegmentLog, StoreReplication } from '../store/segment-log.js';
+import { encodeDefs, encodeDelete, segmentToken, splitSegment } from './frames.js';
 import type { GroupSubjects, ReplicatedLog } from './replicated-log.js';
 import type { Sequencer } from './sequencer.js';
 
@@ -39,8 +41,25 @@ export class Replicator implements ReplicationSink {
     return (log) => new Replicator(log, ctx);
   }
 
+  /**
+   * Replication of one vhost directory's stores: its name file first (so a follower's copy of
+   * the directory is a vhost recovery recognises), then message batches and definitions ops.
+   */
+  static forVhost(ctx: ReplicatorContext, vhostDir: string): StoreReplication {
+    const dir = relativeTo(ctx.dataDir, vhostDir);
+    const manifest = fs.readFileSync(path.join(vhostDir, MANIFEST));
+    const fail = (err: unknown): void => ctx.onFailed(err instanceof Error ? err : new Error(String(err)));
+    const file = `${dir}/${MANIFEST}`;
+    ctx.sequencer.append(ctx.subjects.seg(segmentToken(file)), splitSegment(file, 0, manifest, ctx.maxPayload)[0] as Buffer).catch(fail);
+    return {
+      messages: Replicator.factory(ctx),
+      // Acked in log order before any later message batch, so a confirm covers the declarations before it.
+      definitions: (payload) => void ctx.sequencer.append(ctx.subjects.defs, encodeDefs(dir, payload)).catch(fail),
+    };
+  }
+
   private file(seg: Segment): string {
-    return path.relative(this.ctx.dataDir, seg.path).split(path.sep).join('/');
+    return relativeTo(this.ctx.dataDir, seg.path);
   }
 
   batch(seg: Segment, position: number, iov: readonly Buffer[], bytes: number, end: number): void {
@@ -86,4 +105,9 @@ export class Replicator implements ReplicationSink {
     this.segLog.replicationFailed(e);
     this.ctx.onFailed(e);
   }
+}
+
+/** `p` relative to the data directory, with '/' separators (as frames name files). */
+function relativeTo(dataDir: string, p: string): string {
+  return path.relative(dataDir, p).split(path.sep).join('/');
 }

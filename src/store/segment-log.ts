@@ -117,6 +117,12 @@ export interface ReplicationSink {
   deleted(segs: readonly Segment[]): void;
 }
 
+/** What a vhost's stores replicate (HA): the message log's batches and the definitions ops. */
+export interface StoreReplication {
+  messages: (log: SegmentLog) => ReplicationSink;
+  definitions: (payload: Buffer) => void;
+}
+
 export interface SegmentLogOptions {
   dir: string;
   segmentSize: number;
