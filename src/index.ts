@@ -10,8 +10,7 @@ import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
 import { MetricsServer } from './admin/metrics.js';
 import { systemClock, type Clock } from './util/clock.js';
-import type { StoreReplication } from './store/segment-log.js';
-import { HaNode, type HaOptions, type HaRole } from './ha/node.js';
+import { HaNode, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
 import { RoleServer } from './ha/role-server.js';
 
 export type { Config, TlsVerify } from './config/config.js';

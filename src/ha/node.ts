@@ -34,6 +34,8 @@ export interface HaOptions {
   node?: string;
 }
 
+export type { StoreReplication };
+
 export const DEFAULT_HA_TTL_MS = 2_000;
 
 export type HaRole = 'connecting' | 'standby' | 'leader' | 'fenced' | 'stopped';
