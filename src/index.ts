@@ -157,6 +157,7 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
       if (turn === null) return;
       const b = await startBroker({ ...start, dataDir, logger: log, replication: turn.replication });
       running = b;
+      node.serving();
       for (const w of waiters.splice(0)) w(b);
       const err = await turn.ended;
       running = null;

@@ -63,7 +63,8 @@ export class JetStreamLog implements ReplicatedLog {
       name: opts.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
-      waitOnFirstConnect: true,
+      // Fail fast when no node answers: the caller retries and says so in its logs.
+      waitOnFirstConnect: false,
     });
     try {
       const jsm = await jetstreamManager(nc, { timeout: opts.appendTimeoutMs });
@@ -167,7 +168,8 @@ export class JetStreamLog implements ReplicatedLog {
     void (async () => {
       try {
         for await (const m of messages) {
-          tail.queue.push({ seq: m.seq, subject: m.subject, data: m.data });
+          const id = m.headers?.get('Nats-Msg-Id');
+          tail.queue.push(id === undefined || id === '' ? { seq: m.seq, subject: m.subject, data: m.data } : { seq: m.seq, subject: m.subject, data: m.data, msgId: id });
           tail.wake?.();
           // Back-pressure: the consumer pulls more only when this loop takes the next message.
           if (tail.queue.length >= READ_AHEAD) await new Promise<void>((r) => (tail.drained = r));

@@ -101,7 +101,7 @@ export class MemoryLog {
       attempt.outcome = 'wrong-last-seq';
       throw new WrongLastSequenceError(opts.expectedLastSeq, `last msg id is '${this.lastMsgId}'`);
     }
-    const seq = this.apply(subject, copy);
+    const seq = this.apply(subject, copy, opts.msgId);
     this.ids.set(opts.msgId, seq);
     this.lastMsgId = opts.msgId;
     if (fault?.kind === 'timeout-applied') {
@@ -111,9 +111,9 @@ export class MemoryLog {
     return seq;
   }
 
-  private apply(subject: string, data: Uint8Array): number {
+  private apply(subject: string, data: Uint8Array, msgId?: string): number {
     const seq = ++this.last;
-    this.entries.push({ seq, subject, data });
+    this.entries.push(msgId === undefined ? { seq, subject, data } : { seq, subject, data, msgId });
     const ready = this.waiters;
     this.waiters = [];
     for (const w of ready) {

@@ -38,7 +38,7 @@ export type { StoreReplication };
 
 export const DEFAULT_HA_TTL_MS = 2_000;
 
-export type HaRole = 'connecting' | 'standby' | 'leader' | 'fenced' | 'stopped';
+export type HaRole = 'connecting' | 'standby' | 'promoting' | 'leader' | 'fenced' | 'stopped';
 
 export interface LeaderTurn {
   readonly epoch: number;
@@ -145,7 +145,8 @@ export class HaNode {
     // From here the directory holds a leader's writes, not a follower's copy: without the applied
     // file a restart rebuilds it from the stream.
     fs.rmSync(path.join(this.dataDir, HA_DIR), { recursive: true, force: true });
-    this.role = 'leader';
+    // 'leader' once the broker listens (serving()): a health check must not route to a closed port.
+    this.role = 'promoting';
     this.epoch = turn.epoch;
     this.log.warn({ group: this.o.group, node: this.node, epoch: turn.epoch }, 'HA: promoted to leader');
     const ctx = {
@@ -179,6 +180,11 @@ export class HaNode {
   async wipe(): Promise<void> {
     await fs.promises.rm(path.join(this.dataDir, VHOSTS_DIR), { recursive: true, force: true });
     await fs.promises.rm(path.join(this.dataDir, HA_DIR), { recursive: true, force: true });
+  }
+
+  /** The broker recovered this node's directory and listens. */
+  serving(): void {
+    if (this.role === 'promoting') this.role = 'leader';
   }
 
   /** This turn is over (fenced): the node is a follower again once waitForLead runs. */

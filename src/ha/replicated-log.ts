@@ -7,6 +7,8 @@ export interface LogEntry {
   readonly seq: number;
   readonly subject: string;
   readonly data: Uint8Array;
+  /** The append's msg id, where the log keeps it (for audits: which node and epoch appended it). */
+  readonly msgId?: string;
 }
 
 export interface AppendOptions {
