@@ -91,7 +91,7 @@ export const nodeCommands: readonly Command[] = [
           const r = await ctx.api.get('/api/health/checks/ready-to-serve-clients');
           if (r.status === 200) return;
           // A broker without that check (RabbitMQ before 3.11) is up once the API answers.
-          if (r.status === 404 && (await ctx.api.get('/api/overview')).status === 200) return;
+          if (r.status !== 503 && (await ctx.api.get('/api/overview')).status === 200) return;
         } catch (err) {
           if (!(err instanceof CtlError) || err.code !== EXIT.unavailable) throw err;
         }
