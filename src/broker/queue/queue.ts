@@ -538,6 +538,8 @@ export class Queue {
         this.remove(e, 'expired');
         continue;
       }
+      // The next head may have a deadline of its own (messages of one queue can carry different TTLs).
+      if (dropDead) this.armExpiry();
       return e;
     }
   }
@@ -649,6 +651,7 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    this.armExpiry();
   }
 
   scheduleDispatch(): void {
