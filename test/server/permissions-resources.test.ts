@@ -3,8 +3,9 @@
 // order it answers in (403 before 404; the default exchange; amq.*). Real amqplib clients.
 
 import { describe, expect, it } from 'vitest';
+import { Connection as RmqConnection } from 'rabbitmq-client';
 import { channel, expectAmqpError, sync } from '../helpers/amqp.js';
-import { adminChannel, connectionSurvives, expectRefused, refusedText, userChannel, usePermissionBroker } from './permissions-fixture.js';
+import { adminChannel, connectionSurvives, expectRefused, refusedText, userChannel, userUrl, usePermissionBroker } from './permissions-fixture.js';
 
 const b = usePermissionBroker({
   // Names say what they allow: c- configure, w- write, r- read.
@@ -255,5 +256,23 @@ describe('basic.consume / basic.get: read', () => {
     const { ch } = await userChannel(b, 'pu');
     const { consumerTag } = await ch.consume('amq.rabbitmq.reply-to', () => undefined, { noAck: true });
     expect(consumerTag).toBeTruthy();
+  });
+});
+
+describe('rabbitmq-client', () => {
+  it('sees the refusals of declare, bind and get with their method names; allowed ones work', async () => {
+    const admin = await adminChannel(b);
+    await admin.assertQueue('w-rmq', { durable: false });
+    const rmq = new RmqConnection({ url: userUrl(b, 'pu'), retryLow: 50, retryHigh: 50, connectionTimeout: 3000 });
+    try {
+      const failure = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: unknown) => `${(e as { code?: string }).code}: ${(e as Error).message}`);
+      expect(await rmq.queueDeclare({ queue: 'c-rmq', durable: false })).toMatchObject({ queue: 'c-rmq' });
+      expect(await failure(rmq.queueDeclare({ queue: 'w-rmq', durable: false }))).toBe(`ACCESS_REFUSED: QueueDeclare: ${refusedText('queue', 'w-rmq', 'pu')}`);
+      expect(await failure(rmq.queueBind({ queue: 'w-rmq', exchange: 'c-nope', routingKey: 'k' }))).toBe(`ACCESS_REFUSED: QueueBind: ${refusedText('exchange', 'c-nope', 'pu')}`);
+      expect(await failure(rmq.basicGet({ queue: 'w-rmq' }))).toBe(`ACCESS_REFUSED: BasicGet: ${refusedText('queue', 'w-rmq', 'pu')}`);
+      await rmq.queueDelete({ queue: 'c-rmq' });
+    } finally {
+      await rmq.close();
+    }
   });
 });
