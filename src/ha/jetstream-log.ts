@@ -123,8 +123,8 @@ export class JetStreamLog implements ReplicatedLog {
     return info.state.last_seq;
   }
 
-  async purgeSubject(subject: string): Promise<void> {
-    await this.jsm.streams.purge(this.opts.subjects.stream, { filter: subject });
+  async purgeSubject(subject: string, keep = 0): Promise<void> {
+    await this.jsm.streams.purge(this.opts.subjects.stream, keep > 0 ? { filter: subject, keep } : { filter: subject });
   }
 
   async read(fromSeq: number, max: number, waitMs: number): Promise<LogEntry[]> {

@@ -4,8 +4,9 @@
 // no one else appended since, and it leads, with the next epoch. A deposed leader learns it at
 // its next append (a heartbeat at the latest), which fails its CAS (sequencer.ts).
 //
-// The log's last entry is never purged (only segment subjects are, and a DELETE frame on the
-// control subject always follows a segment's frames), so `applied == last` is reachable.
+// The log's last entry is never purged (segment subjects are purged only after a DELETE frame
+// on the control subject, and heartbeats are trimmed keeping the latest), so `applied == last`
+// is reachable.
 
 import type { Clock, Timer } from '../util/clock.js';
 import { decodeFrame, encodeMark, FrameType } from './frames.js';
@@ -17,6 +18,9 @@ export interface Applier {
   readonly applied: number;
   apply(entries: readonly LogEntry[]): Promise<void>;
 }
+
+/** Heartbeats between two trims of the heartbeat subject. */
+export const HEARTBEATS_PER_TRIM = 64;
 
 export type Role = 'follower' | 'leader' | 'fenced' | 'stopped';
 
@@ -171,11 +175,18 @@ export class Leadership {
     this.sequencer = s;
     this.roleNow = 'leader';
     const quantum = Math.max(1, Math.floor(this.o.ttlMs / 4));
+    let beats = 0;
     // Checked at a finer grain than TTL/4 so the gap between two appends stays close to TTL/4.
     this.heartbeatTimer = this.o.clock.every(Math.max(1, Math.floor(quantum / 2)), () => {
       if (this.roleNow !== 'leader' || s.isFenced) return;
       if (s.outstanding === 0 && this.o.clock.now() - s.lastSentAt >= quantum) {
-        s.append(this.o.subjects.ctl, encodeMark(FrameType.Heartbeat, epoch, this.o.clock.now(), this.o.node)).catch(() => undefined);
+        s.append(this.o.subjects.hb, encodeMark(FrameType.Heartbeat, epoch, this.o.clock.now(), this.o.node)).then(
+          () => {
+            // An idle group would otherwise grow its stream by a heartbeat every TTL/4 forever.
+            if (++beats % HEARTBEATS_PER_TRIM === 0) this.o.log.purgeSubject(this.o.subjects.hb, 1).catch((err: unknown) => this.note('heartbeat trim failed', err));
+          },
+          () => undefined,
+        );
       }
     });
     this.o.events.promoted(s, epoch, seq);
@@ -191,7 +202,7 @@ export class Leadership {
 
   private observe(entries: readonly LogEntry[]): void {
     for (const e of entries) {
-      if (e.subject !== this.o.subjects.ctl) continue;
+      if (e.subject !== this.o.subjects.ctl && e.subject !== this.o.subjects.hb) continue;
       const f = decodeFrame(e.data);
       if ((f.type === FrameType.Heartbeat || f.type === FrameType.Barrier) && f.epoch > this.epochSeen) this.epochSeen = f.epoch;
     }

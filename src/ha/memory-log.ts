@@ -47,7 +47,7 @@ export class MemoryLog {
       append: (subject, data, opts) => this.append(subject, data, opts),
       read: (fromSeq, max, waitMs) => this.read(fromSeq, max, waitMs),
       lastSequence: () => (this.down ? Promise.reject(new Error('log unreachable')) : Promise.resolve(this.last)),
-      purgeSubject: (subject) => this.purge(subject),
+      purgeSubject: (subject, keep) => this.purge(subject, keep ?? 0),
       close: () => Promise.resolve(),
     };
   }
@@ -152,8 +152,10 @@ export class MemoryLog {
     return out;
   }
 
-  private async purge(subject: string): Promise<void> {
+  private async purge(subject: string, keep: number): Promise<void> {
     if (this.down) throw new Error('log unreachable');
-    this.entries = this.entries.filter((e) => e.subject !== subject);
+    const mine = this.entries.filter((e) => e.subject === subject);
+    const kept = new Set(keep > 0 ? mine.slice(-keep) : []);
+    this.entries = this.entries.filter((e) => e.subject !== subject || kept.has(e));
   }
 }

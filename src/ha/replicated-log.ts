@@ -40,8 +40,8 @@ export interface ReplicatedLog {
   read(fromSeq: number, max: number, waitMs: number): Promise<LogEntry[]>;
   /** Sequence of the last entry ever appended (purges do not lower it); 0 for an empty log. */
   lastSequence(): Promise<number>;
-  /** Removes every entry of this subject (its sequence numbers stay used). */
-  purgeSubject(subject: string): Promise<void>;
+  /** Removes the entries of this subject but the last `keep` (default 0); their sequence numbers stay used. */
+  purgeSubject(subject: string, keep?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,8 +69,10 @@ export interface GroupSubjects {
   /** Wildcard covering every subject of the group. */
   readonly all: string;
   readonly defs: string;
-  /** Control frames: heartbeats, barriers, DELETE frames (never purged with a segment). */
+  /** Control frames: barriers and DELETE frames (never purged with a segment). */
   readonly ctl: string;
+  /** Heartbeats: trimmed to the last one now and then. */
+  readonly hb: string;
   /** Subject of one segment file's frames (purged when the segment is deleted). */
   seg(token: string): string;
 }
@@ -84,6 +86,7 @@ export function groupSubjects(group: string): GroupSubjects {
     all: `wlog.${group}.>`,
     defs: `wlog.${group}.defs`,
     ctl: `wlog.${group}.ctl`,
+    hb: `wlog.${group}.hb`,
     seg: (token) => `wlog.${group}.seg.${token}`,
   };
 }

@@ -4,7 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamLog } from '../../src/ha/jetstream-log.js';
 import { groupSubjects, WrongLastSequenceError, type LogEntry } from '../../src/ha/replicated-log.js';
-import { decodeFrame, FrameType, splitSegment } from '../../src/ha/frames.js';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { decodeFrame, encodeSegment, FrameType, splitSegment } from '../../src/ha/frames.js';
+import { Follower } from '../../src/ha/follower.js';
+import { Sequencer } from '../../src/ha/sequencer.js';
 import { systemClock } from '../../src/util/clock.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 
@@ -101,4 +106,54 @@ describe('JetStreamLog on a 3-node cluster', () => {
       await log.close();
     }
   }, 90_000);
+
+  it('trims a subject keeping the latest entries (purge with filter and keep on 2.9)', async () => {
+    const s = groupSubjects('t3');
+    const log = await openLog('t3');
+    try {
+      let last = 0;
+      for (let i = 1; i <= 5; i++) last = await log.append(s.hb, Buffer.from(`hb${i}`), { expectedLastSeq: last, msgId: `1-${i}` });
+      await log.purgeSubject(s.hb, 1);
+      const left = await readN(log, 1, 1);
+      expect(left.map((e) => [e.seq, Buffer.from(e.data).toString()])).toEqual([[5, 'hb5']]);
+      expect(await log.lastSequence()).toBe(5);
+    } finally {
+      await log.close();
+    }
+  }, 90_000);
+
+  it('a follower started cold against a large stream catches up', async () => {
+    const s = groupSubjects('t4');
+    const log = await openLog('t4');
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'warren-ha-cold-'));
+    try {
+      const fenced: Error[] = [];
+      const seq = new Sequencer({ log, clock: systemClock, node: 'w', epoch: 1, base: 0, window: 3, onFenced: (e) => fenced.push(e) });
+      const chunk = Buffer.alloc(256 * 1024);
+      const file = 'vhosts/0123/messages/000000000001.seg';
+      const frames = 80;
+      const appends: Promise<number>[] = [];
+      for (let i = 0; i < frames; i++) {
+        chunk.fill(i);
+        appends.push(seq.append(s.seg('cold'), encodeSegment(file, i * chunk.length, chunk)));
+      }
+      await Promise.all(appends);
+      expect(fenced).toEqual([]);
+      const last = await log.lastSequence();
+      expect(last).toBe(frames);
+      const f = await Follower.open({ dataDir: dir, sync: true });
+      const t0 = performance.now();
+      while (f.applied < last && performance.now() - t0 < 60_000) await f.apply(await log.read(f.applied + 1, 64, 1_000));
+      const ms = performance.now() - t0;
+      await f.close();
+      expect(f.applied).toBe(last);
+      const out = fs.readFileSync(path.join(dir, file));
+      expect(out.length).toBe(frames * chunk.length);
+      for (let i = 0; i < frames; i++) expect(out[i * chunk.length + 1000]).toBe(i);
+      console.log(`cold follower: ${(out.length / 1048576).toFixed(0)} MiB in ${Math.round(ms)} ms`);
+    } finally {
+      await log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

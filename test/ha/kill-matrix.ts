@@ -241,6 +241,8 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
         first = load.firstConfirmSentAfter(landed);
       }
       const ms = Math.round(first - t0);
+      // A NATS node's death stalls confirms for the engine's election at most: warren does not fail over.
+      if (action === 'kill-nats' && (await findLeader(ws, 10_000)) !== leader) throw new Error(`kill-nats moved the lead away from ${leader.name}`);
       if (action !== 'kill-nats') failoverMsMax = Math.max(failoverMsMax, ms);
       cycles++;
       say(`ha: cycle ${cycles} ${action} ${leader.name}: first confirm after ${ms} ms, confirmed so far ${load.confirmed.size}`);

@@ -130,6 +130,26 @@ describe('leadership through the log', () => {
     b.lead.stop();
   });
 
+  it('trims heartbeats keeping the latest; a follower still catches up to the last sequence', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    const a = node('a', log.handle(), clock);
+    a.lead.start();
+    await run(clock, TTL + 500);
+    const b = node('b', log.handle(), clock);
+    b.lead.start();
+    // About 80 heartbeats: one trim after the 64th.
+    await run(clock, 40 * TTL / 2);
+    const hb = log.all().filter((e) => e.subject === subjects.hb);
+    expect(hb.length).toBeGreaterThan(0);
+    expect(hb.length).toBeLessThan(30);
+    expect(log.lastSeq).toBeGreaterThan(70);
+    expect(b.applier.applied).toBe(log.lastSeq);
+    expect(b.lead.role).toBe('follower');
+    a.lead.stop();
+    b.lead.stop();
+  });
+
   it('a paused leader is replaced after TTL and fenced when it resumes; none of its appends land after the barrier', async () => {
     const clock = new ManualClock();
     const log = new MemoryLog(clock);
