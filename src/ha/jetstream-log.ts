@@ -26,13 +26,16 @@ export interface JetStreamLogOptions {
   name: string;
 }
 
-/** Entries the reader buffers ahead of read() before it stops taking more from the consumer. */
-const READ_AHEAD = 4096;
+/** Bytes the reader buffers ahead of read() before it stops taking more (frames are up to 8 MB each). */
+const READ_AHEAD_BYTES = 64 * 1024 * 1024;
+/** Bytes the consumer may have pulled and not yet handed over. */
+const PULL_BYTES = 32 * 1024 * 1024;
 
 interface Tail {
   next: number;
   readonly messages: ConsumerMessages;
   readonly queue: LogEntry[];
+  queuedBytes: number;
   error: Error | null;
   wake: (() => void) | null;
   /** Set while the reader waits for read() to take entries (back-pressure). */
@@ -149,6 +152,7 @@ export class JetStreamLog implements ReplicatedLog {
       throw err;
     }
     const out = t.queue.splice(0, max);
+    for (const e of out) t.queuedBytes -= e.data.length;
     const drained = t.drained;
     t.drained = null;
     drained?.();
@@ -162,17 +166,18 @@ export class JetStreamLog implements ReplicatedLog {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: Math.max(1, fromSeq),
     });
-    const messages = await consumer.consume({ max_messages: 512 });
-    const tail: Tail = { next: fromSeq, messages, queue: [], error: null, wake: null, drained: null };
+    const messages = await consumer.consume({ max_bytes: PULL_BYTES });
+    const tail: Tail = { next: fromSeq, messages, queue: [], queuedBytes: 0, error: null, wake: null, drained: null };
     this.tail = tail;
     void (async () => {
       try {
         for await (const m of messages) {
           const id = m.headers?.get('Nats-Msg-Id');
           tail.queue.push(id === undefined || id === '' ? { seq: m.seq, subject: m.subject, data: m.data } : { seq: m.seq, subject: m.subject, data: m.data, msgId: id });
+          tail.queuedBytes += m.data.length;
           tail.wake?.();
           // Back-pressure: the consumer pulls more only when this loop takes the next message.
-          if (tail.queue.length >= READ_AHEAD) await new Promise<void>((r) => (tail.drained = r));
+          if (tail.queuedBytes >= READ_AHEAD_BYTES) await new Promise<void>((r) => (tail.drained = r));
         }
       } catch (err) {
         tail.error = err instanceof Error ? err : new Error(String(err));
