@@ -36,6 +36,8 @@ interface Tail {
   readonly messages: ConsumerMessages;
   readonly queue: LogEntry[];
   queuedBytes: number;
+  /** Highest sequence queued: an ordered consumer that resets after a node's death must not hand one out twice. */
+  lastQueued: number;
   error: Error | null;
   wake: (() => void) | null;
   /** Set while the reader waits for read() to take entries (back-pressure). */
@@ -167,11 +169,13 @@ export class JetStreamLog implements ReplicatedLog {
       opt_start_seq: Math.max(1, fromSeq),
     });
     const messages = await consumer.consume({ max_bytes: PULL_BYTES });
-    const tail: Tail = { next: fromSeq, messages, queue: [], queuedBytes: 0, error: null, wake: null, drained: null };
+    const tail: Tail = { next: fromSeq, messages, queue: [], queuedBytes: 0, lastQueued: fromSeq - 1, error: null, wake: null, drained: null };
     this.tail = tail;
     void (async () => {
       try {
         for await (const m of messages) {
+          if (m.seq <= tail.lastQueued) continue;
+          tail.lastQueued = m.seq;
           const id = m.headers?.get('Nats-Msg-Id');
           tail.queue.push(id === undefined || id === '' ? { seq: m.seq, subject: m.subject, data: m.data } : { seq: m.seq, subject: m.subject, data: m.data, msgId: id });
           tail.queuedBytes += m.data.length;
@@ -179,10 +183,12 @@ export class JetStreamLog implements ReplicatedLog {
           // Back-pressure: the consumer pulls more only when this loop takes the next message.
           if (tail.queuedBytes >= READ_AHEAD_BYTES) await new Promise<void>((r) => (tail.drained = r));
         }
+        // The iterator ended without an error (the consumer went away): the next read starts a new one.
+        if (this.tail === tail) tail.error = new Error('log consumer closed');
       } catch (err) {
         tail.error = err instanceof Error ? err : new Error(String(err));
-        tail.wake?.();
       }
+      tail.wake?.();
     })();
     return tail;
   }
@@ -195,6 +201,10 @@ export class JetStreamLog implements ReplicatedLog {
       t.wake?.();
       t.drained?.();
     }
+  }
+
+  resetReader(): void {
+    void this.stopTail();
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,7 @@ export class Leadership {
   private heartbeatTimer: Timer | null = null;
   private loop: Promise<void> | null = null;
   barriersLost = 0;
+  applyFailures = 0;
 
   constructor(o: LeadershipOptions) {
     this.o = o;
@@ -112,8 +113,17 @@ export class Leadership {
       }
       if (this.roleNow !== 'follower') return;
       if (entries.length > 0) {
-        this.observe(entries);
-        await applier.apply(entries);
+        try {
+          this.observe(entries);
+          await applier.apply(entries);
+        } catch (err) {
+          // Re-read from what is applied (a batch applied again writes the same bytes); a follower
+          // that gave up here would silently stop being a candidate.
+          this.applyFailures++;
+          this.note('applying the replicated log failed, retrying', err);
+          await clock.sleep(quantum);
+          continue;
+        }
         this.lastProgressAt = clock.now();
         continue;
       }
@@ -125,8 +135,16 @@ export class Leadership {
         this.note('replicated log unreachable, retrying', err);
         continue;
       }
-      // Entries exist we have not applied yet: keep reading before competing.
-      if (last !== applier.applied || this.roleNow !== 'follower') continue;
+      // Entries exist we have not applied yet: keep reading before competing. If none arrive for
+      // another TTL the reader is stuck (its consumer lost in a NATS node's death): start it again.
+      if (last !== applier.applied || this.roleNow !== 'follower') {
+        if (clock.now() - this.lastProgressAt >= 2 * this.o.ttlMs) {
+          this.note('follower behind the log and receiving nothing, restarting the reader', new Error(`last ${last}`));
+          log.resetReader?.();
+          this.lastProgressAt = clock.now() - this.o.ttlMs;
+        }
+        continue;
+      }
       await this.tryBarrier();
     }
   }

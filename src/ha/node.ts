@@ -129,6 +129,7 @@ export class HaNode {
         events: {
           promoted: (seq, epoch) => resolve({ seq, epoch, ended }),
           fenced: (err) => {
+            if (this.role !== 'leader' && this.role !== 'promoting' && !this.stopped) this.log.error({ group: this.o.group, err: err.message }, 'HA: follower stopped');
             endTurn(err);
             resolve(null);
           },

@@ -43,6 +43,8 @@ export interface ReplicatedLog {
   /** Removes the entries of this subject but the last `keep` (default 0); their sequence numbers stay used. */
   purgeSubject(subject: string, keep?: number): Promise<void>;
   close(): Promise<void>;
+  /** Drops any read-ahead state, so the next read starts afresh (a reader that stopped receiving). */
+  resetReader?(): void;
 }
 
 /** The log's last sequence was not the expected one: someone else appended (or this append already went in under another id). */
