@@ -3,7 +3,7 @@
 // under injected faults.
 
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, FrameType } from '../../src/ha/frames.js';
+import { decodeFrame, encodeMark, FrameType } from '../../src/ha/frames.js';
 import { Leadership, type Applier } from '../../src/ha/leadership.js';
 import { MemoryLog } from '../../src/ha/memory-log.js';
 import { groupSubjects, type LogEntry, type ReplicatedLog } from '../../src/ha/replicated-log.js';
@@ -217,6 +217,62 @@ describe('leadership through the log', () => {
     await run(clock, 2 * TTL);
     expect(promoted).toBe(true);
     lead.stop();
+  });
+});
+
+describe('a follower that meets trouble keeps following', () => {
+  it('retries a batch whose apply failed, and still takes over', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    log.appendForeign(subjects.ctl, encodeMark(FrameType.Barrier, 1, 0, 'r'));
+    let failures = 1;
+    const applier = new ListApplier();
+    const flaky: Applier = {
+      get applied() {
+        return applier.applied;
+      },
+      apply: async (entries) => {
+        if (failures-- > 0) throw new Error('disk full');
+        await applier.apply(entries);
+      },
+    };
+    const notes: string[] = [];
+    let promoted = false;
+    const lead = new Leadership({
+      log: log.handle(), subjects, applier: flaky, clock, node: 'b', ttlMs: TTL, window: 2,
+      events: { promoted: () => (promoted = true), fenced: () => undefined, note: (m) => notes.push(m) },
+    });
+    lead.start();
+    await run(clock, 3 * TTL);
+    expect(notes).toContain('applying the replicated log failed, retrying');
+    expect(lead.applyFailures).toBe(1);
+    expect(promoted).toBe(true);
+    expect(lead.epochSeen).toBe(2);
+    lead.stop();
+  });
+
+  it('restarts a reader that stopped receiving while the log moved on', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    const h = log.handle();
+    let stuck = true;
+    let resets = 0;
+    const handle: ReplicatedLog = {
+      ...h,
+      read: (f, m, w) => (stuck ? clock.sleep(w).then(() => []) : h.read(f, m, w)),
+      resetReader: () => {
+        resets++;
+        stuck = false;
+      },
+    };
+    log.appendForeign(subjects.ctl, encodeMark(FrameType.Barrier, 1, 0, 'r'));
+    const b = node('b', handle, clock);
+    b.lead.start();
+    await run(clock, 5 * TTL);
+    expect(resets).toBe(1);
+    expect(b.applier.applied).toBeGreaterThanOrEqual(1);
+    expect(b.lead.role).toBe('leader');
+    b.lead.stop();
   });
 });
 
