@@ -109,6 +109,7 @@ export class Leadership {
       } catch (err) {
         this.note('replicated log unreachable, retrying', err);
         await clock.sleep(quantum);
+        this.unavailable();
         continue;
       }
       if (this.roleNow !== 'follower') return;
@@ -129,10 +130,17 @@ export class Leadership {
       }
       if (clock.now() - this.lastProgressAt < this.o.ttlMs) continue;
       let last: number;
+      const asked = clock.now();
       try {
         last = await log.lastSequence();
       } catch (err) {
         this.note('replicated log unreachable, retrying', err);
+        this.unavailable();
+        continue;
+      }
+      // A slow answer means the engine was busy (an election): the leader could not append either.
+      if (clock.now() - asked > quantum) {
+        this.unavailable();
         continue;
       }
       // Entries exist we have not applied yet: keep reading before competing. If none arrive for
@@ -147,6 +155,15 @@ export class Leadership {
       }
       await this.tryBarrier();
     }
+  }
+
+  /**
+   * The log could not be read or answered slowly (the engine electing a stream leader after a
+   * NATS node died): the leader could not append meanwhile, so that was no silence of the leader.
+   * The countdown starts again, and the leader's retried append gets in first.
+   */
+  private unavailable(): void {
+    this.lastProgressAt = this.o.clock.now();
   }
 
   private async tryBarrier(): Promise<void> {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeMark, FrameType } from '../../src/ha/frames.js';
 import { Leadership, type Applier } from '../../src/ha/leadership.js';
 import { MemoryLog } from '../../src/ha/memory-log.js';
-import { groupSubjects, type LogEntry, type ReplicatedLog } from '../../src/ha/replicated-log.js';
+import { AppendTimeoutError, groupSubjects, type LogEntry, type ReplicatedLog } from '../../src/ha/replicated-log.js';
 import { FencedError, Sequencer } from '../../src/ha/sequencer.js';
 import { ManualClock } from '../../src/util/clock.js';
 
@@ -179,6 +179,39 @@ describe('leadership through the log', () => {
     expect(after.length).toBeGreaterThan(0);
     for (const f of after) expect(f).toMatchObject({ type: FrameType.Heartbeat, epoch: 2, node: 'b' });
     expect(log.all().some((e) => e.subject === subjects.seg('s1'))).toBe(false);
+    b.lead.stop();
+  });
+
+  it('an engine election (no answers for 3 TTL) does not move the lead', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    let electing = false;
+    const h = log.handle();
+    // As JetStream behaves while a stream elects its leader: appends and info requests time
+    // out after a while, a consumer just delivers nothing.
+    const electionAware = (): ReplicatedLog => ({
+      ...h,
+      append: (subj, d, o) => (electing ? clock.sleep(TTL / 2).then(() => Promise.reject(new AppendTimeoutError('no stream leader'))) : h.append(subj, d, o)),
+      read: (f, m, w) => (electing ? clock.sleep(w).then(() => []) : h.read(f, m, w)),
+      lastSequence: () => (electing ? clock.sleep(TTL).then(() => Promise.reject(new Error('timeout'))) : h.lastSequence()),
+    });
+    const a = node('a', electionAware(), clock);
+    a.lead.start();
+    await run(clock, TTL + 500);
+    const b = node('b', electionAware(), clock);
+    b.lead.start();
+    await run(clock, TTL);
+    for (let round = 0; round < 3; round++) {
+      electing = true;
+      await run(clock, 3 * TTL + round * 170);
+      electing = false;
+      await run(clock, 3 * TTL);
+    }
+    expect(a.lead.role).toBe('leader');
+    expect(b.lead.role).toBe('follower');
+    expect(marks(log).filter((m) => m.type === FrameType.Barrier).length).toBe(1);
+    expect(b.applier.applied).toBe(log.lastSeq);
+    a.lead.stop();
     b.lead.stop();
   });
 
