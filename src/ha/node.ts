@@ -85,7 +85,9 @@ export class HaNode {
           servers: this.o.nats,
           subjects: this.subjects,
           replicas: this.o.replicas ?? 3,
-          appendTimeoutMs: Math.max(1_000, this.ttl),
+          // Well under the TTL: an append lost with a dying NATS node is retried (same msg id) before
+          // a standby can count the silence as the leader's.
+          appendTimeoutMs: Math.max(500, Math.floor(this.ttl / 2)),
           clock: this.clock,
           name: `warren ${this.node}`,
         });
