@@ -4,7 +4,7 @@ import type {
   DurableCallback,
   MessageStore,
   MessageStoreStats,
-  RecoveredMessage,
+  RecoveredQueueMessages,
   StoredMessage,
 } from './message-store.js';
 import { MAX_SHORTSTR_BYTES } from './message-store.js';
@@ -57,7 +57,7 @@ export class MemoryStore implements MessageStore {
     };
   }
 
-  open(): Promise<Map<string, RecoveredMessage[]>> {
+  open(): Promise<Map<string, RecoveredQueueMessages>> {
     if (this.opened) return Promise.reject(new Error('store already opened'));
     const start = this.now();
     this.opened = true;

@@ -2,7 +2,6 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RecoveredMessage } from './message-store.js';
 import { QueueIndex } from './queue-index.js';
 import {
   type FrameScan,
@@ -21,6 +20,7 @@ import {
   segmentVersion,
 } from './record.js';
 import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
+import { BytesInterner, HeaderArena, NumColumn, RecoveredQueue, type RecoveredColumns } from './recovered-queue.js';
 
 /**
  * Records that pass their checks, in file order: the record is buf[offset, offset + length), its
@@ -100,26 +100,8 @@ export interface Recovered {
   readonly messages: number;
   /** Segments read through their seal (message CRCs left to the first body read). */
   readonly sealedSegments: number;
-  /** What open() returns: per queue, in seq order, with enqueuedAt and header copied out. */
-  readonly recovered: Map<string, RecoveredMessage[]>;
-}
-
-/** A recovered message as open() returns it; mutable here while later records count deliveries. */
-class Recovering implements RecoveredMessage {
-  redelivered: boolean;
-  deliveryCount: number;
-
-  constructor(
-    readonly seq: number,
-    readonly size: number,
-    readonly enqueuedAt: number,
-    readonly exchange: string,
-    readonly routingKey: string,
-    readonly header: Buffer,
-  ) {
-    this.redelivered = false;
-    this.deliveryCount = 0;
-  }
+  /** What open() returns: per queue, in seq order, as columns (headers copied out of the segments). */
+  readonly recovered: Map<string, RecoveredQueue>;
 }
 
 /** A queue met during the scan: its messages as indices into the scan columns, in seq order. */
@@ -134,78 +116,6 @@ function addRef(from: Segment, to: Segment): void {
   if (from !== to && !from.refs.has(to)) {
     from.refs.add(to);
     to.referencedBy.add(from);
-  }
-}
-
-/**
- * One string per distinct byte sequence, found by hashing the bytes where they lie: recovered
- * lists would otherwise hold a copy per message, and decoding each name per message costs more
- * than the scan itself. Past `limit` distinct values, names are decoded and not kept.
- */
-class BytesInterner {
-  private readonly buckets = new Map<number, Array<{ bytes: Buffer; str: string }>>();
-  private size = 0;
-  constructor(private readonly limit: number) {}
-  get(buf: Buffer, start: number, end: number): string {
-    let h = 0x811c9dc5 ^ (end - start);
-    for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-    const bucket = this.buckets.get(h);
-    if (bucket !== undefined) {
-      for (const e of bucket) if (sameBytes(e.bytes, buf, start, end)) return e.str;
-    }
-    const str = buf.toString('utf8', start, end);
-    if (this.size < this.limit) {
-      const entry = { bytes: Buffer.from(buf.subarray(start, end)), str };
-      if (bucket === undefined) this.buckets.set(h, [entry]);
-      else bucket.push(entry);
-      this.size++;
-    }
-    return str;
-  }
-}
-
-function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean {
-  if (a.length !== end - start) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
-  return true;
-}
-
-/** Copies of small buffers packed into shared slabs: one allocation per 256 KiB, not one per message. */
-class HeaderArena {
-  private slab = Buffer.allocUnsafeSlow(0);
-  private used = 0;
-  /** A copy of buf[start, end). */
-  copy(buf: Buffer, start: number, end: number): Buffer {
-    const n = end - start;
-    if (n > this.slab.length - this.used) {
-      this.slab = Buffer.allocUnsafeSlow(Math.max(256 * 1024, n));
-      this.used = 0;
-    }
-    const slab = this.slab;
-    const at = this.used;
-    // A loop: Buffer#copy cuts a view per call, which costs more than a header's bytes.
-    if (n <= 512) for (let i = 0; i < n; i++) slab[at + i] = buf[start + i] as number;
-    else buf.copy(slab, at, start, end);
-    const out = this.slab.subarray(this.used, this.used + n);
-    this.used += n;
-    return out;
-  }
-}
-
-/** A growable column of numbers off the JS heap: a scan of a large backlog pushes millions. */
-class NumColumn {
-  private data = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  at(i: number): number {
-    return this.data[i] as number;
   }
 }
 
@@ -226,12 +136,23 @@ export async function recover(dir: string): Promise<Recovered> {
   const cOffset = new NumColumn();
   const cLength = new NumColumn();
   const scanned: Segment[] = [];
-  /** null once acked or purged. */
-  const cRec: Array<Recovering | null> = [];
+  // What open() returns, by scan index; cLength is set to 0 once the message is acked or purged.
+  const names = new BytesInterner(65_536);
+  const cols: RecoveredColumns = {
+    seq: cSeq,
+    size: new NumColumn(),
+    enqueuedAt: new NumColumn(),
+    exchange: new NumColumn(),
+    routingKey: new NumColumn(),
+    headerRef: new NumColumn(),
+    headerLength: new NumColumn(),
+    deliveries: new NumColumn(),
+    names: names.strings,
+    headers: new HeaderArena(),
+  };
   const scanQueues = new Map<string, ScanQueue>();
-  const queueNames = new BytesInterner(65_536);
-  const exchanges = new BytesInterner(65_536);
-  const routingKeys = new BytesInterner(65_536);
+  /** The same queues by name id (the interner's names are found without decoding). */
+  const queueById = new Map<number, ScanQueue>();
   const segments: Segment[] = [];
   let nextSeq = 1;
   let lastMessageSeq = 0;
@@ -248,7 +169,7 @@ export async function recover(dir: string): Promise<Recovered> {
       const v = cSeq.at(mid);
       if (v < seq) lo = mid + 1;
       else if (v > seq) hi = mid - 1;
-      else return cRec[mid] === null ? -1 : mid;
+      else return cLength.at(mid) === 0 ? -1 : mid;
     }
     return -1;
   };
@@ -256,12 +177,11 @@ export async function recover(dir: string): Promise<Recovered> {
     const seg = scanned[cSeg.at(i)] as Segment;
     addRef(by, seg);
     seg.live--;
-    cRec[i] = null;
+    cLength.set(i, 0);
   };
 
   // One buffer for every segment (grown as needed): nothing kept from the scan is a view into it.
   let scratch = Buffer.allocUnsafeSlow(0);
-  const headers = new HeaderArena();
   for (const id of ids) {
     const seg = new Segment(id, dir, -1, 0);
     // Synchronous reads: nothing else runs before recovery ends, and a thread-pool round trip
@@ -325,11 +245,17 @@ export async function recover(dir: string): Promise<Recovered> {
           return;
         }
         lastMessageSeq = seq;
-        const queueName = queueNames.get(buf, qAt + 1, qEnd);
-        let q = scanQueues.get(queueName);
+        const queueId = names.id(buf, qAt + 1, qEnd);
+        let q = queueById.get(queueId);
         if (q === undefined) {
-          q = { name: queueName, slots: new NumColumn(), cursor: 0 };
-          scanQueues.set(queueName, q);
+          // Past the interner's limit a name gets a fresh id each time: its queue is found by name.
+          const name = names.strings[queueId] as string;
+          q = scanQueues.get(name);
+          if (q === undefined) {
+            q = { name, slots: new NumColumn(), cursor: 0 };
+            scanQueues.set(name, q);
+          }
+          queueById.set(queueId, q);
         }
         const h = rkEnd + 4;
         q.slots.push(cSeq.length);
@@ -337,17 +263,14 @@ export async function recover(dir: string): Promise<Recovered> {
         cSeg.push(segIndex);
         cOffset.push(offset);
         cLength.push(length);
-        cRec.push(
-          new Recovering(
-            seq,
-            n - h,
-            readU64(buf, qEnd),
-            exchanges.get(buf, exAt + 1, exEnd),
-            routingKeys.get(buf, exEnd + 1, rkEnd),
-            // A copy: the scan buffer is reused for the next segment.
-            headers.copy(buf, h, h + headerLen),
-          ),
-        );
+        cols.size.push(n - h);
+        cols.enqueuedAt.push(readU64(buf, qEnd));
+        cols.exchange.push(names.id(buf, exAt + 1, exEnd));
+        cols.routingKey.push(names.id(buf, exEnd + 1, rkEnd));
+        // A copy: the scan buffer is reused for the next segment.
+        cols.headerRef.push(cols.headers.copy(buf, h, h + headerLen));
+        cols.headerLength.push(headerLen);
+        cols.deliveries.push(0);
         seg.live++;
       } else if (type === RecordType.Delivered || type === RecordType.Ack) {
         const i = find(seq);
@@ -357,9 +280,7 @@ export async function recover(dir: string): Promise<Recovered> {
         }
         if (type === RecordType.Delivered) {
           addRef(seg, scanned[cSeg.at(i)] as Segment);
-          const r = cRec[i] as Recovering;
-          r.deliveryCount++;
-          r.redelivered = true;
+          cols.deliveries.set(i, cols.deliveries.at(i) + 1);
         } else {
           removeAt(i, seg);
         }
@@ -375,7 +296,7 @@ export async function recover(dir: string): Promise<Recovered> {
         while (q.cursor < q.slots.length) {
           const i = q.slots.at(q.cursor);
           if (cSeq.at(i) >= seq) break;
-          if (cRec[i] !== null) removeAt(i, seg);
+          if (cLength.at(i) !== 0) removeAt(i, seg);
           q.cursor++;
         }
       } else if (type !== RecordType.Seal) {
@@ -402,24 +323,25 @@ export async function recover(dir: string): Promise<Recovered> {
 
   let messages = 0;
   const queues = new Map<string, QueueIndex>();
-  const recovered = new Map<string, RecoveredMessage[]>();
+  const recovered = new Map<string, RecoveredQueue>();
   for (const q of scanQueues.values()) {
     let index: QueueIndex | null = null;
-    const list: RecoveredMessage[] = [];
+    const live = new NumColumn(q.slots.length - q.cursor);
     for (let k = q.cursor; k < q.slots.length; k++) {
       const i = q.slots.at(k);
-      const rec = cRec[i] ?? null;
-      if (rec === null) continue;
+      const length = cLength.at(i);
+      if (length === 0) continue;
       // A fresh buffer for the name: a view would pin the whole segment image in memory.
       index ??= new QueueIndex(q.name, Buffer.from(q.name, 'utf8'));
-      index.push(rec.seq, (scanned[cSeg.at(i)] as Segment).id, cOffset.at(i), cLength.at(i), rec.size);
-      if (rec.deliveryCount > 0) index.setDeliveries(index.end - 1, rec.deliveryCount);
-      list.push(rec);
+      index.push(cSeq.at(i), (scanned[cSeg.at(i)] as Segment).id, cOffset.at(i), length, cols.size.at(i));
+      const deliveries = cols.deliveries.at(i);
+      if (deliveries > 0) index.setDeliveries(index.end - 1, deliveries);
+      live.push(i);
     }
     if (index === null) continue;
     messages += index.count;
     queues.set(q.name, index);
-    recovered.set(q.name, list);
+    recovered.set(q.name, new RecoveredQueue(q.name, live.toArray(), cols));
   }
   const last = ids[ids.length - 1];
   return {

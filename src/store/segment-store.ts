@@ -7,7 +7,7 @@ import type {
   DurableCallback,
   MessageStore,
   MessageStoreStats,
-  RecoveredMessage,
+  RecoveredQueueMessages,
   StoredMessage,
   SyncMode,
 } from './message-store.js';
@@ -110,7 +110,7 @@ export class SegmentStore implements MessageStore {
     this.recoveryMs = 0;
   }
 
-  async open(): Promise<Map<string, RecoveredMessage[]>> {
+  async open(): Promise<Map<string, RecoveredQueueMessages>> {
     if (this.state !== 'new') throw new Error('store already opened');
     this.state = 'opening';
     const start = this.now();

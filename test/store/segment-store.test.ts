@@ -6,6 +6,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecoveredMessage } from '../../src/store/message-store.js';
 import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, isSealed, sealRecord, writeSegmentHeader } from '../../src/store/record.js';
+import { recoveredLists } from '../../src/store/recovered-queue.js';
 import { segmentPaths } from '../../src/store/recovery.js';
 import { segmentFileName } from '../../src/store/segment-log.js';
 import { SegmentStore, type SegmentStoreOptions } from '../../src/store/segment-store.js';
@@ -32,7 +33,7 @@ async function openStore(
 ): Promise<[SegmentStore, Map<string, RecoveredMessage[]>]> {
   const s = new SegmentStore({ dir, ...opts });
   stores.push(s);
-  return [s, await s.open()];
+  return [s, recoveredLists(await s.open())];
 }
 
 function bodies(s: SegmentStore, q: string, rec: Map<string, RecoveredMessage[]>): string[] {

@@ -92,6 +92,12 @@ const REQUEUE_SLICE = 4096;
 const DROP_SLICE = 4096;
 /** Most paged messages loaded back into memory by one refill. */
 const REFILL_BATCH = 4096;
+/**
+ * Recovered messages a pageable queue builds in memory before leaving the rest on disk: enough for
+ * the first deliveries; refill() brings more in as they go (building every entry of a deep backlog
+ * at start cost more than reading it).
+ */
+const RESTORE_IN_MEMORY = REFILL_BATCH;
 /** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */
 const PAGE_AFTER_BYTES = 128 * 1024 * 1024;
 
@@ -294,6 +300,20 @@ export class Queue {
     }
     this.ready.push(entry);
     this.armExpiry();
+  }
+
+  /**
+   * A recovered message without a per-message TTL, left on disk from the start (no Message or
+   * entry is built for it): once RESTORE_IN_MEMORY are in memory, or whenever restore() would page
+   * it anyway. False when it must come through restore(): this queue keeps everything in memory
+   * (priority, deduplication), or its in-memory head is not full yet.
+   */
+  restorePaged(storeSeq: number, bodySize: number, redelivered: boolean, enqueuedAt: number): boolean {
+    const t = this.tail;
+    if (t === null || (t.length === 0 && this.ready.length < RESTORE_IN_MEMORY && !this.shouldPage())) return false;
+    this.readyBytes += bodySize;
+    t.push(storeSeq, this.expiryFor(undefined, enqueuedAt), bodySize, redelivered ? PAGED_REDELIVERED : 0);
+    return true;
   }
 
   /** Record a delivery of an entry (deliver or get). */
