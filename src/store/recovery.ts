@@ -4,87 +4,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QueueIndex } from './queue-index.js';
 import {
-  type FrameScan,
   RECORD_HEADER_SIZE,
   RecordType,
-  SEGMENT_HEADER_SIZE,
   FORMAT_VERSION,
   MIN_PAYLOAD,
   decodeQueueName,
   isSealed,
-  plausibleRecord,
-  recordChecksumOk,
   readSegmentHeader,
   readU64,
-  scanFrames,
   segmentVersion,
 } from './record.js';
 import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
+import { type RecordVisitor, scanSegment, walkSealed } from './segment-walk.js';
+import { SUMMARY_FILE_RE, type Summarised, readSummarised, summaryPath, visitSummary, writeSummary } from './segment-summary.js';
 import { BytesInterner, HeaderArena, NumColumn, RecoveredQueue, type RecoveredColumns } from './recovered-queue.js';
 
-/**
- * Records that pass their checks, in file order: the record is buf[offset, offset + length), its
- * payload from offset + RECORD_HEADER_SIZE (no view is cut per record: a scan visits millions).
- */
-export type RecordVisitor = (type: number, seq: number, buf: Buffer, offset: number, length: number) => void;
+const EMPTY = Buffer.alloc(0);
 
 function allZero(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
-/** Walks the valid records of a segment image whose header was checked (see scanFrames for damage). */
-export function scanSegment(buf: Buffer, visit: RecordVisitor): FrameScan {
-  return scanFrames(buf, SEGMENT_HEADER_SIZE, plausibleRecord, (pos, total) => {
-    visit(buf[pos + RECORD_HEADER_SIZE] as number, readU64(buf, pos + RECORD_HEADER_SIZE + 1), buf, pos, total);
-  });
-}
-
-/**
- * Walks a sealed segment (record.ts: SEAL) checking the framing of every record and the CRC of
- * every record but MESSAGE ones, whose CRC is checked when the body is first read. Returns false,
- * having visited nothing, if anything looks wrong: the caller then checks the segment in full.
- *
- * Why a message's CRC may wait: a seal is written only after an fsync covering the whole segment
- * completed, so no write in it can be torn, and every confirmed message in it was durable before
- * its confirm. What the CRC can still find there is media damage, and a damaged message is never
- * delivered either way: the body read checks the whole record and drops it (counted in
- * corruptRecords). Until then it counts in its queue as it would have before the damage.
- */
-function walkSealed(buf: Buffer, visit: RecordVisitor): boolean {
-  const end = buf.length - RECORD_HEADER_SIZE - MIN_PAYLOAD;
-  let pos = SEGMENT_HEADER_SIZE;
-  let count = 0;
-  // Shape first, visit after: a wrong length would misread everything behind it.
-  const offsets: number[] = [];
-  // An unchecked MESSAGE seq still orders everything after it (recovery drops a message whose
-  // seq is not above the last one's): damage there must not cost later messages. Seqs must rise
-  // through the segment, and the last message, which no successor checks, has its CRC read.
-  let lastSeq = -1;
-  let lastMessage = -1;
-  while (pos < end) {
-    if (end - pos < RECORD_HEADER_SIZE) return false;
-    const len = buf.readUInt32LE(pos);
-    if (len > end - pos - RECORD_HEADER_SIZE || !plausibleRecord(buf, pos, len)) return false;
-    const type = buf[pos + RECORD_HEADER_SIZE];
-    if (type === RecordType.Seal) return false;
-    if (type === RecordType.Message) {
-      const seq = readU64(buf, pos + RECORD_HEADER_SIZE + 1);
-      if (seq <= lastSeq) return false;
-      lastSeq = seq;
-      lastMessage = pos;
-    } else if (!recordChecksumOk(buf, pos, len)) return false;
-    offsets.push(pos);
-    pos += RECORD_HEADER_SIZE + len;
-    count++;
-  }
-  if (pos !== end) return false;
-  if (lastMessage >= 0 && !recordChecksumOk(buf, lastMessage, buf.readUInt32LE(lastMessage))) return false;
-  for (let i = 0; i < count; i++) {
-    const at = offsets[i] as number;
-    const total = RECORD_HEADER_SIZE + buf.readUInt32LE(at);
-    visit(buf[at + RECORD_HEADER_SIZE] as number, readU64(buf, at + RECORD_HEADER_SIZE + 1), buf, at, total);
-  }
   return true;
 }
 
@@ -100,6 +38,8 @@ export interface Recovered {
   readonly messages: number;
   /** Segments read through their seal (message CRCs left to the first body read). */
   readonly sealedSegments: number;
+  /** Sealed segments whose summary was read instead of the segment (segment-summary.ts). */
+  readonly summarisedSegments: number;
   /** What open() returns: per queue, in seq order, as columns (headers copied out of the segments). */
   readonly recovered: Map<string, RecoveredQueue>;
 }
@@ -122,11 +62,22 @@ function addRef(from: Segment, to: Segment): void {
 /** Replays every segment file in `dir`, cutting torn tails; files are read one at a time. */
 export async function recover(dir: string): Promise<Recovered> {
   const ids: number[] = [];
+  const summaryIds = new Set<number>();
   for (const name of await fs.promises.readdir(dir)) {
     const m = SEGMENT_FILE_RE.exec(name);
     if (m !== null) ids.push(Number(m[1]));
+    const sm = SUMMARY_FILE_RE.exec(name);
+    if (sm !== null) summaryIds.add(Number(sm[1]));
   }
   ids.sort((a, b) => a - b);
+  // Summaries of segments that no longer exist are left over from a deletion cut short: removed.
+  const segmentIds = new Set(ids);
+  for (const id of summaryIds) {
+    if (!segmentIds.has(id)) {
+      summaryIds.delete(id);
+      await fs.promises.rm(summaryPath(dir, id), { force: true });
+    }
+  }
 
   // Every MESSAGE record kept, in scan order, which is seq order (seqs only grow through the
   // log), as columns: ack and delivered records carry only a seq, found by binary search.
@@ -160,6 +111,7 @@ export async function recover(dir: string): Promise<Recovered> {
   let truncatedBytes = 0;
   let unknownPositions = 0;
   let sealedSegments = 0;
+  let summarisedSegments = 0;
 
   const find = (seq: number): number => {
     let lo = 0;
@@ -184,25 +136,34 @@ export async function recover(dir: string): Promise<Recovered> {
   let scratch = Buffer.allocUnsafeSlow(0);
   for (const id of ids) {
     const seg = new Segment(id, dir, -1, 0);
+    const sumPath = summaryPath(dir, id);
+    let summarised: Summarised | null = null;
+    if (summaryIds.delete(id)) {
+      summarised = readSummarised(seg.path, sumPath);
+      // Unusable (torn, stale, or its segment damaged): the segment is read and checked instead.
+      if (summarised === null) await fs.promises.rm(sumPath, { force: true });
+    }
     // Synchronous reads: nothing else runs before recovery ends, and a thread-pool round trip
     // per chunk cost more than the copy itself on a loaded machine.
-    const fd = fs.openSync(seg.path, 'r');
-    let buf: Buffer;
-    try {
-      const size = fs.fstatSync(fd).size;
-      if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
-      buf = scratch.subarray(0, size);
-      let got = 0;
-      while (got < size) {
-        const bytesRead = fs.readSync(fd, buf, got, size - got, got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+    let buf: Buffer = EMPTY;
+    if (summarised === null) {
+      const fd = fs.openSync(seg.path, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+        buf = scratch.subarray(0, size);
+        let got = 0;
+        while (got < size) {
+          const bytesRead = fs.readSync(fd, buf, got, size - got, got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        buf = buf.subarray(0, got);
+      } finally {
+        fs.closeSync(fd);
       }
-      buf = buf.subarray(0, got);
-    } finally {
-      fs.closeSync(fd);
     }
-    const headerSeq = readSegmentHeader(buf);
+    const headerSeq = summarised?.headerSeq ?? readSegmentHeader(buf);
     if (headerSeq === null) {
       const version = segmentVersion(buf);
       if (version !== null && version !== FORMAT_VERSION) {
@@ -228,12 +189,13 @@ export async function recover(dir: string): Promise<Recovered> {
     const segIndex = scanned.length;
     scanned.push(seg);
 
-    const visit: RecordVisitor = (type, seq, buf, offset, length) => {
+    const visit: RecordVisitor = (type, seq, buf, at, stored, offset, length) => {
       nextSeq = Math.max(nextSeq, seq + 1);
       if (type === RecordType.Message) {
         // The MESSAGE layout (record.ts) read in place: no strings built for names already seen.
-        const n = offset + length;
-        const qAt = offset + RECORD_HEADER_SIZE + MIN_PAYLOAD;
+        // Everything up to the end of the content header must be in buf (a summary holds no more).
+        const n = at + stored;
+        const qAt = at + RECORD_HEADER_SIZE + MIN_PAYLOAD;
         const qEnd = qAt + 1 + (buf[qAt] as number);
         const exAt = qEnd + 8;
         const exEnd = exAt < n ? exAt + 1 + (buf[exAt] as number) : n + 1;
@@ -263,7 +225,7 @@ export async function recover(dir: string): Promise<Recovered> {
         cSeg.push(segIndex);
         cOffset.push(offset);
         cLength.push(length);
-        cols.size.push(n - h);
+        cols.size.push(length - (h - at));
         cols.enqueuedAt.push(readU64(buf, qEnd));
         cols.exchange.push(names.id(buf, exAt + 1, exEnd));
         cols.routingKey.push(names.id(buf, exEnd + 1, rkEnd));
@@ -285,7 +247,7 @@ export async function recover(dir: string): Promise<Recovered> {
           removeAt(i, seg);
         }
       } else if (type === RecordType.Purge) {
-        const name = decodeQueueName(buf.subarray(offset + RECORD_HEADER_SIZE, offset + length));
+        const name = decodeQueueName(buf.subarray(at + RECORD_HEADER_SIZE, at + stored));
         if (name === null) {
           corruptRecords++;
           return;
@@ -303,11 +265,22 @@ export async function recover(dir: string): Promise<Recovered> {
         corruptRecords++;
       }
     };
+    if (summarised !== null) {
+      visitSummary(summarised.sum, visit);
+      sealedSegments++;
+      summarisedSegments++;
+      seg.size = summarised.size;
+      seg.written = seg.size;
+      segments.push(seg);
+      continue;
+    }
     if (isSealed(buf) && walkSealed(buf, visit)) {
       sealedSegments++;
       seg.size = buf.length;
       seg.written = seg.size;
       segments.push(seg);
+      // Sealed before summaries were written, or its summary was lost: the next start reads less.
+      await writeSummary(dir, id, buf);
       continue;
     }
     const r = scanSegment(buf, visit);
@@ -355,6 +328,7 @@ export async function recover(dir: string): Promise<Recovered> {
     messages,
     recovered,
     sealedSegments,
+    summarisedSegments,
   };
 }
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
 import type { StoredMessage } from './message-store.js';
+import { summarise, summaryPath } from './segment-summary.js';
 import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
@@ -598,6 +599,8 @@ export class SegmentLog {
     }
     s.size += SEAL_RECORD_SIZE;
     s.written = s.size;
+    // What recovery will read of this segment instead of all of it (segment-summary.ts).
+    await summarise(this.dir, s.id, s.fd, s.size);
   }
 
   /** An ephemeral log's finished segments are released here instead of after their fsync. */
@@ -624,6 +627,7 @@ export class SegmentLog {
         await closeFd(fd);
       }
       await fs.promises.rm(s.path, { force: true });
+      await fs.promises.rm(summaryPath(this.dir, s.id), { force: true });
       this.dirty.delete(s);
     }
     // Before newer segments that reference these may go, the unlinks must be durable, or a

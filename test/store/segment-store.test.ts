@@ -56,6 +56,13 @@ async function fill(dir: string, n: number, sealed = false): Promise<string> {
   return first;
 }
 
+/** Removes the summary written with a segment's seal (segment-summary.ts), asserting there was one. */
+function removeSummary(segFile: string): void {
+  const sum = segFile.replace(/\.seg$/, '.sum');
+  expect(fs.existsSync(sum), 'a sealed segment has a summary').toBe(true);
+  fs.rmSync(sum);
+}
+
 /** Offsets of the records in a segment file, walking the length fields. */
 function recordOffsets(file: string): number[] {
   const buf = fs.readFileSync(file);
@@ -173,6 +180,8 @@ describe('SegmentStore recovery', () => {
       if (damage === 'length') buf[(offs[2] as number) + 3] = 0x40; // m2's length now ~1 GiB
       else buf[(offs[10] as number) + 12]! ^= 0x01; // a byte of the ack's seq
       fs.writeFileSync(file, buf);
+      // The segment's summary would be read instead of it: this is about the walk of the segment.
+      removeSummary(file);
       const [s, rec] = await openStore(dir);
       const want = damage === 'length' ? ['m0', 'm1', 'm3', 'm4', 'm5', 'm6', 'm8', 'm9'] : ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9'];
       expect(bodies(s, 'q', rec), damage).toEqual(want);
@@ -189,6 +198,7 @@ describe('SegmentStore recovery', () => {
       // A high byte of the seq (payload: type, then u64 seq): it now claims a seq far above the others'.
       buf[(offs[damaged] as number) + 8 + 1 + 5]! ^= 0x01;
       fs.writeFileSync(file, buf);
+      removeSummary(file);
       const [s, rec] = await openStore(dir);
       // As the full check finds it: the damaged record alone is dropped.
       const want = [...Array(10).keys()].filter((i) => i !== damaged).map((i) => `m${i}`);
