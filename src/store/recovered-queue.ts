@@ -74,10 +74,20 @@ export class HeaderArena {
  */
 export class BytesInterner {
   readonly strings: string[] = [];
+  /** The bytes of each kept id (undefined past the limit). */
+  private readonly bytesOf: Array<Buffer | undefined> = [];
   private readonly buckets = new Map<number, Array<{ bytes: Buffer; id: number }>>();
   private kept = 0;
   constructor(private readonly limit: number) {}
-  id(buf: Buffer, start: number, end: number): number {
+  /**
+   * The id of buf[start, end). `hint`, an id that is likely the answer (the same field of the
+   * queue's previous message), is checked first, which skips the hash.
+   */
+  id(buf: Buffer, start: number, end: number, hint = -1): number {
+    if (hint >= 0) {
+      const b = this.bytesOf[hint];
+      if (b !== undefined && sameBytes(b, buf, start, end)) return hint;
+    }
     let h = 0x811c9dc5 ^ (end - start);
     for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     const bucket = this.buckets.get(h);
@@ -88,6 +98,7 @@ export class BytesInterner {
     this.strings.push(buf.toString('utf8', start, end));
     if (this.kept < this.limit) {
       const entry = { bytes: Buffer.from(buf.subarray(start, end)), id };
+      this.bytesOf[id] = entry.bytes;
       if (bucket === undefined) this.buckets.set(h, [entry]);
       else bucket.push(entry);
       this.kept++;
@@ -102,18 +113,57 @@ function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean 
   return true;
 }
 
-/** Columns of every MESSAGE record the scan kept, by scan index; shared by the recovered queues. */
-export interface RecoveredColumns {
-  readonly seq: NumColumn;
-  readonly size: NumColumn;
-  readonly enqueuedAt: NumColumn;
-  readonly exchange: NumColumn;
-  readonly routingKey: NumColumn;
-  readonly headerRef: NumColumn;
-  readonly headerLength: NumColumn;
-  readonly deliveries: NumColumn;
-  readonly names: readonly string[];
-  readonly headers: HeaderArena;
+/** Fields of a row of the scan table (one row per MESSAGE record kept, in scan order). */
+export const F_SEQ = 0;
+/** Index of its segment in the scan. */
+export const F_SEG = 1;
+export const F_OFFSET = 2;
+/** Record length; 0 once acked or purged. */
+export const F_LENGTH = 3;
+/** Header plus body bytes. */
+export const F_SIZE = 4;
+export const F_ENQUEUED_AT = 5;
+export const F_EXCHANGE = 6;
+export const F_ROUTING_KEY = 7;
+export const F_HEADER_REF = 8;
+export const F_HEADER_LENGTH = 9;
+export const F_DELIVERIES = 10;
+const STRIDE = 11;
+
+/**
+ * Every MESSAGE record a scan kept, as rows of numbers in one growable array: one bounds check
+ * and one growth path per message instead of one per field. Shared by the recovered queues.
+ */
+export class ScanTable {
+  data = new Float64Array(STRIDE * 4096);
+  rows = 0;
+  readonly names: BytesInterner;
+  readonly headers = new HeaderArena();
+
+  constructor(names: BytesInterner) {
+    this.names = names;
+  }
+
+  /** Appends a zeroed row; returns its base index into data (valid until the next add). */
+  add(): number {
+    const base = this.rows * STRIDE;
+    if (base + STRIDE > this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.rows++;
+    return base;
+  }
+
+  /** Field f of row r. */
+  get(r: number, f: number): number {
+    return this.data[r * STRIDE + f] as number;
+  }
+
+  set(r: number, f: number, v: number): void {
+    this.data[r * STRIDE + f] = v;
+  }
 }
 
 /** Content-header payload: class (2) weight (2) body size (8), then the u16 property flags. */
@@ -127,9 +177,9 @@ export class RecoveredQueue implements RecoveredQueueMessages {
   readonly name: string;
   /** Scan index of each message. */
   private readonly slots: Float64Array;
-  private readonly cols: RecoveredColumns;
+  private readonly cols: ScanTable;
 
-  constructor(name: string, slots: Float64Array, cols: RecoveredColumns) {
+  constructor(name: string, slots: Float64Array, cols: ScanTable) {
     this.name = name;
     this.slots = slots;
     this.cols = cols;
@@ -144,47 +194,51 @@ export class RecoveredQueue implements RecoveredQueueMessages {
     return this.slots[i] as number;
   }
 
+  private field(i: number, f: number): number {
+    return this.cols.get(this.slot(i), f);
+  }
+
   seqAt(i: number): number {
-    return this.cols.seq.at(this.slot(i));
+    return this.field(i, F_SEQ);
   }
 
   /** Header plus body bytes. */
   sizeAt(i: number): number {
-    return this.cols.size.at(this.slot(i));
+    return this.field(i, F_SIZE);
   }
 
   bodySizeAt(i: number): number {
-    const s = this.slot(i);
-    return this.cols.size.at(s) - this.cols.headerLength.at(s);
+    const r = this.slot(i);
+    return this.cols.get(r, F_SIZE) - this.cols.get(r, F_HEADER_LENGTH);
   }
 
   enqueuedAtAt(i: number): number {
-    return this.cols.enqueuedAt.at(this.slot(i));
+    return this.field(i, F_ENQUEUED_AT);
   }
 
   deliveryCountAt(i: number): number {
-    return this.cols.deliveries.at(this.slot(i));
+    return this.field(i, F_DELIVERIES);
   }
 
   exchangeAt(i: number): string {
-    return this.cols.names[this.cols.exchange.at(this.slot(i))] as string;
+    return this.cols.names.strings[this.field(i, F_EXCHANGE)] as string;
   }
 
   routingKeyAt(i: number): string {
-    return this.cols.names[this.cols.routingKey.at(this.slot(i))] as string;
+    return this.cols.names.strings[this.field(i, F_ROUTING_KEY)] as string;
   }
 
   /** The content-header bytes: a view into a slab shared with other recovered headers. */
   headerAt(i: number): Buffer {
-    const s = this.slot(i);
-    return this.cols.headers.view(this.cols.headerRef.at(s), this.cols.headerLength.at(s));
+    const r = this.slot(i);
+    return this.cols.headers.view(this.cols.get(r, F_HEADER_REF), this.cols.get(r, F_HEADER_LENGTH));
   }
 
   /** The content header's property flags (AMQP 0-9-1 4.2.6.1), read without cutting a view; 0 if too short. */
   propertyFlagsAt(i: number): number {
-    const s = this.slot(i);
-    if (this.cols.headerLength.at(s) < PROPERTY_FLAGS_OFFSET + 2) return 0;
-    const ref = this.cols.headerRef.at(s);
+    const r = this.slot(i);
+    if (this.cols.get(r, F_HEADER_LENGTH) < PROPERTY_FLAGS_OFFSET + 2) return 0;
+    const ref = this.cols.get(r, F_HEADER_REF);
     const h = this.cols.headers;
     return (h.byte(ref, PROPERTY_FLAGS_OFFSET) << 8) | h.byte(ref, PROPERTY_FLAGS_OFFSET + 1);
   }

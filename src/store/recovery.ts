@@ -17,7 +17,23 @@ import {
 import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
 import { type RecordVisitor, scanSegment, walkSealed } from './segment-walk.js';
 import { SUMMARY_FILE_RE, type Summarised, readSummarised, summaryPath, visitSummary, writeSummary } from './segment-summary.js';
-import { BytesInterner, HeaderArena, NumColumn, RecoveredQueue, type RecoveredColumns } from './recovered-queue.js';
+import {
+  BytesInterner,
+  F_DELIVERIES,
+  F_ENQUEUED_AT,
+  F_EXCHANGE,
+  F_HEADER_LENGTH,
+  F_HEADER_REF,
+  F_LENGTH,
+  F_OFFSET,
+  F_ROUTING_KEY,
+  F_SEG,
+  F_SEQ,
+  F_SIZE,
+  NumColumn,
+  RecoveredQueue,
+  ScanTable,
+} from './recovered-queue.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -50,6 +66,9 @@ interface ScanQueue {
   readonly slots: NumColumn;
   /** Slots before this one are all removed (purges remove prefixes). */
   cursor: number;
+  /** Name ids of the exchange and routing key of its last message (-1: none yet). */
+  exchange: number;
+  routingKey: number;
 }
 
 function addRef(from: Segment, to: Segment): void {
@@ -80,27 +99,11 @@ export async function recover(dir: string): Promise<Recovered> {
   }
 
   // Every MESSAGE record kept, in scan order, which is seq order (seqs only grow through the
-  // log), as columns: ack and delivered records carry only a seq, found by binary search.
-  const cSeq = new NumColumn();
-  /** Index into scanned. */
-  const cSeg = new NumColumn();
-  const cOffset = new NumColumn();
-  const cLength = new NumColumn();
-  const scanned: Segment[] = [];
-  // What open() returns, by scan index; cLength is set to 0 once the message is acked or purged.
+  // log), as rows of a table (recovered-queue.ts): ack and delivered records carry only a seq,
+  // found by binary search. open()'s result reads the same rows.
   const names = new BytesInterner(65_536);
-  const cols: RecoveredColumns = {
-    seq: cSeq,
-    size: new NumColumn(),
-    enqueuedAt: new NumColumn(),
-    exchange: new NumColumn(),
-    routingKey: new NumColumn(),
-    headerRef: new NumColumn(),
-    headerLength: new NumColumn(),
-    deliveries: new NumColumn(),
-    names: names.strings,
-    headers: new HeaderArena(),
-  };
+  const table = new ScanTable(names);
+  const scanned: Segment[] = [];
   const scanQueues = new Map<string, ScanQueue>();
   /** The same queues by name id (the interner's names are found without decoding). */
   const queueById = new Map<number, ScanQueue>();
@@ -115,21 +118,21 @@ export async function recover(dir: string): Promise<Recovered> {
 
   const find = (seq: number): number => {
     let lo = 0;
-    let hi = cSeq.length - 1;
+    let hi = table.rows - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const v = cSeq.at(mid);
+      const v = table.get(mid, F_SEQ);
       if (v < seq) lo = mid + 1;
       else if (v > seq) hi = mid - 1;
-      else return cLength.at(mid) === 0 ? -1 : mid;
+      else return table.get(mid, F_LENGTH) === 0 ? -1 : mid;
     }
     return -1;
   };
   const removeAt = (i: number, by: Segment): void => {
-    const seg = scanned[cSeg.at(i)] as Segment;
+    const seg = scanned[table.get(i, F_SEG)] as Segment;
     addRef(by, seg);
     seg.live--;
-    cLength.set(i, 0);
+    table.set(i, F_LENGTH, 0);
   };
 
   // One buffer for every segment (grown as needed): nothing kept from the scan is a view into it.
@@ -139,7 +142,7 @@ export async function recover(dir: string): Promise<Recovered> {
     const sumPath = summaryPath(dir, id);
     let summarised: Summarised | null = null;
     if (summaryIds.delete(id)) {
-      summarised = readSummarised(seg.path, sumPath);
+      summarised = readSummarised(id, seg.path, sumPath);
       // Unusable (torn, stale, or its segment damaged): the segment is read and checked instead.
       if (summarised === null) await fs.promises.rm(sumPath, { force: true });
     }
@@ -214,25 +217,29 @@ export async function recover(dir: string): Promise<Recovered> {
           const name = names.strings[queueId] as string;
           q = scanQueues.get(name);
           if (q === undefined) {
-            q = { name, slots: new NumColumn(), cursor: 0 };
+            q = { name, slots: new NumColumn(), cursor: 0, exchange: -1, routingKey: -1 };
             scanQueues.set(name, q);
           }
           queueById.set(queueId, q);
         }
         const h = rkEnd + 4;
-        q.slots.push(cSeq.length);
-        cSeq.push(seq);
-        cSeg.push(segIndex);
-        cOffset.push(offset);
-        cLength.push(length);
-        cols.size.push(length - (h - at));
-        cols.enqueuedAt.push(readU64(buf, qEnd));
-        cols.exchange.push(names.id(buf, exAt + 1, exEnd));
-        cols.routingKey.push(names.id(buf, exEnd + 1, rkEnd));
+        // A queue's messages mostly share their exchange and routing key: the last ones are tried first.
+        q.exchange = names.id(buf, exAt + 1, exEnd, q.exchange);
+        q.routingKey = names.id(buf, exEnd + 1, rkEnd, q.routingKey);
+        q.slots.push(table.rows);
+        const r = table.add();
+        const d = table.data;
+        d[r + F_SEQ] = seq;
+        d[r + F_SEG] = segIndex;
+        d[r + F_OFFSET] = offset;
+        d[r + F_LENGTH] = length;
+        d[r + F_SIZE] = length - (h - at);
+        d[r + F_ENQUEUED_AT] = readU64(buf, qEnd);
+        d[r + F_EXCHANGE] = q.exchange;
+        d[r + F_ROUTING_KEY] = q.routingKey;
         // A copy: the scan buffer is reused for the next segment.
-        cols.headerRef.push(cols.headers.copy(buf, h, h + headerLen));
-        cols.headerLength.push(headerLen);
-        cols.deliveries.push(0);
+        d[r + F_HEADER_REF] = table.headers.copy(buf, h, h + headerLen);
+        d[r + F_HEADER_LENGTH] = headerLen;
         seg.live++;
       } else if (type === RecordType.Delivered || type === RecordType.Ack) {
         const i = find(seq);
@@ -241,8 +248,8 @@ export async function recover(dir: string): Promise<Recovered> {
           return;
         }
         if (type === RecordType.Delivered) {
-          addRef(seg, scanned[cSeg.at(i)] as Segment);
-          cols.deliveries.set(i, cols.deliveries.at(i) + 1);
+          addRef(seg, scanned[table.get(i, F_SEG)] as Segment);
+          table.set(i, F_DELIVERIES, table.get(i, F_DELIVERIES) + 1);
         } else {
           removeAt(i, seg);
         }
@@ -257,8 +264,8 @@ export async function recover(dir: string): Promise<Recovered> {
         // Everything of the queue below the purge's seq: a prefix of its slots.
         while (q.cursor < q.slots.length) {
           const i = q.slots.at(q.cursor);
-          if (cSeq.at(i) >= seq) break;
-          if (cLength.at(i) !== 0) removeAt(i, seg);
+          if (table.get(i, F_SEQ) >= seq) break;
+          if (table.get(i, F_LENGTH) !== 0) removeAt(i, seg);
           q.cursor++;
         }
       } else if (type !== RecordType.Seal) {
@@ -302,19 +309,19 @@ export async function recover(dir: string): Promise<Recovered> {
     const live = new NumColumn(q.slots.length - q.cursor);
     for (let k = q.cursor; k < q.slots.length; k++) {
       const i = q.slots.at(k);
-      const length = cLength.at(i);
+      const length = table.get(i, F_LENGTH);
       if (length === 0) continue;
       // A fresh buffer for the name: a view would pin the whole segment image in memory.
       index ??= new QueueIndex(q.name, Buffer.from(q.name, 'utf8'));
-      index.push(cSeq.at(i), (scanned[cSeg.at(i)] as Segment).id, cOffset.at(i), length, cols.size.at(i));
-      const deliveries = cols.deliveries.at(i);
+      index.push(table.get(i, F_SEQ), (scanned[table.get(i, F_SEG)] as Segment).id, table.get(i, F_OFFSET), length, table.get(i, F_SIZE));
+      const deliveries = table.get(i, F_DELIVERIES);
       if (deliveries > 0) index.setDeliveries(index.end - 1, deliveries);
       live.push(i);
     }
     if (index === null) continue;
     messages += index.count;
     queues.set(q.name, index);
-    recovered.set(q.name, new RecoveredQueue(q.name, live.toArray(), cols));
+    recovered.set(q.name, new RecoveredQueue(q.name, live.toArray(), table));
   }
   const last = ids[ids.length - 1];
   return {

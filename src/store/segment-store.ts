@@ -83,6 +83,8 @@ export class SegmentStore implements MessageStore {
   private truncatedBytes: number;
   private recoveredMessages: number;
   private recoveryMs: number;
+  /** Segments open() read through their summary instead of in full (segment-summary.ts). */
+  summarisedSegments = 0;
 
   constructor(options: SegmentStoreOptions) {
     this.dir = options.dir;
@@ -121,6 +123,7 @@ export class SegmentStore implements MessageStore {
     this.truncatedBytes = r.truncatedBytes;
     this.unknownPositions = r.unknownPositions;
     this.recoveredMessages = r.messages;
+    this.summarisedSegments = r.summarisedSegments;
     this.messages = r.messages;
     const result = r.recovered;
     for (const [name, q] of r.queues) {

@@ -4,8 +4,9 @@
 // FILE FORMAT (little-endian), `<segment id>.sum` next to `<segment id>.seg`:
 //   0  4  magic "WRNX"
 //   4  4  u32 version (1)
-//   8  8  u64 size of the sealed segment it summarises (its SEAL included)
-//  16  .. entries, in segment order, one per record walkSealed (segment-walk.ts) accepts:
+//   8  8  u64 id of the segment it summarises (ids are never reused)
+//  16  8  u64 size of that segment, sealed (its SEAL included)
+//  24  .. entries, in segment order, one per record walkSealed (segment-walk.ts) accepts:
 //         u32 offset of the record in the segment, u32 its length (header included),
 //         u32 n, then the record's first n bytes: all of a DELIVERED, ACK or PURGE record,
 //         a MESSAGE record through its content header (not the body)
@@ -35,7 +36,7 @@ import { type RecordVisitor, messageFrontLength, walkSealed } from './segment-wa
 
 const SUMMARY_MAGIC = 0x584e5257; // "WRNX" read as u32 LE
 const SUMMARY_VERSION = 1;
-const SUMMARY_HEADER = 16;
+const SUMMARY_HEADER = 24;
 const ENTRY_HEADER = 12;
 
 export function summaryFileName(id: number): string {
@@ -49,7 +50,7 @@ export function summaryPath(dir: string, id: number): string {
 }
 
 /** The summary of a sealed segment image, or null if walkSealed refuses it (it gets the full check). */
-export function buildSummary(seg: Buffer): Buffer | null {
+export function buildSummary(id: number, seg: Buffer): Buffer | null {
   const entries: number[] = [];
   let bytes = SUMMARY_HEADER + 4;
   const ok = walkSealed(seg, (type, _seq, buf, at, _stored, offset, length) => {
@@ -61,7 +62,8 @@ export function buildSummary(seg: Buffer): Buffer | null {
   const out = Buffer.allocUnsafe(bytes);
   out.writeUInt32LE(SUMMARY_MAGIC, 0);
   out.writeUInt32LE(SUMMARY_VERSION, 4);
-  writeU64(out, 8, seg.length);
+  writeU64(out, 8, id);
+  writeU64(out, 16, seg.length);
   let p = SUMMARY_HEADER;
   for (let i = 0; i < entries.length; i += 3) {
     const offset = entries[i] as number;
@@ -76,11 +78,11 @@ export function buildSummary(seg: Buffer): Buffer | null {
   return out;
 }
 
-/** Whether a summary is intact and describes a segment of `segSize` bytes (then visitSummary cannot misread it). */
-export function summaryOk(sum: Buffer, segSize: number): boolean {
+/** Whether a summary is intact and describes segment `id` of `segSize` bytes (then visitSummary cannot misread it). */
+export function summaryOk(sum: Buffer, id: number, segSize: number): boolean {
   const end = sum.length - 4;
   if (end < SUMMARY_HEADER || sum.readUInt32LE(0) !== SUMMARY_MAGIC || sum.readUInt32LE(4) !== SUMMARY_VERSION) return false;
-  if (readU64(sum, 8) !== segSize || crc32(sum.subarray(0, end)) !== sum.readUInt32LE(end)) return false;
+  if (readU64(sum, 8) !== id || readU64(sum, 16) !== segSize || crc32(sum.subarray(0, end)) !== sum.readUInt32LE(end)) return false;
   let p = SUMMARY_HEADER;
   let last = 0;
   while (p < end) {
@@ -116,11 +118,11 @@ export interface Summarised {
 }
 
 /**
- * Reads the summary of the segment at `segPath` if the segment's header is valid, it still ends
+ * Reads the summary of segment `id` at `segPath` if the segment's header is valid, it still ends
  * with its seal, and the summary is intact and of its size: a few small reads instead of the
  * segment. null otherwise (the caller reads the segment).
  */
-export function readSummarised(segPath: string, sumPath: string): Summarised | null {
+export function readSummarised(id: number, segPath: string, sumPath: string): Summarised | null {
   let fd = -1;
   try {
     fd = fs.openSync(segPath, 'r');
@@ -133,7 +135,7 @@ export function readSummarised(segPath: string, sumPath: string): Summarised | n
     const headerSeq = readSegmentHeader(head);
     if (headerSeq === null || !sealNaming(tail, size - SEAL_RECORD_SIZE)) return null;
     const sum = fs.readFileSync(sumPath);
-    return summaryOk(sum, size) ? { headerSeq, size, sum } : null;
+    return summaryOk(sum, id, size) ? { headerSeq, size, sum } : null;
   } catch {
     return null;
   } finally {
@@ -152,7 +154,7 @@ function sealNaming(rec: Buffer, at: number): boolean {
  * depends on it: recovery then reads the segment). Not synced (see the file format above).
  */
 export async function writeSummary(dir: string, id: number, seg: Buffer): Promise<boolean> {
-  const sum = buildSummary(seg);
+  const sum = buildSummary(id, seg);
   if (sum === null) return false;
   try {
     await fs.promises.writeFile(summaryPath(dir, id), sum);
