@@ -84,6 +84,10 @@ export class MemoryStore implements MessageStore {
     return seq;
   }
 
+  deliveryCount(queue: string, seq: number): number {
+    return this.queues.get(queue)?.get(seq)?.deliveries ?? 0;
+  }
+
   markDelivered(queue: string, seq: number): void {
     this.checkOpen();
     const e = this.queues.get(queue)?.get(seq);

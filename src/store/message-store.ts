@@ -121,6 +121,9 @@ export interface MessageStore {
   /** Messages held for the queue. */
   messageCount(queue: string): number;
 
+  /** Deliveries recorded by markDelivered for a held message, before and since the last open(); 0 if not held. */
+  deliveryCount(queue: string, seq: number): number;
+
   /**
    * cb runs once everything appended/acked before this call is durable per the sync mode.
    * Callbacks run in call order, asynchronously (never inside this call).

@@ -180,6 +180,12 @@ export class SegmentStore implements MessageStore {
     return seq;
   }
 
+  deliveryCount(queue: string, seq: number): number {
+    const q = this.queues.get(queue);
+    const slot = q === undefined ? -1 : q.find(seq);
+    return q === undefined || slot < 0 ? 0 : q.deliveriesAt(slot);
+  }
+
   markDelivered(queue: string, seq: number): void {
     this.openLog();
     const q = this.queues.get(queue);

@@ -51,6 +51,8 @@ export interface QueueHost {
   loadPaged(queue: Queue, seq: number, spilled: boolean): Message | null;
   /** A paged-out message is gone for good (purge, delete, expiry). */
   dropPaged(queue: Queue, seq: number, spilled: boolean): void;
+  /** Deliveries the message store recorded for a paged-out stored message (0 if unknown). */
+  pagedDeliveries(queue: Queue, seq: number): number;
 }
 
 export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
@@ -204,7 +206,8 @@ export class Queue {
       const entry = new QueueEntry(message, this.nextSeq++, spilled ? -1 : seq, expiresAt);
       if ((flags & PAGED_REDELIVERED) !== 0) {
         entry.redelivered = true;
-        entry.returns = 1;
+        // The tail keeps a flag, not a count: a stored message's count is the store's (as restore() has it).
+        entry.returns = spilled || !this.tracksDeliveries ? 1 : Math.max(1, this.host.pagedDeliveries(this, seq));
       }
       this.ready.push(entry);
     }
@@ -304,13 +307,14 @@ export class Queue {
 
   /**
    * A recovered message without a per-message TTL, left on disk from the start (no Message or
-   * entry is built for it): once RESTORE_IN_MEMORY are in memory, or whenever restore() would page
+   * entry is built for it): once RESTORE_IN_MEMORY (at most pageAfterMessages) are in memory, or whenever restore() would page
    * it anyway. False when it must come through restore(): this queue keeps everything in memory
    * (priority, deduplication), or its in-memory head is not full yet.
    */
   restorePaged(storeSeq: number, bodySize: number, redelivered: boolean, enqueuedAt: number): boolean {
     const t = this.tail;
-    if (t === null || (t.length === 0 && this.ready.length < RESTORE_IN_MEMORY && !this.shouldPage())) return false;
+    const head = Math.min(RESTORE_IN_MEMORY, this.host.pageAfterMessages);
+    if (t === null || (t.length === 0 && this.ready.length < head && !this.shouldPage())) return false;
     this.readyBytes += bodySize;
     t.push(storeSeq, this.expiryFor(undefined, enqueuedAt), bodySize, redelivered ? PAGED_REDELIVERED : 0);
     return true;
