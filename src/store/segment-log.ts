@@ -209,6 +209,8 @@ export class SegmentLog {
   private regionStart: number;
   private batch: Batch;
   private sealed: Batch[];
+  /** Summaries being written (segment-summary.ts). */
+  private readonly summarising = new Set<Promise<boolean>>();
   /** Batches being written now: their bytes are read from memory until `written` covers them. */
   private inflight: Batch[];
   /** Segments written since the last fsync. */
@@ -473,6 +475,7 @@ export class SegmentLog {
         await closeFd(fd);
       }
     }
+    await Promise.all([...this.summarising]);
   }
 
   /** Resolves when the writer loop has nothing left to do. */
@@ -599,8 +602,10 @@ export class SegmentLog {
     }
     s.size += SEAL_RECORD_SIZE;
     s.written = s.size;
-    // What recovery will read of this segment instead of all of it (segment-summary.ts).
-    await summarise(this.dir, s.id, s.fd, s.size);
+    // What recovery will read of this segment instead of all of it (segment-summary.ts); off the
+    // writer's path, so no confirm waits for it (close() does).
+    const p = summarise(this.dir, s.id, s.path, s.size).finally(() => this.summarising.delete(p));
+    this.summarising.add(p);
   }
 
   /** An ephemeral log's finished segments are released here instead of after their fsync. */
@@ -619,6 +624,8 @@ export class SegmentLog {
   }
 
   private async deleteSegments(segs: Segment[]): Promise<void> {
+    // A summary still being written would outlive its segment.
+    if (this.summarising.size > 0) await Promise.all([...this.summarising]);
     for (const s of segs) {
       this.closeReadFd(s);
       if (s.fd >= 0) {

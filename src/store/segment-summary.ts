@@ -166,26 +166,16 @@ export async function writeSummary(dir: string, id: number, seg: Buffer): Promis
 }
 
 /**
- * Reads back the sealed segment `id` (size bytes, through its open descriptor `fd`) and writes its
- * summary. Errors are swallowed: a missing summary only means a full read at the next start.
+ * Reads back the sealed segment `id` at `segPath` (`size` bytes once sealed) and writes its
+ * summary. Errors are swallowed: a missing summary only means a full read at the next start, and
+ * one left behind by a segment deleted meanwhile is removed by the next recovery.
  */
-export async function summarise(dir: string, id: number, fd: number, size: number): Promise<boolean> {
-  const seg = Buffer.allocUnsafe(size);
-  let got = 0;
+export async function summarise(dir: string, id: number, segPath: string, size: number): Promise<boolean> {
+  let seg: Buffer;
   try {
-    while (got < size) {
-      const { bytesRead } = await readAt(fd, seg, got, size - got);
-      if (bytesRead === 0) return false;
-      got += bytesRead;
-    }
+    seg = await fs.promises.readFile(segPath);
   } catch {
     return false;
   }
-  return writeSummary(dir, id, seg);
-}
-
-function readAt(fd: number, buf: Buffer, position: number, length: number): Promise<{ bytesRead: number }> {
-  return new Promise((resolve, reject) => {
-    fs.read(fd, buf, position, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })));
-  });
+  return seg.length === size ? writeSummary(dir, id, seg) : false;
 }
