@@ -106,7 +106,9 @@ export async function recover(dir: string): Promise<Recovered> {
   const scanned: Segment[] = [];
   const scanQueues = new Map<string, ScanQueue>();
   /** The same queues by name id (the interner's names are found without decoding). */
-  const queueById = new Map<number, ScanQueue>();
+  const queueById: Array<ScanQueue | undefined> = [];
+  /** The queue of the previous message: consecutive messages often share it. */
+  let lastQueue = -1;
   const segments: Segment[] = [];
   let nextSeq = 1;
   let lastMessageSeq = 0;
@@ -210,8 +212,9 @@ export async function recover(dir: string): Promise<Recovered> {
           return;
         }
         lastMessageSeq = seq;
-        const queueId = names.id(buf, qAt + 1, qEnd);
-        let q = queueById.get(queueId);
+        const queueId = names.id(buf, qAt + 1, qEnd, lastQueue);
+        lastQueue = queueId;
+        let q = queueById[queueId];
         if (q === undefined) {
           // Past the interner's limit a name gets a fresh id each time: its queue is found by name.
           const name = names.strings[queueId] as string;
@@ -220,7 +223,7 @@ export async function recover(dir: string): Promise<Recovered> {
             q = { name, slots: new NumColumn(), cursor: 0, exchange: -1, routingKey: -1 };
             scanQueues.set(name, q);
           }
-          queueById.set(queueId, q);
+          queueById[queueId] = q;
         }
         const h = rkEnd + 4;
         // A queue's messages mostly share their exchange and routing key: the last ones are tried first.
