@@ -61,10 +61,6 @@ export class HeaderArena {
     const at = ref % 0x1_0000_0000;
     return slab.subarray(at, at + length);
   }
-  /** Byte `i` of a copy. */
-  byte(ref: number, i: number): number {
-    return (this.slabs[Math.floor(ref / 0x1_0000_0000)] as Buffer)[(ref % 0x1_0000_0000) + i] as number;
-  }
 }
 
 /**
@@ -128,7 +124,9 @@ export const F_ROUTING_KEY = 7;
 export const F_HEADER_REF = 8;
 export const F_HEADER_LENGTH = 9;
 export const F_DELIVERIES = 10;
-const STRIDE = 11;
+/** The content header's property flags, or 0 if it is too short to have them. */
+export const F_PROPERTY_FLAGS = 11;
+const STRIDE = 12;
 
 /**
  * Every MESSAGE record a scan kept, as rows of numbers in one growable array: one bounds check
@@ -167,7 +165,7 @@ export class ScanTable {
 }
 
 /** Content-header payload: class (2) weight (2) body size (8), then the u16 property flags. */
-const PROPERTY_FLAGS_OFFSET = 12;
+export const PROPERTY_FLAGS_OFFSET = 12;
 
 /**
  * One queue's recovered messages in seq order (append order). Accessors take a position in
@@ -236,11 +234,7 @@ export class RecoveredQueue implements RecoveredQueueMessages {
 
   /** The content header's property flags (AMQP 0-9-1 4.2.6.1), read without cutting a view; 0 if too short. */
   propertyFlagsAt(i: number): number {
-    const r = this.slot(i);
-    if (this.cols.get(r, F_HEADER_LENGTH) < PROPERTY_FLAGS_OFFSET + 2) return 0;
-    const ref = this.cols.get(r, F_HEADER_REF);
-    const h = this.cols.headers;
-    return (h.byte(ref, PROPERTY_FLAGS_OFFSET) << 8) | h.byte(ref, PROPERTY_FLAGS_OFFSET + 1);
+    return this.field(i, F_PROPERTY_FLAGS);
   }
 
   at(i: number): RecoveredMessage {

@@ -26,6 +26,8 @@ import {
   F_HEADER_REF,
   F_LENGTH,
   F_OFFSET,
+  F_PROPERTY_FLAGS,
+  PROPERTY_FLAGS_OFFSET,
   F_ROUTING_KEY,
   F_SEG,
   F_SEQ,
@@ -243,6 +245,7 @@ export async function recover(dir: string): Promise<Recovered> {
         // A copy: the scan buffer is reused for the next segment.
         d[r + F_HEADER_REF] = table.headers.copy(buf, h, h + headerLen);
         d[r + F_HEADER_LENGTH] = headerLen;
+        d[r + F_PROPERTY_FLAGS] = headerLen >= PROPERTY_FLAGS_OFFSET + 2 ? buf.readUInt16BE(h + PROPERTY_FLAGS_OFFSET) : 0;
         seg.live++;
       } else if (type === RecordType.Delivered || type === RecordType.Ack) {
         const i = find(seq);

@@ -298,6 +298,36 @@ describe('TTL across a restart', { timeout: 3000 }, () => {
     expect(await ch.get(q)).toBe(false);
   });
 
+  it('deep queue: messages recovered onto disk keep their deadlines, per message and per queue (manual clock)', async () => {
+    const dir = dataDir();
+    const clock = new ManualClock();
+    // 8 in memory after the restart, the other 22 recovered into the paged tail.
+    let r = await start(dir, { clock, pageAfterMessages: 8 });
+    const q = uniq('ttl-deep');
+    {
+      const ch = await confirmChannel(await connect(r));
+      await ch.assertQueue(q, { durable: true, arguments: { 'x-message-ttl': 300 } });
+      // Every third message has its own, shorter expiration.
+      for (let i = 0; i < 30; i++) await publishConfirmed(ch, '', q, `m${i}`, persistent(i % 3 === 0 ? { expiration: '200' } : {}));
+    }
+    clock.advance(150);
+    await stop(r);
+    r = await start(dir, { clock, pageAfterMessages: 8 });
+    expect(r.broker.vhost('/')?.queues.get(q)?.pagedCount).toBeGreaterThan(0);
+    const ch = await channel(await connect(r));
+    clock.advance(51); // 201 ms: the messages with expiration 200 are dead, the others not
+    const got: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const m = await ch.get(q, { noAck: true });
+      if (m === false) break;
+      got.push(m.content.toString());
+    }
+    // The first 12 live ones, from memory and then from disk, none with expiration 200.
+    expect(got).toEqual([...Array(18).keys()].filter((i) => i % 3 !== 0).map((i) => `m${i}`));
+    clock.advance(100); // 301 ms: x-message-ttl 300 has run out for the rest, on disk too
+    expect(await ch.get(q)).toBe(false);
+  });
+
   it('the expiry timer is re-armed on recovery: a message expires into its DLQ at the original deadline (real time)', async () => {
     const dir = dataDir();
     let r = await start(dir);

@@ -87,6 +87,26 @@ describe('segment summaries', () => {
     expect(s.stats()).toMatchObject({ messages: full.stats().messages, messageBytes: full.stats().messageBytes, corruptRecords: 0 });
   });
 
+  it('the columns agree with the messages they describe (property flags read at the scan)', async () => {
+    const dir = newDir();
+    await history(dir);
+    const s = new SegmentStore({ dir, segmentSize: SEGMENT_SIZE });
+    stores.push(s);
+    const rec = await s.open();
+    let n = 0;
+    for (const [q, list] of rec) {
+      for (let i = 0; i < list.length; i++) {
+        const m = list.at(i);
+        expect(list.propertyFlagsAt(i)).toBe(m.header.readUInt16BE(12));
+        expect(list.bodySizeAt(i)).toBe(s.read(q, m.seq).body.length);
+        expect(list.exchangeAt(i)).toBe(m.exchange);
+        n++;
+      }
+      expect(() => list.seqAt(list.length)).toThrow(RangeError);
+    }
+    expect(n).toBeGreaterThan(100);
+  });
+
   it('a full read of a sealed segment without a summary writes one for the next start', async () => {
     const dir = newDir();
     await history(dir);
