@@ -43,6 +43,7 @@ export class HeaderArena {
   /** Copies buf[start, end); returns slab index * 2^32 + offset (read back with view()). */
   copy(buf: Buffer, start: number, end: number): number {
     const n = end - start;
+    if (n === 0) return 0;
     if (n > this.slab.length - this.used) {
       this.slab = Buffer.allocUnsafeSlow(Math.max(256 * 1024, n));
       this.slabs.push(this.slab);
@@ -57,6 +58,7 @@ export class HeaderArena {
     return (this.slabs.length - 1) * 0x1_0000_0000 + at;
   }
   view(ref: number, length: number): Buffer {
+    if (length === 0) return Buffer.alloc(0);
     const slab = this.slabs[Math.floor(ref / 0x1_0000_0000)] as Buffer;
     const at = ref % 0x1_0000_0000;
     return slab.subarray(at, at + length);

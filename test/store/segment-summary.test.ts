@@ -175,6 +175,29 @@ describe('segment summaries', () => {
     expect(s.read('q', seqs[3] as number).body.toString()).toBe(`body-3-${'y'.repeat(40)}`);
   });
 
+  it('an empty content header (the store does not look inside) comes back empty, with and without a summary', async () => {
+    const dir = newDir();
+    const [w] = await open(dir);
+    w.append('q', msg('first', 'rk', 'ex', Buffer.alloc(0)));
+    w.append('q', msg('second'));
+    await w.close();
+    stores.splice(stores.indexOf(w), 1);
+    for (const summarised of [1, 0]) {
+      if (summarised === 0) for (const f of summaries(dir)) fs.rmSync(f);
+      const s = new SegmentStore({ dir, segmentSize: SEGMENT_SIZE });
+      stores.push(s);
+      const list = (await s.open()).get('q');
+      expect(s.summarisedSegments).toBe(summarised);
+      expect(list?.length).toBe(2);
+      expect(list?.headerAt(0).length).toBe(0);
+      expect(list?.propertyFlagsAt(0)).toBe(0);
+      expect(list?.bodySizeAt(0)).toBe(5);
+      expect(list?.headerAt(1).length).toBe(14);
+      await s.close();
+      stores.splice(stores.indexOf(s), 1);
+    }
+  });
+
   it('deleting a segment deletes its summary', async () => {
     const dir = newDir();
     const [s] = await open(dir);
