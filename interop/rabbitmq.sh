@@ -5,6 +5,9 @@
 #                               loopback only, wait until it answers
 #   interop/rabbitmq.sh stop    stop the node this script started (and nothing else)
 #   interop/rabbitmq.sh status
+#   interop/rabbitmq.sh ctl ARGS  run rabbitmqctl ARGS against the node (each argument passed
+#                               as is: regexes and JSON need no extra quoting); the interop
+#                               access scenarios set up users and permissions with it
 #
 # Environment: RABBITMQ_PORT (default 5672), RABBITMQ_START_TIMEOUT (seconds, default 90),
 # WARREN_RABBITMQ_STATE (state directory, default /tmp/warren-interop-rabbitmq),
@@ -196,6 +199,12 @@ stop() {
   rm -f "$STATE_DIR/pid"
 }
 
+ctl() {
+  export_node_env
+  # "$@" reaches rabbitmqctl unparsed: su hands the arguments after the command name to the shell.
+  timeout 60 su rabbitmq -s /bin/sh -c 'cd /var/lib/rabbitmq && HOME=/var/lib/rabbitmq exec /usr/lib/rabbitmq/bin/rabbitmqctl -q "$@"' -- rabbitmqctl "$@"
+}
+
 status() {
   if amqp_port_open; then echo "listening on 127.0.0.1:$PORT"; else echo "not listening"; fi
   if [ -f "$STATE_DIR/pid" ]; then echo "started by this script: pid $(cat "$STATE_DIR/pid")"; fi
@@ -205,5 +214,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  ctl) shift; ctl "$@" ;;
+  *) echo "usage: $0 start|stop|status|ctl ARGS" >&2; exit 2 ;;
 esac
