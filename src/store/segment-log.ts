@@ -604,7 +604,9 @@ export class SegmentLog {
     s.written = s.size;
     // What recovery will read of this segment instead of all of it (segment-summary.ts); off the
     // writer's path, so no confirm waits for it (close() does).
-    const p = summarise(this.dir, s.id, s.path, s.size).finally(() => this.summarising.delete(p));
+    const p = summarise(this.dir, s.id, s.path, s.size)
+      .catch(() => false)
+      .finally(() => this.summarising.delete(p));
     this.summarising.add(p);
   }
 

@@ -345,9 +345,9 @@ export class Queue {
 
   /**
    * A recovered message without a per-message TTL, left on disk from the start (no Message or
-   * entry is built for it): once RESTORE_IN_MEMORY (at most pageAfterMessages) are in memory, or whenever restore() would page
-   * it anyway. False when it must come through restore(): this queue keeps everything in memory
-   * (priority, deduplication), or its in-memory head is not full yet.
+   * entry is built for it): once RESTORE_IN_MEMORY (at most pageAfterMessages) are in memory, or
+   * whenever restore() would page it anyway. False when it must come through restore(): this
+   * queue keeps everything in memory (priority, deduplication), or its in-memory head is not full.
    */
   restorePaged(storeSeq: number, bodySize: number, redelivered: boolean, enqueuedAt: number): boolean {
     const t = this.tail;
