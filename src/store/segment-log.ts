@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
 import type { StoredMessage } from './message-store.js';
+import { summarise, summaryPath } from './segment-summary.js';
 import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
@@ -232,6 +233,8 @@ export class SegmentLog {
   private regionStart: number;
   private batch: Batch;
   private sealed: Batch[];
+  /** Summaries being written (segment-summary.ts). */
+  private readonly summarising = new Set<Promise<boolean>>();
   /** Batches being written now: their bytes are read from memory until `written` covers them. */
   private inflight: Batch[];
   /** Segments written since the last fsync. */
@@ -498,6 +501,7 @@ export class SegmentLog {
         await closeFd(fd);
       }
     }
+    await Promise.all([...this.summarising]);
   }
 
   /** Resolves when the writer loop has nothing left to do. */
@@ -626,6 +630,12 @@ export class SegmentLog {
     }
     s.size += SEAL_RECORD_SIZE;
     s.written = s.size;
+    // What recovery will read of this segment instead of all of it (segment-summary.ts); off the
+    // writer's path, so no confirm waits for it (close() does).
+    const p = summarise(this.dir, s.id, s.path, s.size)
+      .catch(() => false)
+      .finally(() => this.summarising.delete(p));
+    this.summarising.add(p);
   }
 
   /** An ephemeral log's finished segments are released here instead of after their fsync. */
@@ -644,6 +654,8 @@ export class SegmentLog {
   }
 
   private async deleteSegments(segs: Segment[]): Promise<void> {
+    // A summary still being written would outlive its segment.
+    if (this.summarising.size > 0) await Promise.all([...this.summarising]);
     for (const s of segs) {
       this.closeReadFd(s);
       if (s.fd >= 0) {
@@ -652,6 +664,7 @@ export class SegmentLog {
         await closeFd(fd);
       }
       await fs.promises.rm(s.path, { force: true });
+      await fs.promises.rm(summaryPath(this.dir, s.id), { force: true });
       this.dirty.delete(s);
     }
     // Before newer segments that reference these may go, the unlinks must be durable, or a

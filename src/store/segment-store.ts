@@ -7,7 +7,7 @@ import type {
   DurableCallback,
   MessageStore,
   MessageStoreStats,
-  RecoveredMessage,
+  RecoveredQueueMessages,
   StoredMessage,
   SyncMode,
 } from './message-store.js';
@@ -86,6 +86,8 @@ export class SegmentStore implements MessageStore {
   private truncatedBytes: number;
   private recoveredMessages: number;
   private recoveryMs: number;
+  /** Segments open() read through their summary instead of in full (segment-summary.ts). */
+  summarisedSegments = 0;
 
   constructor(options: SegmentStoreOptions) {
     this.dir = options.dir;
@@ -114,7 +116,7 @@ export class SegmentStore implements MessageStore {
     this.recoveryMs = 0;
   }
 
-  async open(): Promise<Map<string, RecoveredMessage[]>> {
+  async open(): Promise<Map<string, RecoveredQueueMessages>> {
     if (this.state !== 'new') throw new Error('store already opened');
     this.state = 'opening';
     const start = this.now();
@@ -125,6 +127,7 @@ export class SegmentStore implements MessageStore {
     this.truncatedBytes = r.truncatedBytes;
     this.unknownPositions = r.unknownPositions;
     this.recoveredMessages = r.messages;
+    this.summarisedSegments = r.summarisedSegments;
     this.messages = r.messages;
     const result = r.recovered;
     for (const [name, q] of r.queues) {
@@ -180,6 +183,12 @@ export class SegmentStore implements MessageStore {
     this.messageBytes += size;
     this.appended++;
     return seq;
+  }
+
+  deliveryCount(queue: string, seq: number): number {
+    const q = this.queues.get(queue);
+    const slot = q === undefined ? -1 : q.find(seq);
+    return q === undefined || slot < 0 ? 0 : q.deliveriesAt(slot);
   }
 
   markDelivered(queue: string, seq: number): void {

@@ -41,6 +41,7 @@ export function queueHost(overrides: Partial<QueueHost> = {}): QueueHost {
     spill: () => -1,
     loadPaged: () => null,
     dropPaged: () => undefined,
+    pagedDeliveries: () => 0,
     ...overrides,
   };
 }
