@@ -67,7 +67,7 @@ async function recovered(dir: string): Promise<Record<string, unknown[][]>> {
   const found = await store.open();
   const out: Record<string, unknown[][]> = {};
   for (const [q, msgs] of [...found.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    out[q] = msgs.map((m: RecoveredMessage) => [m.seq, m.redelivered, m.enqueuedAt, m.header.toString('hex'), store.readBody(q, m.seq).toString('hex')]);
+    out[q] = [...msgs].map((m: RecoveredMessage) => [m.seq, m.redelivered, m.enqueuedAt, m.header.toString('hex'), store.readBody(q, m.seq).toString('hex')]);
   }
   await store.close();
   return out;
