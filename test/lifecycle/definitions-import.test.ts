@@ -15,6 +15,11 @@ const { dataDir, start, stop } = useDataDirBrokers('warren-defs-import');
 const FIXTURE = join(__dirname, '..', 'fixtures', 'rabbitmq-3.10-definitions.json');
 const TEAM = 'fx-team/50%off';
 
+/** Item i of list k of a document, to spoil it. */
+function item(d: Record<string, unknown[]>, k: string, i: number): Record<string, unknown> {
+  return d[k]?.[i] as Record<string, unknown>;
+}
+
 function fixture(): Record<string, unknown> {
   return JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, unknown>;
 }
@@ -92,13 +97,13 @@ describe('definitions import', () => {
   it('changes nothing when any part of the document is invalid', async () => {
     const r = await start(dataDir());
     const bad = [
-      (d: Record<string, unknown[]>) => ((d['permissions'][3] as Record<string, string>)['read'] = '(unclosed'),
-      (d: Record<string, unknown[]>) => ((d['users'][2] as Record<string, string>)['password_hash'] = 'short'),
-      (d: Record<string, unknown[]>) => ((d['users'][0] as Record<string, string>)['hashing_algorithm'] = 'rabbit_password_hashing_sha1'),
-      (d: Record<string, unknown[]>) => ((d['queues'][5] as Record<string, unknown>)['arguments'] = { 'x-max-length': 'lots' }),
-      (d: Record<string, unknown[]>) => ((d['exchanges'][1] as Record<string, string>)['type'] = 'x-unknown'),
-      (d: Record<string, unknown[]>) => ((d['permissions'][0] as Record<string, string>)['vhost'] = 'nowhere'),
-      (d: Record<string, unknown[]>) => ((d['parameters'][0] as Record<string, unknown>)['value'] = { 'max-queues': 'ten' }),
+      (d: Record<string, unknown[]>) => (item(d, 'permissions', 3)['read'] = '(unclosed'),
+      (d: Record<string, unknown[]>) => (item(d, 'users', 2)['password_hash'] = 'short'),
+      (d: Record<string, unknown[]>) => (item(d, 'users', 0)['hashing_algorithm'] = 'rabbit_password_hashing_sha1'),
+      (d: Record<string, unknown[]>) => (item(d, 'queues', 5)['arguments'] = { 'x-max-length': 'lots' }),
+      (d: Record<string, unknown[]>) => (item(d, 'exchanges', 1)['type'] = 'x-unknown'),
+      (d: Record<string, unknown[]>) => (item(d, 'permissions', 0)['vhost'] = 'nowhere'),
+      (d: Record<string, unknown[]>) => (item(d, 'parameters', 0)['value'] = { 'max-queues': 'ten' }),
       (d: Record<string, unknown[]>) => (d['queues'] = 'not a list' as unknown as unknown[]),
     ];
     for (const spoil of bad) {
