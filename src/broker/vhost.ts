@@ -42,6 +42,11 @@ export class VHost implements QueueHost, PublishHost {
   readonly name: string;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /**
+   * The vhost's default queue type (its metadata): `quorum` makes a durable, non-exclusive,
+   * non-auto-delete declare without x-queue-type a quorum queue, as RabbitMQ adds the argument.
+   */
+  defaultQueueType = 'classic';
   listener: VHostListener = {};
   /** Names long synchronous work (purges, deletes) for the event-loop watchdog. */
   tasks: TaskTracker = UNTRACKED;
@@ -214,6 +219,9 @@ export class VHost implements QueueHost, PublishHost {
     const name = requested === '' ? generateName('amq.gen-') : requested;
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
+    }
+    if (this.defaultQueueType === 'quorum' && opts.args['x-queue-type'] === undefined && opts.durable && !opts.exclusive && !opts.autoDelete) {
+      opts = { ...opts, args: { ...opts.args, 'x-queue-type': 'quorum' } };
     }
     const existing = this.queues.get(name);
     if (existing !== undefined) {

@@ -196,11 +196,18 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
       id: M.CONNECTION_START,
       versionMajor: 0,
       versionMinor: 9,
-      serverProperties: serverProperties(this.broker.config.serverProperties),
+      serverProperties: serverProperties(this.serverPropertyOverrides()),
       mechanisms: this.mechanisms,
       locales: 'en_US',
     });
     return chunk.subarray(need);
+  }
+
+  /** Config server properties, with the cluster name set through the operator plane (set_cluster_name) over them. */
+  private serverPropertyOverrides(): Readonly<Record<string, string>> {
+    const cfg = this.broker.config.serverProperties;
+    const name = this.broker.access.storedClusterName;
+    return name === null ? cfg : { ...cfg, cluster_name: name };
   }
 
   onMethodFrame(channel: number, payload: Buffer): void {

@@ -57,7 +57,7 @@ export interface AccessHost {
   readonly permissions: PermissionStore;
   readonly limits: LimitStore;
   readonly clients: ClientRegistry;
-  readonly vhosts: ReadonlyMap<string, unknown>;
+  readonly vhosts: ReadonlyMap<string, { defaultQueueType: string }>;
   addVhost(name: string): Promise<unknown>;
   /** Closes the vhost's connections (320), drops its grants and limits in memory, removes its data. */
   deleteVhost(name: string): Promise<boolean>;
@@ -390,6 +390,8 @@ export class AccessAdmin {
     const vhosts = diffMap(prev.vhosts, next.vhosts);
     for (const v of vhosts.put) {
       if (!h.vhosts.has(v.name)) await h.addVhost(v.name);
+      const live = h.vhosts.get(v.name);
+      if (live !== undefined) live.defaultQueueType = v.defaultQueueType;
       h.limits.setVhost(v.name, v.limits);
     }
     const users = diffMap(prev.users, next.users);
@@ -422,7 +424,11 @@ export class AccessAdmin {
     for (const t of h.permissions.listTopic()) h.permissions.clearTopic(t.user, t.vhost, t.exchange);
     h.limits.clearAll();
     for (const u of m.users.values()) putLiveUser(h, u);
-    for (const v of m.vhosts.values()) h.limits.setVhost(v.name, v.limits);
+    for (const v of m.vhosts.values()) {
+      h.limits.setVhost(v.name, v.limits);
+      const live = h.vhosts.get(v.name);
+      if (live !== undefined) live.defaultQueueType = v.defaultQueueType;
+    }
     for (const p of m.permissions.values()) h.permissions.set(p.user, p.vhost, p);
     for (const t of m.topics.values()) h.permissions.setTopic(t.user, t.vhost, t.exchange, t);
   }
