@@ -111,6 +111,13 @@ export class AccessChanges {
     return this.model.removeUser(name);
   }
 
+  /** rabbitmqctl set_user_tags: the tags only, the password stays. */
+  setUserTags(name: string, tags: string | readonly string[]): void {
+    const u = this.model.users.get(name);
+    if (u === undefined) throw notFound('user_not_found');
+    this.model.users.set(name, { ...u, tags: parseTags(tags) });
+  }
+
   setPermissions(user: string, vhost: string, p: { configure: string; write: string; read: string }): void {
     this.grantee(user, vhost);
     for (const k of ['configure', 'write', 'read'] as const) pattern(p[k], `${k} permission of user '${user}' in vhost '${vhost}'`);
@@ -316,6 +323,10 @@ export class AccessAdmin {
     return this.change((c) => c.deleteUser(name));
   }
 
+  setUserTags(name: string, tags: string | readonly string[]): Promise<void> {
+    return this.change((c) => c.setUserTags(name, tags));
+  }
+
   setPermissions(user: string, vhost: string, p: { configure: string; write: string; read: string }): Promise<void> {
     return this.change((c) => c.setPermissions(user, vhost, p));
   }
@@ -348,12 +359,22 @@ export class AccessAdmin {
     return this.change((c) => c.clearVhostLimit(vhost, name));
   }
 
+  /** rabbitmqctl set_vhost_limits: the given limits replace all of the vhost's (setVhostLimits merges). */
+  replaceVhostLimits(vhost: string, limits: unknown): Promise<void> {
+    return this.change((c) => c.replaceVhostLimits(vhost, limits));
+  }
+
   setUserLimits(user: string, limits: UserLimits): Promise<void> {
     return this.change((c) => c.setUserLimits(user, limits));
   }
 
   clearUserLimit(user: string, name: string): Promise<boolean> {
     return this.change((c) => c.clearUserLimit(user, name));
+  }
+
+  /** rabbitmqctl set_user_limits: the given limits replace all of the user's. */
+  replaceUserLimits(user: string, limits: unknown): Promise<void> {
+    return this.change((c) => c.replaceUserLimits(user, limits));
   }
 
   setClusterName(name: string): Promise<void> {
