@@ -73,6 +73,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     try {
       await importBootDefinitions(broker, boot, config.definitionsSkipIfUnchanged, log);
     } catch (err) {
+      await broker.access.discardFirstStart().catch(() => undefined);
       await broker.stop().catch(() => undefined);
       throw err;
     }

@@ -65,6 +65,9 @@ describe('definitions at boot', () => {
     writeFileSync(bad, '{"queues": {}}');
     await expect(startBroker({ ...opts, configFile: conf(work, `load_definitions = ${bad}\n`) })).rejects.toThrow(`definitions file '${bad}': 'queues' must be a list`);
     await expect(startBroker({ ...opts, configFile: conf(work, `load_definitions = ${join(work, 'missing.json')}\n`) })).rejects.toThrow(/cannot read definitions/);
+    // The failed first start left no access state behind: without the file, the default user is created.
+    const r = await start(data);
+    expect(r.broker.users.get('guest')).toBeDefined();
   });
 
   it('default_user_tags and default_permissions shape the default user of the first start only', async () => {

@@ -235,6 +235,8 @@ export class AccessAdmin {
   private model = new AccessModel();
   /** The change in progress; the next one waits for it. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** open() found no stored state: this is the data dir's first start. */
+  startedFresh = false;
 
   constructor(host: AccessHost) {
     this.host = host;
@@ -278,7 +280,18 @@ export class AccessAdmin {
     if (changed) await store.save(m.snapshot());
     this.model = m;
     this.syncLive();
+    this.startedFresh = stored === null;
     return { fresh: stored === null, vhosts: [...m.vhosts.keys()] };
+  }
+
+  /**
+   * After a failed first start (boot definitions refused): forget the state written at open, so
+   * the next start is a first start again and, without boot definitions, creates the default user.
+   */
+  async discardFirstStart(): Promise<void> {
+    if (!this.startedFresh || this.store === null) return;
+    await this.tail;
+    await this.store.remove();
   }
 
   // ---- reads (the durable view; the live stores agree once a change has returned) ----
