@@ -14,6 +14,7 @@
 import { AmqpError } from '../../protocol/errors.js';
 import type { Broker } from '../broker.js';
 import { AccessAdminError, type AccessChanges } from '../auth/access-admin.js';
+import type { UserLimits } from '../auth/limits.js';
 import { Exchange } from '../exchange/exchange.js';
 import { parseQueueArguments } from '../queue/arguments.js';
 import type { VHost } from '../vhost.js';
@@ -89,7 +90,8 @@ function applyAccess(c: AccessChanges, defs: NormalizedDefinitions, report: Impo
     const where = `users[${i}] '${u.name}'`;
     try {
       if (c.putUser({ name: u.name, password: u.password, passwordHash: u.passwordHash, hashingAlgorithm: u.hashingAlgorithm, tags: u.tags }) === 'created') created.add(u.name);
-      c.replaceUserLimits(u.name, u.limits);
+      // Merged into the user's limits, as RabbitMQ's put_user does (an empty set changes nothing).
+      c.setUserLimits(u.name, u.limits as UserLimits);
     } catch (err) {
       throw FAIL(where, err);
     }
