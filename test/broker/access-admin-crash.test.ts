@@ -156,6 +156,37 @@ describe('AccessAdmin under SIGKILL', () => {
     await c.kill();
   });
 
+  it('a kill among vhost adds and deletes leaves directories matching the vhosts, each returned change kept', async () => {
+    const dir = dataDir();
+    let c = await Child.start(dir);
+    const n = 60;
+    const killAfter = randInt(5, 80);
+    const ops = new Map<number, [string, string]>();
+    for (let i = 0; i < n; i++) {
+      ops.set(c.call('putVhost', `v${i}`).id, ['put', `v${i}`]);
+      if (i % 2 === 1) ops.set(c.call('deleteVhost', `v${i - 1}`).id, ['delete', `v${i - 1}`]);
+    }
+    while (c.acked.length < Math.min(killAfter, ops.size)) await new Promise((r) => setTimeout(r, 1));
+    await c.kill();
+    // A vhost whose every operation returned is in its last state; one with an operation still
+    // running at the kill may be in either (written but not yet answered).
+    const acked = new Set(c.acked);
+    const last = new Map<string, string>();
+    const unsettled = new Set<string>();
+    for (const [id, [op, name]] of ops) {
+      if (acked.has(id)) last.set(name, op);
+      else unsettled.add(name);
+    }
+    for (const name of unsettled) last.delete(name);
+    c = await Child.start(dir);
+    const d = (await c.ok('dump')) as Dump;
+    const names = new Set(d.vhosts.map((v) => v.name));
+    for (const [name, op] of last) expect(names.has(name)).toBe(op === 'put');
+    for (let i = 0; i < n; i++) expect(existsSync(vhostDir(dir, `v${i}`))).toBe(names.has(`v${i}`));
+    expect(d.vhosts.every((v) => v.open)).toBe(true);
+    await c.kill();
+  });
+
   it('deleting a vhost under confirming publishers: its clients get 320, another vhost loses nothing confirmed', async () => {
     const dir = dataDir();
     let c = await Child.start(dir);
