@@ -55,7 +55,7 @@ describe('AccessStore', () => {
     await new AccessStore(d).save(snapshot(2));
     const file = join(d, ACCESS_FILE);
     const buf = readFileSync(file);
-    buf[buf.length - 5] ^= 0x01;
+    buf.writeUInt8((buf.readUInt8(buf.length - 5) ^ 0x01), buf.length - 5);
     writeFileSync(file, buf);
     const err = await new AccessStore(d).load().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AccessStoreError);
