@@ -49,11 +49,12 @@ export interface ImportReport {
 /** Nobody owns an imported queue; exclusive queues are never exported. */
 const IMPORT_OWNER = {};
 
-const FAIL = (where: string, err: unknown): DefinitionsError => {
-  if (err instanceof DefinitionsError) return err;
-  const msg = err instanceof AmqpError ? err.replyText.replace(/^[A-Z_]+ - /, '') : err instanceof Error ? err.message : String(err);
-  return new DefinitionsError(`${where}: ${msg}`);
-};
+/** An error's reason without the AMQP reply-code name. */
+function reason(err: unknown): string {
+  return err instanceof AmqpError ? err.replyText.replace(/^[A-Z_]+ - /, '') : err instanceof Error ? err.message : String(err);
+}
+
+const FAIL = (where: string, err: unknown): DefinitionsError => (err instanceof DefinitionsError ? err : new DefinitionsError(`${where}: ${reason(err)}`));
 
 export async function importDefinitions(broker: Broker, doc: unknown, opts: ImportOptions = {}): Promise<ImportReport> {
   const defs = readDefinitions(doc, opts.vhost);
@@ -70,17 +71,16 @@ export async function importDefinitions(broker: Broker, doc: unknown, opts: Impo
     opts.onProgress?.(done, total);
   };
   const policySpecs = checkPolicies(defs);
-  let plan: TopologyPlan | null = null;
   // Everything is checked inside the batch, against the access state it would produce: a throw
   // here leaves the broker as it was.
-  await broker.access.batch((c) => {
+  const plan = await broker.access.batch((c) => {
     applyAccess(c, defs, report);
-    plan = planTopology(broker, c, defs, report);
+    return planTopology(broker, c, defs, report);
   });
   progress(defs.users.length + defs.vhosts.length + defs.permissions.length + defs.topicPermissions.length);
   await applyPolicies(broker, defs, policySpecs, report);
   progress(defs.policies.length + defs.operatorPolicies.length);
-  await applyTopology(broker, plan as unknown as TopologyPlan, report, progress);
+  await applyTopology(broker, plan, report, progress);
   return report;
 }
 
@@ -276,7 +276,7 @@ async function applyTopology(broker: Broker, plan: TopologyPlan, report: ImportR
       report.bindings++;
     } catch (err) {
       // An existing exclusive queue of a client: left alone.
-      report.skipped.push(`binding of ${b.destinationType} '${b.destination}' to exchange '${b.source}' in vhost '${b.vhost}': ${FAIL('', err).message.slice(2)}`);
+      report.skipped.push(`binding of ${b.destinationType} '${b.destination}' to exchange '${b.source}' in vhost '${b.vhost}': ${reason(err)}`);
     }
     progress(1);
   }
