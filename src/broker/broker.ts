@@ -79,7 +79,7 @@ export class Broker {
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
-    this.vhosts.set('/', this.makeVhost('/'));
+    this.vhosts.set(this.config.defaultVhost, this.makeVhost(this.config.defaultVhost));
   }
 
   private makeVhost(name: string): VHost {
@@ -117,11 +117,11 @@ export class Broker {
   }
 
   /**
-   * The default vhost's stores, the only ones a connection reaches until vhosts other than '/'
-   * are reachable over AMQP; then connections use their own vhost's `store`.
+   * The default vhost's stores (for tools and metrics that look at one vhost); connections use
+   * their own vhost's `store`.
    */
   get persistence(): Persistence | null {
-    return this.started ? (this.vhosts.get('/')?.store ?? null) : null;
+    return this.started ? (this.vhosts.get(this.config.defaultVhost)?.store ?? null) : null;
   }
 
   /**

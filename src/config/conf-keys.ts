@@ -204,10 +204,10 @@ export const KEYS: readonly KeySpec[] = [
   },
   {
     key: 'default_vhost',
-    values: '`/`',
-    effect: "only '/' until vhosts can be created; any other vhost is refused",
+    values: 'a vhost name (default `/`)',
+    effect: 'the vhost created on the first start, where the default user gets default_permissions',
     apply: set('defaultVhost', (v) => {
-      if (v !== '/') throw new ConfValueError(`'${v}' is not supported: warren serves the one vhost '/' until vhosts can be created`);
+      if (v === '') throw new ConfValueError('the vhost name is empty');
       return v;
     }),
   },

@@ -64,7 +64,7 @@ export interface Config {
   defaultUser: string;
   /** RabbitMQ's default_pass. */
   defaultPass: string;
-  /** RabbitMQ's default_vhost. warren serves the one vhost '/' until vhosts can be created. */
+  /** RabbitMQ's default_vhost: the vhost created on the first start (default '/'). */
   defaultVhost: string;
   /** RabbitMQ's loopback_users: users who may only connect from loopback (default guest). */
   loopbackUsers: string[];
@@ -164,9 +164,7 @@ export function resolveConfig(partial: Partial<Config>): Config {
     c.users = [{ name: c.defaultUser, password: c.defaultPass, loopbackOnly: c.loopbackUsers.includes(c.defaultUser) }];
   }
   if (c.defaultUser === '') throw new ConfigError('empty default user');
-  if (c.defaultVhost !== '/') {
-    throw new ConfigError(`default vhost '${c.defaultVhost}' is not supported: warren serves the one vhost '/' until vhosts can be created`);
-  }
+  if (c.defaultVhost === '') throw new ConfigError('empty default vhost');
   if (c.authMechanisms.length === 0) throw new ConfigError('no authentication mechanism enabled');
   for (const m of c.authMechanisms) {
     if (!AUTH_MECHANISMS.includes(m)) throw new ConfigError(`unsupported authentication mechanism '${String(m)}' (${AUTH_MECHANISMS.join(', ')})`);

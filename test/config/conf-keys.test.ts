@@ -118,7 +118,6 @@ describe('rabbitmq.conf keys', () => {
     ['proxy_protocol = true', '/etc/warren/rabbitmq.conf:1: proxy_protocol: the PROXY protocol is not supported'],
     ['server_properties.capabilities = x', '/etc/warren/rabbitmq.conf:1: server_properties.capabilities: the capabilities table cannot be replaced'],
     ['heartbeat 30', "/etc/warren/rabbitmq.conf:1: expected 'key = value'"],
-    ['default_vhost = app', "/etc/warren/rabbitmq.conf:1: default_vhost: 'app' is not supported: warren serves the one vhost '/' until vhosts can be created"],
     ["default_user = ''", '/etc/warren/rabbitmq.conf:1: default_user: the user name is empty'],
   ])('refuses %j', (text, message) => {
     expect(confError(text)).toBe(message);
@@ -224,9 +223,10 @@ describe('default user, vhost and loopback users', () => {
     expect(resolveConfig({ users, defaultUser: 'alice' }).users).toEqual(users);
   });
 
-  it("refuses a default vhost other than '/' until vhosts exist", () => {
-    expect(() => resolveConfig({ defaultVhost: 'app' })).toThrow(
-      "default vhost 'app' is not supported: warren serves the one vhost '/' until vhosts can be created",
+  it('takes any default vhost name but an empty one', () => {
+    expect(resolveConfig({ defaultVhost: 'app' }).defaultVhost).toBe('app');
+    expect(() => resolveConfig({ defaultVhost: '' })).toThrow(
+      'empty default vhost',
     );
   });
 });

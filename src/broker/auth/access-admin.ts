@@ -19,7 +19,7 @@ export { AccessAdminError, AccessChanges, DEFAULT_QUEUE_TYPE, QUEUE_TYPES, type 
 
 /** What AccessAdmin needs of the broker (the Broker class; named here so this module does not import it). */
 export interface AccessHost {
-  readonly config: { readonly dataDir: string; readonly serverProperties: Readonly<Record<string, string>> };
+  readonly config: { readonly dataDir: string; readonly defaultVhost: string; readonly serverProperties: Readonly<Record<string, string>> };
   readonly log: Logger;
   readonly users: UserDatabase;
   readonly permissions: PermissionStore;
@@ -60,7 +60,7 @@ export class AccessAdmin {
     if (stored === null && seed) {
       for (const u of h.users.list()) m.users.set(u.name, { name: u.name, passwordHash: u.passwordHash, hashingAlgorithm: u.hashingAlgorithm, tags: [...u.tags], limits: {} });
       for (const p of h.permissions.list()) m.permissions.set(permissionKey(p.user, p.vhost), { user: p.user, vhost: p.vhost, configure: p.configure, write: p.write, read: p.read });
-      for (const name of h.vhosts.keys()) m.vhosts.set(name, newVhost(name, name === '/' ? 'Default virtual host' : ''));
+      for (const name of h.vhosts.keys()) m.vhosts.set(name, newVhost(name, name === h.config.defaultVhost ? 'Default virtual host' : ''));
     }
     const remove: string[] = [];
     let changed = stored === null || m.deletedVhosts.size > 0;
