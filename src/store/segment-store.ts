@@ -23,7 +23,7 @@ import {
 } from './record.js';
 import { QueueIndex } from './queue-index.js';
 import { recover } from './recovery.js';
-import { type Segment, SegmentLog } from './segment-log.js';
+import { type ReplicationSink, type Segment, SegmentLog } from './segment-log.js';
 import type { Clock } from '../util/clock.js';
 
 export interface SegmentStoreOptions {
@@ -45,6 +45,8 @@ export interface SegmentStoreOptions {
   now?: () => number;
   /** Clock for the batch-mode fsync timer (default: the system clock). */
   clock?: Clock;
+  /** Replication of the log (HA): given the log once it exists, returns the sink its batches go to. */
+  replication?: (log: SegmentLog) => ReplicationSink;
 }
 
 /** 8 MiB: see SegmentStoreOptions.segmentSize. */
@@ -68,6 +70,7 @@ export class SegmentStore implements MessageStore {
   private readonly maxReadFds: number;
   private readonly now: () => number;
   private readonly clock: Clock | undefined;
+  private readonly replication: ((log: SegmentLog) => ReplicationSink) | undefined;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
   /** Segments that may have become deletable; checked after each durable point. */
@@ -94,6 +97,7 @@ export class SegmentStore implements MessageStore {
     this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
     this.now = options.now ?? (() => performance.now());
     this.clock = options.clock;
+    this.replication = options.replication;
     this.log = null;
     this.queues = new Map();
     this.candidates = new Set();
@@ -136,6 +140,7 @@ export class SegmentStore implements MessageStore {
       ...(this.clock === undefined ? {} : { clock: this.clock }),
       chunkSize: this.chunkSize,
       maxReadFds: this.maxReadFds,
+      ...(this.replication === undefined ? {} : { replication: this.replication }),
       hooks: {
         // Records not written yet are read from the log's write buffers: nothing to track here.
         written: () => undefined,
