@@ -126,10 +126,12 @@ describe('warren serve --config', () => {
     expect(await refused([], { WARREN_CONFIG_FILE: f })).toBe(`warren: cannot read config file ${f}: ENOENT`);
   });
 
-  it('refuses RABBITMQ_DEFAULT_VHOST other than /', async () => {
-    expect(await refused(['--host', '127.0.0.1', '--port', '0'], { RABBITMQ_DEFAULT_VHOST: 'app' })).toBe(
-      "warren: default vhost 'app' is not supported: warren serves the one vhost '/' until vhosts can be created",
-    );
+  it('creates the vhost RABBITMQ_DEFAULT_VHOST names, where the default user may connect', async () => {
+    const out = await listening(['--host', '127.0.0.1', '--port', '0'], { RABBITMQ_DEFAULT_VHOST: 'app' });
+    const c = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${out.port}/app`);
+    await c.close();
+    // No '/' was created: amqplib only says the open was refused.
+    await expect(amqplib.connect(`amqp://guest:guest@127.0.0.1:${out.port}/`)).rejects.toThrow(/Expected ConnectionOpenOk/);
   });
 
   it('applies the file named by WARREN_CONFIG_FILE, and warns about ignored RabbitMQ keys', async () => {
