@@ -62,6 +62,9 @@ export class Broker {
     deliveryFailed: 0,
   };
 
+  /** When the broker was made (clock ms): uptime for the metrics. */
+  readonly startedAt: number;
+
   /** Per-message events, logged once when they start and then as one summary per queue per interval. */
   readonly logs: BrokerLogSummaries;
 
@@ -71,6 +74,7 @@ export class Broker {
     this.config = withoutPasswords(config);
     this.clock = clock;
     this.log = log;
+    this.startedAt = clock.now();
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
@@ -88,6 +92,7 @@ export class Broker {
     const key = (q: { name: string }): string => `${name}\u0000${q.name}`;
     vhost.listener.deadLettered = (q, reason, targets) => {
       const dlx = q.policy.deadLetterExchange;
+      this.stats.noteDeadLettered(q.policy.type, reason, dlx !== undefined);
       if (targets === 0) this.metrics.deadLetterDropped++;
       else this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
       // A poison message is worth a warning whether or not it had somewhere to go.

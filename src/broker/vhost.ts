@@ -68,6 +68,10 @@ export class VHost implements QueueHost, PublishHost {
   /** The broker's message totals (brokerStats.messages), at hand for the queues. */
   readonly globalStats: MessageCounters;
 
+  queueTypeStats(type: string): MessageCounters {
+    return this.brokerStats.forQueueType(type);
+  }
+
   constructor(name: string, clock: Clock, brokerStats: BrokerStats = new BrokerStats()) {
     this.name = name;
     this.clock = clock;
@@ -363,7 +367,10 @@ export class VHost implements QueueHost, PublishHost {
     for (let i = 0; i < targets.count; i++) {
       const t = targets.queues[i] as Queue;
       if (wouldCycle(dl.message, t.name)) continue;
-      if (t.enqueue(dl.message, undefined) === 'enqueued') n++;
+      if (t.enqueue(dl.message, undefined) === 'enqueued') {
+        n++;
+        t.deadLettersIn++;
+      }
     }
     this.onEntryRemoved(q, entry);
     this.listener.deadLettered?.(q, reason, n);

@@ -45,6 +45,8 @@ export interface QueueHost {
   /** The vhost's and the broker's message totals, counted beside the queue's own. */
   readonly stats: MessageCounters;
   readonly globalStats: MessageCounters;
+  /** The broker's totals for queues of a type (deliveries are labelled by queue type in Prometheus). */
+  queueTypeStats(type: string): MessageCounters;
   /** Whether deep queues can page messages out to disk. */
   readonly canPage: boolean;
   /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
@@ -143,6 +145,10 @@ export class Queue {
   readonly stats = new MessageCounters();
   /** Deliveries (consume or get) waiting for their ack. */
   unacked = 0;
+  /** The broker's totals for this queue's type. */
+  private readonly typeStats: MessageCounters;
+  /** Messages dead-lettered into this queue: a queue that has taken some is a dead-letter queue. */
+  deadLettersIn = 0;
 
   constructor(name: string, opts: QueueOptions, host: QueueHost) {
     this.name = name;
@@ -155,6 +161,7 @@ export class Queue {
     this.host = host;
     this.ready = new ReadyList(opts.policy.maxPriority);
     this.dedupKeys = opts.policy.deduplication ? new Map() : null;
+    this.typeStats = host.queueTypeStats(opts.policy.type);
     // Priority and dedup queues need every message's header at hand, so they stay in memory.
     this.tail = host.canPage && opts.policy.maxPriority === undefined && !opts.policy.deduplication ? new PagedTail() : null;
     this.touch();
@@ -312,6 +319,7 @@ export class Queue {
       this.stats.getEmpty++;
       this.host.stats.getEmpty++;
       this.host.globalStats.getEmpty++;
+      this.typeStats.getEmpty++;
       return undefined;
     }
     this.delivered(entry);
@@ -324,30 +332,36 @@ export class Queue {
     const q = this.stats;
     const v = this.host.stats;
     const g = this.host.globalStats;
+    const t = this.typeStats;
     if (get) {
       if (noAck) {
         q.getNoAck++;
         v.getNoAck++;
         g.getNoAck++;
+        t.getNoAck++;
       } else {
         q.get++;
         v.get++;
         g.get++;
+        t.get++;
       }
     } else if (noAck) {
       q.deliverNoAck++;
       v.deliverNoAck++;
       g.deliverNoAck++;
+      t.deliverNoAck++;
     } else {
       q.deliver++;
       v.deliver++;
       g.deliver++;
+      t.deliver++;
     }
     if (!noAck) this.unacked++;
     if (entry.redelivered) {
       q.redeliver++;
       v.redeliver++;
       g.redeliver++;
+      t.redeliver++;
     }
   }
 
@@ -357,6 +371,7 @@ export class Queue {
     this.stats.ack++;
     this.host.stats.ack++;
     this.host.globalStats.ack++;
+    this.typeStats.ack++;
     this.settle(entry);
   }
 

@@ -44,6 +44,7 @@ export function queueHost(overrides: Partial<QueueHost> = {}): QueueHost {
     dropPaged: () => undefined,
     stats: new MessageCounters(),
     globalStats: new MessageCounters(),
+    queueTypeStats: () => new MessageCounters(),
     ...overrides,
   };
 }
