@@ -78,7 +78,7 @@ export class Broker {
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
-    this.rates = new RateSampler(clock, (visit) => this.eachCounters(visit), SAMPLE_INTERVAL_MS, (now) => this.stats.churn.sample(now));
+    this.rates = new RateSampler(clock, () => this.counterSets(), SAMPLE_INTERVAL_MS, (now) => this.stats.churn.sample(now));
     this.vhosts.set('/', this.makeVhost('/'));
   }
 
@@ -117,14 +117,14 @@ export class Broker {
   }
 
   /** Every counter set the rates are sampled for: the broker's, then per vhost, exchange, queue and channel. */
-  eachCounters(visit: (c: MessageCounters) => void): void {
-    visit(this.stats.messages);
+  *counterSets(): Generator<MessageCounters> {
+    yield this.stats.messages;
     for (const v of this.vhosts.values()) {
-      visit(v.stats);
-      for (const e of v.exchanges.values()) visit(e.stats);
-      for (const q of v.queues.values()) visit(q.stats);
+      yield v.stats;
+      for (const e of v.exchanges.values()) yield e.stats;
+      for (const q of v.queues.values()) yield q.stats;
     }
-    for (const c of this.stats.channels) visit(c);
+    yield* this.stats.channels;
   }
 
   /**

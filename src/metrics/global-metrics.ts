@@ -4,6 +4,7 @@
 import type { Broker } from '../broker/broker.js';
 import { MessageCounters, type CounterField } from '../broker/stats/message-counters.js';
 import { MESSAGE_SIZE_BOUNDS } from '../broker/stats/message-sizes.js';
+import type { QueueTotals } from './queue-totals.js';
 import { labels, type TextWriter } from './text-format.js';
 
 const PROTOCOL = labels([['protocol', 'amqp091']]);
@@ -29,24 +30,17 @@ export function writeChurn(w: TextWriter, broker: Broker, prefix = 'rabbitmq_'):
 }
 
 /** rabbitmq_connections, _channels, _consumers, _queues. */
-export function writeTotals(w: TextWriter, broker: Broker, connections: number): void {
-  let queues = 0;
-  let consumers = 0;
-  for (const v of broker.vhosts.values()) {
-    queues += v.queues.size;
-    for (const q of v.queues.values()) consumers += q.consumerCount;
-  }
+export function writeTotals(w: TextWriter, broker: Broker, connections: number, totals: QueueTotals): void {
   w.single('rabbitmq_connections', 'gauge', 'Connections currently open', connections);
   w.single('rabbitmq_channels', 'gauge', 'Channels currently open', broker.stats.channels.size);
-  w.single('rabbitmq_consumers', 'gauge', 'Consumers currently connected', consumers);
-  w.single('rabbitmq_queues', 'gauge', 'Queues available', queues);
+  w.single('rabbitmq_consumers', 'gauge', 'Consumers currently connected', totals.consumers);
+  w.single('rabbitmq_queues', 'gauge', 'Queues available', totals.queues);
 }
 
-export function writeGlobal(w: TextWriter, broker: Broker): void {
+export function writeGlobal(w: TextWriter, broker: Broker, totals: QueueTotals): void {
   const s = broker.stats;
   const m = s.messages;
-  let consumers = 0;
-  for (const v of broker.vhosts.values()) for (const q of v.queues.values()) consumers += q.consumerCount;
+  const consumers = totals.consumers;
   let publishers = 0;
   for (const ch of s.channels) if (ch.publish > 0) publishers++;
 

@@ -13,11 +13,12 @@ import { writeChurn, writeGlobal, writeMessageSizes, writeTotals } from './globa
 import { writeIdentity } from './identity.js';
 import { writeAlarms, writeNodeMetrics } from './node-metrics.js';
 import { CHANNEL_GROUPS, EXCHANGE_GROUPS, QUEUE_CONSUMER_COUNT, QUEUE_GROUPS, type FamilyGroup } from './object-families.js';
+import { queueTotals } from './queue-totals.js';
 import { labels, TextWriter } from './text-format.js';
 import { writeWarrenMetrics } from './warren-metrics.js';
 
-/** Objects per slice: a few milliseconds of rendering at most. */
-export const SLICE = 2000;
+/** Samples (or objects summed) per slice: a few milliseconds of rendering at most. */
+export const SLICE = 1000;
 
 export interface MetricsSource {
   readonly broker: Broker;
@@ -40,15 +41,16 @@ export function* renderAggregated(src: MetricsSource, perObject = false): Genera
   const w = new TextWriter();
   writeCommon(w, b);
   yield w.take();
-  const queues = yield* snapshotQueues(b, null);
+  const queues = yield* snapshotQueues(b, null, false);
   yield* sumGroups(w, 'rabbitmq_', QUEUE_GROUPS, queues);
   yield* sumGroups(w, 'rabbitmq_', CHANNEL_GROUPS, channelList(b, null));
   yield* sumGroups(w, 'rabbitmq_', EXCHANGE_GROUPS, exchangeList(b, null));
-  writeTotals(w, b, src.connections());
+  const totals = yield* queueTotals(queues, SLICE);
+  writeTotals(w, b, src.connections(), totals);
   writeIdentity(w, b, 'aggregated');
-  writeGlobal(w, b);
+  writeGlobal(w, b, totals);
   writeMessageSizes(w, b);
-  writeWarrenMetrics(w, b);
+  writeWarrenMetrics(w, b, totals);
   yield w.take();
 }
 
@@ -63,12 +65,13 @@ export function* renderPerObject(src: MetricsSource, endpoint: 'per-object' | 'a
   const channels = channelList(b, null);
   for (const g of CHANNEL_GROUPS) yield* perObject(w, 'rabbitmq_', g, channels);
   for (const g of EXCHANGE_GROUPS) yield* perObject(w, 'rabbitmq_', g, exchangeList(b, null));
-  writeTotals(w, b, src.connections());
+  const totals = yield* queueTotals(queues, SLICE);
+  writeTotals(w, b, src.connections(), totals);
   yield* queueInfo(w, 'rabbitmq_', queues);
   writeIdentity(w, b, endpoint === 'aggregated' ? 'per-object' : endpoint);
-  writeGlobal(w, b);
+  writeGlobal(w, b, totals);
   writeMessageSizes(w, b);
-  writeWarrenMetrics(w, b);
+  writeWarrenMetrics(w, b, totals);
   yield* warrenPerObject(w, queues, channels, b.clock.now());
   yield w.take();
 }
@@ -107,14 +110,14 @@ function writeCommon(w: TextWriter, b: Broker): void {
   writeNodeMetrics(w, b, 'rabbitmq_');
 }
 
-/** Queues (optionally of some vhosts) with their label sets, built a slice at a time. */
-function* snapshotQueues(b: Broker, vhosts: ReadonlySet<string> | null): Generator<string, Labelled<Queue>[]> {
+/** Queues (optionally of some vhosts) with their label sets (unless only sums are wanted), a slice at a time. */
+function* snapshotQueues(b: Broker, vhosts: ReadonlySet<string> | null, withLabels = true): Generator<string, Labelled<Queue>[]> {
   const out: Labelled<Queue>[] = [];
   let n = 0;
   for (const v of b.vhosts.values()) {
     if (vhosts !== null && !vhosts.has(v.name)) continue;
     for (const q of v.queues.values()) {
-      out.push({ o: q, labels: labels([['vhost', v.name], ['queue', q.name]]) });
+      out.push({ o: q, labels: withLabels ? labels([['vhost', v.name], ['queue', q.name]]) : '' });
       if (++n % SLICE === 0) yield '';
     }
   }

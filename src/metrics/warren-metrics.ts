@@ -3,9 +3,10 @@
 // store's fsyncs, confirms nacked, the oldest unacked delivery, queues nobody consumes.
 
 import type { Broker } from '../broker/broker.js';
+import type { QueueTotals } from './queue-totals.js';
 import { labels, type TextWriter } from './text-format.js';
 
-export function writeWarrenMetrics(w: TextWriter, broker: Broker): void {
+export function writeWarrenMetrics(w: TextWriter, broker: Broker, totals: QueueTotals): void {
   const m = broker.metrics;
   w.family('warren_dead_lettered_total', 'counter', 'Messages republished to a dead-letter exchange, by reason.');
   // Every reason is always present, so rate() and increase() have a series from the first scrape.
@@ -25,25 +26,10 @@ export function writeWarrenMetrics(w: TextWriter, broker: Broker): void {
   }
   w.single('warren_oldest_unacked_seconds', 'gauge', 'Age of the oldest delivery still waiting for its ack, on any channel (0 if none).', (now - oldest) / 1000);
 
-  let paged = 0;
-  let unconsumed = 0;
-  let dlqMessages = 0;
-  let dlqs = 0;
-  for (const v of broker.vhosts.values()) {
-    for (const q of v.queues.values()) {
-      paged += q.pagedCount;
-      const depth = q.depth;
-      if (depth > 0 && q.consumerCount === 0) unconsumed++;
-      if (q.deadLettersIn > 0 && depth > 0) {
-        dlqs++;
-        dlqMessages += depth;
-      }
-    }
-  }
-  w.single('warren_queue_messages_paged', 'gauge', 'Ready messages kept on disk only, all queues.', paged);
-  w.single('warren_queues_ready_without_consumers', 'gauge', 'Queues with ready messages and no consumer.', unconsumed);
-  w.single('warren_dead_letter_queues_with_messages', 'gauge', 'Queues that have received dead-lettered messages and hold ready messages.', dlqs);
-  w.single('warren_dead_letter_queue_messages', 'gauge', 'Ready messages in queues that have received dead-lettered messages.', dlqMessages);
+  w.single('warren_queue_messages_paged', 'gauge', 'Ready messages kept on disk only, all queues.', totals.paged);
+  w.single('warren_queues_ready_without_consumers', 'gauge', 'Queues with ready messages and no consumer.', totals.unconsumed);
+  w.single('warren_dead_letter_queues_with_messages', 'gauge', 'Queues that have received dead-lettered messages and hold ready messages.', totals.deadLetterQueues);
+  w.single('warren_dead_letter_queue_messages', 'gauge', 'Ready messages in queues that have received dead-lettered messages.', totals.deadLetterMessages);
 
   // Each vhost has its own message store; operators alert on the totals.
   const stores = [...broker.vhosts.values()].flatMap((v) => (v.store === null ? [] : [v.store.messages.stats()]));
