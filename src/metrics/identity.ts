@@ -13,9 +13,9 @@ export function nodeName(): string {
   return `warren@${hostname()}`;
 }
 
-/** The cluster name: the configured cluster_name server property, else the node name (RabbitMQ's default). */
+/** The cluster name clients see in connection.start: the configured cluster_name server property, else its default. */
 export function clusterName(broker: Broker): string {
-  return broker.config.serverProperties['cluster_name'] ?? nodeName();
+  return broker.config.serverProperties['cluster_name'] ?? `warren@${process.env['HOSTNAME'] ?? 'localhost'}`;
 }
 
 export type Endpoint = 'aggregated' | 'per-object' | 'detailed' | 'memory-breakdown';

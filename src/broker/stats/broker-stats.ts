@@ -34,6 +34,13 @@ export class BrokerStats {
     if (this.channels.delete(s)) this.churn.channelClosed++;
   }
 
+  /** The open channels of one connection (by its name), in channel-number order. */
+  channelsOf(connectionName: string): ChannelStats[] {
+    const out: ChannelStats[] = [];
+    for (const s of this.channels) if (s.identity.connectionName === connectionName) out.push(s);
+    return out.sort((a, b) => a.identity.number - b.identity.number);
+  }
+
   /** The totals of queues of `type` (made on first use for a type not known yet). */
   forQueueType(type: string): MessageCounters {
     let c = this.byQueueType.get(type);

@@ -41,6 +41,7 @@ describe('message counters', () => {
     expect(pubStats.dropUnroutable).toBe(1);
     expect(pubStats.identity.vhost).toBe('/');
     expect(pubStats.name).toMatch(/^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ \(1\)$/);
+    expect(broker.stats.channelsOf(pubStats.identity.connectionName)).toEqual([pubStats]);
 
     const x = vhost.exchanges.get('st-x');
     const q = vhost.queues.get('st-q');
