@@ -1,10 +1,11 @@
 // A Prometheus scrape of many queues must not stall the broker. Starts warren (a built dist/)
 // with the metrics listener, declares --queues transient queues, then measures a bystander's
 // AMQP round trip (publish one message to its own queue, receive it; one at a time, back to back)
-// while idle and while /metrics/per-object and /metrics are scraped, and reports the scrape times
+// while idle and while /metrics/per-object and /metrics are scraped (by curl, in its own process), and reports the scrape times
 // and the bystander's latency percentiles for each window.
 //
 //   node bench/metrics-scrape.mjs [--queues 100000] [--scrapes 3] [--warren-root DIR]
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,13 +75,15 @@ try {
       let done = false;
       let bytes = 0;
       const start = performance.now();
-      const scrape = fetch(`http://127.0.0.1:${metricsPort}${p}`)
-        .then((r) => r.text())
-        .then((t) => {
-          bytes = t.length;
+      // curl in its own process: reading 100 MB here would stall this process's bystander, not the broker.
+      const scrape = new Promise((resolve, reject) =>
+        execFile('curl', ['-sS', '-o', '/dev/null', '-w', '%{size_download}', `http://127.0.0.1:${metricsPort}${p}`], (err, out) => {
           done = true;
-          return performance.now() - start;
-        });
+          if (err) return reject(err);
+          bytes = Number(out);
+          resolve(performance.now() - start);
+        }),
+      );
       const rtts = await measure(() => done);
       const ms = await scrape;
       row(`${p} #${s + 1}`, rtts, `   scrape ${(ms / 1000).toFixed(2)} s, ${(bytes / 1e6).toFixed(1)} MB`);
