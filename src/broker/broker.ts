@@ -116,9 +116,14 @@ export class Broker {
     return vhost;
   }
 
+  /** The broker's message totals now: the sum over its vhosts (and those deleted). */
+  messageTotals(): MessageCounters {
+    return this.stats.refresh(this.vhosts.values());
+  }
+
   /** Every counter set the rates are sampled for: the broker's, then per vhost, exchange, queue and channel. */
   *counterSets(): Generator<MessageCounters> {
-    yield this.stats.messages;
+    yield this.messageTotals();
     for (const v of this.vhosts.values()) {
       yield v.stats;
       for (const e of v.exchanges.values()) yield e.stats;
@@ -163,6 +168,7 @@ export class Broker {
       const vhost = this.vhosts.get(name);
       if (vhost === undefined) return false;
       this.vhosts.delete(name);
+      this.stats.retireVhost(vhost);
       // As in RabbitMQ, the vhost's permissions and limits go with it.
       this.permissions.clearVhost(name);
       this.limits.clearVhost(name);

@@ -72,18 +72,11 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   readonly stats = new MessageCounters();
   /** The broker's statistics (totals, churn, sizes); a vhost made alone gets its own. */
   readonly brokerStats: BrokerStats;
-  /** The broker's message totals (brokerStats.messages), at hand for the queues. */
-  readonly globalStats: MessageCounters;
-
-  queueTypeStats(type: string): MessageCounters {
-    return this.brokerStats.forQueueType(type);
-  }
 
   constructor(name: string, clock: Clock, brokerStats: BrokerStats = new BrokerStats()) {
     this.name = name;
     this.clock = clock;
     this.brokerStats = brokerStats;
-    this.globalStats = brokerStats.messages;
     this.delayed = new DelayedMessages(clock, (d) => this.releaseDelayed(d));
     const opts = { durable: true, autoDelete: false, internal: false, args: {} };
     this.exchanges.set('', new Exchange('', 'direct', opts));
@@ -320,6 +313,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
     this.brokerStats.churn.queueDeleted++;
+    this.brokerStats.retireQueue(q.policy.type, q.stats);
     const n = q.messageCount;
     this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();

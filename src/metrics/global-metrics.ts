@@ -39,35 +39,44 @@ export function writeTotals(w: TextWriter, broker: Broker, connections: number, 
 
 export function writeGlobal(w: TextWriter, broker: Broker, totals: QueueTotals): void {
   const s = broker.stats;
-  const m = s.messages;
+  const m = broker.messageTotals();
   const consumers = totals.consumers;
+  const byType = new Map<string, MessageCounters>();
+  for (const [type, c] of s.retiredByQueueType) byType.set(type, c);
+  for (const [type, c] of totals.byType) {
+    const sum = new MessageCounters();
+    sum.addAll(c);
+    const retired = s.retiredByQueueType.get(type);
+    if (retired !== undefined) sum.addAll(retired);
+    byType.set(type, sum);
+  }
   let publishers = 0;
   for (const ch of s.channels) if (ch.publish > 0) publishers++;
 
   w.family('rabbitmq_global_consumers', 'gauge', 'Current number of consumers');
   w.sample('rabbitmq_global_consumers', PROTOCOL, consumers);
-  const byType = (name: string, help: string, read: (c: MessageCounters) => number): void => {
+  const perType = (name: string, help: string, read: (c: MessageCounters) => number): void => {
     w.family(name, 'counter', help);
     for (const [label, type] of QUEUE_TYPES) {
-      w.sample(name, labels([['protocol', 'amqp091'], ['queue_type', label]]), read(s.byQueueType.get(type) ?? NONE));
+      w.sample(name, labels([['protocol', 'amqp091'], ['queue_type', label]]), read(byType.get(type) ?? NONE));
     }
   };
   const plain = (name: string, help: string, field: CounterField): void => {
     w.family(name, 'counter', help);
     w.sample(name, PROTOCOL, m[field]);
   };
-  byType('rabbitmq_global_messages_acknowledged_total', 'Total number of messages acknowledged by consumers', (c) => c.ack);
+  perType('rabbitmq_global_messages_acknowledged_total', 'Total number of messages acknowledged by consumers', (c) => c.ack);
   plain('rabbitmq_global_messages_confirmed_total', 'Total number of messages confirmed to publishers', 'confirm');
   writeDeadLettered(w, broker);
-  byType('rabbitmq_global_messages_delivered_consume_auto_ack_total', 'Total number of messages delivered to consumers using basic.consume with automatic acknowledgment', (c) => c.deliverNoAck);
-  byType('rabbitmq_global_messages_delivered_consume_manual_ack_total', 'Total number of messages delivered to consumers using basic.consume with manual acknowledgment', (c) => c.deliver);
-  byType('rabbitmq_global_messages_delivered_get_auto_ack_total', 'Total number of messages delivered to consumers using basic.get with automatic acknowledgment', (c) => c.getNoAck);
-  byType('rabbitmq_global_messages_delivered_get_manual_ack_total', 'Total number of messages delivered to consumers using basic.get with manual acknowledgment', (c) => c.get);
-  byType('rabbitmq_global_messages_delivered_total', 'Total number of messages delivered to consumers', (c) => c.deliver + c.deliverNoAck + c.get + c.getNoAck);
-  byType('rabbitmq_global_messages_get_empty_total', 'Total number of times basic.get operations fetched no message', (c) => c.getEmpty);
+  perType('rabbitmq_global_messages_delivered_consume_auto_ack_total', 'Total number of messages delivered to consumers using basic.consume with automatic acknowledgment', (c) => c.deliverNoAck);
+  perType('rabbitmq_global_messages_delivered_consume_manual_ack_total', 'Total number of messages delivered to consumers using basic.consume with manual acknowledgment', (c) => c.deliver);
+  perType('rabbitmq_global_messages_delivered_get_auto_ack_total', 'Total number of messages delivered to consumers using basic.get with automatic acknowledgment', (c) => c.getNoAck);
+  perType('rabbitmq_global_messages_delivered_get_manual_ack_total', 'Total number of messages delivered to consumers using basic.get with manual acknowledgment', (c) => c.get);
+  perType('rabbitmq_global_messages_delivered_total', 'Total number of messages delivered to consumers', (c) => c.deliver + c.deliverNoAck + c.get + c.getNoAck);
+  perType('rabbitmq_global_messages_get_empty_total', 'Total number of times basic.get operations fetched no message', (c) => c.getEmpty);
   plain('rabbitmq_global_messages_received_confirm_total', 'Total number of messages received from publishers expecting confirmations', 'publishConfirm');
   plain('rabbitmq_global_messages_received_total', 'Total number of messages received from publishers', 'publish');
-  byType('rabbitmq_global_messages_redelivered_total', 'Total number of messages redelivered to consumers', (c) => c.redeliver);
+  perType('rabbitmq_global_messages_redelivered_total', 'Total number of messages redelivered to consumers', (c) => c.redeliver);
   plain('rabbitmq_global_messages_routed_total', 'Total number of messages routed to queues or streams', 'routed');
   plain('rabbitmq_global_messages_unroutable_dropped_total', 'Total number of messages published as non-mandatory into an exchange and dropped as unroutable', 'dropUnroutable');
   plain('rabbitmq_global_messages_unroutable_returned_total', 'Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable', 'returnUnroutable');

@@ -42,11 +42,8 @@ export interface QueueHost {
   deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
-  /** The vhost's and the broker's message totals, counted beside the queue's own. */
+  /** The vhost's message totals, counted beside the queue's own (the broker's are their sum). */
   readonly stats: MessageCounters;
-  readonly globalStats: MessageCounters;
-  /** The broker's totals for queues of a type (deliveries are labelled by queue type in Prometheus). */
-  queueTypeStats(type: string): MessageCounters;
   /** Whether deep queues can page messages out to disk. */
   readonly canPage: boolean;
   /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
@@ -153,8 +150,6 @@ export class Queue {
   readonly stats = new MessageCounters();
   /** Deliveries (consume or get) waiting for their ack. */
   unacked = 0;
-  /** The broker's totals for this queue's type. */
-  private readonly typeStats: MessageCounters;
   /** Messages dead-lettered into this queue: a queue that has taken some is a dead-letter queue. */
   deadLettersIn = 0;
 
@@ -170,7 +165,6 @@ export class Queue {
     this.host = host;
     this.ready = new ReadyList(opts.policy.maxPriority);
     this.dedupKeys = opts.policy.deduplication ? new Map() : null;
-    this.typeStats = host.queueTypeStats(opts.policy.type);
     // Priority and dedup queues need every message's header at hand, so they stay in memory.
     this.tail = host.canPage && opts.policy.maxPriority === undefined && !opts.policy.deduplication ? new PagedTail() : null;
     this.touch();
@@ -356,8 +350,6 @@ export class Queue {
     if (entry === undefined) {
       this.stats.getEmpty++;
       this.host.stats.getEmpty++;
-      this.host.globalStats.getEmpty++;
-      this.typeStats.getEmpty++;
       return undefined;
     }
     this.delivered(entry);
@@ -365,41 +357,29 @@ export class Queue {
     return entry;
   }
 
-  /** Count a delivery at the queue, its vhost and the broker; one waiting for an ack counts as unacked. */
+  /** Count a delivery at the queue and its vhost; one waiting for an ack counts as unacked. */
   private countDelivery(entry: QueueEntry, noAck: boolean, get: boolean): void {
     const q = this.stats;
     const v = this.host.stats;
-    const g = this.host.globalStats;
-    const t = this.typeStats;
     if (get) {
       if (noAck) {
         q.getNoAck++;
         v.getNoAck++;
-        g.getNoAck++;
-        t.getNoAck++;
       } else {
         q.get++;
         v.get++;
-        g.get++;
-        t.get++;
       }
     } else if (noAck) {
       q.deliverNoAck++;
       v.deliverNoAck++;
-      g.deliverNoAck++;
-      t.deliverNoAck++;
     } else {
       q.deliver++;
       v.deliver++;
-      g.deliver++;
-      t.deliver++;
     }
     if (!noAck) this.unacked++;
     if (entry.redelivered) {
       q.redeliver++;
       v.redeliver++;
-      g.redeliver++;
-      t.redeliver++;
     }
   }
 
@@ -408,8 +388,6 @@ export class Queue {
     this.unacked--;
     this.stats.ack++;
     this.host.stats.ack++;
-    this.host.globalStats.ack++;
-    this.typeStats.ack++;
     this.settle(entry);
   }
 

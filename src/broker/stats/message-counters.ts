@@ -38,13 +38,18 @@ export class MessageCounters {
   /** Filled by RateSampler: the counters at the last sample and the per-second rates since the one before. */
   sample: RateSample | null = null;
 
-  /** Add every counter of `other` (folding a closed channel or a deleted vhost into a total). */
+  /** Add every counter of `other` (folding a deleted vhost or queue into a total). */
   addAll(other: MessageCounters): void {
     for (const k of COUNTER_FIELDS) this[k] += other[k];
   }
+
+  /** Copy every counter of `other`. */
+  setAll(other: MessageCounters): void {
+    for (const k of COUNTER_FIELDS) this[k] = other[k];
+  }
 }
 
-export type CounterField = Exclude<keyof MessageCounters, 'sample' | 'addAll'>;
+export type CounterField = Exclude<keyof MessageCounters, 'sample' | 'addAll' | 'setAll'>;
 
 /** Every counter field, in STAT_KEYS order first. */
 export const COUNTER_FIELDS: readonly CounterField[] = [

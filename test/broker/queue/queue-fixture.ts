@@ -43,8 +43,6 @@ export function queueHost(overrides: Partial<QueueHost> = {}): QueueHost {
     loadPaged: () => null,
     dropPaged: () => undefined,
     stats: new MessageCounters(),
-    globalStats: new MessageCounters(),
-    queueTypeStats: () => new MessageCounters(),
     ...overrides,
   };
 }
