@@ -114,4 +114,3 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
   }
   return out;
 }
-
