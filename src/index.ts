@@ -10,9 +10,12 @@ import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
 import { MetricsServer } from './metrics/metrics-server.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { HaNode, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
+import { RoleServer } from './ha/role-server.js';
 
 export type { Config, TlsVerify } from './config/config.js';
 export type { TlsMaterial } from './server/tls.js';
+export type { HaOptions, HaRole } from './ha/node.js';
 
 export interface StartOptions extends Partial<Config> {
   clock?: Clock;
@@ -26,6 +29,8 @@ export interface StartOptions extends Partial<Config> {
   configFile?: string;
   /** Values used where neither these options nor the config file give one. */
   defaults?: Partial<Config>;
+  /** Replication of each vhost's stores (set by the HA leader path). */
+  replication?: (vhostDir: string) => StoreReplication;
 }
 
 export interface RunningBroker {
@@ -47,7 +52,7 @@ export interface RunningBroker {
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { clock, logger, tls, configFile, defaults, ...partial } = options;
+  const { clock, logger, tls, configFile, defaults, replication, ...partial } = options;
   const file = configFile === undefined ? null : loadConfigFile(configFile);
   const given = withoutUndefined(partial);
   const config = resolveConfig({
@@ -64,6 +69,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   for (const w of file?.warnings ?? []) log.warn({ file: file?.file, line: w.line, key: w.key, hint: w.hint }, 'config key ignored');
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
+  if (replication !== undefined) broker.replication = replication;
   const report = await broker.start();
   const listener = new Listener(broker, log);
   // The WebSocket and metrics servers take one address: the given host, or IPv4 loopback by default.
@@ -109,4 +115,76 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
 /** An option given as undefined does not hide the config file's value for it. */
 function withoutUndefined(o: Partial<Config>): Partial<Config> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<Config>;
+}
+
+export interface HaStartOptions extends StartOptions {
+  ha: HaOptions;
+  /** Port of GET /ha/role (null: none). */
+  haRolePort?: number | null;
+}
+
+export interface RunningHaNode {
+  role(): HaRole;
+  /** The GET /ha/role port, when asked for. */
+  readonly rolePort: number | null;
+  /** The broker while this node leads, else null. */
+  current(): RunningBroker | null;
+  /** Resolves with the broker the next time this node serves (at once if it does now). */
+  serving(): Promise<RunningBroker>;
+  close(): Promise<void>;
+}
+
+/**
+ * A node of an HA group: a standby following the replicated log until it wins the lead, then
+ * warren's normal recovery on its directory and the listeners; when fenced, every client is
+ * closed (320 CONNECTION_FORCED), the directory wiped, and the node follows again.
+ */
+export async function startHaBroker(options: HaStartOptions): Promise<RunningHaNode> {
+  const { ha, haRolePort, ...start } = options;
+  const clock = start.clock ?? systemClock;
+  const dataDir = start.dataDir ?? resolveConfig({ ...start.defaults, ...withoutUndefined(start) }).dataDir;
+  const log = start.logger ?? createRootLogger(start.logLevel ?? start.defaults?.logLevel ?? 'warn');
+  mkdirSync(dataDir, { recursive: true });
+  const node = new HaNode(ha, dataDir, clock, log.child({ component: 'ha' }));
+  let running: RunningBroker | null = null;
+  let waiters: ((b: RunningBroker) => void)[] = [];
+  let stopped = false;
+  const roles = haRolePort === undefined || haRolePort === null ? null : new RoleServer(() => ({ role: node.role, group: ha.group, node: node.node, epoch: node.epoch }));
+  const rolePort = roles === null ? null : await roles.listen(start.host ?? LOOPBACK_V4, haRolePort as number);
+  const cycle = async (): Promise<void> => {
+    while (!stopped) {
+      const turn = await node.waitForLead();
+      if (turn === null) return;
+      const b = await startBroker({ ...start, dataDir, logger: log, replication: turn.replication });
+      running = b;
+      node.serving();
+      for (const w of waiters.splice(0)) w(b);
+      const err = await turn.ended;
+      running = null;
+      if (stopped) return;
+      node.fenced();
+      log.error({ group: ha.group, err: err.message }, 'HA: fenced, another node leads; closing every connection and rebuilding as a standby');
+      await b.close();
+      if (stopped) return;
+      await node.wipe();
+    }
+  };
+  const loop = cycle().catch((err: unknown) => {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'HA node stopped');
+  });
+  return {
+    role: () => node.role,
+    rolePort,
+    current: () => running,
+    serving: () => (running !== null ? Promise.resolve(running) : new Promise((r) => waiters.push(r))),
+    close: async () => {
+      stopped = true;
+      await node.close();
+      const b = running;
+      running = null;
+      await b?.close();
+      await loop;
+      await roles?.close();
+    },
+  };
 }

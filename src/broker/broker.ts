@@ -21,6 +21,7 @@ const LOOP_WINDOW_MS = 1000;
 import { Persistence } from './persistence.js';
 import { recoverDataDir, recoverVhost, type RecoveryReport } from './vhost-recovery.js';
 import { createVhostDir, removeVhostDir } from '../store/data-dir.js';
+import type { StoreReplication } from '../store/segment-log.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
 import { BrokerStats } from './stats/broker-stats.js';
 import { RateSampler, SAMPLE_INTERVAL_MS } from './stats/rate-sampler.js';
@@ -48,6 +49,8 @@ export class Broker {
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
   readonly loop: LoopMonitor;
+  /** Replication of each vhost's stores (HA leader), by vhost directory; set before start(). */
+  replication: ((vhostDir: string) => StoreReplication) | null = null;
   /** start() opened the stores: vhosts added from now on get theirs at once. */
   private started = false;
   /** The add or delete of each vhost in progress (see serially). */
@@ -198,7 +201,7 @@ export class Broker {
 
   /** Open the stores in `dir` for `vhost`, rebuild what they hold, and attach them. */
   private async openStores(vhost: VHost, dir: string): Promise<RecoveryReport> {
-    const p = new Persistence(dir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store', vhost: vhost.name }));
+    const p = new Persistence(dir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store', vhost: vhost.name }), this.replication?.(dir) ?? null);
     const report = await recoverVhost(p, vhost);
     // Publish confirms come back with the error; block publishers so nothing more is accepted.
     p.whenMessagesFail((err) => this.alarms.raiseStoreFailure(err));

@@ -22,6 +22,11 @@ const FLAG_REPLY_TO = 1 << 9;
 const FLAG_EXPIRATION = 1 << 8;
 const FLAG_USER_ID = 1 << 4;
 
+/** Whether content-header property flags (the u16 after class, weight and body size) include an expiration. */
+export function hasExpirationFlag(flags: number): boolean {
+  return (flags & FLAG_EXPIRATION) !== 0;
+}
+
 /** Reads a body kept on disk (the message store). */
 export interface BodyPager {
   readBody(queue: string, seq: number): Buffer;
@@ -138,7 +143,7 @@ export class Message {
   }
 
   get hasExpiration(): boolean {
-    return (this.flags & FLAG_EXPIRATION) !== 0;
+    return hasExpirationFlag(this.flags);
   }
 
   get hasUserId(): boolean {

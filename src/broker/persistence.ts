@@ -8,6 +8,7 @@ import { encodeTable, type FieldTable } from '../protocol/field-table.js';
 import { DefinitionsStore, type BindingDef, type PolicyDef } from '../store/definitions-store.js';
 import type { DurableCallback, MessageStore, StoredMessage } from '../store/message-store.js';
 import { SegmentStore } from '../store/segment-store.js';
+import type { StoreReplication } from '../store/segment-log.js';
 import { SpillStore } from '../store/spill-store.js';
 import type { Clock } from '../util/clock.js';
 import { LogSummary } from '../util/log-summary.js';
@@ -54,14 +55,14 @@ export class Persistence {
   private readonly ackFailedLog: LogSummary;
 
   /** `dir` is the vhost's directory (data-dir.ts). */
-  constructor(dir: string, sync: SyncMode, syncIntervalMs: number, clock: Clock, log: Logger) {
+  constructor(dir: string, sync: SyncMode, syncIntervalMs: number, clock: Clock, log: Logger, replication: StoreReplication | null = null) {
     this.clock = clock;
     this.log = log;
     this.unreadableLog = new LogSummary(clock, log, { level: 'error', msg: 'paged message unreadable, dropped', countsField: 'stores' });
     this.ackFailedLog = new LogSummary(clock, log, { level: 'error', msg: 'store rejected an ack', countsField: 'stores' });
     const now = (): number => clock.now();
-    this.messages = new SegmentStore({ dir: join(dir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now, clock });
-    this.definitions = new DefinitionsStore({ dir: join(dir, 'definitions') });
+    this.messages = new SegmentStore({ dir: join(dir, 'messages'), sync, batchIntervalMs: syncIntervalMs, now, clock, ...(replication === null ? {} : { replication: replication.messages }) });
+    this.definitions = new DefinitionsStore({ dir: join(dir, 'definitions'), ...(replication === null ? {} : { onRecord: replication.definitions }) });
     // No fsync, no index, no ack records: spilled messages are transient and the directory is emptied at every start.
     this.spillStore = new SpillStore({ dir: join(dir, 'spill') });
     this.durability = new MessageDurability((cb) => this.whenMessagesDurable(cb));

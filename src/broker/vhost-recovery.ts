@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { numberValue } from '../protocol/field-table.js';
 import { createVhostDir, listVhostDirs, migrateFlatLayout } from '../store/data-dir.js';
 import { replayDefinitions, type ReplayReport } from './definitions-replay.js';
-import { Message } from './message.js';
+import { hasExpirationFlag, Message } from './message.js';
 import { DELAYED_PREFIX, type Persistence } from './persistence.js';
 import type { VHost } from './vhost.js';
 
@@ -114,10 +114,18 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
       }
       continue;
     }
-    for (const r of list) {
+    for (let i = 0; i < list.length; i++) {
+      const seq = list.seqAt(i);
+      const deliveries = list.deliveryCountAt(i);
+      // Most of a deep backlog stays on disk from the start, with no object built for it; a
+      // per-message TTL needs the header decoded, so those messages take the full path.
+      if (!hasExpirationFlag(list.propertyFlagsAt(i)) && q.restorePaged(seq, list.bodySizeAt(i), deliveries > 0, list.enqueuedAtAt(i))) {
+        report.messages++;
+        continue;
+      }
       // Only the header stays in memory; the body is read when the message is delivered.
-      const m = Message.paged(r.exchange, r.routingKey, r.header, r.size - r.header.length, p.messages, queueName, r.seq);
-      q.restore(m, r.seq, r.redelivered, r.deliveryCount, r.enqueuedAt);
+      const m = Message.paged(list.exchangeAt(i), list.routingKeyAt(i), list.headerAt(i), list.bodySizeAt(i), p.messages, queueName, seq);
+      q.restore(m, seq, deliveries > 0, deliveries, list.enqueuedAtAt(i));
       report.messages++;
     }
   }

@@ -487,6 +487,10 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     this.store?.dropPaged(q.name, seq, spilled);
   }
 
+  pagedDeliveries(q: Queue, seq: number): number {
+    return this.store?.messages.deliveryCount(q.name, seq) ?? 0;
+  }
+
   /** Hold a message for an x-delayed-message exchange; out gets the durability handle if it was written to disk. */
   delay(e: Exchange, routingKeys: readonly string[], message: Message, delay: number, out: PublishResult): void {
     const now = this.clock.now();

@@ -3,7 +3,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, configFromEnv, parseServerProperty, type Config, type LogLevel, type SyncMode, type TlsVerify } from '../config/config.js';
-import { startBroker } from '../index.js';
+import { startBroker, startHaBroker } from '../index.js';
 import { VERSION } from '../server/server-properties.js';
 import { parseWatermark } from './options.js';
 import { runCtl } from './ctl/main.js';
@@ -44,6 +44,19 @@ interface ServeOptions {
   metricsPerObject?: boolean;
   serverProperty?: Record<string, string>;
   vmMemoryHighWatermark?: number;
+  haNats?: string[];
+  haGroup?: string;
+  haTtlMs?: number;
+  haRolePort?: number;
+  haNode?: string;
+}
+
+/** --ha-nats: a comma-separated list of nats:// URLs. */
+function natsUrls(v: string): string[] {
+  const urls = v.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (urls.length === 0) throw new InvalidArgumentError('expected nats://host:port[,nats://host:port...]');
+  for (const u of urls) if (!/^(nats|tls):\/\/[^\s/]+$/.test(u) && !/^[^\s/:]+:\d+$/.test(u)) throw new InvalidArgumentError(`not a NATS URL: ${u}`);
+  return urls;
 }
 
 const program = new Command();
@@ -78,6 +91,11 @@ program
     'block publishers above this much memory: a fraction (< 1) of available memory or bytes; default 0.4 (env WARREN_VM_MEMORY_HIGH_WATERMARK)',
     parseWatermark,
   )
+  .option('--ha-nats <urls>', 'high availability: replicate to this NATS JetStream cluster (comma-separated nats:// URLs); the node is a standby until it leads', natsUrls)
+  .option('--ha-group <name>', 'HA replication group: one stream, one leader (default warren)')
+  .option('--ha-ttl-ms <ms>', 'HA: silence of the leader after which a standby takes over (default 2000)', int)
+  .option('--ha-role-port <port>', 'HA: serve GET /ha/role on this port (200 on the leader, 503 on standbys)', int)
+  .option('--ha-node <name>', 'HA: this node\'s unique name in the group (default host-pid-random)')
   .action(async (opts: ServeOptions) => {
     const fromFlags: Partial<Config> = {};
     if (opts.host !== undefined) fromFlags.host = opts.host;
@@ -102,7 +120,24 @@ program
     if (opts.serverProperty !== undefined) fromFlags.serverProperties = { ...fromEnv.serverProperties, ...opts.serverProperty };
     const configFile = opts.config ?? (process.env['WARREN_CONFIG_FILE'] || undefined);
     // Precedence: flags over environment over config file over defaults (info-level logs for the CLI).
-    const running = await startBroker({ defaults: { logLevel: 'info' }, configFile, ...fromEnv, ...fromFlags });
+    const base = { defaults: { logLevel: 'info' as LogLevel }, configFile, ...fromEnv, ...fromFlags };
+    if (opts.haNats === undefined && (opts.haGroup !== undefined || opts.haTtlMs !== undefined || opts.haRolePort !== undefined)) {
+      throw new InvalidArgumentError('--ha-group, --ha-ttl-ms and --ha-role-port need --ha-nats');
+    }
+    if (opts.haTtlMs !== undefined && opts.haTtlMs < 100) throw new InvalidArgumentError('--ha-ttl-ms must be at least 100');
+    const running =
+      opts.haNats === undefined
+        ? await startBroker(base)
+        : await startHaBroker({
+            ...base,
+            ha: {
+              nats: opts.haNats,
+              group: opts.haGroup ?? 'warren',
+              ...(opts.haTtlMs === undefined ? {} : { ttlMs: opts.haTtlMs }),
+              ...(opts.haNode === undefined ? {} : { node: opts.haNode }),
+            },
+            haRolePort: opts.haRolePort ?? null,
+          });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));
     };

@@ -101,6 +101,8 @@ export interface DefinitionsStoreOptions {
   dir: string;
   /** Compact once the log exceeds this and is at least twice the live state: 1 MiB replays in milliseconds. */
   compactAboveBytes?: number;
+  /** Each op as it is recorded (JSON bytes), in order: for replication (HA). */
+  onRecord?: (payload: Buffer) => void;
 }
 
 const MAGIC = 0x444e5257; // "WRND" as u32 LE
@@ -423,8 +425,10 @@ export class DefinitionsStore {
   private compactions: number;
   private syncs: number;
   private nextCompactCheck: number;
+  private readonly onRecord: ((payload: Buffer) => void) | null;
 
   constructor(options: DefinitionsStoreOptions) {
+    this.onRecord = options.onRecord ?? null;
     this.dir = options.dir;
     this.logPath = path.join(options.dir, LOG_NAME);
     this.tmpPath = path.join(options.dir, TMP_NAME);
@@ -565,7 +569,9 @@ export class DefinitionsStore {
     if (this.fd < 0) throw new Error('definitions store is not open');
     if (this.failed !== null) throw this.failed;
     this.state.apply(op);
-    const rec = frame(Buffer.from(toJson(op), 'utf8'));
+    const payload = Buffer.from(toJson(op), 'utf8');
+    this.onRecord?.(payload);
+    const rec = frame(payload);
     this.pending.push(rec);
     this.pendingBytes += rec.length;
     this.records++;
@@ -658,3 +664,6 @@ export class DefinitionsStore {
     return r.tornTail ? r.end : buf.length;
   }
 }
+
+/** For a replica that appends replicated ops to a definitions log (the HA follower): its file name, header and record framing. */
+export { LOG_NAME as DEFINITIONS_LOG_NAME, fileHeader as definitionsFileHeader, frame as frameDefinitionsRecord };

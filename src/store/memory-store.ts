@@ -4,7 +4,7 @@ import type {
   DurableCallback,
   MessageStore,
   MessageStoreStats,
-  RecoveredMessage,
+  RecoveredQueueMessages,
   StoredMessage,
 } from './message-store.js';
 import { MAX_SHORTSTR_BYTES } from './message-store.js';
@@ -57,7 +57,7 @@ export class MemoryStore implements MessageStore {
     };
   }
 
-  open(): Promise<Map<string, RecoveredMessage[]>> {
+  open(): Promise<Map<string, RecoveredQueueMessages>> {
     if (this.opened) return Promise.reject(new Error('store already opened'));
     const start = this.now();
     this.opened = true;
@@ -82,6 +82,10 @@ export class MemoryStore implements MessageStore {
     this.messageBytes += msg.header.length + msg.body.length;
     this.appended++;
     return seq;
+  }
+
+  deliveryCount(queue: string, seq: number): number {
+    return this.queues.get(queue)?.get(seq)?.deliveries ?? 0;
   }
 
   markDelivered(queue: string, seq: number): void {

@@ -39,6 +39,29 @@ export interface RecoveredMessage {
   readonly header: Buffer;
 }
 
+/**
+ * One queue's messages as open() finds them, in append order, as columns rather than objects (a
+ * backlog of millions would otherwise be millions of objects to build and collect). Positions run
+ * over [0, length); at(i) and iteration build RecoveredMessage objects.
+ */
+export interface RecoveredQueueMessages extends Iterable<RecoveredMessage> {
+  readonly length: number;
+  seqAt(i: number): number;
+  /** header.length + body.length. */
+  sizeAt(i: number): number;
+  bodySizeAt(i: number): number;
+  enqueuedAtAt(i: number): number;
+  /** Deliveries recorded (redelivered when above 0). */
+  deliveryCountAt(i: number): number;
+  exchangeAt(i: number): string;
+  routingKeyAt(i: number): string;
+  /** The content-header bytes, possibly a view into a buffer shared with other recovered headers. */
+  headerAt(i: number): Buffer;
+  /** The content header's property flags, read without cutting a view of the header. */
+  propertyFlagsAt(i: number): number;
+  at(i: number): RecoveredMessage;
+}
+
 /** err is null when the writes are on disk (per the store's sync mode), or the I/O error that stopped the store. */
 export type DurableCallback = (err: Error | null) => void;
 
@@ -74,7 +97,7 @@ export interface MessageStore {
    * Opens the store and returns the surviving messages of every queue, in append order.
    * Queues without messages are absent. Must be called once, before anything else.
    */
-  open(): Promise<Map<string, RecoveredMessage[]>>;
+  open(): Promise<Map<string, RecoveredQueueMessages>>;
 
   /**
    * Buffers a message for `queue` and returns its seq. Synchronous; nothing is on disk yet.
@@ -97,6 +120,9 @@ export interface MessageStore {
 
   /** Messages held for the queue. */
   messageCount(queue: string): number;
+
+  /** Deliveries recorded by markDelivered for a held message, before and since the last open(); 0 if not held. */
+  deliveryCount(queue: string, seq: number): number;
 
   /**
    * cb runs once everything appended/acked before this call is durable per the sync mode.

@@ -8,6 +8,8 @@
 // written again, and only its tail can ever be torn (by a crash while it was the newest).
 // Segments roll at `segmentSize` bytes (8 MiB default); a record larger than that gets a
 // segment of its own.
+// A sealed segment may have a summary next to it, `<id>.sum` (segment-summary.ts): the front of
+// each record, which recovery reads instead of the segment when it matches.
 //
 // Segment header, 16 bytes:
 //   0  4  magic "WRNS"

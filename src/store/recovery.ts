@@ -2,89 +2,45 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RecoveredMessage } from './message-store.js';
 import { QueueIndex } from './queue-index.js';
 import {
-  type FrameScan,
   RECORD_HEADER_SIZE,
   RecordType,
-  SEGMENT_HEADER_SIZE,
   FORMAT_VERSION,
   MIN_PAYLOAD,
   decodeQueueName,
   isSealed,
-  plausibleRecord,
-  recordChecksumOk,
   readSegmentHeader,
   readU64,
-  scanFrames,
   segmentVersion,
 } from './record.js';
 import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
+import { type RecordVisitor, scanSegment, walkSealed } from './segment-walk.js';
+import { SUMMARY_FILE_RE, type Summarised, readSummarised, summaryPath, visitSummary, writeSummary } from './segment-summary.js';
+import {
+  BytesInterner,
+  F_DELIVERIES,
+  F_ENQUEUED_AT,
+  F_EXCHANGE,
+  F_HEADER_LENGTH,
+  F_HEADER_REF,
+  F_LENGTH,
+  F_OFFSET,
+  F_PROPERTY_FLAGS,
+  PROPERTY_FLAGS_OFFSET,
+  F_ROUTING_KEY,
+  F_SEG,
+  F_SEQ,
+  F_SIZE,
+  NumColumn,
+  RecoveredQueue,
+  ScanTable,
+} from './recovered-queue.js';
 
-/**
- * Records that pass their checks, in file order: the record is buf[offset, offset + length), its
- * payload from offset + RECORD_HEADER_SIZE (no view is cut per record: a scan visits millions).
- */
-export type RecordVisitor = (type: number, seq: number, buf: Buffer, offset: number, length: number) => void;
+const EMPTY = Buffer.alloc(0);
 
 function allZero(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
-/** Walks the valid records of a segment image whose header was checked (see scanFrames for damage). */
-export function scanSegment(buf: Buffer, visit: RecordVisitor): FrameScan {
-  return scanFrames(buf, SEGMENT_HEADER_SIZE, plausibleRecord, (pos, total) => {
-    visit(buf[pos + RECORD_HEADER_SIZE] as number, readU64(buf, pos + RECORD_HEADER_SIZE + 1), buf, pos, total);
-  });
-}
-
-/**
- * Walks a sealed segment (record.ts: SEAL) checking the framing of every record and the CRC of
- * every record but MESSAGE ones, whose CRC is checked when the body is first read. Returns false,
- * having visited nothing, if anything looks wrong: the caller then checks the segment in full.
- *
- * Why a message's CRC may wait: a seal is written only after an fsync covering the whole segment
- * completed, so no write in it can be torn, and every confirmed message in it was durable before
- * its confirm. What the CRC can still find there is media damage, and a damaged message is never
- * delivered either way: the body read checks the whole record and drops it (counted in
- * corruptRecords). Until then it counts in its queue as it would have before the damage.
- */
-function walkSealed(buf: Buffer, visit: RecordVisitor): boolean {
-  const end = buf.length - RECORD_HEADER_SIZE - MIN_PAYLOAD;
-  let pos = SEGMENT_HEADER_SIZE;
-  let count = 0;
-  // Shape first, visit after: a wrong length would misread everything behind it.
-  const offsets: number[] = [];
-  // An unchecked MESSAGE seq still orders everything after it (recovery drops a message whose
-  // seq is not above the last one's): damage there must not cost later messages. Seqs must rise
-  // through the segment, and the last message, which no successor checks, has its CRC read.
-  let lastSeq = -1;
-  let lastMessage = -1;
-  while (pos < end) {
-    if (end - pos < RECORD_HEADER_SIZE) return false;
-    const len = buf.readUInt32LE(pos);
-    if (len > end - pos - RECORD_HEADER_SIZE || !plausibleRecord(buf, pos, len)) return false;
-    const type = buf[pos + RECORD_HEADER_SIZE];
-    if (type === RecordType.Seal) return false;
-    if (type === RecordType.Message) {
-      const seq = readU64(buf, pos + RECORD_HEADER_SIZE + 1);
-      if (seq <= lastSeq) return false;
-      lastSeq = seq;
-      lastMessage = pos;
-    } else if (!recordChecksumOk(buf, pos, len)) return false;
-    offsets.push(pos);
-    pos += RECORD_HEADER_SIZE + len;
-    count++;
-  }
-  if (pos !== end) return false;
-  if (lastMessage >= 0 && !recordChecksumOk(buf, lastMessage, buf.readUInt32LE(lastMessage))) return false;
-  for (let i = 0; i < count; i++) {
-    const at = offsets[i] as number;
-    const total = RECORD_HEADER_SIZE + buf.readUInt32LE(at);
-    visit(buf[at + RECORD_HEADER_SIZE] as number, readU64(buf, at + RECORD_HEADER_SIZE + 1), buf, at, total);
-  }
   return true;
 }
 
@@ -100,26 +56,10 @@ export interface Recovered {
   readonly messages: number;
   /** Segments read through their seal (message CRCs left to the first body read). */
   readonly sealedSegments: number;
-  /** What open() returns: per queue, in seq order, with enqueuedAt and header copied out. */
-  readonly recovered: Map<string, RecoveredMessage[]>;
-}
-
-/** A recovered message as open() returns it; mutable here while later records count deliveries. */
-class Recovering implements RecoveredMessage {
-  redelivered: boolean;
-  deliveryCount: number;
-
-  constructor(
-    readonly seq: number,
-    readonly size: number,
-    readonly enqueuedAt: number,
-    readonly exchange: string,
-    readonly routingKey: string,
-    readonly header: Buffer,
-  ) {
-    this.redelivered = false;
-    this.deliveryCount = 0;
-  }
+  /** Sealed segments whose summary was read instead of the segment (segment-summary.ts). */
+  readonly summarisedSegments: number;
+  /** What open() returns: per queue, in seq order, as columns (headers copied out of the segments). */
+  readonly recovered: Map<string, RecoveredQueue>;
 }
 
 /** A queue met during the scan: its messages as indices into the scan columns, in seq order. */
@@ -128,6 +68,9 @@ interface ScanQueue {
   readonly slots: NumColumn;
   /** Slots before this one are all removed (purges remove prefixes). */
   cursor: number;
+  /** Name ids of the exchange and routing key of its last message (-1: none yet). */
+  exchange: number;
+  routingKey: number;
 }
 
 function addRef(from: Segment, to: Segment): void {
@@ -137,101 +80,37 @@ function addRef(from: Segment, to: Segment): void {
   }
 }
 
-/**
- * One string per distinct byte sequence, found by hashing the bytes where they lie: recovered
- * lists would otherwise hold a copy per message, and decoding each name per message costs more
- * than the scan itself. Past `limit` distinct values, names are decoded and not kept.
- */
-class BytesInterner {
-  private readonly buckets = new Map<number, Array<{ bytes: Buffer; str: string }>>();
-  private size = 0;
-  constructor(private readonly limit: number) {}
-  get(buf: Buffer, start: number, end: number): string {
-    let h = 0x811c9dc5 ^ (end - start);
-    for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-    const bucket = this.buckets.get(h);
-    if (bucket !== undefined) {
-      for (const e of bucket) if (sameBytes(e.bytes, buf, start, end)) return e.str;
-    }
-    const str = buf.toString('utf8', start, end);
-    if (this.size < this.limit) {
-      const entry = { bytes: Buffer.from(buf.subarray(start, end)), str };
-      if (bucket === undefined) this.buckets.set(h, [entry]);
-      else bucket.push(entry);
-      this.size++;
-    }
-    return str;
-  }
-}
-
-function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean {
-  if (a.length !== end - start) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
-  return true;
-}
-
-/** Copies of small buffers packed into shared slabs: one allocation per 256 KiB, not one per message. */
-class HeaderArena {
-  private slab = Buffer.allocUnsafeSlow(0);
-  private used = 0;
-  /** A copy of buf[start, end). */
-  copy(buf: Buffer, start: number, end: number): Buffer {
-    const n = end - start;
-    if (n > this.slab.length - this.used) {
-      this.slab = Buffer.allocUnsafeSlow(Math.max(256 * 1024, n));
-      this.used = 0;
-    }
-    const slab = this.slab;
-    const at = this.used;
-    // A loop: Buffer#copy cuts a view per call, which costs more than a header's bytes.
-    if (n <= 512) for (let i = 0; i < n; i++) slab[at + i] = buf[start + i] as number;
-    else buf.copy(slab, at, start, end);
-    const out = this.slab.subarray(this.used, this.used + n);
-    this.used += n;
-    return out;
-  }
-}
-
-/** A growable column of numbers off the JS heap: a scan of a large backlog pushes millions. */
-class NumColumn {
-  private data = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  at(i: number): number {
-    return this.data[i] as number;
-  }
-}
-
 /** Replays every segment file in `dir`, cutting torn tails; files are read one at a time. */
 export async function recover(dir: string): Promise<Recovered> {
   const ids: number[] = [];
+  const summaryIds = new Set<number>();
   for (const name of await fs.promises.readdir(dir)) {
     const m = SEGMENT_FILE_RE.exec(name);
     if (m !== null) ids.push(Number(m[1]));
+    const sm = SUMMARY_FILE_RE.exec(name);
+    if (sm !== null) summaryIds.add(Number(sm[1]));
   }
   ids.sort((a, b) => a - b);
+  // Summaries of segments that no longer exist are left over from a deletion cut short: removed.
+  const segmentIds = new Set(ids);
+  for (const id of summaryIds) {
+    if (!segmentIds.has(id)) {
+      summaryIds.delete(id);
+      await fs.promises.rm(summaryPath(dir, id), { force: true });
+    }
+  }
 
   // Every MESSAGE record kept, in scan order, which is seq order (seqs only grow through the
-  // log), as columns: ack and delivered records carry only a seq, found by binary search.
-  const cSeq = new NumColumn();
-  /** Index into scanned. */
-  const cSeg = new NumColumn();
-  const cOffset = new NumColumn();
-  const cLength = new NumColumn();
+  // log), as rows of a table (recovered-queue.ts): ack and delivered records carry only a seq,
+  // found by binary search. open()'s result reads the same rows.
+  const names = new BytesInterner(65_536);
+  const table = new ScanTable(names);
   const scanned: Segment[] = [];
-  /** null once acked or purged. */
-  const cRec: Array<Recovering | null> = [];
   const scanQueues = new Map<string, ScanQueue>();
-  const queueNames = new BytesInterner(65_536);
-  const exchanges = new BytesInterner(65_536);
-  const routingKeys = new BytesInterner(65_536);
+  /** The same queues by name id (the interner's names are found without decoding). */
+  const queueById: Array<ScanQueue | undefined> = [];
+  /** The queue of the previous message: consecutive messages often share it. */
+  let lastQueue = -1;
   const segments: Segment[] = [];
   let nextSeq = 1;
   let lastMessageSeq = 0;
@@ -239,50 +118,59 @@ export async function recover(dir: string): Promise<Recovered> {
   let truncatedBytes = 0;
   let unknownPositions = 0;
   let sealedSegments = 0;
+  let summarisedSegments = 0;
 
   const find = (seq: number): number => {
     let lo = 0;
-    let hi = cSeq.length - 1;
+    let hi = table.rows - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const v = cSeq.at(mid);
+      const v = table.get(mid, F_SEQ);
       if (v < seq) lo = mid + 1;
       else if (v > seq) hi = mid - 1;
-      else return cRec[mid] === null ? -1 : mid;
+      else return table.get(mid, F_LENGTH) === 0 ? -1 : mid;
     }
     return -1;
   };
   const removeAt = (i: number, by: Segment): void => {
-    const seg = scanned[cSeg.at(i)] as Segment;
+    const seg = scanned[table.get(i, F_SEG)] as Segment;
     addRef(by, seg);
     seg.live--;
-    cRec[i] = null;
+    table.set(i, F_LENGTH, 0);
   };
 
   // One buffer for every segment (grown as needed): nothing kept from the scan is a view into it.
   let scratch = Buffer.allocUnsafeSlow(0);
-  const headers = new HeaderArena();
   for (const id of ids) {
     const seg = new Segment(id, dir, -1, 0);
+    const sumPath = summaryPath(dir, id);
+    let summarised: Summarised | null = null;
+    if (summaryIds.delete(id)) {
+      summarised = readSummarised(id, seg.path, sumPath);
+      // Unusable (torn, stale, or its segment damaged): the segment is read and checked instead.
+      if (summarised === null) await fs.promises.rm(sumPath, { force: true });
+    }
     // Synchronous reads: nothing else runs before recovery ends, and a thread-pool round trip
     // per chunk cost more than the copy itself on a loaded machine.
-    const fd = fs.openSync(seg.path, 'r');
-    let buf: Buffer;
-    try {
-      const size = fs.fstatSync(fd).size;
-      if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
-      buf = scratch.subarray(0, size);
-      let got = 0;
-      while (got < size) {
-        const bytesRead = fs.readSync(fd, buf, got, size - got, got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+    let buf: Buffer = EMPTY;
+    if (summarised === null) {
+      const fd = fs.openSync(seg.path, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+        buf = scratch.subarray(0, size);
+        let got = 0;
+        while (got < size) {
+          const bytesRead = fs.readSync(fd, buf, got, size - got, got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        buf = buf.subarray(0, got);
+      } finally {
+        fs.closeSync(fd);
       }
-      buf = buf.subarray(0, got);
-    } finally {
-      fs.closeSync(fd);
     }
-    const headerSeq = readSegmentHeader(buf);
+    const headerSeq = summarised?.headerSeq ?? readSegmentHeader(buf);
     if (headerSeq === null) {
       const version = segmentVersion(buf);
       if (version !== null && version !== FORMAT_VERSION) {
@@ -308,12 +196,13 @@ export async function recover(dir: string): Promise<Recovered> {
     const segIndex = scanned.length;
     scanned.push(seg);
 
-    const visit: RecordVisitor = (type, seq, buf, offset, length) => {
+    const visit: RecordVisitor = (type, seq, buf, at, stored, offset, length) => {
       nextSeq = Math.max(nextSeq, seq + 1);
       if (type === RecordType.Message) {
         // The MESSAGE layout (record.ts) read in place: no strings built for names already seen.
-        const n = offset + length;
-        const qAt = offset + RECORD_HEADER_SIZE + MIN_PAYLOAD;
+        // Everything up to the end of the content header must be in buf (a summary holds no more).
+        const n = at + stored;
+        const qAt = at + RECORD_HEADER_SIZE + MIN_PAYLOAD;
         const qEnd = qAt + 1 + (buf[qAt] as number);
         const exAt = qEnd + 8;
         const exEnd = exAt < n ? exAt + 1 + (buf[exAt] as number) : n + 1;
@@ -325,29 +214,38 @@ export async function recover(dir: string): Promise<Recovered> {
           return;
         }
         lastMessageSeq = seq;
-        const queueName = queueNames.get(buf, qAt + 1, qEnd);
-        let q = scanQueues.get(queueName);
+        const queueId = names.id(buf, qAt + 1, qEnd, lastQueue);
+        lastQueue = queueId;
+        let q = queueById[queueId];
         if (q === undefined) {
-          q = { name: queueName, slots: new NumColumn(), cursor: 0 };
-          scanQueues.set(queueName, q);
+          // Past the interner's limit a name gets a fresh id each time: its queue is found by name.
+          const name = names.strings[queueId] as string;
+          q = scanQueues.get(name);
+          if (q === undefined) {
+            q = { name, slots: new NumColumn(), cursor: 0, exchange: -1, routingKey: -1 };
+            scanQueues.set(name, q);
+          }
+          queueById[queueId] = q;
         }
         const h = rkEnd + 4;
-        q.slots.push(cSeq.length);
-        cSeq.push(seq);
-        cSeg.push(segIndex);
-        cOffset.push(offset);
-        cLength.push(length);
-        cRec.push(
-          new Recovering(
-            seq,
-            n - h,
-            readU64(buf, qEnd),
-            exchanges.get(buf, exAt + 1, exEnd),
-            routingKeys.get(buf, exEnd + 1, rkEnd),
-            // A copy: the scan buffer is reused for the next segment.
-            headers.copy(buf, h, h + headerLen),
-          ),
-        );
+        // A queue's messages mostly share their exchange and routing key: the last ones are tried first.
+        q.exchange = names.id(buf, exAt + 1, exEnd, q.exchange);
+        q.routingKey = names.id(buf, exEnd + 1, rkEnd, q.routingKey);
+        q.slots.push(table.rows);
+        const r = table.add();
+        const d = table.data;
+        d[r + F_SEQ] = seq;
+        d[r + F_SEG] = segIndex;
+        d[r + F_OFFSET] = offset;
+        d[r + F_LENGTH] = length;
+        d[r + F_SIZE] = length - (h - at);
+        d[r + F_ENQUEUED_AT] = readU64(buf, qEnd);
+        d[r + F_EXCHANGE] = q.exchange;
+        d[r + F_ROUTING_KEY] = q.routingKey;
+        // A copy: the scan buffer is reused for the next segment.
+        d[r + F_HEADER_REF] = table.headers.copy(buf, h, h + headerLen);
+        d[r + F_HEADER_LENGTH] = headerLen;
+        d[r + F_PROPERTY_FLAGS] = headerLen >= PROPERTY_FLAGS_OFFSET + 2 ? buf.readUInt16BE(h + PROPERTY_FLAGS_OFFSET) : 0;
         seg.live++;
       } else if (type === RecordType.Delivered || type === RecordType.Ack) {
         const i = find(seq);
@@ -356,15 +254,13 @@ export async function recover(dir: string): Promise<Recovered> {
           return;
         }
         if (type === RecordType.Delivered) {
-          addRef(seg, scanned[cSeg.at(i)] as Segment);
-          const r = cRec[i] as Recovering;
-          r.deliveryCount++;
-          r.redelivered = true;
+          addRef(seg, scanned[table.get(i, F_SEG)] as Segment);
+          table.set(i, F_DELIVERIES, table.get(i, F_DELIVERIES) + 1);
         } else {
           removeAt(i, seg);
         }
       } else if (type === RecordType.Purge) {
-        const name = decodeQueueName(buf.subarray(offset + RECORD_HEADER_SIZE, offset + length));
+        const name = decodeQueueName(buf.subarray(at + RECORD_HEADER_SIZE, at + stored));
         if (name === null) {
           corruptRecords++;
           return;
@@ -374,19 +270,30 @@ export async function recover(dir: string): Promise<Recovered> {
         // Everything of the queue below the purge's seq: a prefix of its slots.
         while (q.cursor < q.slots.length) {
           const i = q.slots.at(q.cursor);
-          if (cSeq.at(i) >= seq) break;
-          if (cRec[i] !== null) removeAt(i, seg);
+          if (table.get(i, F_SEQ) >= seq) break;
+          if (table.get(i, F_LENGTH) !== 0) removeAt(i, seg);
           q.cursor++;
         }
       } else if (type !== RecordType.Seal) {
         corruptRecords++;
       }
     };
+    if (summarised !== null) {
+      visitSummary(summarised.sum, visit);
+      sealedSegments++;
+      summarisedSegments++;
+      seg.size = summarised.size;
+      seg.written = seg.size;
+      segments.push(seg);
+      continue;
+    }
     if (isSealed(buf) && walkSealed(buf, visit)) {
       sealedSegments++;
       seg.size = buf.length;
       seg.written = seg.size;
       segments.push(seg);
+      // Sealed before summaries were written, or its summary was lost: the next start reads less.
+      await writeSummary(dir, id, buf);
       continue;
     }
     const r = scanSegment(buf, visit);
@@ -402,24 +309,25 @@ export async function recover(dir: string): Promise<Recovered> {
 
   let messages = 0;
   const queues = new Map<string, QueueIndex>();
-  const recovered = new Map<string, RecoveredMessage[]>();
+  const recovered = new Map<string, RecoveredQueue>();
   for (const q of scanQueues.values()) {
     let index: QueueIndex | null = null;
-    const list: RecoveredMessage[] = [];
+    const live = new NumColumn(q.slots.length - q.cursor);
     for (let k = q.cursor; k < q.slots.length; k++) {
       const i = q.slots.at(k);
-      const rec = cRec[i] ?? null;
-      if (rec === null) continue;
+      const length = table.get(i, F_LENGTH);
+      if (length === 0) continue;
       // A fresh buffer for the name: a view would pin the whole segment image in memory.
       index ??= new QueueIndex(q.name, Buffer.from(q.name, 'utf8'));
-      index.push(rec.seq, (scanned[cSeg.at(i)] as Segment).id, cOffset.at(i), cLength.at(i), rec.size);
-      if (rec.deliveryCount > 0) index.setDeliveries(index.end - 1, rec.deliveryCount);
-      list.push(rec);
+      index.push(table.get(i, F_SEQ), (scanned[table.get(i, F_SEG)] as Segment).id, table.get(i, F_OFFSET), length, table.get(i, F_SIZE));
+      const deliveries = table.get(i, F_DELIVERIES);
+      if (deliveries > 0) index.setDeliveries(index.end - 1, deliveries);
+      live.push(i);
     }
     if (index === null) continue;
     messages += index.count;
     queues.set(q.name, index);
-    recovered.set(q.name, list);
+    recovered.set(q.name, new RecoveredQueue(q.name, live.toArray(), table));
   }
   const last = ids[ids.length - 1];
   return {
@@ -433,6 +341,7 @@ export async function recover(dir: string): Promise<Recovered> {
     messages,
     recovered,
     sealedSegments,
+    summarisedSegments,
   };
 }
 

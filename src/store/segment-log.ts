@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
 import type { StoredMessage } from './message-store.js';
+import { summarise, summaryPath } from './segment-summary.js';
 import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
@@ -102,6 +103,27 @@ export interface SegmentLogHooks {
   deleted(segments: Segment[]): void;
 }
 
+/**
+ * Where written batches are replicated (high availability). The log hands each batch over as it
+ * writes it, in log order, and a confirm then waits for both its local fsync and
+ * `replicatedPos` passing it; the sink calls `SegmentLog.replicated()` when that moves. Without
+ * a sink nothing of this runs.
+ */
+export interface ReplicationSink {
+  /** Bytes [position, position + bytes) of `seg`, as written to it; `end` is the log position after them. */
+  batch(seg: Segment, position: number, iov: readonly Buffer[], bytes: number, end: number): void;
+  /** Log position up to which everything handed over is replicated. */
+  readonly replicatedPos: number;
+  /** These segments' files are gone locally. */
+  deleted(segs: readonly Segment[]): void;
+}
+
+/** What a vhost's stores replicate (HA): the message log's batches and the definitions ops. */
+export interface StoreReplication {
+  messages: (log: SegmentLog) => ReplicationSink;
+  definitions: (payload: Buffer) => void;
+}
+
 export interface SegmentLogOptions {
   dir: string;
   segmentSize: number;
@@ -120,6 +142,8 @@ export interface SegmentLogOptions {
    * backlog over many segments does not hold a descriptor for each.
    */
   ephemeral?: boolean;
+  /** Replication of every batch (HA), made for this log; confirms wait for it too. */
+  replication?: (log: SegmentLog) => ReplicationSink;
 }
 
 interface Batch {
@@ -200,6 +224,7 @@ export class SegmentLog {
   private readonly chunkSize: number;
   private readonly hooks: SegmentLogHooks;
   private readonly ephemeral: boolean;
+  private readonly sink: ReplicationSink | null;
   /** collect() was called since the writer loop last asked which segments may go. */
   private collectRequested: boolean;
   private nextId: number;
@@ -208,6 +233,8 @@ export class SegmentLog {
   private regionStart: number;
   private batch: Batch;
   private sealed: Batch[];
+  /** Summaries being written (segment-summary.ts). */
+  private readonly summarising = new Set<Promise<boolean>>();
   /** Batches being written now: their bytes are read from memory until `written` covers them. */
   private inflight: Batch[];
   /** Segments written since the last fsync. */
@@ -246,6 +273,7 @@ export class SegmentLog {
     this.reads = 0;
     this.hooks = opts.hooks;
     this.ephemeral = opts.ephemeral ?? false;
+    this.sink = null;
     this.collectRequested = false;
     this.segments = new Map();
     this.chunk = Buffer.allocUnsafeSlow(this.chunkSize);
@@ -285,6 +313,7 @@ export class SegmentLog {
       this.syncRequested = true;
       this.kick();
     };
+    this.sink = opts.replication === undefined ? null : opts.replication(this);
   }
 
   /** Adopts recovered segments and creates the first active one, durably (file and directory). */
@@ -353,7 +382,7 @@ export class SegmentLog {
   whenDurable(cb: DurableCallback): void {
     if (this.failed !== null) {
       process.nextTick(cb, this.failed);
-    } else if (this.position <= this.durablePos) {
+    } else if (this.position <= this.confirmedPos()) {
       process.nextTick(cb, null);
     } else {
       this.waiterCbs.push(cb);
@@ -472,6 +501,7 @@ export class SegmentLog {
         await closeFd(fd);
       }
     }
+    await Promise.all([...this.summarising]);
   }
 
   /** Resolves when the writer loop has nothing left to do. */
@@ -521,6 +551,8 @@ export class SegmentLog {
         // after a roll) are written at once, so the writer costs one event-loop turn per pass,
         // not one per batch, and appended records wait less in memory.
         if (this.ephemeral && batches.length > 1) await Promise.all(batches.map((b) => writevAll(b.seg.fd, b.iov, b.position, b.bytes)));
+        // Replication runs beside the local write and fsync; the sink copies what it keeps.
+        if (this.sink !== null) for (const b of batches) this.sink.batch(b.seg, b.position, b.iov, b.bytes, b.end);
         for (const b of batches) {
           if (!this.ephemeral || batches.length === 1) await writevAll(b.seg.fd, b.iov, b.position, b.bytes);
           b.seg.written = b.position + b.bytes;
@@ -598,6 +630,12 @@ export class SegmentLog {
     }
     s.size += SEAL_RECORD_SIZE;
     s.written = s.size;
+    // What recovery will read of this segment instead of all of it (segment-summary.ts); off the
+    // writer's path, so no confirm waits for it (close() does).
+    const p = summarise(this.dir, s.id, s.path, s.size)
+      .catch(() => false)
+      .finally(() => this.summarising.delete(p));
+    this.summarising.add(p);
   }
 
   /** An ephemeral log's finished segments are released here instead of after their fsync. */
@@ -616,6 +654,8 @@ export class SegmentLog {
   }
 
   private async deleteSegments(segs: Segment[]): Promise<void> {
+    // A summary still being written would outlive its segment.
+    if (this.summarising.size > 0) await Promise.all([...this.summarising]);
     for (const s of segs) {
       this.closeReadFd(s);
       if (s.fd >= 0) {
@@ -624,6 +664,7 @@ export class SegmentLog {
         await closeFd(fd);
       }
       await fs.promises.rm(s.path, { force: true });
+      await fs.promises.rm(summaryPath(this.dir, s.id), { force: true });
       this.dirty.delete(s);
     }
     // Before newer segments that reference these may go, the unlinks must be durable, or a
@@ -635,6 +676,7 @@ export class SegmentLog {
       this.segments.delete(s.id);
       this.segmentsDeleted++;
     }
+    this.sink?.deleted(segs);
     this.hooks.deleted(segs);
   }
 
@@ -642,7 +684,8 @@ export class SegmentLog {
     const cbs = this.waiterCbs;
     const targets = this.waiterTargets;
     let i = this.waiterHead;
-    while (i < cbs.length && (err !== null || (targets[i] as number) <= this.durablePos)) {
+    const confirmed = this.confirmedPos();
+    while (i < cbs.length && (err !== null || (targets[i] as number) <= confirmed)) {
       const cb = cbs[i] as DurableCallback;
       i++;
       this.waiterHead = i;
@@ -653,6 +696,21 @@ export class SegmentLog {
       this.waiterTargets = [];
       this.waiterHead = 0;
     }
+  }
+
+  /** Log position a confirm may rely on: durable locally and, with a sink, replicated. */
+  private confirmedPos(): number {
+    return this.sink === null ? this.durablePos : Math.min(this.durablePos, this.sink.replicatedPos);
+  }
+
+  /** The sink's replicatedPos moved: answer the waiters it covers. */
+  replicated(): void {
+    if (this.failed === null) this.resolveWaiters(null);
+  }
+
+  /** Replication failed for good (this node was fenced): no confirm may follow. */
+  replicationFailed(err: Error): void {
+    this.fail(err);
   }
 
   private fail(err: Error): void {

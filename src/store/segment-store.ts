@@ -7,7 +7,7 @@ import type {
   DurableCallback,
   MessageStore,
   MessageStoreStats,
-  RecoveredMessage,
+  RecoveredQueueMessages,
   StoredMessage,
   SyncMode,
 } from './message-store.js';
@@ -23,7 +23,7 @@ import {
 } from './record.js';
 import { QueueIndex } from './queue-index.js';
 import { recover } from './recovery.js';
-import { type Segment, SegmentLog } from './segment-log.js';
+import { type ReplicationSink, type Segment, SegmentLog } from './segment-log.js';
 import type { Clock } from '../util/clock.js';
 
 export interface SegmentStoreOptions {
@@ -45,6 +45,8 @@ export interface SegmentStoreOptions {
   now?: () => number;
   /** Clock for the batch-mode fsync timer (default: the system clock). */
   clock?: Clock;
+  /** Replication of the log (HA): given the log once it exists, returns the sink its batches go to. */
+  replication?: (log: SegmentLog) => ReplicationSink;
 }
 
 /** 8 MiB: see SegmentStoreOptions.segmentSize. */
@@ -68,6 +70,7 @@ export class SegmentStore implements MessageStore {
   private readonly maxReadFds: number;
   private readonly now: () => number;
   private readonly clock: Clock | undefined;
+  private readonly replication: ((log: SegmentLog) => ReplicationSink) | undefined;
   private log: SegmentLog | null;
   private readonly queues: Map<string, QueueIndex>;
   /** Segments that may have become deletable; checked after each durable point. */
@@ -83,6 +86,8 @@ export class SegmentStore implements MessageStore {
   private truncatedBytes: number;
   private recoveredMessages: number;
   private recoveryMs: number;
+  /** Segments open() read through their summary instead of in full (segment-summary.ts). */
+  summarisedSegments = 0;
 
   constructor(options: SegmentStoreOptions) {
     this.dir = options.dir;
@@ -94,6 +99,7 @@ export class SegmentStore implements MessageStore {
     this.maxReadFds = options.maxReadFds ?? DEFAULT_MAX_READ_FDS;
     this.now = options.now ?? (() => performance.now());
     this.clock = options.clock;
+    this.replication = options.replication;
     this.log = null;
     this.queues = new Map();
     this.candidates = new Set();
@@ -110,7 +116,7 @@ export class SegmentStore implements MessageStore {
     this.recoveryMs = 0;
   }
 
-  async open(): Promise<Map<string, RecoveredMessage[]>> {
+  async open(): Promise<Map<string, RecoveredQueueMessages>> {
     if (this.state !== 'new') throw new Error('store already opened');
     this.state = 'opening';
     const start = this.now();
@@ -121,6 +127,7 @@ export class SegmentStore implements MessageStore {
     this.truncatedBytes = r.truncatedBytes;
     this.unknownPositions = r.unknownPositions;
     this.recoveredMessages = r.messages;
+    this.summarisedSegments = r.summarisedSegments;
     this.messages = r.messages;
     const result = r.recovered;
     for (const [name, q] of r.queues) {
@@ -136,6 +143,7 @@ export class SegmentStore implements MessageStore {
       ...(this.clock === undefined ? {} : { clock: this.clock }),
       chunkSize: this.chunkSize,
       maxReadFds: this.maxReadFds,
+      ...(this.replication === undefined ? {} : { replication: this.replication }),
       hooks: {
         // Records not written yet are read from the log's write buffers: nothing to track here.
         written: () => undefined,
@@ -175,6 +183,12 @@ export class SegmentStore implements MessageStore {
     this.messageBytes += size;
     this.appended++;
     return seq;
+  }
+
+  deliveryCount(queue: string, seq: number): number {
+    const q = this.queues.get(queue);
+    const slot = q === undefined ? -1 : q.find(seq);
+    return q === undefined || slot < 0 ? 0 : q.deliveriesAt(slot);
   }
 
   markDelivered(queue: string, seq: number): void {

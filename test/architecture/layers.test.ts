@@ -25,7 +25,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   broker: ['broker', 'store', 'protocol', 'util', 'config', 'log.ts'],
   server: ['server', 'broker', 'protocol', 'util', 'config', 'log.ts'],
   metrics: ['metrics', 'broker', 'util'],
-  'index.ts': ['server', 'broker', 'metrics', 'config', 'log.ts', 'util'],
+  // High availability: the replicated log, leadership and the follower work on the store's files.
+  ha: ['ha', 'store', 'util', 'log.ts'],
+  'index.ts': ['server', 'broker', 'metrics', 'ha', 'config', 'log.ts', 'util'],
   cli: ['cli', 'config', 'index.ts', 'server', 'util'],
 };
 

@@ -204,6 +204,45 @@ describe('durable queues and persistent messages', { timeout: 3000 }, () => {
     expect(await drain(ch, q)).toEqual(['transient']);
   });
 
+  it('a deep quorum queue keeps the delivery count of messages recovered onto disk', async () => {
+    const dir = dataDir();
+    // Few in memory: most of the 40 are recovered straight into the paged tail.
+    let r = await start(dir, { pageAfterMessages: 8 });
+    const q = uniq('quorum-deep');
+    const n = 40;
+    {
+      const ch = await confirmChannel(await connect(r));
+      await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      for (let i = 0; i < n; i++) await publishConfirmed(ch, '', q, `m${i}`, persistent());
+      // Every message is returned twice.
+      for (let round = 0; round < 2; round++) {
+        const held: amqplib.GetMessage[] = [];
+        for (let i = 0; i < n; i++) {
+          const m = await ch.get(q);
+          if (m === false) throw new Error('empty');
+          held.push(m);
+        }
+        for (const m of held) ch.nack(m, false, true);
+        await ch.checkQueue(q);
+      }
+    }
+    await stop(r);
+    r = await start(dir, { pageAfterMessages: 8 });
+    // Recovered straight onto disk beyond the 8 in memory (no message object built for them).
+    expect(r.broker.vhost('/')?.queues.get(q)?.pagedCount).toBe(n - 8);
+    const ch = await channel(await connect(r));
+    const seen: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const m = await ch.get(q, { noAck: true });
+      if (m === false) throw new Error(`message ${i} missing`);
+      seen.push(m.content.toString());
+      expect(m.fields.redelivered, m.content.toString()).toBe(true);
+      expect(m.properties.headers?.['x-delivery-count'], m.content.toString()).toBe(2);
+    }
+    expect(await ch.get(q)).toBe(false);
+    expect(seen.sort()).toEqual([...Array(n).keys()].map((i) => `m${i}`).sort());
+  });
+
   it('rabbitmq-client publisher with confirms: messages survive', async () => {
     const dir = dataDir();
     let r = await start(dir);
@@ -256,6 +295,36 @@ describe('TTL across a restart', { timeout: 3000 }, () => {
     expect(await messageCount(ch, q)).toBe(2);
     clock.advance(2); // 301 ms: 'x' is dead too, 150 ms after the restart (not 300)
     expect(await messageCount(ch, q)).toBe(0);
+    expect(await ch.get(q)).toBe(false);
+  });
+
+  it('deep queue: messages recovered onto disk keep their deadlines, per message and per queue (manual clock)', async () => {
+    const dir = dataDir();
+    const clock = new ManualClock();
+    // 8 in memory after the restart, the other 22 recovered into the paged tail.
+    let r = await start(dir, { clock, pageAfterMessages: 8 });
+    const q = uniq('ttl-deep');
+    {
+      const ch = await confirmChannel(await connect(r));
+      await ch.assertQueue(q, { durable: true, arguments: { 'x-message-ttl': 300 } });
+      // Every third message has its own, shorter expiration.
+      for (let i = 0; i < 30; i++) await publishConfirmed(ch, '', q, `m${i}`, persistent(i % 3 === 0 ? { expiration: '200' } : {}));
+    }
+    clock.advance(150);
+    await stop(r);
+    r = await start(dir, { clock, pageAfterMessages: 8 });
+    expect(r.broker.vhost('/')?.queues.get(q)?.pagedCount).toBeGreaterThan(0);
+    const ch = await channel(await connect(r));
+    clock.advance(51); // 201 ms: the messages with expiration 200 are dead, the others not
+    const got: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const m = await ch.get(q, { noAck: true });
+      if (m === false) break;
+      got.push(m.content.toString());
+    }
+    // The first 12 live ones, from memory and then from disk, none with expiration 200.
+    expect(got).toEqual([...Array(18).keys()].filter((i) => i % 3 !== 0).map((i) => `m${i}`));
+    clock.advance(100); // 301 ms: x-message-ttl 300 has run out for the rest, on disk too
     expect(await ch.get(q)).toBe(false);
   });
 

@@ -2,6 +2,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageStore, RecoveredMessage, StoredMessage } from '../../src/store/message-store.js';
+import { recoveredLists } from '../../src/store/recovered-queue.js';
 
 export interface StoreHarness {
   /** A new, unopened store over fresh storage. */
@@ -58,7 +59,7 @@ export function messageStoreConformance(name: string, makeHarness: () => Promise
       if (harness === null || harness.reopen === null) throw new Error('not persistent');
       const s2 = harness.reopen();
       open.push(s2);
-      return [s2, await s2.open()];
+      return [s2, recoveredLists(await s2.open())];
     }
 
     afterEach(async () => {

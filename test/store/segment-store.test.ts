@@ -6,6 +6,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecoveredMessage } from '../../src/store/message-store.js';
 import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, isSealed, sealRecord, writeSegmentHeader } from '../../src/store/record.js';
+import { recoveredLists } from '../../src/store/recovered-queue.js';
 import { segmentPaths } from '../../src/store/recovery.js';
 import { segmentFileName } from '../../src/store/segment-log.js';
 import { SegmentStore, type SegmentStoreOptions } from '../../src/store/segment-store.js';
@@ -32,7 +33,7 @@ async function openStore(
 ): Promise<[SegmentStore, Map<string, RecoveredMessage[]>]> {
   const s = new SegmentStore({ dir, ...opts });
   stores.push(s);
-  return [s, await s.open()];
+  return [s, recoveredLists(await s.open())];
 }
 
 function bodies(s: SegmentStore, q: string, rec: Map<string, RecoveredMessage[]>): string[] {
@@ -53,6 +54,13 @@ async function fill(dir: string, n: number, sealed = false): Promise<string> {
   expect(isSealed(fs.readFileSync(first)), 'a clean close seals the segment').toBe(true);
   if (!sealed) fs.truncateSync(first, fs.statSync(first).size - SEAL_RECORD_SIZE);
   return first;
+}
+
+/** Removes the summary written with a segment's seal (segment-summary.ts), asserting there was one. */
+function removeSummary(segFile: string): void {
+  const sum = segFile.replace(/\.seg$/, '.sum');
+  expect(fs.existsSync(sum), 'a sealed segment has a summary').toBe(true);
+  fs.rmSync(sum);
 }
 
 /** Offsets of the records in a segment file, walking the length fields. */
@@ -172,6 +180,8 @@ describe('SegmentStore recovery', () => {
       if (damage === 'length') buf[(offs[2] as number) + 3] = 0x40; // m2's length now ~1 GiB
       else buf[(offs[10] as number) + 12]! ^= 0x01; // a byte of the ack's seq
       fs.writeFileSync(file, buf);
+      // The segment's summary would be read instead of it: this is about the walk of the segment.
+      removeSummary(file);
       const [s, rec] = await openStore(dir);
       const want = damage === 'length' ? ['m0', 'm1', 'm3', 'm4', 'm5', 'm6', 'm8', 'm9'] : ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9'];
       expect(bodies(s, 'q', rec), damage).toEqual(want);
@@ -188,6 +198,7 @@ describe('SegmentStore recovery', () => {
       // A high byte of the seq (payload: type, then u64 seq): it now claims a seq far above the others'.
       buf[(offs[damaged] as number) + 8 + 1 + 5]! ^= 0x01;
       fs.writeFileSync(file, buf);
+      removeSummary(file);
       const [s, rec] = await openStore(dir);
       // As the full check finds it: the damaged record alone is dropped.
       const want = [...Array(10).keys()].filter((i) => i !== damaged).map((i) => `m${i}`);

@@ -54,6 +54,8 @@ export interface QueueHost {
   loadPaged(queue: Queue, seq: number, spilled: boolean): Message | null;
   /** A paged-out message is gone for good (purge, delete, expiry). */
   dropPaged(queue: Queue, seq: number, spilled: boolean): void;
+  /** Deliveries the message store recorded for a paged-out stored message (0 if unknown). */
+  pagedDeliveries(queue: Queue, seq: number): number;
 }
 
 export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
@@ -95,6 +97,12 @@ const REQUEUE_SLICE = 4096;
 const DROP_SLICE = 4096;
 /** Most paged messages loaded back into memory by one refill. */
 const REFILL_BATCH = 4096;
+/**
+ * Recovered messages a pageable queue builds in memory before leaving the rest on disk: enough for
+ * the first deliveries; refill() brings more in as they go (building every entry of a deep backlog
+ * at start cost more than reading it).
+ */
+const RESTORE_IN_MEMORY = REFILL_BATCH;
 /** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */
 const PAGE_AFTER_BYTES = 128 * 1024 * 1024;
 
@@ -245,7 +253,8 @@ export class Queue {
       const entry = new QueueEntry(message, this.nextSeq++, spilled ? -1 : seq, expiresAt);
       if ((flags & PAGED_REDELIVERED) !== 0) {
         entry.redelivered = true;
-        entry.returns = 1;
+        // The tail keeps a flag, not a count: a stored message's count is the store's (as restore() has it).
+        entry.returns = spilled || !this.tracksDeliveries ? 1 : Math.max(1, this.host.pagedDeliveries(this, seq));
       }
       this.ready.push(entry);
     }
@@ -395,6 +404,21 @@ export class Queue {
   reject(entry: QueueEntry): void {
     this.unacked--;
     this.remove(entry, 'rejected');
+  }
+
+  /**
+   * A recovered message without a per-message TTL, left on disk from the start (no Message or
+   * entry is built for it): once RESTORE_IN_MEMORY (at most pageAfterMessages) are in memory, or
+   * whenever restore() would page it anyway. False when it must come through restore(): this
+   * queue keeps everything in memory (priority, deduplication), or its in-memory head is not full.
+   */
+  restorePaged(storeSeq: number, bodySize: number, redelivered: boolean, enqueuedAt: number): boolean {
+    const t = this.tail;
+    const head = Math.min(RESTORE_IN_MEMORY, this.host.pageAfterMessages);
+    if (t === null || (t.length === 0 && this.ready.length < head && !this.shouldPage())) return false;
+    this.readyBytes += bodySize;
+    t.push(storeSeq, this.expiryFor(undefined, enqueuedAt), bodySize, redelivered ? PAGED_REDELIVERED : 0);
+    return true;
   }
 
   /** Record a delivery of an entry (deliver or get). */

@@ -43,6 +43,7 @@ export function queueHost(overrides: Partial<QueueHost> = {}): QueueHost {
     loadPaged: () => null,
     dropPaged: () => undefined,
     stats: new MessageCounters(),
+    pagedDeliveries: () => 0,
     ...overrides,
   };
 }

@@ -1,0 +1,214 @@
+// ReplicatedLog on a NATS JetStream stream: file storage, R3 by default, one stream per
+// replication group. Appends are JetStream publishes with Nats-Expected-Last-Sequence (the
+// engine checks it after Raft, so a deposed leader's append is refused) and Nats-Msg-Id (a retry
+// after a timeout is deduplicated within the stream's duplicate window). Reads go through an
+// ordered consumer, recreated when the reader jumps.
+
+import { jetstream, jetstreamManager, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, nanos, NoRespondersError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
+import type { Clock, Timer } from '../util/clock.js';
+import { AppendTimeoutError, WrongLastSequenceError, type AppendOptions, type GroupSubjects, type LogEntry, type ReplicatedLog } from './replicated-log.js';
+
+/** JetStream's error codes for failed Nats-Expected-Last-Sequence and Nats-Expected-Last-Msg-Id checks. */
+const WRONG_LAST_SEQUENCE = 10071;
+const WRONG_LAST_MSG_ID = 10070;
+
+export interface JetStreamLogOptions {
+  /** nats:// URLs of the cluster's nodes. */
+  servers: readonly string[];
+  subjects: GroupSubjects;
+  /** Stream replicas (3 in production; the stream is created with it if missing). */
+  replicas: number;
+  /** How long an append waits for its ack before it counts as timed out. */
+  appendTimeoutMs: number;
+  clock: Clock;
+  /** Client name shown in the NATS monitoring pages. */
+  name: string;
+}
+
+/** Bytes the reader buffers ahead of read() before it stops taking more (frames are up to 8 MB each). */
+const READ_AHEAD_BYTES = 64 * 1024 * 1024;
+/** Bytes the consumer may have pulled and not yet handed over. */
+const PULL_BYTES = 32 * 1024 * 1024;
+
+interface Tail {
+  next: number;
+  readonly messages: ConsumerMessages;
+  readonly queue: LogEntry[];
+  queuedBytes: number;
+  /** Highest sequence queued: an ordered consumer that resets after a node's death must not hand one out twice. */
+  lastQueued: number;
+  error: Error | null;
+  wake: (() => void) | null;
+  /** Set while the reader waits for read() to take entries (back-pressure). */
+  drained: (() => void) | null;
+}
+
+export class JetStreamLog implements ReplicatedLog {
+  private readonly nc: NatsConnection;
+  private readonly js: JetStreamClient;
+  private readonly jsm: JetStreamManager;
+  private readonly opts: JetStreamLogOptions;
+  private tail: Tail | null = null;
+  /** The engine's max_payload, from the server's INFO. */
+  readonly maxPayload: number;
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, opts: JetStreamLogOptions) {
+    this.nc = nc;
+    this.jsm = jsm;
+    this.js = jetstream(nc, { timeout: opts.appendTimeoutMs });
+    this.opts = opts;
+    this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  /** Connects (retrying forever while no node answers) and makes sure the stream exists. */
+  static async open(opts: JetStreamLogOptions): Promise<JetStreamLog> {
+    const nc = await connect({
+      servers: [...opts.servers],
+      name: opts.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      // Fail fast when no node answers: the caller retries and says so in its logs.
+      waitOnFirstConnect: false,
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: opts.appendTimeoutMs });
+      const log = new JetStreamLog(nc, jsm, opts);
+      await log.ensureStream();
+      return log;
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  private async ensureStream(): Promise<void> {
+    const s = this.opts.subjects;
+    try {
+      await this.jsm.streams.info(s.stream);
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
+    }
+    try {
+      await this.jsm.streams.add({
+        name: s.stream,
+        subjects: [s.all],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        num_replicas: this.opts.replicas,
+        // Long enough for a retry after any append timeout.
+        duplicate_window: nanos(120_000),
+      });
+    } catch (err) {
+      // Another node created it meanwhile.
+      if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err;
+    }
+  }
+
+  async append(subject: string, data: Uint8Array, opts: AppendOptions): Promise<number> {
+    try {
+      const ack = await this.js.publish(subject, data, {
+        msgID: opts.msgId,
+        expect: opts.expectedLastMsgId === undefined ? { lastSequence: opts.expectedLastSeq } : { lastSequence: opts.expectedLastSeq, lastMsgID: opts.expectedLastMsgId },
+        timeout: this.opts.appendTimeoutMs,
+      });
+      return ack.seq;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && (err.code === WRONG_LAST_SEQUENCE || err.code === WRONG_LAST_MSG_ID)) throw new WrongLastSequenceError(opts.expectedLastSeq, err.message);
+      // No stream leader (an election) or no answer: the append may have gone in; retry with the same id.
+      if (err instanceof TimeoutError || err instanceof NoRespondersError) throw new AppendTimeoutError(err.message);
+      throw err;
+    }
+  }
+
+  async lastSequence(): Promise<number> {
+    const info = await this.jsm.streams.info(this.opts.subjects.stream);
+    return info.state.last_seq;
+  }
+
+  async purgeSubject(subject: string, keep = 0): Promise<void> {
+    await this.jsm.streams.purge(this.opts.subjects.stream, keep > 0 ? { filter: subject, keep } : { filter: subject });
+  }
+
+  async read(fromSeq: number, max: number, waitMs: number): Promise<LogEntry[]> {
+    let t = this.tail;
+    if (t === null || t.next !== fromSeq) {
+      await this.stopTail();
+      t = await this.startTail(fromSeq);
+    }
+    if (t.queue.length === 0 && t.error === null && waitMs > 0) {
+      const tail = t;
+      let timer: Timer | null = null;
+      await new Promise<void>((resolve) => {
+        tail.wake = resolve;
+        timer = this.opts.clock.after(waitMs, resolve);
+      });
+      tail.wake = null;
+      (timer as Timer | null)?.cancel();
+    }
+    if (t.error !== null && t.queue.length === 0) {
+      const err = t.error;
+      await this.stopTail();
+      throw err;
+    }
+    const out = t.queue.splice(0, max);
+    for (const e of out) t.queuedBytes -= e.data.length;
+    const drained = t.drained;
+    t.drained = null;
+    drained?.();
+    const last = out[out.length - 1];
+    if (last !== undefined) t.next = last.seq + 1;
+    return out;
+  }
+
+  private async startTail(fromSeq: number): Promise<Tail> {
+    const consumer = await this.js.consumers.get(this.opts.subjects.stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, fromSeq),
+    });
+    const messages = await consumer.consume({ max_bytes: PULL_BYTES });
+    const tail: Tail = { next: fromSeq, messages, queue: [], queuedBytes: 0, lastQueued: fromSeq - 1, error: null, wake: null, drained: null };
+    this.tail = tail;
+    void (async () => {
+      try {
+        for await (const m of messages) {
+          if (m.seq <= tail.lastQueued) continue;
+          tail.lastQueued = m.seq;
+          const id = m.headers?.get('Nats-Msg-Id');
+          tail.queue.push(id === undefined || id === '' ? { seq: m.seq, subject: m.subject, data: m.data } : { seq: m.seq, subject: m.subject, data: m.data, msgId: id });
+          tail.queuedBytes += m.data.length;
+          tail.wake?.();
+          // Back-pressure: the consumer pulls more only when this loop takes the next message.
+          if (tail.queuedBytes >= READ_AHEAD_BYTES) await new Promise<void>((r) => (tail.drained = r));
+        }
+        // The iterator ended without an error (the consumer went away): the next read starts a new one.
+        if (this.tail === tail) tail.error = new Error('log consumer closed');
+      } catch (err) {
+        tail.error = err instanceof Error ? err : new Error(String(err));
+      }
+      tail.wake?.();
+    })();
+    return tail;
+  }
+
+  private async stopTail(): Promise<void> {
+    const t = this.tail;
+    this.tail = null;
+    if (t !== null) {
+      t.messages.stop();
+      t.wake?.();
+      t.drained?.();
+    }
+  }
+
+  resetReader(): void {
+    void this.stopTail();
+  }
+
+  async close(): Promise<void> {
+    await this.stopTail();
+    await this.nc.close();
+  }
+}

@@ -1,0 +1,208 @@
+// One warren node of a replication group, before and between its turns as leader: connect to
+// the replicated log (waiting, and saying so, while it is unreachable), follow it into the data
+// directory, and hand over once this node wins a barrier. The broker side (index.ts) then runs
+// warren's normal recovery on the directory and serves; when the sequencer is fenced it stops
+// serving, wipes the directory and comes back here.
+
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import type { Logger } from '../log.js';
+import { VHOSTS_DIR } from '../store/data-dir.js';
+import type { StoreReplication } from '../store/segment-log.js';
+import type { Clock } from '../util/clock.js';
+import { Follower, HA_DIR } from './follower.js';
+import { JetStreamLog } from './jetstream-log.js';
+import { Leadership } from './leadership.js';
+import { groupSubjects, type GroupSubjects, type ReplicatedLog } from './replicated-log.js';
+import { Replicator } from './replicator.js';
+import type { Sequencer } from './sequencer.js';
+
+export interface HaOptions {
+  /** nats:// URLs of the NATS cluster. */
+  nats: readonly string[];
+  /** Replication group: one stream, one leader. */
+  group: string;
+  /** Silence after which a standby takes over (default 2000 ms). */
+  ttlMs?: number;
+  /** Leader appends in flight (default 3). */
+  window?: number;
+  /** Stream replicas when this node creates the stream (default 3). */
+  replicas?: number;
+  /** Unique name of this node in the group (default host-pid-random). */
+  node?: string;
+}
+
+export type { StoreReplication };
+
+export const DEFAULT_HA_TTL_MS = 2_000;
+
+export type HaRole = 'connecting' | 'standby' | 'promoting' | 'leader' | 'fenced' | 'stopped';
+
+export interface LeaderTurn {
+  readonly epoch: number;
+  readonly sequencer: Sequencer;
+  /** For Broker.replication: each vhost directory's stores replicate through the sequencer. */
+  readonly replication: (vhostDir: string) => StoreReplication;
+  /** Resolves when this turn ends: fenced (another node leads) or a replication failure. */
+  readonly ended: Promise<Error>;
+}
+
+export class HaNode {
+  readonly node: string;
+  readonly subjects: GroupSubjects;
+  role: HaRole = 'connecting';
+  epoch = 0;
+  private readonly o: HaOptions;
+  private readonly dataDir: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private rlog: JetStreamLog | null = null;
+  private leadership: Leadership | null = null;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+
+  constructor(o: HaOptions, dataDir: string, clock: Clock, log: Logger) {
+    this.o = o;
+    this.dataDir = dataDir;
+    this.clock = clock;
+    this.log = log;
+    this.subjects = groupSubjects(o.group);
+    this.node = o.node ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  }
+
+  private get ttl(): number {
+    return this.o.ttlMs ?? DEFAULT_HA_TTL_MS;
+  }
+
+  /** Connects to the log, retrying until it answers or stop() is called. */
+  private async connect(): Promise<JetStreamLog | null> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        const l = await JetStreamLog.open({
+          servers: this.o.nats,
+          subjects: this.subjects,
+          replicas: this.o.replicas ?? 3,
+          // Well under the TTL: an append lost with a dying NATS node is retried (same msg id) before
+          // a standby can count the silence as the leader's.
+          appendTimeoutMs: Math.max(500, Math.floor(this.ttl / 2)),
+          clock: this.clock,
+          name: `warren ${this.node}`,
+        });
+        if (attempt > 0) this.log.info({ group: this.o.group }, 'replicated log reachable');
+        return l;
+      } catch (err) {
+        // Once, then every 10th attempt: a long outage is not a flood.
+        if (attempt % 10 === 0) this.log.warn({ group: this.o.group, nats: this.o.nats, err: err instanceof Error ? err.message : String(err), attempt }, 'replicated log unreachable, waiting');
+        attempt++;
+        await new Promise<void>((r) => {
+          this.wake = r;
+          this.clock.after(1_000, r);
+        });
+        this.wake = null;
+      }
+    }
+    return null;
+  }
+
+  /** Follows the log until this node leads (null if stopped first). */
+  async waitForLead(): Promise<LeaderTurn | null> {
+    this.role = 'connecting';
+    this.rlog ??= await this.connect();
+    const rlog = this.rlog;
+    if (rlog === null || this.stopped) return null;
+    await this.prepareDataDir(rlog);
+    const follower = await Follower.open({ dataDir: this.dataDir, sync: true });
+    this.role = 'standby';
+    this.log.info({ group: this.o.group, node: this.node, applied: follower.applied }, 'HA standby: following the replicated log; AMQP is served only once promoted');
+    const turn = await new Promise<{ seq: Sequencer; epoch: number; ended: Promise<Error> } | null>((resolve) => {
+      let endTurn: (err: Error) => void = () => undefined;
+      const ended = new Promise<Error>((r) => (endTurn = r));
+      const lead = new Leadership({
+        log: rlog,
+        subjects: this.subjects,
+        applier: follower,
+        clock: this.clock,
+        node: this.node,
+        ttlMs: this.ttl,
+        window: this.o.window ?? 3,
+        events: {
+          promoted: (seq, epoch) => resolve({ seq, epoch, ended }),
+          fenced: (err) => {
+            if (this.role !== 'leader' && this.role !== 'promoting' && !this.stopped) this.log.error({ group: this.o.group, err: err.message }, 'HA: follower stopped');
+            endTurn(err);
+            resolve(null);
+          },
+          note: (msg, fields) => this.log.warn({ group: this.o.group, ...fields }, msg),
+        },
+      });
+      this.leadership = lead;
+      this.wake = () => resolve(null);
+      lead.start();
+    });
+    this.wake = null;
+    await follower.close();
+    if (turn === null || this.stopped) return null;
+    // From here the directory holds a leader's writes, not a follower's copy: without the applied
+    // file a restart rebuilds it from the stream.
+    fs.rmSync(path.join(this.dataDir, HA_DIR), { recursive: true, force: true });
+    // 'leader' once the broker listens (serving()): a health check must not route to a closed port.
+    this.role = 'promoting';
+    this.epoch = turn.epoch;
+    this.log.warn({ group: this.o.group, node: this.node, epoch: turn.epoch }, 'HA: promoted to leader');
+    const ctx = {
+      sequencer: turn.seq,
+      log: rlog as ReplicatedLog,
+      subjects: this.subjects,
+      dataDir: this.dataDir,
+      maxPayload: rlog.maxPayload,
+      onFailed: (err: Error) => turn.seq.close(err),
+    };
+    return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), ended: turn.ended };
+  }
+
+  /**
+   * A directory without the follower's applied file is not a copy of the log (an earlier leader
+   * turn, or data from before HA): rebuilt from the stream if the stream has data; refused if
+   * the stream is empty, rather than thrown away.
+   */
+  private async prepareDataDir(rlog: ReplicatedLog): Promise<void> {
+    const applied = fs.existsSync(path.join(this.dataDir, HA_DIR, 'applied'));
+    const hasData = fs.existsSync(path.join(this.dataDir, VHOSTS_DIR));
+    if (applied || !hasData) return;
+    if ((await rlog.lastSequence()) === 0) {
+      throw new Error(`${this.dataDir} holds data that is not in replication group '${this.o.group}' (an empty stream): start HA with an empty data directory`);
+    }
+    this.log.warn({ dataDir: this.dataDir, group: this.o.group }, 'HA: data directory is not a follower copy (an earlier leader turn); rebuilding it from the replicated log');
+    await this.wipe();
+  }
+
+  /** Removes the data directory's vhosts and follower state (after a fenced turn). */
+  async wipe(): Promise<void> {
+    await fs.promises.rm(path.join(this.dataDir, VHOSTS_DIR), { recursive: true, force: true });
+    await fs.promises.rm(path.join(this.dataDir, HA_DIR), { recursive: true, force: true });
+  }
+
+  /** The broker recovered this node's directory and listens. */
+  serving(): void {
+    if (this.role === 'promoting') this.role = 'leader';
+  }
+
+  /** This turn is over (fenced): the node is a follower again once waitForLead runs. */
+  fenced(): void {
+    this.role = 'fenced';
+    this.leadership?.stop();
+    this.leadership = null;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.role = 'stopped';
+    this.leadership?.stop();
+    this.wake?.();
+    await this.rlog?.close();
+    this.rlog = null;
+  }
+}

@@ -1,0 +1,99 @@
+// Two warren nodes of one HA group beside a 3-node NATS cluster, in-process: the first to start
+// leads and serves AMQP, the other is a standby (GET /ha/role 503, no AMQP port); when the leader
+// goes away the standby takes over after the TTL with every confirmed message.
+
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as amqplib from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHaBroker, type RunningHaNode } from '../../src/index.js';
+import { confirmChannel } from '../helpers/amqp.js';
+import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+
+let cluster: NatsCluster;
+const dirs: string[] = [];
+const nodes: RunningHaNode[] = [];
+
+beforeAll(async () => {
+  cluster = await startNatsCluster(3);
+}, 60_000);
+
+afterAll(async () => {
+  for (const n of nodes) await n.close().catch(() => undefined);
+  await cluster?.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function haNode(name: string, group: string): Promise<RunningHaNode> {
+  const dataDir = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${name}-`));
+  dirs.push(dataDir);
+  const n = await startHaBroker({ port: 0, dataDir, ha: { nats: cluster.urls.split(','), group, ttlMs: 1_000, node: name }, haRolePort: 0, logLevel: 'error' });
+  nodes.push(n);
+  return n;
+}
+
+async function roleOf(n: RunningHaNode): Promise<[number, string]> {
+  const res = await fetch(`http://127.0.0.1:${n.rolePort}/ha/role`);
+  const body = (await res.json()) as { role: string };
+  return [res.status, body.role];
+}
+
+describe('HA failover (in-process nodes)', () => {
+  it('the standby takes over after the leader stops, with every confirmed message', async () => {
+    const a = await haNode('a', 'f1');
+    const ra = await a.serving();
+    const b = await haNode('b', 'f1');
+    // b follows; it never serves while a heartbeats.
+    const until = performance.now() + 20_000;
+    while (b.role() !== 'standby' && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(b.role()).toBe('standby');
+    expect(await roleOf(a)).toEqual([200, 'leader']);
+    expect(await roleOf(b)).toEqual([503, 'standby']);
+
+    const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${ra.port}`);
+    const ch = await confirmChannel(conn);
+    await ch.assertQueue('orders', { durable: true });
+    for (let i = 0; i < 300; i++) ch.sendToQueue('orders', Buffer.from(`order-${i}`), { persistent: true });
+    await ch.waitForConfirms();
+    // Consume and ack the first 100: the acks are replicated too.
+    const c = await conn.createChannel();
+    await c.prefetch(100);
+    const got: string[] = [];
+    await new Promise<void>((resolve) => {
+      void c.consume('orders', (m) => {
+        if (m === null) return;
+        got.push(m.content.toString());
+        if (got.length === 100) {
+          c.ack(m, true);
+          resolve();
+        }
+      });
+    });
+    await c.close();
+    // An ack has no confirm: wait for it to be replicated like a later confirmed publish.
+    ch.sendToQueue('orders', Buffer.from('order-300'), { persistent: true });
+    await ch.waitForConfirms();
+    await conn.close().catch(() => undefined);
+
+    await a.close();
+    const t0 = performance.now();
+    const rb = await b.serving();
+    const failoverMs = performance.now() - t0;
+    expect(b.role()).toBe('leader');
+    expect(failoverMs).toBeLessThan(15_000);
+
+    const conn2 = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${rb.port}`);
+    const ch2 = await conn2.createChannel();
+    const q = await ch2.checkQueue('orders');
+    expect(q.messageCount).toBe(201);
+    const rest: string[] = [];
+    for (;;) {
+      const m = await ch2.get('orders', { noAck: true });
+      if (m === false) break;
+      rest.push(m.content.toString());
+    }
+    expect(rest).toEqual(Array.from({ length: 201 }, (_, i) => `order-${i + 100}`));
+    await conn2.close();
+  }, 90_000);
+});

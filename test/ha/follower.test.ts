@@ -1,0 +1,206 @@
+// The leader's store replicates its group commits through the sequencer; a follower applies the
+// log to its own directory; warren's recovery then finds the same messages in both. Confirms wait
+// for the replicated log's ack as well as the local fsync, and never come from a fenced leader.
+
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeDefs } from '../../src/ha/frames.js';
+import { Follower } from '../../src/ha/follower.js';
+import { MemoryLog } from '../../src/ha/memory-log.js';
+import { groupSubjects } from '../../src/ha/replicated-log.js';
+import { Replicator } from '../../src/ha/replicator.js';
+import { Sequencer } from '../../src/ha/sequencer.js';
+import { vhostId } from '../../src/store/data-dir.js';
+import { DefinitionsStore } from '../../src/store/definitions-store.js';
+import type { RecoveredMessage } from '../../src/store/message-store.js';
+import { SegmentStore } from '../../src/store/segment-store.js';
+import { ManualClock } from '../../src/util/clock.js';
+
+const subjects = groupSubjects('g');
+const dirs: string[] = [];
+
+function tmp(tag: string): string {
+  const d = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${tag}-`));
+  dirs.push(d);
+  return d;
+}
+
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const VHOST = vhostId('/');
+const messagesDir = (data: string): string => path.join(data, 'vhosts', VHOST, 'messages');
+
+function durable(store: SegmentStore): Promise<Error | null> {
+  return new Promise((resolve) => store.whenDurable((err) => resolve(err)));
+}
+
+async function flushIo(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+interface Leader {
+  store: SegmentStore;
+  log: MemoryLog;
+  sequencer: Sequencer;
+  failures: Error[];
+}
+
+function leader(data: string, clock: ManualClock, log = new MemoryLog(clock), segmentSize = 64 * 1024): Leader {
+  const failures: Error[] = [];
+  const sequencer = new Sequencer({ log: log.handle(), clock, node: 'a', epoch: 1, base: log.lastSeq, window: 3, onFenced: () => undefined });
+  const store = new SegmentStore({
+    dir: messagesDir(data),
+    segmentSize,
+    sync: 'always',
+    replication: Replicator.factory({ sequencer, log: log.handle(), subjects, dataDir: data, maxPayload: 8 * 1024 * 1024, onFailed: (e) => failures.push(e) }),
+  });
+  return { store, log, sequencer, failures };
+}
+
+/** What recovery finds: queue → [seq, redelivered, enqueuedAt, header, body] in order. */
+async function recovered(dir: string): Promise<Record<string, unknown[][]>> {
+  const store = new SegmentStore({ dir, sync: 'always' });
+  const found = await store.open();
+  const out: Record<string, unknown[][]> = {};
+  for (const [q, msgs] of [...found.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    out[q] = msgs.map((m: RecoveredMessage) => [m.seq, m.redelivered, m.enqueuedAt, m.header.toString('hex'), store.readBody(q, m.seq).toString('hex')]);
+  }
+  await store.close();
+  return out;
+}
+
+describe('follower', () => {
+  it('rebuilds a directory that recovers to the leader\'s messages (rolls, out-of-line bodies, acks, deleted segments)', async () => {
+    const clock = new ManualClock();
+    const L = tmp('leader');
+    const F = tmp('follower');
+    const a = leader(L, clock);
+    await a.store.open();
+    const live: [string, number][] = [];
+    let n = 0;
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 150; i++, n++) {
+        const q = `q${n % 3}`;
+        // Mostly small bodies (copied into the chunk), some above 16 KiB (written from their own buffer).
+        const size = n % 37 === 0 ? 20_000 + n : 10 + (n % 300);
+        const body = Buffer.alloc(size, n % 251);
+        const seq = a.store.append(q, { exchange: 'ex', routingKey: `rk${n}`, header: Buffer.from([n & 255, 1, 2]), body, enqueuedAt: 1_700_000_000_000 + n });
+        live.push([q, seq]);
+      }
+      // Ack most of the oldest messages so early segments empty and are deleted; mark some delivered.
+      for (const [q, seq] of live.splice(0, 120)) a.store.ack(q, seq);
+      for (const [q, seq] of live.slice(0, 10)) a.store.markDelivered(q, seq);
+      expect(await durable(a.store)).toBeNull();
+    }
+    expect(a.failures).toEqual([]);
+    expect(a.store.stats().segmentsDeleted ?? 1).toBeGreaterThan(0);
+    await a.store.close();
+
+    const f = await Follower.open({ dataDir: F, sync: true });
+    await f.apply(await a.log.handle().read(1, 1_000_000, 0));
+    expect(f.applied).toBe(a.log.lastSeq);
+    expect(f.stats().deletes).toBeGreaterThan(0);
+    await f.close();
+    expect(Follower.appliedIn(F)).toBe(a.log.lastSeq);
+
+    // Every follower file is a prefix of the leader's (the leader's may end with a local seal record).
+    const lf = fs.readdirSync(messagesDir(L)).sort();
+    const ff = fs.readdirSync(messagesDir(F)).sort();
+    expect(ff).toEqual(lf);
+    for (const name of ff) {
+      const fb = fs.readFileSync(path.join(messagesDir(F), name));
+      const lb = fs.readFileSync(path.join(messagesDir(L), name));
+      expect(lb.subarray(0, fb.length).equals(fb)).toBe(true);
+    }
+    // Deleted segments left the stream: what it holds is about the live data.
+    const segSubjects = new Set(a.log.all().filter((e) => e.subject.includes('.seg.')).map((e) => e.subject));
+    expect(segSubjects.size).toBe(ff.length);
+
+    const mine = await recovered(messagesDir(F));
+    const theirs = await recovered(messagesDir(L));
+    expect(Object.values(mine).reduce((k, v) => k + v.length, 0)).toBe(live.length);
+    expect(mine).toEqual(theirs);
+  }, 60_000);
+
+  it('resumes from its persisted sequence and applies DEFS ops to a definitions log the store reads', async () => {
+    const clock = new ManualClock();
+    const F = tmp('follower');
+    const log = new MemoryLog(clock);
+    const dir = `vhosts/${VHOST}`;
+    const ops = [
+      { op: 'putVhost', def: { name: '/' } },
+      { op: 'putQueue', def: { vhost: '/', name: 'orders', autoDelete: false, exclusive: false, arguments: { b64: '' } } },
+      { op: 'putQueue', def: { vhost: '/', name: 'gone', autoDelete: false, exclusive: false, arguments: { b64: '' } } },
+      { op: 'deleteQueue', vhost: '/', name: 'gone' },
+    ];
+    for (const op of ops) log.appendForeign(subjects.defs, encodeDefs(dir, Buffer.from(JSON.stringify(op))));
+    const f1 = await Follower.open({ dataDir: F, sync: true });
+    await f1.apply(await log.handle().read(1, 2, 0));
+    await f1.close();
+    const f2 = await Follower.open({ dataDir: F, sync: true });
+    expect(f2.applied).toBe(2);
+    await f2.apply(await log.handle().read(3, 10, 0));
+    await f2.close();
+    expect(fs.readFileSync(path.join(F, dir, '.vhost'), 'utf8')).toBe('/');
+    const defs = await new DefinitionsStore({ dir: path.join(F, dir, 'definitions') }).open();
+    expect(defs.vhosts.map((v) => v.name)).toEqual(['/']);
+    expect(defs.queues.map((q) => q.name)).toEqual(['orders']);
+  });
+
+  it('refuses frames naming files outside the data directory', async () => {
+    const clock = new ManualClock();
+    const F = tmp('follower');
+    const log = new MemoryLog(clock);
+    log.appendForeign(subjects.defs, encodeDefs('vhosts/../../etc', Buffer.from('{"op":"putVhost","def":{"name":"x"}}')));
+    const f = await Follower.open({ dataDir: F, sync: false });
+    await expect(f.apply(await log.handle().read(1, 10, 0))).rejects.toThrow(/outside the data directory/);
+    await f.close();
+  });
+});
+
+describe('leader hook: confirms wait for the replicated log', () => {
+  it('a confirm waits for the append ack, not only the local fsync', async () => {
+    const clock = new ManualClock();
+    const L = tmp('leader');
+    const log = new MemoryLog(clock);
+    const a = leader(L, clock, log);
+    await a.store.open();
+    log.appendDelayMs = 1_000;
+    const syncsBefore = a.store.stats().syncs;
+    a.store.append('q', { exchange: '', routingKey: 'q', header: Buffer.from([1]), body: Buffer.from('hello'), enqueuedAt: 1 });
+    let done: Error | null | undefined;
+    a.store.whenDurable((err) => (done = err));
+    // Real I/O: wait (bounded) for the local fsync of the batch.
+    const until = performance.now() + 10_000;
+    while (a.store.stats().syncs === syncsBefore && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await flushIo();
+    expect(a.store.stats().syncs).toBeGreaterThan(syncsBefore);
+    // Written and fsynced locally, not yet acknowledged by the log.
+    expect(done).toBeUndefined();
+    clock.advance(1_000);
+    for (let i = 0; i < 10 && done === undefined; i++) await flushIo();
+    expect(done).toBeNull();
+    log.appendDelayMs = 0;
+    await a.store.close();
+  });
+
+  it('a fenced leader confirms nothing more: its waiters fail', async () => {
+    const clock = new ManualClock();
+    const L = tmp('leader');
+    const log = new MemoryLog(clock);
+    const a = leader(L, clock, log);
+    await a.store.open();
+    expect(await durable(a.store)).toBeNull();
+    log.appendForeign(subjects.ctl, Buffer.from('a rival barrier'));
+    a.store.append('q', { exchange: '', routingKey: 'q', header: Buffer.from([1]), body: Buffer.from('late'), enqueuedAt: 1 });
+    const err = await durable(a.store);
+    expect(err?.message).toMatch(/fenced/);
+    expect(a.failures.length).toBe(1);
+    expect(log.all().some((e) => e.subject.includes('.seg.') && e.seq > 1)).toBe(false);
+    await a.store.close().catch(() => undefined);
+  });
+});

@@ -1,0 +1,286 @@
+// The HA kill matrix: 3 nats-server and 3 warren processes (the CLI with --ha-nats) on loopback,
+// confirmed load from amqplib publishers that reconnect through the host list, and cycles of
+// SIGKILL of the leader, SIGSTOP of the leader past the TTL, SIGKILL of a NATS node. At the end
+// the queue is drained from whoever leads and compared with what was confirmed; the stream is
+// audited for appends accepted outside their epoch. Used by test/ha/kill.test.ts (short) and
+// `npm run ha:kill-test` (about 3 minutes).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as amqplib from 'amqplib';
+import { decodeFrame, FrameType } from '../../src/ha/frames.js';
+import { JetStreamLog } from '../../src/ha/jetstream-log.js';
+import { groupSubjects } from '../../src/ha/replicated-log.js';
+import { systemClock } from '../../src/util/clock.js';
+import { ensureBuilt, repoRoot } from '../crash/harness.js';
+import { freePort } from '../helpers/free-port.js';
+import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+
+export type Action = 'kill-leader' | 'stop-leader' | 'kill-nats';
+
+export interface MatrixOptions {
+  /** Actions in order; more are drawn at random until `seconds` have passed. */
+  actions: Action[];
+  seconds: number;
+  ttlMs: number;
+  log?: (line: string) => void;
+}
+
+export interface MatrixResult {
+  cycles: number;
+  confirmed: number;
+  lost: number;
+  duplicated: number;
+  failoverMsMax: number;
+  appendsOutsideEpoch: number;
+  summary: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const GROUP = 'kill';
+const QUEUE = 'ha-kill';
+
+interface Warren {
+  readonly name: string;
+  readonly port: number;
+  readonly rolePort: number;
+  readonly dir: string;
+  proc: ChildProcess | null;
+  output: string;
+}
+
+function launch(w: Warren, nats: string, ttlMs: number): void {
+  const args = [
+    path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve',
+    '--host', '127.0.0.1', '--port', String(w.port), '--data-dir', w.dir, '--log-level', 'warn', '--sync', 'always',
+    '--ha-nats', nats, '--ha-group', GROUP, '--ha-ttl-ms', String(ttlMs), '--ha-role-port', String(w.rolePort), '--ha-node', w.name,
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  w.proc = proc;
+  w.output = '';
+  const keep = (b: Buffer): void => {
+    w.output = (w.output + b.toString('utf8')).slice(-50_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  proc.once('exit', () => {
+    if (w.proc === proc) w.proc = null;
+  });
+}
+
+async function role(w: Warren): Promise<string> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${w.rolePort}/ha/role`, { signal: AbortSignal.timeout(1_000) });
+    return ((await res.json()) as { role: string }).role;
+  } catch {
+    return 'down';
+  }
+}
+
+async function findLeader(ws: Warren[], timeoutMs: number, not: Warren | null = null): Promise<Warren> {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    for (const w of ws) if (w !== not && w.proc !== null && (await role(w)) === 'leader') return w;
+    await sleep(100);
+  }
+  throw new Error(`no leader within ${timeoutMs} ms:\n${ws.map((w) => `--- ${w.name}\n${w.output.slice(-3000)}`).join('\n')}`);
+}
+
+/** Publishers with confirms that move through the host list on any failure. */
+class Load {
+  readonly confirmed = new Set<string>();
+  /** Batches confirmed: when sent and when confirmed (for failover times). */
+  private readonly times: { sent: number; at: number }[] = [];
+  private next = 0;
+  private stopped = false;
+  private readonly runs: Promise<void>[] = [];
+  reconnects = 0;
+
+  constructor(private readonly ports: number[]) {}
+
+  /** When the first batch published after `t0` was confirmed, or null. */
+  firstConfirmSentAfter(t0: number): number | null {
+    let best: number | null = null;
+    for (const t of this.times) if (t.sent >= t0 && (best === null || t.at < best)) best = t.at;
+    return best;
+  }
+
+  start(publishers: number): void {
+    for (let i = 0; i < publishers; i++) this.runs.push(this.run(i));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.runs);
+  }
+
+  private async run(id: number): Promise<void> {
+    let hostIdx = id;
+    while (!this.stopped) {
+      const port = this.ports[hostIdx++ % this.ports.length] as number;
+      let conn: amqplib.ChannelModel | null = null;
+      try {
+        conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${port}`, { timeout: 2_000 });
+        conn.on('error', () => undefined);
+        const ch = await conn.createConfirmChannel();
+        ch.on('error', () => undefined);
+        await ch.assertQueue(QUEUE, { durable: true });
+        while (!this.stopped) {
+          const batch: string[] = [];
+          for (let k = 0; k < 20; k++) batch.push(`p${id}-${this.next++}`);
+          const sent = performance.now();
+          const acks = batch.map(
+            (m) =>
+              new Promise<boolean>((resolve) => {
+                ch.sendToQueue(QUEUE, Buffer.from(m), { persistent: true }, (err) => resolve(err === null || err === undefined));
+              }),
+          );
+          // A stalled leader (stopped, or waiting out a NATS election) answers nothing: give up on it after a while.
+          const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000));
+          const res = await Promise.race([Promise.all(acks), timeout]);
+          if (res === 'timeout') throw new Error('confirms stalled');
+          res.forEach((ok, k) => {
+            if (ok) this.confirmed.add(batch[k] as string);
+          });
+          this.times.push({ sent, at: performance.now() });
+          if (this.times.length > 100_000) this.times.splice(0, 50_000);
+        }
+      } catch {
+        this.reconnects++;
+        await sleep(200);
+      } finally {
+        if (conn !== null) {
+          const c = conn;
+          await Promise.race([c.close().catch(() => undefined), sleep(1_000)]);
+        }
+      }
+    }
+  }
+}
+
+/** Appends whose msg id names an epoch below the latest barrier before them: a fenced leader's. */
+async function audit(cluster: NatsCluster): Promise<number> {
+  const log = await JetStreamLog.open({ servers: cluster.urls.split(','), subjects: groupSubjects(GROUP), replicas: 3, appendTimeoutMs: 10_000, clock: systemClock, name: 'audit' });
+  try {
+    const last = await log.lastSequence();
+    let epoch = 0;
+    let outside = 0;
+    let next = 1;
+    while (next <= last) {
+      const got = await log.read(next, 1_000, 2_000);
+      if (got.length === 0) break;
+      for (const e of got) {
+        const f = decodeFrame(e.data);
+        if (f.type === FrameType.Barrier) epoch = Math.max(epoch, f.epoch);
+        const m = /\/(\d+)-\d+$/.exec(e.msgId ?? '');
+        if (m !== null && Number(m[1]) < epoch) outside++;
+        next = e.seq + 1;
+      }
+    }
+    return outside;
+  } finally {
+    await log.close();
+  }
+}
+
+export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
+  const say = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  await ensureBuilt();
+  const cluster = await startNatsCluster(3, 'warren-kill');
+  const ws: Warren[] = [];
+  let load: Load | null = null;
+  try {
+    for (let i = 0; i < 3; i++) {
+      ws.push({ name: `w${i + 1}`, port: await freePort(), rolePort: await freePort(), dir: fs.mkdtempSync(path.join(tmpdir(), `warren-kill-w${i + 1}-`)), proc: null, output: '' });
+    }
+    launch(ws[0] as Warren, cluster.urls, o.ttlMs);
+    await findLeader(ws, 60_000);
+    for (const w of ws.slice(1)) launch(w, cluster.urls, o.ttlMs);
+    load = new Load(ws.map((w) => w.port));
+    load.start(2);
+    await sleep(3_000);
+    let cycles = 0;
+    let failoverMsMax = 0;
+    const start = performance.now();
+    const actions = [...o.actions];
+    while (actions.length > 0 || performance.now() - start < o.seconds * 1_000) {
+      const all: Action[] = ['kill-leader', 'stop-leader', 'kill-nats'];
+      const action = actions.shift() ?? (all[Math.floor(Math.random() * all.length)] as Action);
+      const leader = await findLeader(ws, 60_000);
+      const t0 = performance.now();
+      // Publishes counted for the failover time start once the blow has landed.
+      let landed = t0;
+      if (action === 'kill-leader') {
+        const p = leader.proc;
+        const gone = p === null ? Promise.resolve() : new Promise<void>((r) => p.once('exit', () => r()));
+        p?.kill('SIGKILL');
+        await gone;
+        landed = performance.now();
+        await findLeader(ws, 60_000, leader);
+      } else if (action === 'stop-leader') {
+        leader.proc?.kill('SIGSTOP');
+        await findLeader(ws, 60_000, leader);
+        // Past the TTL and the takeover: the old leader must wake up fenced.
+        await sleep(o.ttlMs);
+        leader.proc?.kill('SIGCONT');
+      } else {
+        const i = Math.floor(Math.random() * 3);
+        cluster.signal(i, 'SIGKILL');
+        await sleep(2_000);
+        await cluster.restart(i);
+      }
+      // Failover ends at the first confirm after the kill.
+      // (of a message published after the kill: confirms of earlier ones may still arrive from the old leader's last turn).
+      const until = performance.now() + 60_000;
+      let first = load.firstConfirmSentAfter(landed);
+      while (first === null) {
+        if (performance.now() > until) throw new Error(`no confirm within 60 s after ${action}`);
+        await sleep(20);
+        first = load.firstConfirmSentAfter(landed);
+      }
+      const ms = Math.round(first - t0);
+      // A NATS node's death stalls confirms for the engine's election at most: warren does not fail over.
+      if (action === 'kill-nats' && (await findLeader(ws, 10_000)) !== leader) throw new Error(`kill-nats moved the lead away from ${leader.name}`);
+      if (action !== 'kill-nats') failoverMsMax = Math.max(failoverMsMax, ms);
+      cycles++;
+      say(`ha: cycle ${cycles} ${action} ${leader.name}: first confirm after ${ms} ms, confirmed so far ${load.confirmed.size}`);
+      if (action === 'kill-leader') launch(leader, cluster.urls, o.ttlMs);
+      // Random moments: let the load run a little before the next blow.
+      await sleep(1_000 + Math.floor(Math.random() * 2_000));
+    }
+    await load.stop();
+    const leader = await findLeader(ws, 60_000);
+    const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${leader.port}`);
+    const ch = await conn.createChannel();
+    const seen = new Map<string, number>();
+    for (;;) {
+      const m = await ch.get(QUEUE, { noAck: true });
+      if (m === false) break;
+      const id = m.content.toString();
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }
+    await conn.close();
+    let lost = 0;
+    for (const id of load.confirmed) if (!seen.has(id)) lost++;
+    let duplicated = 0;
+    for (const n of seen.values()) if (n > 1) duplicated += n - 1;
+    const appendsOutsideEpoch = await audit(cluster);
+    const summary = `ha: cycles=${cycles} confirmed=${load.confirmed.size} lost=${lost} duplicated=${duplicated} failover_ms_max=${failoverMsMax} appends_outside_epoch=${appendsOutsideEpoch}`;
+    say(summary);
+    return { cycles, confirmed: load.confirmed.size, lost, duplicated, failoverMsMax, appendsOutsideEpoch, summary };
+  } finally {
+    if (load !== null) await load.stop();
+    for (const w of ws) {
+      const p = w.proc;
+      if (p?.pid !== undefined) {
+        const gone = new Promise<void>((r) => p.once('exit', () => r()));
+        process.kill(p.pid, 'SIGKILL');
+        await gone;
+      }
+      fs.rmSync(w.dir, { recursive: true, force: true });
+    }
+    await cluster.stop();
+  }
+}
