@@ -8,7 +8,7 @@ import { createRootLogger, type Logger } from './log.js';
 import { Listener, LOOPBACK_V4 } from './server/listener.js';
 import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
-import { MetricsServer } from './admin/metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
 import { HaNode, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
@@ -41,7 +41,7 @@ export interface RunningBroker {
   readonly tlsPort: number | null;
   /** The AMQP-over-WebSocket port, when `wsPort` was given. */
   readonly wsPort: number | null;
-  /** The Prometheus /metrics port, when `metricsPort` was given. */
+  /** The Prometheus port (/metrics, /metrics/per-object, /metrics/detailed), when `metricsPort` was given. */
   readonly metricsPort: number | null;
   /** The first address listened on: the given host, or 127.0.0.1 by default. */
   readonly host: string;
@@ -100,8 +100,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     }
     let metricsPort: number | null = null;
     if (config.metricsPort !== null) {
-      metrics = new MetricsServer(broker, () => listener.connections.size);
-      metricsPort = await metrics.listen(host, config.metricsPort);
+      metrics = new MetricsServer(broker, () => listener.connections.size, { perObject: config.metricsPerObject });
+      metricsPort = await metrics.listen(config.metricsHost ?? host, config.metricsPort);
     }
     log.info(
       { hosts: amqp.hosts, port: amqp.port, tlsPort, wsPort, metricsPort, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms },

@@ -33,6 +33,9 @@ export interface StartOptions {
    */
   seedDefaults?: boolean;
 }
+import { BrokerStats } from './stats/broker-stats.js';
+import { RateSampler, SAMPLE_INTERVAL_MS } from './stats/rate-sampler.js';
+import type { MessageCounters } from './stats/message-counters.js';
 
 export class Broker {
   readonly config: Config;
@@ -50,6 +53,10 @@ export class Broker {
   readonly clients = new ClientRegistry();
   /** Durable administration of users, vhosts, permissions and limits (open once started). */
   readonly access: AccessAdmin = new AccessAdmin(this);
+
+  /** Message counters, churn and sizes (see broker/stats); rates are sampled every 5 s. */
+  readonly stats = new BrokerStats();
+  readonly rates: RateSampler;
 
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
@@ -70,6 +77,9 @@ export class Broker {
     deliveryFailed: 0,
   };
 
+  /** When the broker was made (clock ms): uptime for the metrics. */
+  readonly startedAt: number;
+
   /** Per-message events, logged once when they start and then as one summary per queue per interval. */
   readonly logs: BrokerLogSummaries;
 
@@ -79,14 +89,16 @@ export class Broker {
     this.config = withoutPasswords(config);
     this.clock = clock;
     this.log = log;
+    this.startedAt = clock.now();
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
+    this.rates = new RateSampler(clock, () => this.counterSets(), SAMPLE_INTERVAL_MS, (now) => this.stats.churn.sample(now));
     this.vhosts.set(this.config.defaultVhost, this.makeVhost(this.config.defaultVhost));
   }
 
   private makeVhost(name: string): VHost {
-    const vhost = new VHost(name, this.clock);
+    const vhost = new VHost(name, this.clock, this.stats);
     vhost.defaultQueueType = this.access.vhostMetadata(name)?.defaultQueueType ?? 'classic';
     vhost.tasks = this.loop;
     vhost.pageAfterMessages = this.config.pageAfterMessages;
@@ -96,6 +108,7 @@ export class Broker {
     const key = (q: { name: string }): string => `${name}\u0000${q.name}`;
     vhost.listener.deadLettered = (q, reason, targets) => {
       const dlx = q.policy.deadLetterExchange;
+      this.stats.noteDeadLettered(q.policy.type, reason, dlx !== undefined);
       if (targets === 0) this.metrics.deadLetterDropped++;
       else this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
       // A poison message is worth a warning whether or not it had somewhere to go.
@@ -117,6 +130,22 @@ export class Broker {
       logs.deliveryFailed.note(key(q), err.name, { queue: q.name, vhost: vhost.name, err: err.message, stack: err.stack });
     };
     return vhost;
+  }
+
+  /** The broker's message totals now: the sum over its vhosts (and those deleted). */
+  messageTotals(): MessageCounters {
+    return this.stats.refresh(this.vhosts.values());
+  }
+
+  /** Every counter set the rates are sampled for: the broker's, then per vhost, exchange, queue and channel. */
+  *counterSets(): Generator<MessageCounters> {
+    yield this.messageTotals();
+    for (const v of this.vhosts.values()) {
+      yield v.stats;
+      for (const e of v.exchanges.values()) yield e.stats;
+      for (const q of v.queues.values()) yield q.stats;
+    }
+    yield* this.stats.channels;
   }
 
   /**
@@ -158,6 +187,7 @@ export class Broker {
       // Its clients go first (320, as RabbitMQ): nothing is published into a vhost being torn down.
       const closed = this.clients.closeVhost(name);
       if (closed > 0) this.log.info({ vhost: name, closedConnections: closed }, 'connections of a deleted vhost closed');
+      this.stats.retireVhost(vhost);
       // As in RabbitMQ, the vhost's permissions and limits go with it.
       this.permissions.clearVhost(name);
       this.limits.clearVhost(name);
@@ -226,11 +256,13 @@ export class Broker {
     this.started = true;
     await this.alarms.check();
     this.alarms.start(ALARM_CHECK_MS);
+    this.rates.start();
     return report;
   }
 
   async stop(): Promise<void> {
     this.alarms.stop();
+    this.rates.stop();
     this.loop.stop();
     this.started = false;
     for (const s of Object.values(this.logs)) s.close();

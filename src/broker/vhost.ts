@@ -20,6 +20,8 @@ import { DirectReplyTo } from './publish/direct-reply-to.js';
 import type { QueueDeclareGuard } from './auth/resource-access.js';
 import { PublishResult, type PublishOptions } from './publish/publish-result.js';
 import { checkPublish, publish, type PublishHost } from './publish/publisher.js';
+import { MessageCounters } from './stats/message-counters.js';
+import { BrokerStats } from './stats/broker-stats.js';
 import { PolicyStore, type PolicyHost } from './policy/policy-store.js';
 import type { PolicyKind, PolicySpec } from './policy/policy-spec.js';
 import { applyExchangePolicies, applyQueuePolicies } from './policy/apply.js';
@@ -71,9 +73,15 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   private readonly collector = new RouteCollector();
   private collectorBusy = false;
 
-  constructor(name: string, clock: Clock) {
+  /** Message totals of this vhost (see broker/stats). */
+  readonly stats = new MessageCounters();
+  /** The broker's statistics (totals, churn, sizes); a vhost made alone gets its own. */
+  readonly brokerStats: BrokerStats;
+
+  constructor(name: string, clock: Clock, brokerStats: BrokerStats = new BrokerStats()) {
     this.name = name;
     this.clock = clock;
+    this.brokerStats = brokerStats;
     this.delayed = new DelayedMessages(clock, (d) => this.releaseDelayed(d));
     const opts = { durable: true, autoDelete: false, internal: false, args: {} };
     this.exchanges.set('', new Exchange('', 'direct', opts));
@@ -230,6 +238,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
       const q = this.getQueue(requested, owner);
       return { queue: q, messageCount: q.messageCount, consumerCount: q.consumerCount };
     }
+    this.brokerStats.churn.queueDeclared++;
     const name = requested === '' ? generateName('amq.gen-') : requested;
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
@@ -257,6 +266,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
       this,
     );
     this.queues.set(name, q);
+    this.brokerStats.churn.queueCreated++;
     this.applyPolicies(q);
     if (q.durable && !q.exclusive) this.listener.queueDeclared?.(q);
     // Every queue is bound to the default exchange by its name; that binding is implicit.
@@ -310,6 +320,8 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   removeQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
+    this.brokerStats.churn.queueDeleted++;
+    this.brokerStats.retireQueue(q.policy.type, q.stats);
     const n = q.messageCount;
     this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();
@@ -395,7 +407,10 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     for (let i = 0; i < targets.count; i++) {
       const t = targets.queues[i] as Queue;
       if (wouldCycle(dl.message, t.name)) continue;
-      if (t.enqueue(dl.message, undefined) === 'enqueued') n++;
+      if (t.enqueue(dl.message, undefined) === 'enqueued') {
+        n++;
+        t.deadLettersIn++;
+      }
     }
     this.onEntryRemoved(q, entry);
     this.listener.deadLettered?.(q, reason, n);

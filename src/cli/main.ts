@@ -40,6 +40,8 @@ interface ServeOptions {
   maxMessageSize?: number;
   wsPort?: number;
   metricsPort?: number;
+  metricsHost?: string;
+  metricsPerObject?: boolean;
   serverProperty?: Record<string, string>;
   vmMemoryHighWatermark?: number;
   haNats?: string[];
@@ -76,7 +78,9 @@ program
   .option('--sync <mode>', 'always|batch|off: when a persistent message is fsynced before its confirm (env WARREN_SYNC)')
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
   .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
-  .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
+  .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port, RabbitMQ\'s is 15692; default off (env WARREN_METRICS_PORT)', int)
+  .option('--metrics-host <ip>', 'address of the metrics listener; default the --host address, or 127.0.0.1 (env WARREN_METRICS_HOST)')
+  .option('--metrics-per-object', 'per-queue, per-channel and per-exchange samples on /metrics (prometheus.return_per_object_metrics)')
   .option(
     '--server-property <key=value>',
     'advertise this connection.start server property (product, version, cluster_name, ...); repeatable (env WARREN_SERVER_PROPERTY_<KEY>)',
@@ -107,6 +111,8 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
+    if (opts.metricsHost !== undefined) fromFlags.metricsHost = opts.metricsHost;
+    if (opts.metricsPerObject === true) fromFlags.metricsPerObject = true;
     if (opts.vmMemoryHighWatermark !== undefined) fromFlags.memoryHighWatermark = opts.vmMemoryHighWatermark;
     const envWatermark = process.env['WARREN_VM_MEMORY_HIGH_WATERMARK'];
     if (envWatermark !== undefined) parseWatermark(envWatermark); // refuse a bad value before starting

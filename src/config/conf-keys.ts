@@ -12,6 +12,7 @@
 
 import { AUTH_MECHANISMS, type AuthMechanism, type Config, type LogLevel } from './config.js';
 import type { ConfEntry } from './conf-file.js';
+import { isIP } from 'node:net';
 import { bool, bytesize, ConfValueError, float, informationUnit, integer, listenAddress, oneOf, type ListenAddress } from './conf-values.js';
 
 /** A setting accepted but not applied. */
@@ -395,8 +396,23 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'prometheus.tcp.port',
     values: 'a port',
-    effect: 'serve Prometheus metrics at /metrics on this port (`--metrics-port`)',
+    effect: 'serve Prometheus metrics at /metrics, /metrics/per-object and /metrics/detailed on this port (`--metrics-port`)',
     apply: set('metricsPort', (v) => integer(v, 0, 65535)),
+  },
+  {
+    key: 'prometheus.tcp.ip',
+    values: 'an IP address',
+    effect: 'the address the metrics listener binds (`--metrics-host`)',
+    apply: set('metricsHost', (v) => {
+      if (isIP(v) === 0) throw new ConfValueError(`'${v}' is not an IP address`);
+      return v;
+    }),
+  },
+  {
+    key: 'prometheus.return_per_object_metrics',
+    values: '`true` or `false`',
+    effect: '/metrics gives one sample per queue, channel and exchange instead of sums (`--metrics-per-object`)',
+    apply: set('metricsPerObject', bool),
   },
   {
     key: 'proxy_protocol',
@@ -432,7 +448,6 @@ export const REFUSED: readonly { readonly key: string; readonly reason: string }
   { key: 'ssl_options.dhfile', reason: 'custom Diffie-Hellman parameters are not supported' },
   { key: 'auth_backends.$name.**', reason: 'warren has only the internal user database' },
   { key: 'trust_store.**', reason: 'the trust store plugin (client certificate allow-list) is not implemented' },
-  { key: 'prometheus.tcp.ip', reason: 'metrics are served on the AMQP listener address' },
   { key: 'definitions.https.**', reason: 'definitions are read from the local file system only (definitions.local.path)' },
   { key: 'definitions.tls.**', reason: 'definitions are read from the local file system only (definitions.local.path)' },
 ];

@@ -14,6 +14,7 @@ import { ConsumerRing } from './consumer-ring.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
 import type { Clock, Timer } from '../../util/clock.js';
+import { MessageCounters } from '../stats/message-counters.js';
 
 export { QueueEntry };
 
@@ -41,6 +42,8 @@ export interface QueueHost {
   deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
+  /** The vhost's message totals, counted beside the queue's own (the broker's are their sum). */
+  readonly stats: MessageCounters;
   /** Whether deep queues can page messages out to disk. */
   readonly canPage: boolean;
   /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
@@ -151,6 +154,12 @@ export class Queue {
   readyBytes = 0;
   /** Ready messages paged out to disk, behind those in memory; null when this queue never pages. */
   private readonly tail: PagedTail | null;
+  /** Message counters (publish = enqueued here, deliver, get, ack, ...; see broker/stats). */
+  readonly stats = new MessageCounters();
+  /** Deliveries (consume or get) waiting for their ack. */
+  unacked = 0;
+  /** Messages dead-lettered into this queue: a queue that has taken some is a dead-letter queue. */
+  deadLettersIn = 0;
 
   constructor(name: string, opts: QueueOptions, host: QueueHost) {
     this.name = name;
@@ -298,6 +307,7 @@ export class Queue {
       return 'rejected';
     }
     if (this.durable) entry.storeSeq = this.host.persist(this, message, now);
+    this.stats.publish++;
     this.readyBytes += message.bodySize;
     if (this.shouldPage() && this.pageOut(entry, message, now)) {
       this.enforceLimits();
@@ -341,6 +351,59 @@ export class Queue {
     }
     this.ready.push(entry);
     this.armExpiry();
+  }
+
+  /** basic.get: the first live message, recorded as delivered and counted; undefined (get-empty) if none. */
+  get(noAck: boolean): QueueEntry | undefined {
+    const entry = this.take();
+    if (entry === undefined) {
+      this.stats.getEmpty++;
+      this.host.stats.getEmpty++;
+      return undefined;
+    }
+    this.delivered(entry);
+    this.countDelivery(entry, noAck, true);
+    return entry;
+  }
+
+  /** Count a delivery at the queue and its vhost; one waiting for an ack counts as unacked. */
+  private countDelivery(entry: QueueEntry, noAck: boolean, get: boolean): void {
+    const q = this.stats;
+    const v = this.host.stats;
+    if (get) {
+      if (noAck) {
+        q.getNoAck++;
+        v.getNoAck++;
+      } else {
+        q.get++;
+        v.get++;
+      }
+    } else if (noAck) {
+      q.deliverNoAck++;
+      v.deliverNoAck++;
+    } else {
+      q.deliver++;
+      v.deliver++;
+    }
+    if (!noAck) this.unacked++;
+    if (entry.redelivered) {
+      q.redeliver++;
+      v.redeliver++;
+    }
+  }
+
+  /** basic.ack of a delivery: counted, then gone for good. */
+  ack(entry: QueueEntry): void {
+    this.unacked--;
+    this.stats.ack++;
+    this.host.stats.ack++;
+    this.settle(entry);
+  }
+
+  /** basic.nack / basic.reject without requeue of a delivery: dead-lettered (rejected) or dropped. */
+  reject(entry: QueueEntry): void {
+    this.unacked--;
+    this.remove(entry, 'rejected');
   }
 
   /**
@@ -420,6 +483,7 @@ export class Queue {
    */
   requeue(entries: QueueEntry[], cause: RequeueCause): void {
     if (entries.length === 0) return;
+    this.unacked -= entries.length;
     const limit = this.policy.deliveryLimit;
     // The default limit (a RabbitMQ 4 behaviour kept deliberately) does not change placement: 3.10 has none.
     const limitSet = limit !== undefined && this.policy.deliveryLimitDefaulted !== true;
@@ -662,6 +726,7 @@ export class Queue {
         this.delivered(e);
         try {
           c.owner.deliver(c, e);
+          this.countDelivery(e, c.noAck, false);
         } catch (err) {
           // One message that cannot be sent costs that message only, never the dispatch loop or the
           // process (this also runs from setImmediate): it leaves as rejected (dead-lettered, or
