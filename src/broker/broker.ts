@@ -22,6 +22,16 @@ import { Persistence } from './persistence.js';
 import { recoverDataDir, recoverVhost, type RecoveryReport } from './vhost-recovery.js';
 import { createVhostDir, removeVhostDir } from '../store/data-dir.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
+import { AccessAdmin } from './auth/access-admin.js';
+import { vhostsOnDisk } from './vhost-recovery.js';
+
+export interface StartOptions {
+  /**
+   * On a data dir never started before, create the default user and vhost (true, the default),
+   * or not, because definitions are imported at boot (RabbitMQ's load_definitions).
+   */
+  seedDefaults?: boolean;
+}
 
 export class Broker {
   readonly config: Config;
@@ -37,6 +47,8 @@ export class Broker {
   readonly replyTo = new DirectReplyTo();
   /** Open client connections (after connection.open), for the operator plane and forced closes. */
   readonly clients = new ClientRegistry();
+  /** Durable administration of users, vhosts, permissions and limits (open once started). */
+  readonly access: AccessAdmin = new AccessAdmin(this);
 
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
@@ -139,6 +151,9 @@ export class Broker {
       const vhost = this.vhosts.get(name);
       if (vhost === undefined) return false;
       this.vhosts.delete(name);
+      // Its clients go first (320, as RabbitMQ): nothing is published into a vhost being torn down.
+      const closed = this.clients.closeVhost(name);
+      if (closed > 0) this.log.info({ vhost: name, closedConnections: closed }, 'connections of a deleted vhost closed');
       // As in RabbitMQ, the vhost's permissions and limits go with it.
       this.permissions.clearVhost(name);
       this.limits.clearVhost(name);
@@ -180,11 +195,21 @@ export class Broker {
   }
 
   /** Open the stores of every vhost under the data directory and rebuild durable state. */
-  async start(): Promise<RecoveryReport> {
+  async start(options: StartOptions = {}): Promise<RecoveryReport> {
     this.loop.start(LOOP_WINDOW_MS);
     const started = this.clock.now();
+    const storeLog = this.log.child({ component: 'store' });
+    const found = await vhostsOnDisk(this.config.dataDir, storeLog);
+    // The access state says which vhosts exist; it names the directories of deletions a crash interrupted.
+    const access = await this.access.open(found, options.seedDefaults ?? true);
+    const wanted = new Set(access.vhosts);
+    for (const [name, v] of this.vhosts) {
+      if (wanted.has(name)) continue;
+      v.dispose();
+      this.vhosts.delete(name);
+    }
     const report = await this.loop.during('recovery', () =>
-      recoverDataDir(this.config.dataDir, [...this.vhosts.keys()], this.log.child({ component: 'store' }), async (name, dir) => {
+      recoverDataDir(this.config.dataDir, wanted, storeLog, async (name, dir) => {
         let vhost = this.vhosts.get(name);
         if (vhost === undefined) {
           vhost = this.makeVhost(name);

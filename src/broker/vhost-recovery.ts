@@ -35,6 +35,15 @@ function addInto(total: RecoveryReport, r: RecoveryReport): void {
   for (const k of Object.keys(total) as (keyof RecoveryReport)[]) total[k] += r[k];
 }
 
+/** Migrate a flat data dir, then name the vhosts that have a directory. */
+export async function vhostsOnDisk(dataDir: string, log: Logger): Promise<string[]> {
+  if ((await migrateFlatLayout(dataDir)) === 'migrated') {
+    log.info({ dataDir, vhost: '/' }, 'data dir migrated to per-vhost stores');
+  }
+  const found = await listVhostDirs(dataDir, (dir, why) => log.error({ dir, why }, 'vhost directory without a valid name file, not opened'));
+  return found.map((f) => f.name);
+}
+
 /**
  * Migrate a flat data dir, then open every vhost directory under `dataDir` (and one for each name
  * in `wanted`, created if missing) through `open`. Returns the sum of the per-vhost reports.
@@ -48,7 +57,8 @@ export async function recoverDataDir(
   if ((await migrateFlatLayout(dataDir)) === 'migrated') {
     log.info({ dataDir, vhost: '/' }, 'data dir migrated to per-vhost stores');
   }
-  const found = await listVhostDirs(dataDir, (dir, why) => log.error({ dir, why }, 'vhost directory without a valid name file, not opened'));
+  // Bad directories were reported by vhostsOnDisk.
+  const found = await listVhostDirs(dataDir, () => undefined);
   const dirs = new Map(found.map((f) => [f.name, f.dir]));
   for (const name of wanted) if (!dirs.has(name)) dirs.set(name, await createVhostDir(dataDir, name));
   const total = emptyReport();
