@@ -32,6 +32,9 @@ export interface StartOptions {
    */
   seedDefaults?: boolean;
 }
+import { BrokerStats } from './stats/broker-stats.js';
+import { RateSampler, SAMPLE_INTERVAL_MS } from './stats/rate-sampler.js';
+import type { MessageCounters } from './stats/message-counters.js';
 
 export class Broker {
   readonly config: Config;
@@ -49,6 +52,10 @@ export class Broker {
   readonly clients = new ClientRegistry();
   /** Durable administration of users, vhosts, permissions and limits (open once started). */
   readonly access: AccessAdmin = new AccessAdmin(this);
+
+  /** Message counters, churn and sizes (see broker/stats); rates are sampled every 5 s. */
+  readonly stats = new BrokerStats();
+  readonly rates: RateSampler;
 
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
@@ -79,11 +86,12 @@ export class Broker {
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
+    this.rates = new RateSampler(clock, (visit) => this.eachCounters(visit), SAMPLE_INTERVAL_MS, (now) => this.stats.churn.sample(now));
     this.vhosts.set('/', this.makeVhost('/'));
   }
 
   private makeVhost(name: string): VHost {
-    const vhost = new VHost(name, this.clock);
+    const vhost = new VHost(name, this.clock, this.stats);
     vhost.tasks = this.loop;
     vhost.pageAfterMessages = this.config.pageAfterMessages;
     vhost.replyTo = this.replyTo;
@@ -113,6 +121,17 @@ export class Broker {
       logs.deliveryFailed.note(key(q), err.name, { queue: q.name, vhost: vhost.name, err: err.message, stack: err.stack });
     };
     return vhost;
+  }
+
+  /** Every counter set the rates are sampled for: the broker's, then per vhost, exchange, queue and channel. */
+  eachCounters(visit: (c: MessageCounters) => void): void {
+    visit(this.stats.messages);
+    for (const v of this.vhosts.values()) {
+      visit(v.stats);
+      for (const e of v.exchanges.values()) visit(e.stats);
+      for (const q of v.queues.values()) visit(q.stats);
+    }
+    for (const c of this.stats.channels) visit(c);
   }
 
   /**
@@ -222,11 +241,13 @@ export class Broker {
     this.started = true;
     await this.alarms.check();
     this.alarms.start(ALARM_CHECK_MS);
+    this.rates.start();
     return report;
   }
 
   async stop(): Promise<void> {
     this.alarms.stop();
+    this.rates.stop();
     this.loop.stop();
     this.started = false;
     for (const s of Object.values(this.logs)) s.close();

@@ -19,6 +19,8 @@ import type { VHostListener } from './vhost-listener.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
 import { PublishResult, type PublishOptions } from './publish/publish-result.js';
 import { checkPublish, publish, type PublishHost } from './publish/publisher.js';
+import { MessageCounters } from './stats/message-counters.js';
+import { BrokerStats } from './stats/broker-stats.js';
 
 /** The x-arguments RabbitMQ compares on queue redeclaration. */
 const EQUIVALENT_QUEUE_ARGS = [
@@ -59,9 +61,18 @@ export class VHost implements QueueHost, PublishHost {
   private readonly collector = new RouteCollector();
   private collectorBusy = false;
 
-  constructor(name: string, clock: Clock) {
+  /** Message totals of this vhost (see broker/stats). */
+  readonly stats = new MessageCounters();
+  /** The broker's statistics (totals, churn, sizes); a vhost made alone gets its own. */
+  readonly brokerStats: BrokerStats;
+  /** The broker's message totals (brokerStats.messages), at hand for the queues. */
+  readonly globalStats: MessageCounters;
+
+  constructor(name: string, clock: Clock, brokerStats: BrokerStats = new BrokerStats()) {
     this.name = name;
     this.clock = clock;
+    this.brokerStats = brokerStats;
+    this.globalStats = brokerStats.messages;
     this.delayed = new DelayedMessages(clock, (d) => this.releaseDelayed(d));
     const opts = { durable: true, autoDelete: false, internal: false, args: {} };
     this.exchanges.set('', new Exchange('', 'direct', opts));
@@ -211,6 +222,7 @@ export class VHost implements QueueHost, PublishHost {
       const q = this.getQueue(requested, owner);
       return { queue: q, messageCount: q.messageCount, consumerCount: q.consumerCount };
     }
+    this.brokerStats.churn.queueDeclared++;
     const name = requested === '' ? generateName('amq.gen-') : requested;
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
@@ -233,6 +245,7 @@ export class VHost implements QueueHost, PublishHost {
       this,
     );
     this.queues.set(name, q);
+    this.brokerStats.churn.queueCreated++;
     if (q.durable && !q.exclusive) this.listener.queueDeclared?.(q);
     // Every queue is bound to the default exchange by its name; that binding is implicit.
     return { queue: q, messageCount: 0, consumerCount: 0 };
@@ -285,6 +298,7 @@ export class VHost implements QueueHost, PublishHost {
   removeQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
+    this.brokerStats.churn.queueDeleted++;
     const n = q.messageCount;
     this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();

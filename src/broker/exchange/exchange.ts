@@ -8,6 +8,7 @@ import { DedupCache } from '../dedup-cache.js';
 import type { Queue } from '../queue/queue.js';
 import { isExchangeType, type ExchangeTypeName, type RoutingTable } from './routing-table.js';
 import { createRoutingTable } from './routing-table-factory.js';
+import { MessageCounters } from '../stats/message-counters.js';
 
 export type Destination = Queue | Exchange;
 
@@ -41,6 +42,8 @@ export class Exchange {
   readonly dedup: DedupCache | null;
   /** Set once a binding has had this exchange as source (auto-delete applies only after that). */
   hadBinding = false;
+  /** publish_in / publish_out (see broker/stats). */
+  readonly stats = new MessageCounters();
   /** Routing marks (see RouteCollector). */
   routePass = 0;
   routeStep = 0;

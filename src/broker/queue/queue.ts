@@ -14,6 +14,7 @@ import { ConsumerRing } from './consumer-ring.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
 import type { Clock, Timer } from '../../util/clock.js';
+import { MessageCounters } from '../stats/message-counters.js';
 
 export { QueueEntry };
 
@@ -41,6 +42,9 @@ export interface QueueHost {
   deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
+  /** The vhost's and the broker's message totals, counted beside the queue's own. */
+  readonly stats: MessageCounters;
+  readonly globalStats: MessageCounters;
   /** Whether deep queues can page messages out to disk. */
   readonly canPage: boolean;
   /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
@@ -135,6 +139,10 @@ export class Queue {
   readyBytes = 0;
   /** Ready messages paged out to disk, behind those in memory; null when this queue never pages. */
   private readonly tail: PagedTail | null;
+  /** Message counters (publish = enqueued here, deliver, get, ack, ...; see broker/stats). */
+  readonly stats = new MessageCounters();
+  /** Deliveries (consume or get) waiting for their ack. */
+  unacked = 0;
 
   constructor(name: string, opts: QueueOptions, host: QueueHost) {
     this.name = name;
@@ -251,6 +259,7 @@ export class Queue {
       return 'rejected';
     }
     if (this.durable) entry.storeSeq = this.host.persist(this, message, now);
+    this.stats.publish++;
     this.readyBytes += message.bodySize;
     if (this.shouldPage() && this.pageOut(entry, message, now)) {
       this.enforceLimits();
@@ -294,6 +303,67 @@ export class Queue {
     }
     this.ready.push(entry);
     this.armExpiry();
+  }
+
+  /** basic.get: the first live message, recorded as delivered and counted; undefined (get-empty) if none. */
+  get(noAck: boolean): QueueEntry | undefined {
+    const entry = this.take();
+    if (entry === undefined) {
+      this.stats.getEmpty++;
+      this.host.stats.getEmpty++;
+      this.host.globalStats.getEmpty++;
+      return undefined;
+    }
+    this.delivered(entry);
+    this.countDelivery(entry, noAck, true);
+    return entry;
+  }
+
+  /** Count a delivery at the queue, its vhost and the broker; one waiting for an ack counts as unacked. */
+  private countDelivery(entry: QueueEntry, noAck: boolean, get: boolean): void {
+    const q = this.stats;
+    const v = this.host.stats;
+    const g = this.host.globalStats;
+    if (get) {
+      if (noAck) {
+        q.getNoAck++;
+        v.getNoAck++;
+        g.getNoAck++;
+      } else {
+        q.get++;
+        v.get++;
+        g.get++;
+      }
+    } else if (noAck) {
+      q.deliverNoAck++;
+      v.deliverNoAck++;
+      g.deliverNoAck++;
+    } else {
+      q.deliver++;
+      v.deliver++;
+      g.deliver++;
+    }
+    if (!noAck) this.unacked++;
+    if (entry.redelivered) {
+      q.redeliver++;
+      v.redeliver++;
+      g.redeliver++;
+    }
+  }
+
+  /** basic.ack of a delivery: counted, then gone for good. */
+  ack(entry: QueueEntry): void {
+    this.unacked--;
+    this.stats.ack++;
+    this.host.stats.ack++;
+    this.host.globalStats.ack++;
+    this.settle(entry);
+  }
+
+  /** basic.nack / basic.reject without requeue of a delivery: dead-lettered (rejected) or dropped. */
+  reject(entry: QueueEntry): void {
+    this.unacked--;
+    this.remove(entry, 'rejected');
   }
 
   /** Record a delivery of an entry (deliver or get). */
@@ -358,6 +428,7 @@ export class Queue {
    */
   requeue(entries: QueueEntry[], cause: RequeueCause): void {
     if (entries.length === 0) return;
+    this.unacked -= entries.length;
     const limit = this.policy.deliveryLimit;
     // The default limit (a RabbitMQ 4 behaviour kept deliberately) does not change placement: 3.10 has none.
     const limitSet = limit !== undefined && this.policy.deliveryLimitDefaulted !== true;
@@ -598,6 +669,7 @@ export class Queue {
         this.delivered(e);
         try {
           c.owner.deliver(c, e);
+          this.countDelivery(e, c.noAck, false);
         } catch (err) {
           // One message that cannot be sent costs that message only, never the dispatch loop or the
           // process (this also runs from setImmediate): it leaves as rejected (dead-lettered, or
