@@ -13,6 +13,8 @@ import type { VHost } from './vhost.js';
 export interface RecoveryReport {
   /** Vhosts whose stores were opened. */
   vhosts: number;
+  /** Policies and operator policies restored. */
+  policies: number;
   exchanges: number;
   queues: number;
   bindings: number;
@@ -28,7 +30,7 @@ export interface RecoveryReport {
 }
 
 export function emptyReport(): RecoveryReport {
-  return { vhosts: 0, exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, skippedDefinitions: 0, keptUnrestored: 0, ms: 0 };
+  return { vhosts: 0, policies: 0, exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, skippedDefinitions: 0, keptUnrestored: 0, ms: 0 };
 }
 
 function addInto(total: RecoveryReport, r: RecoveryReport): void {
@@ -84,6 +86,7 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
   } finally {
     p.restoring = false;
   }
+  report.policies = replay.policies;
   report.exchanges = replay.exchanges;
   report.queues = replay.queues;
   report.bindings = replay.bindings;

@@ -108,7 +108,15 @@ export class Queue {
   readonly exclusive: boolean;
   readonly autoDelete: boolean;
   readonly args: FieldTable;
-  readonly policy: QueuePolicy;
+  /** Settings from the x-arguments alone. */
+  readonly declared: QueuePolicy;
+  /** The policy and operator policy that apply (by name), or null. */
+  policyName: string | null = null;
+  operatorPolicyName: string | null = null;
+  /** Their definitions merged (RabbitMQ's effective_policy_definition). */
+  private policyDefinition: Readonly<Record<string, unknown>> = {};
+  /** Effective settings: the arguments merged with the policies (see effective-arguments.ts). */
+  private effective: QueuePolicy;
   readonly owner: object | null;
   readonly ready: ReadyList;
   /** Consumers by priority level, round robin within a level (see ConsumerRing). */
@@ -150,7 +158,8 @@ export class Queue {
     this.exclusive = opts.exclusive;
     this.autoDelete = opts.autoDelete;
     this.args = opts.args;
-    this.policy = opts.policy;
+    this.declared = opts.policy;
+    this.effective = opts.policy;
     this.owner = opts.owner;
     this.host = host;
     this.ready = new ReadyList(opts.policy.maxPriority);
@@ -158,6 +167,35 @@ export class Queue {
     // Priority and dedup queues need every message's header at hand, so they stay in memory.
     this.tail = host.canPage && opts.policy.maxPriority === undefined && !opts.policy.deduplication ? new PagedTail() : null;
     this.touch();
+  }
+
+  /** The effective settings every behaviour reads (arguments merged with policies). */
+  get policy(): QueuePolicy {
+    return this.effective;
+  }
+
+  /** The merged definition of the policies that apply (RabbitMQ's effective_policy_definition). */
+  effectivePolicyDefinition(): Record<string, unknown> {
+    return { ...this.policyDefinition };
+  }
+
+  /**
+   * New policies apply (or none do any more). Settings read when they act (dead-lettering,
+   * delivery limit, consumer timeout, TTL of new messages) need nothing more; a new x-expires
+   * restarts the idle countdown, and lower length limits drop or dead-letter at once under
+   * drop-head overflow (reject-publish only refuses new messages, as in RabbitMQ).
+   */
+  applyPolicies(policyName: string | null, operatorPolicyName: string | null, definition: Readonly<Record<string, unknown>>, effective: QueuePolicy): void {
+    const old = this.effective;
+    this.policyName = policyName;
+    this.operatorPolicyName = operatorPolicyName;
+    this.policyDefinition = definition;
+    this.effective = effective;
+    if (this.deleted) return;
+    if (old.expires !== effective.expires) this.touch();
+    if (old.maxLength !== effective.maxLength || old.maxLengthBytes !== effective.maxLengthBytes || old.overflow !== effective.overflow) {
+      if (!this.enforceLimits(DROP_SLICE)) this.scheduleLimits();
+    }
   }
 
   /** Ready messages, in memory and on disk. */
@@ -571,6 +609,8 @@ export class Queue {
         this.remove(e, 'expired');
         continue;
       }
+      // The next head may have a deadline of its own (messages of one queue can carry different TTLs).
+      if (dropDead) this.armExpiry();
       return e;
     }
   }
@@ -683,6 +723,7 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    this.armExpiry();
   }
 
   scheduleDispatch(): void {
@@ -751,8 +792,11 @@ export class Queue {
   /** x-expires: restart the idle countdown (declare, get, consume, cancel). */
   touch(): void {
     const expires = this.policy.expires;
-    if (expires === undefined || this.deleted) return;
+    if (this.deleted) return;
     this.idleTimer?.cancel();
+    this.idleTimer = null;
+    // No expiry (any more: a policy that set one may have gone).
+    if (expires === undefined) return;
     this.idleTimer = this.host.clock.after(expires, () => {
       this.idleTimer = null;
       if (this.consumers.length === 0) this.host.onQueueUnused(this);
