@@ -96,6 +96,10 @@ export class RouteTable {
         }
         req[USER] = user;
       },
+      // An empty body is an empty object (RabbitMQ: `PUT /api/vhosts/v` with no body creates it).
+      preValidation: async (req: Authed) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
       handler: async (req: Authed, reply: FastifyReply) => {
         const user = req[USER] as User;
         const result = await spec.handler({

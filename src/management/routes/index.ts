@@ -2,10 +2,31 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { ManagementContext } from '../context.js';
+import * as health from './health.js';
 import * as identity from './identity.js';
+import * as limits from './limits.js';
+import * as misc from './misc.js';
+import * as nodes from './nodes.js';
 import * as overview from './overview.js';
+import * as parameters from './parameters.js';
+import * as permissions from './permissions.js';
+import * as policies from './policies.js';
+import * as users from './users.js';
+import * as vhosts from './vhosts.js';
 
-const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext): void }[] = [identity, overview];
+const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext): void }[] = [
+  identity,
+  overview,
+  nodes,
+  health,
+  misc,
+  users,
+  vhosts,
+  permissions,
+  limits,
+  parameters,
+  policies,
+];
 
 export function registerRoutes(app: FastifyInstance, ctx: ManagementContext): void {
   for (const m of MODULES) m.register(app, ctx);
