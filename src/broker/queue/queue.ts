@@ -615,6 +615,11 @@ export class Queue {
     this.ring.credit(c);
   }
 
+  /** The consumer a single-active-consumer queue delivers to; undefined for other queues. */
+  get activeConsumer(): Consumer | undefined {
+    return this.policy.singleActiveConsumer ? this.ring.oldestConsumer() : undefined;
+  }
+
   hasExclusiveConsumer(): boolean {
     return this.ring.hasExclusive();
   }
