@@ -32,7 +32,8 @@ const REQUIRED = ['routing_key', 'payload', 'payload_encoding', 'properties'] as
 /** Publish the API body `body` to `exchangeName` ('' or amq.default: the default exchange). */
 export async function publishFromApi(vhost: VHost, exchangeName: string, body: unknown, opts: ApiPublishOptions): Promise<{ routed: boolean }> {
   const o = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-  const missing = REQUIRED.filter((k) => o[k] === undefined);
+  // Listed last key first, as 3.10.8 does (`[{key_missing,properties},{key_missing,payload_encoding}]`).
+  const missing = REQUIRED.filter((k) => o[k] === undefined).reverse();
   if (missing.length > 0) throw new ApiRequestError(`[${missing.map((k) => `{key_missing,${k}}`).join(',')}]`);
   const routingKey = o['routing_key'];
   if (typeof routingKey !== 'string') throw new ApiRequestError('routing_key must be a string');

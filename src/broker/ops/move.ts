@@ -50,7 +50,7 @@ export function deathQueue(m: Message): string | undefined {
 }
 
 /** A copy for the target queue, marked with its original's store position when it has one. */
-function copyOf(e: QueueEntry, source: string): Message {
+export function movedCopy(e: QueueEntry, source: string): Message {
   const m = e.message;
   const copy = new Message(m.exchange, m.routingKey, m.header, [m.bodyBuffer()], m.bodySize);
   if (e.storeSeq < 0) return copy;
@@ -94,7 +94,7 @@ export async function moveMessages(vhost: VHost, source: string, req: MoveReques
       }
       let result;
       try {
-        result = target.enqueue(copyOf(e, source), ttlOf(e.message));
+        result = target.enqueue(movedCopy(e, source), ttlOf(e.message));
       } catch (err) {
         src.putBack([e]);
         stopped = err instanceof Error ? err.message : String(err);
