@@ -26,6 +26,8 @@ export interface MoveRequest {
   target?: string | undefined;
   /** Most messages to move; absent: all. */
   count?: number | undefined;
+  /** Told the running total after each batch is settled (progress for long moves). */
+  onProgress?: ((moved: number) => void) | undefined;
 }
 
 export interface MoveReport {
@@ -130,6 +132,10 @@ export async function moveMessages(vhost: VHost, source: string, req: MoveReques
       src.putBack(back);
       stopped = 'target queue deleted during the move';
     }
+    req.onProgress?.(moved);
   }
+  // The originals' acks are on disk before the reply (recovery would settle them anyway; this keeps the log tidy).
+  const store = vhost.store;
+  if (store !== null && moved > 0) await new Promise<Error | null>((resolve) => store.whenMessagesDurable(resolve));
   return { moved, stopped };
 }
