@@ -7,7 +7,8 @@
 #   interop/rabbitmq.sh status
 #
 # Environment: RABBITMQ_PORT (default 5672), RABBITMQ_START_TIMEOUT (seconds, default 90),
-# WARREN_RABBITMQ_STATE (state directory, default /tmp/warren-interop-rabbitmq).
+# WARREN_RABBITMQ_STATE (state directory, default /tmp/warren-interop-rabbitmq),
+# RABBITMQ_MANAGEMENT_PORT (default 15672), RABBITMQ_PROMETHEUS_PORT (default 15692).
 set -euo pipefail
 
 PORT="${RABBITMQ_PORT:-5672}"
@@ -31,7 +32,7 @@ export_node_env() {
   export ERL_EPMD_ADDRESS=127.0.0.1
   # Keep the distribution listener on loopback as well.
   export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
-  # No plugins (the management plugin would open an HTTP port).
+  # The management API (15672) and Prometheus (15692) plugins, both bound to loopback below.
   export RABBITMQ_ENABLED_PLUGINS_FILE="$STATE_DIR/enabled_plugins"
   export RABBITMQ_CONFIG_FILE="$STATE_DIR/rabbitmq"
   export RABBITMQ_LOGS="$STATE_DIR/log/rabbit.log"
@@ -93,7 +94,7 @@ node_ready() {
 
 write_config() {
   mkdir -p "$STATE_DIR/log"
-  echo '[].' >"$STATE_DIR/enabled_plugins"
+  echo '[rabbitmq_management,rabbitmq_prometheus].' >"$STATE_DIR/enabled_plugins"
   cat >"$STATE_DIR/rabbitmq.conf" <<EOF
 listeners.tcp.1 = 127.0.0.1:$PORT
 # guest/guest is restricted to loopback connections, which is all we use.
@@ -101,6 +102,10 @@ loopback_users.guest = true
 # Keep disk/memory alarms out of the way on small CI machines.
 disk_free_limit.absolute = 50MB
 vm_memory_high_watermark.relative = 0.8
+management.tcp.ip = 127.0.0.1
+management.tcp.port = ${RABBITMQ_MANAGEMENT_PORT:-15672}
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = ${RABBITMQ_PROMETHEUS_PORT:-15692}
 log.console = false
 log.file.level = warning
 EOF
