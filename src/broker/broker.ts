@@ -22,6 +22,19 @@ import { Persistence } from './persistence.js';
 import { recoverDataDir, recoverVhost, type RecoveryReport } from './vhost-recovery.js';
 import { createVhostDir, removeVhostDir } from '../store/data-dir.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
+import { AccessAdmin } from './auth/access-admin.js';
+import { vhostsOnDisk } from './vhost-recovery.js';
+
+export interface StartOptions {
+  /**
+   * On a data dir never started before, create the default user and vhost (true, the default),
+   * or not, because definitions are imported at boot (RabbitMQ's load_definitions).
+   */
+  seedDefaults?: boolean;
+}
+import { BrokerStats } from './stats/broker-stats.js';
+import { RateSampler, SAMPLE_INTERVAL_MS } from './stats/rate-sampler.js';
+import type { MessageCounters } from './stats/message-counters.js';
 
 export class Broker {
   readonly config: Config;
@@ -37,6 +50,12 @@ export class Broker {
   readonly replyTo = new DirectReplyTo();
   /** Open client connections (after connection.open), for the operator plane and forced closes. */
   readonly clients = new ClientRegistry();
+  /** Durable administration of users, vhosts, permissions and limits (open once started). */
+  readonly access: AccessAdmin = new AccessAdmin(this);
+
+  /** Message counters, churn and sizes (see broker/stats); rates are sampled every 5 s. */
+  readonly stats = new BrokerStats();
+  readonly rates: RateSampler;
 
   readonly alarms: Alarms;
   /** Event-loop lag and long synchronous tasks. */
@@ -67,11 +86,12 @@ export class Broker {
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
+    this.rates = new RateSampler(clock, (visit) => this.eachCounters(visit), SAMPLE_INTERVAL_MS, (now) => this.stats.churn.sample(now));
     this.vhosts.set('/', this.makeVhost('/'));
   }
 
   private makeVhost(name: string): VHost {
-    const vhost = new VHost(name, this.clock);
+    const vhost = new VHost(name, this.clock, this.stats);
     vhost.tasks = this.loop;
     vhost.pageAfterMessages = this.config.pageAfterMessages;
     vhost.replyTo = this.replyTo;
@@ -101,6 +121,17 @@ export class Broker {
       logs.deliveryFailed.note(key(q), err.name, { queue: q.name, vhost: vhost.name, err: err.message, stack: err.stack });
     };
     return vhost;
+  }
+
+  /** Every counter set the rates are sampled for: the broker's, then per vhost, exchange, queue and channel. */
+  eachCounters(visit: (c: MessageCounters) => void): void {
+    visit(this.stats.messages);
+    for (const v of this.vhosts.values()) {
+      visit(v.stats);
+      for (const e of v.exchanges.values()) visit(e.stats);
+      for (const q of v.queues.values()) visit(q.stats);
+    }
+    for (const c of this.stats.channels) visit(c);
   }
 
   /**
@@ -139,6 +170,9 @@ export class Broker {
       const vhost = this.vhosts.get(name);
       if (vhost === undefined) return false;
       this.vhosts.delete(name);
+      // Its clients go first (320, as RabbitMQ): nothing is published into a vhost being torn down.
+      const closed = this.clients.closeVhost(name);
+      if (closed > 0) this.log.info({ vhost: name, closedConnections: closed }, 'connections of a deleted vhost closed');
       // As in RabbitMQ, the vhost's permissions and limits go with it.
       this.permissions.clearVhost(name);
       this.limits.clearVhost(name);
@@ -180,11 +214,21 @@ export class Broker {
   }
 
   /** Open the stores of every vhost under the data directory and rebuild durable state. */
-  async start(): Promise<RecoveryReport> {
+  async start(options: StartOptions = {}): Promise<RecoveryReport> {
     this.loop.start(LOOP_WINDOW_MS);
     const started = this.clock.now();
+    const storeLog = this.log.child({ component: 'store' });
+    const found = await vhostsOnDisk(this.config.dataDir, storeLog);
+    // The access state says which vhosts exist; it names the directories of deletions a crash interrupted.
+    const access = await this.access.open(found, options.seedDefaults ?? true);
+    const wanted = new Set(access.vhosts);
+    for (const [name, v] of this.vhosts) {
+      if (wanted.has(name)) continue;
+      v.dispose();
+      this.vhosts.delete(name);
+    }
     const report = await this.loop.during('recovery', () =>
-      recoverDataDir(this.config.dataDir, [...this.vhosts.keys()], this.log.child({ component: 'store' }), async (name, dir) => {
+      recoverDataDir(this.config.dataDir, wanted, storeLog, async (name, dir) => {
         let vhost = this.vhosts.get(name);
         if (vhost === undefined) {
           vhost = this.makeVhost(name);
@@ -197,11 +241,13 @@ export class Broker {
     this.started = true;
     await this.alarms.check();
     this.alarms.start(ALARM_CHECK_MS);
+    this.rates.start();
     return report;
   }
 
   async stop(): Promise<void> {
     this.alarms.stop();
+    this.rates.stop();
     this.loop.stop();
     this.started = false;
     for (const s of Object.values(this.logs)) s.close();

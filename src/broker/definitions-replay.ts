@@ -10,13 +10,15 @@
 
 import type { Logger } from '../log.js';
 import { decodeTableBody, type FieldTable } from '../protocol/field-table.js';
-import type { BindingDef, Definitions, ExchangeDef, QueueDef } from '../store/definitions-store.js';
+import type { BindingDef, Definitions, ExchangeDef, PolicyDef, QueueDef } from '../store/definitions-store.js';
+import type { ApplyTo } from './policy/policy-spec.js';
 import { Exchange } from './exchange/exchange.js';
 import { parseQueueArguments } from './queue/arguments.js';
 import { Queue } from './queue/queue.js';
 import type { VHost } from './vhost.js';
 
 export interface ReplayReport {
+  policies: number;
   exchanges: number;
   queues: number;
   bindings: number;
@@ -42,12 +44,22 @@ function reason(err: unknown): string {
 
 /** Replays the definitions of `vhost` onto it. Never throws for a bad record. */
 export function replayDefinitions(vhost: VHost, defs: Definitions, log: Logger): ReplayReport {
-  const report: ReplayReport = { exchanges: 0, queues: 0, bindings: 0, skipped: 0, skippedQueues: new Set(), skippedExchanges: new Set() };
+  const report: ReplayReport = { policies: 0, exchanges: 0, queues: 0, bindings: 0, skipped: 0, skippedQueues: new Set(), skippedExchanges: new Set() };
   const skip = (kind: string, what: Record<string, unknown>, err: unknown): void => {
     report.skipped++;
     log.warn({ vhost: vhost.name, kind, ...what, err: reason(err) }, 'durable definition unreadable, skipped at recovery');
   };
 
+  // Policies first: exchanges and queues get theirs as they are restored.
+  for (const p of defs.policies) {
+    if (p.vhost !== vhost.name) continue;
+    try {
+      restorePolicy(vhost, p);
+      report.policies++;
+    } catch (err) {
+      skip(p.kind === 'operator' ? 'operator policy' : 'policy', { name: p.name, pattern: p.pattern }, err);
+    }
+  }
   for (const e of defs.exchanges) {
     if (e.vhost !== vhost.name || vhost.exchanges.has(e.name)) continue;
     try {
@@ -85,6 +97,14 @@ function restoreExchange(vhost: VHost, d: ExchangeDef): void {
   // The constructor refuses an unknown type or plugin arguments it cannot use.
   const e = new Exchange(d.name, d.type, { durable: true, autoDelete: d.autoDelete, internal: d.internal, args: decodeArgs(d.arguments) });
   vhost.exchanges.set(d.name, e);
+  vhost.applyPolicies(e);
+}
+
+function restorePolicy(vhost: VHost, d: PolicyDef): void {
+  const definition: unknown = JSON.parse(d.definition);
+  const store = d.kind === 'operator' ? vhost.operatorPolicies : vhost.policies;
+  // Validated again: a build that no longer knows a key refuses the record rather than half-applying it.
+  store.restore(d.name, { pattern: d.pattern, applyTo: d.applyTo as ApplyTo, priority: d.priority, definition: definition as Record<string, unknown> });
 }
 
 function restoreQueue(vhost: VHost, d: QueueDef): void {
@@ -94,7 +114,9 @@ function restoreQueue(vhost: VHost, d: QueueDef): void {
   const args = decodeArgs(d.arguments);
   const flags = { durable: true, exclusive: false, autoDelete: d.autoDelete };
   const policy = parseQueueArguments(d.name, args, flags, vhost.name);
-  vhost.queues.set(d.name, new Queue(d.name, { ...flags, args, policy, owner: null }, vhost));
+  const q = new Queue(d.name, { ...flags, args, policy, owner: null }, vhost);
+  vhost.queues.set(d.name, q);
+  vhost.applyPolicies(q);
 }
 
 function restoreBinding(vhost: VHost, d: BindingDef): void {

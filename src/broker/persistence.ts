@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SyncMode } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { encodeTable, type FieldTable } from '../protocol/field-table.js';
-import { DefinitionsStore, type BindingDef } from '../store/definitions-store.js';
+import { DefinitionsStore, type BindingDef, type PolicyDef } from '../store/definitions-store.js';
 import type { DurableCallback, MessageStore, StoredMessage } from '../store/message-store.js';
 import { SegmentStore } from '../store/segment-store.js';
 import { SpillStore } from '../store/spill-store.js';
@@ -178,6 +178,17 @@ export class Persistence {
       this.forget(q.name, entry.storeSeq);
     };
     vhost.store = this;
+  }
+
+  /**
+   * Write a policy put (def) or delete durably; resolves once it is fsynced, rejects if the
+   * store failed. Not through the listener: the caller waits for the disk before applying it.
+   */
+  persistPolicy(vhost: string, kind: PolicyDef['kind'], name: string, def: Omit<PolicyDef, 'vhost' | 'kind' | 'name'> | null): Promise<void> {
+    if (def === null) this.definitions.deletePolicy(vhost, kind, name);
+    else this.definitions.putPolicy({ vhost, kind, name, ...def });
+    this.defsWritten++;
+    return new Promise((resolve, reject) => this.whenDefinitionsDurable((err) => (err === null ? resolve() : reject(err))));
   }
 
   /** Append a persistent message for a durable queue; returns its store position. */

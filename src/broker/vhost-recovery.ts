@@ -14,6 +14,8 @@ import { supersededOriginals } from './ops/move-recovery.js';
 export interface RecoveryReport {
   /** Vhosts whose stores were opened. */
   vhosts: number;
+  /** Policies and operator policies restored. */
+  policies: number;
   exchanges: number;
   queues: number;
   bindings: number;
@@ -29,11 +31,20 @@ export interface RecoveryReport {
 }
 
 export function emptyReport(): RecoveryReport {
-  return { vhosts: 0, exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, skippedDefinitions: 0, keptUnrestored: 0, ms: 0 };
+  return { vhosts: 0, policies: 0, exchanges: 0, queues: 0, bindings: 0, messages: 0, delayed: 0, corruptRecords: 0, truncatedBytes: 0, skippedDefinitions: 0, keptUnrestored: 0, ms: 0 };
 }
 
 function addInto(total: RecoveryReport, r: RecoveryReport): void {
   for (const k of Object.keys(total) as (keyof RecoveryReport)[]) total[k] += r[k];
+}
+
+/** Migrate a flat data dir, then name the vhosts that have a directory. */
+export async function vhostsOnDisk(dataDir: string, log: Logger): Promise<string[]> {
+  if ((await migrateFlatLayout(dataDir)) === 'migrated') {
+    log.info({ dataDir, vhost: '/' }, 'data dir migrated to per-vhost stores');
+  }
+  const found = await listVhostDirs(dataDir, (dir, why) => log.error({ dir, why }, 'vhost directory without a valid name file, not opened'));
+  return found.map((f) => f.name);
 }
 
 /**
@@ -49,7 +60,8 @@ export async function recoverDataDir(
   if ((await migrateFlatLayout(dataDir)) === 'migrated') {
     log.info({ dataDir, vhost: '/' }, 'data dir migrated to per-vhost stores');
   }
-  const found = await listVhostDirs(dataDir, (dir, why) => log.error({ dir, why }, 'vhost directory without a valid name file, not opened'));
+  // Bad directories were reported by vhostsOnDisk.
+  const found = await listVhostDirs(dataDir, () => undefined);
   const dirs = new Map(found.map((f) => [f.name, f.dir]));
   for (const name of wanted) if (!dirs.has(name)) dirs.set(name, await createVhostDir(dataDir, name));
   const total = emptyReport();
@@ -75,6 +87,7 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
   } finally {
     p.restoring = false;
   }
+  report.policies = replay.policies;
   report.exchanges = replay.exchanges;
   report.queues = replay.queues;
   report.bindings = replay.bindings;

@@ -19,6 +19,11 @@ import type { VHostListener } from './vhost-listener.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
 import { PublishResult, type PublishOptions } from './publish/publish-result.js';
 import { checkPublish, publish, type PublishHost } from './publish/publisher.js';
+import { MessageCounters } from './stats/message-counters.js';
+import { BrokerStats } from './stats/broker-stats.js';
+import { PolicyStore, type PolicyHost } from './policy/policy-store.js';
+import type { PolicyKind, PolicySpec } from './policy/policy-spec.js';
+import { applyExchangePolicies, applyQueuePolicies } from './policy/apply.js';
 
 /** The x-arguments RabbitMQ compares on queue redeclaration. */
 const EQUIVALENT_QUEUE_ARGS = [
@@ -38,10 +43,13 @@ export interface DeclareQueueResult {
   consumerCount: number;
 }
 
-export class VHost implements QueueHost, PublishHost {
+export class VHost implements QueueHost, PublishHost, PolicyHost {
   readonly name: string;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /** Policies and operator policies (policy/): durable, applied to existing and new objects. */
+  readonly policies: PolicyStore = new PolicyStore('policy', this);
+  readonly operatorPolicies: PolicyStore = new PolicyStore('operator', this);
   listener: VHostListener = {};
   /** Names long synchronous work (purges, deletes) for the event-loop watchdog. */
   tasks: TaskTracker = UNTRACKED;
@@ -59,9 +67,18 @@ export class VHost implements QueueHost, PublishHost {
   private readonly collector = new RouteCollector();
   private collectorBusy = false;
 
-  constructor(name: string, clock: Clock) {
+  /** Message totals of this vhost (see broker/stats). */
+  readonly stats = new MessageCounters();
+  /** The broker's statistics (totals, churn, sizes); a vhost made alone gets its own. */
+  readonly brokerStats: BrokerStats;
+  /** The broker's message totals (brokerStats.messages), at hand for the queues. */
+  readonly globalStats: MessageCounters;
+
+  constructor(name: string, clock: Clock, brokerStats: BrokerStats = new BrokerStats()) {
     this.name = name;
     this.clock = clock;
+    this.brokerStats = brokerStats;
+    this.globalStats = brokerStats.messages;
     this.delayed = new DelayedMessages(clock, (d) => this.releaseDelayed(d));
     const opts = { durable: true, autoDelete: false, internal: false, args: {} };
     this.exchanges.set('', new Exchange('', 'direct', opts));
@@ -102,6 +119,7 @@ export class VHost implements QueueHost, PublishHost {
     if (!isKnownExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
     const e = new Exchange(name, type, opts);
     this.exchanges.set(name, e);
+    this.applyPolicies(e);
     if (e.durable) this.listener.exchangeDeclared?.(e);
     return e;
   }
@@ -211,6 +229,7 @@ export class VHost implements QueueHost, PublishHost {
       const q = this.getQueue(requested, owner);
       return { queue: q, messageCount: q.messageCount, consumerCount: q.consumerCount };
     }
+    this.brokerStats.churn.queueDeclared++;
     const name = requested === '' ? generateName('amq.gen-') : requested;
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
@@ -233,6 +252,8 @@ export class VHost implements QueueHost, PublishHost {
       this,
     );
     this.queues.set(name, q);
+    this.brokerStats.churn.queueCreated++;
+    this.applyPolicies(q);
     if (q.durable && !q.exclusive) this.listener.queueDeclared?.(q);
     // Every queue is bound to the default exchange by its name; that binding is implicit.
     return { queue: q, messageCount: 0, consumerCount: 0 };
@@ -285,6 +306,7 @@ export class VHost implements QueueHost, PublishHost {
   removeQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
+    this.brokerStats.churn.queueDeleted++;
     const n = q.messageCount;
     this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();
@@ -303,6 +325,27 @@ export class VHost implements QueueHost, PublishHost {
   /** Exclusive queues go with the connection that declared them. */
   removeExclusiveQueues(owner: object): void {
     for (const q of [...this.queues.values()]) if (q.exclusive && q.owner === owner) this.removeQueue(q);
+  }
+
+  // ------------------------------------------------------------ policies
+
+  /** Give a new (or recovered) queue or exchange the policies that match it. */
+  applyPolicies(o: Queue | Exchange): void {
+    if (isExchange(o)) applyExchangePolicies(o, this.policies, this.operatorPolicies);
+    else applyQueuePolicies(o, this.policies, this.operatorPolicies);
+  }
+
+  // PolicyHost
+  persistPolicy(kind: PolicyKind, name: string, spec: PolicySpec | null): Promise<void> {
+    if (this.store === null) return Promise.resolve();
+    const def = spec === null ? null : { pattern: spec.pattern, applyTo: spec.applyTo, priority: spec.priority, definition: JSON.stringify(spec.definition) };
+    return this.store.persistPolicy(this.name, kind, name, def);
+  }
+
+  policiesChanged(): void {
+    for (const e of this.exchanges.values()) applyExchangePolicies(e, this.policies, this.operatorPolicies);
+    // A queue whose lowered limit dead-letters can only add messages to others, never remove queues.
+    for (const q of [...this.queues.values()]) applyQueuePolicies(q, this.policies, this.operatorPolicies);
   }
 
   // QueueHost

@@ -40,9 +40,14 @@ interface ServeOptions {
   maxMessageSize?: number;
   wsPort?: number;
   metricsPort?: number;
+  managementPort?: number | false;
+  managementHost?: string;
   serverProperty?: Record<string, string>;
   vmMemoryHighWatermark?: number;
 }
+
+/** RabbitMQ's management port; `warren serve` serves the API there unless told otherwise. */
+const DEFAULT_MANAGEMENT_PORT = 15672;
 
 const program = new Command();
 program.name('warren').description('An AMQP 0-9-1 message broker speaking RabbitMQ\'s dialect').version(VERSION);
@@ -64,6 +69,9 @@ program
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
   .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
+  .option('--management-port <port>', 'management HTTP API port, default 15672 (env WARREN_MANAGEMENT_PORT; off: none)', int)
+  .option('--no-management-port', 'no management HTTP API')
+  .option('--management-host <ip>', 'management API address, default 127.0.0.1 (env WARREN_MANAGEMENT_HOST)')
   .option(
     '--server-property <key=value>',
     'advertise this connection.start server property (product, version, cluster_name, ...); repeatable (env WARREN_SERVER_PROPERTY_<KEY>)',
@@ -89,6 +97,8 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
+    if (opts.managementPort !== undefined) fromFlags.managementPort = opts.managementPort === false ? null : opts.managementPort;
+    if (opts.managementHost !== undefined) fromFlags.managementHost = opts.managementHost;
     if (opts.vmMemoryHighWatermark !== undefined) fromFlags.memoryHighWatermark = opts.vmMemoryHighWatermark;
     const envWatermark = process.env['WARREN_VM_MEMORY_HIGH_WATERMARK'];
     if (envWatermark !== undefined) parseWatermark(envWatermark); // refuse a bad value before starting
@@ -96,7 +106,7 @@ program
     if (opts.serverProperty !== undefined) fromFlags.serverProperties = { ...fromEnv.serverProperties, ...opts.serverProperty };
     const configFile = opts.config ?? (process.env['WARREN_CONFIG_FILE'] || undefined);
     // Precedence: flags over environment over config file over defaults (info-level logs for the CLI).
-    const running = await startBroker({ defaults: { logLevel: 'info' }, configFile, ...fromEnv, ...fromFlags });
+    const running = await startBroker({ defaults: { logLevel: 'info', managementPort: DEFAULT_MANAGEMENT_PORT }, configFile, ...fromEnv, ...fromFlags });
     const stop = (): void => {
       void running.close().then(() => process.exit(0));
     };

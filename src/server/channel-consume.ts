@@ -49,12 +49,8 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
 
   // ------------------------------------------------------------ for the operator plane
 
-  get unackedCount(): number {
-    return this.unacked.size;
-  }
-
   /** basic.qos global=false: the prefetch new consumers get. */
-  get prefetchCount(): number {
+  get consumerPrefetchCount(): number {
     return this.consumerPrefetch;
   }
 
@@ -111,6 +107,7 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
   deliverReply(message: Message): boolean {
     if (this.ch.closing || this.replyToken === null) return false;
     this.ch.sendDelivery(this.replyConsumerTag, this.nextDeliveryTag++, false, message, message.header);
+    this.ch.stats.deliverNoAck++;
     return true;
   }
 
@@ -143,10 +140,15 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
     const msg = entry.message;
     // Written before it is recorded as unacked: if encoding throws, no phantom delivery holds the consumer's credit.
     this.ch.sendDelivery(c.tag, tag, entry.redelivered, msg, deliveryHeader(entry, c.queue));
+    const st = this.ch.stats;
     if (!c.noAck) {
       this.unacked.set(tag, { entry, queue: c.queue, consumer: c, deliveredAt: this.ch.host.broker.clock.now() });
       c.unacked++;
+      st.deliver++;
+    } else {
+      st.deliverNoAck++;
     }
+    if (entry.redelivered) st.redeliver++;
     // Settled only after the (possibly paged) body was read.
     if (c.noAck) c.queue.settle(entry);
   }
@@ -164,12 +166,16 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
   onGet(m: M.BasicGet): void {
     const queue = this.ch.vhost.getQueue(this.ch.queueName(m.queue), this.ch.host);
     queue.touch(); // a queue polled with basic.get is in use (x-expires)
-    const entry = queue.take();
+    const entry = queue.get(m.noAck);
+    const st = this.ch.stats;
     if (entry === undefined) {
+      st.getEmpty++;
       this.ch.send({ id: M.BASIC_GET_EMPTY, clusterId: '' });
       return;
     }
-    queue.delivered(entry);
+    if (m.noAck) st.getNoAck++;
+    else st.get++;
+    if (entry.redelivered) st.redeliver++;
     const tag = this.nextDeliveryTag++;
     if (!m.noAck) this.unacked.set(tag, { entry, queue, consumer: null, deliveredAt: this.ch.host.broker.clock.now() });
     const msg = entry.message;
@@ -191,6 +197,23 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
     else this.consumerPrefetch = m.prefetchCount;
     this.ch.send({ id: M.BASIC_QOS_OK });
     if (m.global) this.redispatch();
+  }
+
+  // ------------------------------------------------------------ for statistics
+
+  get unackedCount(): number {
+    return this.unacked.size;
+  }
+
+  /** When the oldest delivery still waiting for its ack went out (deliveries are kept in tag order). */
+  oldestUnackedAt(): number | null {
+    for (const u of this.unacked.values()) return u.deliveredAt;
+    return null;
+  }
+
+  /** The channel-wide prefetch if set, else the one new consumers get (RabbitMQ's prefetch_count). */
+  get prefetchCount(): number {
+    return this.channelPrefetch > 0 ? this.channelPrefetch : this.consumerPrefetch;
   }
 
   // ------------------------------------------------------------ acks
@@ -247,9 +270,10 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
   }
 
   private settleAll(list: Unacked[]): void {
+    this.ch.stats.ack += list.length;
     for (const u of list) {
       if (u.consumer !== null) u.consumer.unacked--;
-      u.queue.settle(u.entry);
+      u.queue.ack(u.entry);
     }
     this.afterRelease(list);
   }
@@ -258,7 +282,7 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
   private rejectList(list: Unacked[]): void {
     for (const u of list) {
       if (u.consumer !== null) u.consumer.unacked--;
-      u.queue.remove(u.entry, 'rejected');
+      u.queue.reject(u.entry);
     }
     this.afterRelease(list);
   }

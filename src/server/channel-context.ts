@@ -6,6 +6,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Message } from '../broker/message.js';
 import type { Persistence } from '../broker/persistence.js';
 import type { VHost } from '../broker/vhost.js';
+import type { ChannelStats } from '../broker/stats/channel-stats.js';
 import type * as M from '../protocol/generated/amqp.js';
 import type { ConfirmTracker } from './confirm-tracker.js';
 import type { Outbound } from './outbound.js';
@@ -17,6 +18,8 @@ export interface ChannelHost {
   readonly broker: Broker;
   readonly vhost: VHost;
   readonly user: string;
+  /** RabbitMQ's connection name (`peer -> local`), for the channel's name in statistics. */
+  readonly name: string;
   readonly consumerCancelNotify: boolean;
   /** The tracker has confirms to settle and send at the end of this read batch (ConfirmTracker.flush). */
   markConfirmsPending(confirms: ConfirmTracker): void;
@@ -30,6 +33,8 @@ export interface ChannelContext {
   readonly log: Logger;
   readonly host: ChannelHost;
   readonly vhost: VHost;
+  /** This channel's message counters (broker/stats). */
+  readonly stats: ChannelStats;
   /** Server sent channel.close (or the connection is going): nothing more is delivered. */
   readonly closing: boolean;
   /** Set by tx.select: publishes and acks wait for tx.commit. */

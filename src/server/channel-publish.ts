@@ -50,9 +50,17 @@ export class ChannelPublish {
   /** Publish now; true if the message was written to the store. */
   private publish(message: Message, mandatory: boolean): boolean {
     this.options.mandatory = mandatory;
+    const st = this.ch.stats;
+    st.publish++;
     const r = this.ch.vhost.publish(message, this.options, this.result);
+    if (r.routed > 0) st.routed++;
+    else if (r.returned) st.returnUnroutable++;
+    else if (!r.deduplicated && !r.delayed) st.dropUnroutable++;
     if (r.returned) this.returnUnroutable(message);
-    if (this.confirms !== null) this.confirms.published(r);
+    if (this.confirms !== null) {
+      st.publishedForConfirm();
+      this.confirms.published(r);
+    }
     return r.durability !== null;
   }
 

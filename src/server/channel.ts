@@ -20,6 +20,7 @@ import { ConfirmTracker } from './confirm-tracker.js';
 import type { Outbound } from './outbound.js';
 import { ReplyGate } from './reply-gate.js';
 import { Transaction } from './tx.js';
+import type { ChannelStats } from '../broker/stats/channel-stats.js';
 
 export type { ChannelHost } from './channel-context.js';
 
@@ -38,6 +39,8 @@ export class Channel implements ChannelContext {
   private readonly gate = new ReplyGate();
   readonly consume: ChannelConsume;
   private readonly publisher: ChannelPublish;
+  /** Message counters, registered with the broker's statistics while the channel is open. */
+  readonly stats: ChannelStats;
 
   constructor(id: number, host: ChannelHost, log: Logger, maxMessageSize: number) {
     this.id = id;
@@ -47,8 +50,20 @@ export class Channel implements ChannelContext {
     this.log = log;
     this.assembler = new CommandAssembler(maxMessageSize);
     const publishOptions: PublishOptions = { mandatory: false, user: host.user, replyToken: null };
+    this.stats = host.broker.stats.channelOpened({ connectionName: host.name, number: id, vhost: host.vhost.name, user: host.user }, host.vhost.stats);
     this.consume = new ChannelConsume(this, publishOptions);
     this.publisher = new ChannelPublish(this, publishOptions);
+    const consume = this.consume;
+    const self = this;
+    this.stats.probe = {
+      unackedCount: () => consume.unackedCount,
+      oldestUnackedAt: () => consume.oldestUnackedAt(),
+      consumerCount: () => consume.consumers.size,
+      prefetchCount: () => consume.prefetchCount,
+      get mode() {
+        return self.tx !== null ? 'tx' : self.publisher.confirms !== null ? 'confirm' : 'none';
+      },
+    };
   }
 
   // ------------------------------------------------------------ method dispatch
@@ -98,7 +113,7 @@ export class Channel implements ChannelContext {
         return;
       case M.CONFIRM_SELECT:
         if (this.tx !== null) throw preconditionFailed('cannot switch from tx to confirm mode', M.CONFIRM_SELECT);
-        this.publisher.confirms ??= new ConfirmTracker(this, this.host, this.log);
+        this.publisher.confirms ??= new ConfirmTracker(this, this.host, this.log, this.stats);
         if (!m.nowait) this.send({ id: M.CONFIRM_SELECT_OK });
         return;
       case M.TX_SELECT:
@@ -202,6 +217,7 @@ export class Channel implements ChannelContext {
   /** The channel is going away: cancel consumers, requeue unacked messages, drop the transaction. */
   cleanup(): void {
     this.closing = true;
+    this.host.broker.stats.channelClosed(this.stats);
     this.publisher.confirms?.close();
     this.consume.cleanup();
     this.tx?.rollback();

@@ -12,6 +12,11 @@ import type { DurabilityWaiter, MessageDurability } from '../broker/publish/dura
 import type { PublishResult } from '../broker/publish/publish-result.js';
 import * as M from '../protocol/generated/amqp.js';
 
+/** Where confirmed publishes are counted (the channel's statistics). */
+export interface ConfirmCounter {
+  confirmed(n: number): void;
+}
+
 /** Where the tracker writes its acks and nacks (the channel, in order with its other output). */
 export interface ConfirmOutput {
   send(m: M.Method): void;
@@ -26,6 +31,7 @@ export class ConfirmTracker implements DurabilityWaiter {
   private readonly out: ConfirmOutput;
   private readonly scheduler: ConfirmScheduler;
   private readonly log: Logger;
+  private readonly counter: ConfirmCounter | null;
   /** Sequence number of the latest publish (the first is 1). */
   private seq = 0;
   /** Every seq up to this one is settled (on disk, or needing no disk) and may be confirmed. */
@@ -46,10 +52,11 @@ export class ConfirmTracker implements DurabilityWaiter {
   /** Already handed to the scheduler for the current read batch. */
   private scheduled = false;
 
-  constructor(out: ConfirmOutput, scheduler: ConfirmScheduler, log: Logger) {
+  constructor(out: ConfirmOutput, scheduler: ConfirmScheduler, log: Logger, counter: ConfirmCounter | null = null) {
     this.out = out;
     this.scheduler = scheduler;
     this.log = log;
+    this.counter = counter;
   }
 
   /** Publishes not yet confirmed to the client (messages_unconfirmed). */
@@ -123,14 +130,17 @@ export class ConfirmTracker implements DurabilityWaiter {
     if (this.closed || this.confirmedUpTo <= this.ackSentUpTo) return;
     const nacked = this.nacked;
     if (nacked === null || nacked.size === 0) {
+      this.counter?.confirmed(this.confirmedUpTo - this.ackSentUpTo);
       const multiple = this.confirmedUpTo - this.ackSentUpTo > 1;
       this.ackSentUpTo = this.confirmedUpTo;
       this.out.send({ id: M.BASIC_ACK, deliveryTag: this.confirmedUpTo, multiple });
       return;
     }
     let runStart = this.ackSentUpTo + 1;
+    let acked = this.confirmedUpTo - this.ackSentUpTo;
     for (let s = this.ackSentUpTo + 1; s <= this.confirmedUpTo; s++) {
       if (!nacked.has(s)) continue;
+      acked--;
       if (s > runStart) this.out.send({ id: M.BASIC_ACK, deliveryTag: s - 1, multiple: s - 1 > runStart });
       // RabbitMQ 3.10 leaves the requeue bit at the spec default (set) on the nacks it sends; clients ignore it.
       this.out.send({ id: M.BASIC_NACK, deliveryTag: s, multiple: false, requeue: true });
@@ -141,6 +151,7 @@ export class ConfirmTracker implements DurabilityWaiter {
       this.out.send({ id: M.BASIC_ACK, deliveryTag: this.confirmedUpTo, multiple: this.confirmedUpTo > runStart });
     }
     this.ackSentUpTo = this.confirmedUpTo;
+    this.counter?.confirmed(acked);
   }
 
   /** The channel is going away: nothing more is sent, and the store forgets this waiter. */

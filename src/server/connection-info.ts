@@ -83,7 +83,7 @@ export function channelInfos(f: ConnectionFacts): ChannelInfo[] {
       consumer_count: ch.consume.consumers.size,
       confirm: ch.confirmMode,
       transactional: ch.tx !== null,
-      prefetch_count: ch.consume.prefetchCount,
+      prefetch_count: ch.consume.consumerPrefetchCount,
       global_prefetch_count: ch.consume.globalPrefetchCount,
       messages_unacknowledged: ch.consume.unackedCount,
       messages_unconfirmed: ch.unconfirmedCount,

@@ -93,6 +93,8 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
   /** RabbitMQ's connection name, `peer:port -> local:port`. */
   readonly name: string;
   private registered = false;
+  /** Counted as closed in the churn statistics (teardown runs more than once). */
+  private churnCounted = false;
   user = '';
   /** The logged-in user (tags: impersonator); set after start-ok. */
   authUser: User | null = null;
@@ -127,6 +129,7 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
     this.reader = new FrameReader(this, PRE_TUNE_FRAME_MAX);
     this.lastReceived = broker.clock.now();
     this.connectedAt = this.lastReceived;
+    broker.stats.churn.connectionCreated++;
     this.name = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0} -> ${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -590,6 +593,10 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
 
   /** Release everything the connection holds in the broker (idempotent). */
   private teardown(): void {
+    if (!this.churnCounted) {
+      this.churnCounted = true;
+      this.broker.stats.churn.connectionClosed++;
+    }
     this.clearHandshakeTimer();
     this.clearSilentCloseTimer();
     // Requeues every unacked delivery: long with many of them, so the watchdog can name it.

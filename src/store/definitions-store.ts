@@ -1,4 +1,4 @@
-// Durable topology (vhosts, exchanges, queues, bindings, users, permissions) in an append-only, compacted log.
+// Durable topology (vhosts, exchanges, queues, bindings, users, permissions, policies) in an append-only, compacted log.
 //
 // File `definitions.log`: 8-byte header ("WRND", u32 version 1), then records framed like the
 // message segments (u32 length, u32 CRC-32 of the length bytes and payload, payload), each
@@ -66,6 +66,18 @@ export interface PermissionDef {
   readonly read: string;
 }
 
+/** A policy or an operator policy of a vhost. */
+export interface PolicyDef {
+  readonly vhost: string;
+  readonly kind: 'policy' | 'operator';
+  readonly name: string;
+  readonly pattern: string;
+  readonly applyTo: string;
+  readonly priority: number;
+  /** The definition as JSON text, opaque to the store (the broker validates it). */
+  readonly definition: string;
+}
+
 export interface Definitions {
   readonly vhosts: VhostDef[];
   readonly exchanges: ExchangeDef[];
@@ -73,6 +85,7 @@ export interface Definitions {
   readonly bindings: BindingDef[];
   readonly users: UserDef[];
   readonly permissions: PermissionDef[];
+  readonly policies: PolicyDef[];
 }
 
 export interface DefinitionsStats {
@@ -109,7 +122,9 @@ type Op =
   | { op: 'putUser'; def: UserDef }
   | { op: 'deleteUser'; name: string }
   | { op: 'putPermission'; def: PermissionDef }
-  | { op: 'deletePermission'; user: string; vhost: string };
+  | { op: 'deletePermission'; user: string; vhost: string }
+  | { op: 'putPolicy'; def: PolicyDef }
+  | { op: 'deletePolicy'; vhost: string; kind: PolicyDef['kind']; name: string };
 
 // ---- JSON encoding of operations (Buffers as base64) ----
 
@@ -134,6 +149,16 @@ function obj(v: unknown): Obj {
 function str(o: Obj, k: string): string {
   const v = o[k];
   if (typeof v !== 'string') throw new TypeError(`${k}: expected a string`);
+  return v;
+}
+function num(o: Obj, k: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${k}: expected a number`);
+  return v;
+}
+function policyKind(o: Obj): PolicyDef['kind'] {
+  const v = str(o, 'kind');
+  if (v !== 'policy' && v !== 'operator') throw new TypeError('kind: expected policy or operator');
   return v;
 }
 function bool(o: Obj, k: string): boolean {
@@ -236,6 +261,23 @@ function parseOp(v: unknown): Op {
     }
     case 'deletePermission':
       return { op, user: str(o, 'user'), vhost: str(o, 'vhost') };
+    case 'putPolicy': {
+      const d = obj(o['def']);
+      return {
+        op,
+        def: {
+          vhost: str(d, 'vhost'),
+          kind: policyKind(d),
+          name: str(d, 'name'),
+          pattern: str(d, 'pattern'),
+          applyTo: str(d, 'applyTo'),
+          priority: num(d, 'priority'),
+          definition: str(d, 'definition'),
+        },
+      };
+    }
+    case 'deletePolicy':
+      return { op, vhost: str(o, 'vhost'), kind: policyKind(o), name: str(o, 'name') };
     default:
       throw new TypeError(`unknown op ${op}`);
   }
@@ -273,6 +315,7 @@ class State {
   readonly bindings = new Map<string, BindingDef>();
   readonly users = new Map<string, UserDef>();
   readonly permissions = new Map<string, PermissionDef>();
+  readonly policies = new Map<string, PolicyDef>();
 
   apply(o: Op): void {
     switch (o.op) {
@@ -286,6 +329,7 @@ class State {
         for (const [k, v] of this.queues) if (v.vhost === o.name) this.queues.delete(k);
         for (const [k, v] of this.bindings) if (v.vhost === o.name) this.bindings.delete(k);
         for (const [k, v] of this.permissions) if (v.vhost === o.name) this.permissions.delete(k);
+        for (const [k, v] of this.policies) if (v.vhost === o.name) this.policies.delete(k);
         break;
       }
       case 'putExchange':
@@ -327,6 +371,12 @@ class State {
       case 'deletePermission':
         this.permissions.delete(key(o.user, o.vhost));
         break;
+      case 'putPolicy':
+        this.policies.set(key(o.def.vhost, o.def.kind, o.def.name), o.def);
+        break;
+      case 'deletePolicy':
+        this.policies.delete(key(o.vhost, o.kind, o.name));
+        break;
     }
   }
 
@@ -335,6 +385,7 @@ class State {
     for (const def of this.vhosts.values()) yield { op: 'putVhost', def };
     for (const def of this.users.values()) yield { op: 'putUser', def };
     for (const def of this.permissions.values()) yield { op: 'putPermission', def };
+    for (const def of this.policies.values()) yield { op: 'putPolicy', def };
     for (const def of this.exchanges.values()) yield { op: 'putExchange', def };
     for (const def of this.queues.values()) yield { op: 'putQueue', def };
     for (const def of this.bindings.values()) yield { op: 'putBinding', def };
@@ -348,6 +399,7 @@ class State {
       bindings: [...this.bindings.values()],
       users: [...this.users.values()],
       permissions: [...this.permissions.values()],
+      policies: [...this.policies.values()],
     };
   }
 }
@@ -467,6 +519,12 @@ export class DefinitionsStore {
   }
   deletePermission(user: string, vhost: string): void {
     this.record({ op: 'deletePermission', user, vhost });
+  }
+  putPolicy(def: PolicyDef): void {
+    this.record({ op: 'putPolicy', def });
+  }
+  deletePolicy(vhost: string, kind: PolicyDef['kind'], name: string): void {
+    this.record({ op: 'deletePolicy', vhost, kind, name });
   }
 
   /** cb runs once every change made before this call is fsynced (one fsync for all of them). */

@@ -27,7 +27,7 @@ describe('a data dir of the flat layout', () => {
     expect(readdirSync(dir).sort()).toEqual(['definitions', 'messages', 'spill']);
 
     let r = await start(dir);
-    expect(readdirSync(dir)).toEqual(['vhosts']);
+    expect(readdirSync(dir)).toEqual(['access.snapshot', 'vhosts']);
     expect(existsSync(join(vhostDir(dir, '/'), 'messages'))).toBe(true);
     expect(existsSync(join(vhostDir(dir, '/'), 'definitions'))).toBe(true);
 

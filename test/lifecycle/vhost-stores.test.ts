@@ -73,7 +73,7 @@ describe('a store per vhost', () => {
     expect(readFileSync(join(otherDir, MANIFEST), 'utf8')).toBe(OTHER);
     expect(readFileSync(join(rootDir, MANIFEST), 'utf8')).toBe('/');
     // Nothing but the vhosts directory at the top: no flat layout is written any more.
-    expect(readdirSync(dir)).toEqual(['vhosts']);
+    expect(readdirSync(dir)).toEqual(['access.snapshot', 'vhosts']);
     const rootBytes = bytesUnder(rootDir);
     const otherBytes = bytesUnder(otherDir);
     expect(rootBytes).toContain('root-2');

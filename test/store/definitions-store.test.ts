@@ -89,7 +89,7 @@ describe('DefinitionsStore', () => {
     await durable(s);
     await s.close();
     const [, d] = await open(dir);
-    expect(d).toEqual({ vhosts: [], exchanges: [], queues: [], bindings: [], users: [], permissions: [] });
+    expect(d).toEqual({ vhosts: [], exchanges: [], queues: [], bindings: [], users: [], permissions: [], policies: [] });
   });
 
   it('survives a torn tail and skips a record whose checksum fails', async () => {

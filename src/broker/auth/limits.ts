@@ -119,6 +119,12 @@ export class LimitStore {
   clearUser(user: string): void {
     this.users.delete(user);
   }
+
+  /** Forget every limit (the access state is being reloaded). */
+  clearAll(): void {
+    this.vhosts.clear();
+    this.users.clear();
+  }
 }
 
 const NONE: VhostLimits & UserLimits = Object.freeze({});

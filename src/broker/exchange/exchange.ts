@@ -8,6 +8,7 @@ import { DedupCache } from '../dedup-cache.js';
 import type { Queue } from '../queue/queue.js';
 import { isExchangeType, type ExchangeTypeName, type RoutingTable } from './routing-table.js';
 import { createRoutingTable } from './routing-table-factory.js';
+import { MessageCounters } from '../stats/message-counters.js';
 
 export type Destination = Queue | Exchange;
 
@@ -39,8 +40,16 @@ export class Exchange {
   readonly table: RoutingTable<Destination>;
   readonly delayed: boolean;
   readonly dedup: DedupCache | null;
+  /** The policy and operator policy that apply (by name), or null. */
+  policyName: string | null = null;
+  operatorPolicyName: string | null = null;
+  private policyDefinition: Readonly<Record<string, unknown>> = {};
+  /** The policy's alternate-exchange (the argument wins over it). */
+  private policyAlternate: string | undefined = undefined;
   /** Set once a binding has had this exchange as source (auto-delete applies only after that). */
   hadBinding = false;
+  /** publish_in / publish_out (see broker/stats). */
+  readonly stats = new MessageCounters();
   /** Routing marks (see RouteCollector). */
   routePass = 0;
   routeStep = 0;
@@ -84,9 +93,22 @@ export class Exchange {
     this.table = createRoutingTable<Destination>(this.routingType);
   }
 
-  /** `alternate-exchange` argument (RabbitMQ spells it without `x-`). */
+  /** `alternate-exchange` argument (RabbitMQ spells it without `x-`), else the policy's. */
   get alternateExchange(): string | undefined {
-    return stringValue(this.args['alternate-exchange']);
+    return stringValue(this.args['alternate-exchange']) ?? this.policyAlternate;
+  }
+
+  /** The merged definition of the policies that apply (RabbitMQ's effective_policy_definition). */
+  effectivePolicyDefinition(): Record<string, unknown> {
+    return { ...this.policyDefinition };
+  }
+
+  applyPolicies(policyName: string | null, operatorPolicyName: string | null, definition: Readonly<Record<string, unknown>>): void {
+    this.policyName = policyName;
+    this.operatorPolicyName = operatorPolicyName;
+    this.policyDefinition = definition;
+    const ae = definition['alternate-exchange'];
+    this.policyAlternate = typeof ae === 'string' ? ae : undefined;
   }
 }
 

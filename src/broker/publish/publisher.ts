@@ -13,12 +13,17 @@ import { parseExpiration } from '../queue/arguments.js';
 import { REPLY_TO_PREFIX, REPLY_TO_QUEUE, type DirectReplyTo } from './direct-reply-to.js';
 import type { PublishOptions, PublishResult } from './publish-result.js';
 import { ccBccRoutingKeys } from './routing-headers.js';
+import type { MessageCounters } from '../stats/message-counters.js';
+import type { BrokerStats } from '../stats/broker-stats.js';
 
 /** What publishing needs from its vhost. */
 export interface PublishHost {
   readonly name: string;
   readonly exchanges: ReadonlyMap<string, Exchange>;
   readonly replyTo: DirectReplyTo;
+  /** The vhost's message totals, and the broker's statistics. */
+  readonly stats: MessageCounters;
+  readonly brokerStats: BrokerStats;
   now(): number;
   /** Route through `exchange` and enqueue in every queue reached; fills out.routed, out.rejected and the durability handle. */
   routeAndEnqueue(exchange: Exchange, routingKeys: readonly string[], headers: FieldTable | undefined, message: Message, messageTtl: number | undefined, out: PublishResult): void;
@@ -46,6 +51,11 @@ export function checkPublish(host: PublishHost, message: Message, options: Publi
 /** Publish one message; `out` (reset by the caller) says what happened. Throws the channel error RabbitMQ closes the channel with. */
 export function publish(host: PublishHost, message: Message, options: PublishOptions, out: PublishResult): PublishResult {
   const exchange = checkPublish(host, message, options);
+  exchange.stats.publishIn++;
+  const b = host.brokerStats;
+  host.stats.publish++;
+  b.messages.publish++;
+  b.messageSizes.observe(message.bodySize);
   const messageTtl = message.hasExpiration ? parseExpiration(message.properties.expiration ?? '') : undefined;
   const routingKey = message.routingKey;
 
@@ -67,6 +77,7 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
     if (k !== undefined && exchange.dedup.checkAndAdd(k, host.now(), numberValue(headers['x-cache-ttl']))) {
       out.deduplicated = true;
       out.returned = options.mandatory;
+      if (out.returned) countReturned(host);
       return out;
     }
   }
@@ -77,6 +88,7 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
       // The plugin routes a delayed message nowhere at publish time, so mandatory ones come back.
       out.delayed = true;
       out.returned = options.mandatory;
+      if (out.returned) countReturned(host);
       return out;
     }
   }
@@ -88,5 +100,20 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
     host.routeAndEnqueue(exchange, keys, headers, message, messageTtl, out);
   }
   out.returned = out.routed === 0 && options.mandatory;
+  if (out.routed > 0) {
+    exchange.stats.publishOut += out.routed;
+    host.stats.routed++;
+    b.messages.routed++;
+  } else if (out.returned) {
+    countReturned(host);
+  } else {
+    host.stats.dropUnroutable++;
+    b.messages.dropUnroutable++;
+  }
   return out;
+}
+
+function countReturned(host: PublishHost): void {
+  host.stats.returnUnroutable++;
+  host.brokerStats.messages.returnUnroutable++;
 }

@@ -35,7 +35,7 @@ interface QueueRef {
 }
 
 /** RabbitMQ 4 gives quorum queues a delivery limit of 20 unless one is set. */
-const QUORUM_DEFAULT_DELIVERY_LIMIT = 20;
+export const QUORUM_DEFAULT_DELIVERY_LIMIT = 20;
 /**
  * The longest TTL, expiry or per-message expiration RabbitMQ accepts: ten years in ms (checked
  * against RabbitMQ 3.10: one more is refused with value_too_large).

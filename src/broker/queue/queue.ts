@@ -14,6 +14,7 @@ import { ConsumerRing } from './consumer-ring.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
 import type { Clock, Timer } from '../../util/clock.js';
+import { MessageCounters } from '../stats/message-counters.js';
 
 export { QueueEntry };
 
@@ -41,6 +42,9 @@ export interface QueueHost {
   deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
+  /** The vhost's and the broker's message totals, counted beside the queue's own. */
+  readonly stats: MessageCounters;
+  readonly globalStats: MessageCounters;
   /** Whether deep queues can page messages out to disk. */
   readonly canPage: boolean;
   /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
@@ -104,7 +108,15 @@ export class Queue {
   readonly exclusive: boolean;
   readonly autoDelete: boolean;
   readonly args: FieldTable;
-  readonly policy: QueuePolicy;
+  /** Settings from the x-arguments alone. */
+  readonly declared: QueuePolicy;
+  /** The policy and operator policy that apply (by name), or null. */
+  policyName: string | null = null;
+  operatorPolicyName: string | null = null;
+  /** Their definitions merged (RabbitMQ's effective_policy_definition). */
+  private policyDefinition: Readonly<Record<string, unknown>> = {};
+  /** Effective settings: the arguments merged with the policies (see effective-arguments.ts). */
+  private effective: QueuePolicy;
   readonly owner: object | null;
   readonly ready: ReadyList;
   /** Consumers by priority level, round robin within a level (see ConsumerRing). */
@@ -137,6 +149,10 @@ export class Queue {
   readyBytes = 0;
   /** Ready messages paged out to disk, behind those in memory; null when this queue never pages. */
   private readonly tail: PagedTail | null;
+  /** Message counters (publish = enqueued here, deliver, get, ack, ...; see broker/stats). */
+  readonly stats = new MessageCounters();
+  /** Deliveries (consume or get) waiting for their ack. */
+  unacked = 0;
 
   constructor(name: string, opts: QueueOptions, host: QueueHost) {
     this.name = name;
@@ -144,7 +160,8 @@ export class Queue {
     this.exclusive = opts.exclusive;
     this.autoDelete = opts.autoDelete;
     this.args = opts.args;
-    this.policy = opts.policy;
+    this.declared = opts.policy;
+    this.effective = opts.policy;
     this.owner = opts.owner;
     this.host = host;
     this.ready = new ReadyList(opts.policy.maxPriority);
@@ -152,6 +169,35 @@ export class Queue {
     // Priority and dedup queues need every message's header at hand, so they stay in memory.
     this.tail = host.canPage && opts.policy.maxPriority === undefined && !opts.policy.deduplication ? new PagedTail() : null;
     this.touch();
+  }
+
+  /** The effective settings every behaviour reads (arguments merged with policies). */
+  get policy(): QueuePolicy {
+    return this.effective;
+  }
+
+  /** The merged definition of the policies that apply (RabbitMQ's effective_policy_definition). */
+  effectivePolicyDefinition(): Record<string, unknown> {
+    return { ...this.policyDefinition };
+  }
+
+  /**
+   * New policies apply (or none do any more). Settings read when they act (dead-lettering,
+   * delivery limit, consumer timeout, TTL of new messages) need nothing more; a new x-expires
+   * restarts the idle countdown, and lower length limits drop or dead-letter at once under
+   * drop-head overflow (reject-publish only refuses new messages, as in RabbitMQ).
+   */
+  applyPolicies(policyName: string | null, operatorPolicyName: string | null, definition: Readonly<Record<string, unknown>>, effective: QueuePolicy): void {
+    const old = this.effective;
+    this.policyName = policyName;
+    this.operatorPolicyName = operatorPolicyName;
+    this.policyDefinition = definition;
+    this.effective = effective;
+    if (this.deleted) return;
+    if (old.expires !== effective.expires) this.touch();
+    if (old.maxLength !== effective.maxLength || old.maxLengthBytes !== effective.maxLengthBytes || old.overflow !== effective.overflow) {
+      if (!this.enforceLimits(DROP_SLICE)) this.scheduleLimits();
+    }
   }
 
   /** Ready messages, in memory and on disk. */
@@ -253,6 +299,7 @@ export class Queue {
       return 'rejected';
     }
     if (this.durable) entry.storeSeq = this.host.persist(this, message, now);
+    this.stats.publish++;
     this.readyBytes += message.bodySize;
     if (this.shouldPage() && this.pageOut(entry, message, now)) {
       this.enforceLimits();
@@ -296,6 +343,67 @@ export class Queue {
     }
     this.ready.push(entry);
     this.armExpiry();
+  }
+
+  /** basic.get: the first live message, recorded as delivered and counted; undefined (get-empty) if none. */
+  get(noAck: boolean): QueueEntry | undefined {
+    const entry = this.take();
+    if (entry === undefined) {
+      this.stats.getEmpty++;
+      this.host.stats.getEmpty++;
+      this.host.globalStats.getEmpty++;
+      return undefined;
+    }
+    this.delivered(entry);
+    this.countDelivery(entry, noAck, true);
+    return entry;
+  }
+
+  /** Count a delivery at the queue, its vhost and the broker; one waiting for an ack counts as unacked. */
+  private countDelivery(entry: QueueEntry, noAck: boolean, get: boolean): void {
+    const q = this.stats;
+    const v = this.host.stats;
+    const g = this.host.globalStats;
+    if (get) {
+      if (noAck) {
+        q.getNoAck++;
+        v.getNoAck++;
+        g.getNoAck++;
+      } else {
+        q.get++;
+        v.get++;
+        g.get++;
+      }
+    } else if (noAck) {
+      q.deliverNoAck++;
+      v.deliverNoAck++;
+      g.deliverNoAck++;
+    } else {
+      q.deliver++;
+      v.deliver++;
+      g.deliver++;
+    }
+    if (!noAck) this.unacked++;
+    if (entry.redelivered) {
+      q.redeliver++;
+      v.redeliver++;
+      g.redeliver++;
+    }
+  }
+
+  /** basic.ack of a delivery: counted, then gone for good. */
+  ack(entry: QueueEntry): void {
+    this.unacked--;
+    this.stats.ack++;
+    this.host.stats.ack++;
+    this.host.globalStats.ack++;
+    this.settle(entry);
+  }
+
+  /** basic.nack / basic.reject without requeue of a delivery: dead-lettered (rejected) or dropped. */
+  reject(entry: QueueEntry): void {
+    this.unacked--;
+    this.remove(entry, 'rejected');
   }
 
   /** Record a delivery of an entry (deliver or get). */
@@ -360,6 +468,7 @@ export class Queue {
    */
   requeue(entries: QueueEntry[], cause: RequeueCause): void {
     if (entries.length === 0) return;
+    this.unacked -= entries.length;
     const limit = this.policy.deliveryLimit;
     // The default limit (a RabbitMQ 4 behaviour kept deliberately) does not change placement: 3.10 has none.
     const limitSet = limit !== undefined && this.policy.deliveryLimitDefaulted !== true;
@@ -502,6 +611,8 @@ export class Queue {
         this.remove(e, 'expired');
         continue;
       }
+      // The next head may have a deadline of its own (messages of one queue can carry different TTLs).
+      if (dropDead) this.armExpiry();
       return e;
     }
   }
@@ -649,6 +760,7 @@ export class Queue {
         this.delivered(e);
         try {
           c.owner.deliver(c, e);
+          this.countDelivery(e, c.noAck, false);
         } catch (err) {
           // One message that cannot be sent costs that message only, never the dispatch loop or the
           // process (this also runs from setImmediate): it leaves as rejected (dead-lettered, or
@@ -662,6 +774,7 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    this.armExpiry();
   }
 
   scheduleDispatch(): void {
@@ -730,8 +843,11 @@ export class Queue {
   /** x-expires: restart the idle countdown (declare, get, consume, cancel). */
   touch(): void {
     const expires = this.policy.expires;
-    if (expires === undefined || this.deleted) return;
+    if (this.deleted) return;
     this.idleTimer?.cancel();
+    this.idleTimer = null;
+    // No expiry (any more: a policy that set one may have gone).
+    if (expires === undefined) return;
     this.idleTimer = this.host.clock.after(expires, () => {
       this.idleTimer = null;
       if (this.consumers.length === 0) this.host.onQueueUnused(this);

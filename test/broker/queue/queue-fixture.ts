@@ -5,6 +5,7 @@ import { Queue, type QueueHost } from '../../../src/broker/queue/queue.js';
 import { Message } from '../../../src/broker/message.js';
 import type { QueuePolicy } from '../../../src/broker/queue/arguments.js';
 import { ManualClock } from '../../../src/util/clock.js';
+import { MessageCounters } from '../../../src/broker/stats/message-counters.js';
 
 /** What queue.declare with no arguments gives. */
 export const DEFAULT_POLICY: QueuePolicy = {
@@ -41,6 +42,8 @@ export function queueHost(overrides: Partial<QueueHost> = {}): QueueHost {
     spill: () => -1,
     loadPaged: () => null,
     dropPaged: () => undefined,
+    stats: new MessageCounters(),
+    globalStats: new MessageCounters(),
     ...overrides,
   };
 }
