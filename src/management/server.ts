@@ -11,6 +11,7 @@ import { RouteTable, type ListenerInfo, type ManagementContext } from './context
 import { ApiError, BASIC_CHALLENGE, badRequest, HTTP, internalError, notFound } from './errors.js';
 import { parseMultipartFile } from './multipart.js';
 import { registerRoutes } from './routes/index.js';
+import { registerStatic } from './static.js';
 
 export interface ManagementOptions {
   /** Address to listen on; default 127.0.0.1 (loopback only). */
@@ -97,6 +98,7 @@ export async function startManagement(broker: Broker, opts: ManagementOptions): 
     route: (a, spec) => routes.add(a, spec),
   };
   registerRoutes(app, ctx);
+  registerStatic(app);
 
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
     const path = (req.raw.url ?? '/').split('?')[0] as string;
