@@ -9,6 +9,7 @@ import { replayDefinitions, type ReplayReport } from './definitions-replay.js';
 import { Message } from './message.js';
 import { DELAYED_PREFIX, type Persistence } from './persistence.js';
 import type { VHost } from './vhost.js';
+import { supersededOriginals } from './ops/move-recovery.js';
 
 export interface RecoveryReport {
   /** Vhosts whose stores were opened. */
@@ -92,6 +93,8 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
   report.bindings = replay.bindings;
   report.skippedDefinitions = replay.skipped;
   const recovered = await p.messages.open();
+  // Originals of a message move cut short by a crash whose copies survived (ops/move.ts).
+  const superseded = supersededOriginals(recovered);
   for (const [queueName, list] of recovered) {
     if (queueName.startsWith(DELAYED_PREFIX)) {
       const exchangeName = queueName.slice(DELAYED_PREFIX.length);
@@ -124,12 +127,20 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
       }
       continue;
     }
+    const moved = superseded.get(queueName);
+    let dropped = 0;
     for (const r of list) {
+      if (moved?.has(r.seq) === true) {
+        p.messages.ack(queueName, r.seq);
+        dropped++;
+        continue;
+      }
       // Only the header stays in memory; the body is read when the message is delivered.
       const m = Message.paged(r.exchange, r.routingKey, r.header, r.size - r.header.length, p.messages, queueName, r.seq);
       q.restore(m, r.seq, r.redelivered, r.deliveryCount, r.enqueuedAt);
       report.messages++;
     }
+    if (dropped > 0) log.info({ vhost: vhost.name, queue: queueName, dropped }, 'interrupted move: originals whose copies survived dropped');
   }
   const stats = p.messages.stats();
   report.corruptRecords = stats.corruptRecords;

@@ -6,6 +6,7 @@ import { ConfigError, configFromEnv, parseServerProperty, type Config, type LogL
 import { startBroker } from '../index.js';
 import { VERSION } from '../server/server-properties.js';
 import { parseWatermark } from './options.js';
+import { runCtl } from './ctl/main.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -113,7 +114,20 @@ program
     process.once('SIGINT', stop);
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`warren: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+if (process.argv[2] === 'ctl') {
+  // rabbitmqctl's own argument conventions (options anywhere, columns as arguments): parsed by ctl.
+  void runCtl(process.argv.slice(3), {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+} else {
+  program.command('ctl').description("operate a running warren with rabbitmqctl's commands (warren ctl help)");
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    process.stderr.write(`warren: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

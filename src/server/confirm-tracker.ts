@@ -59,6 +59,11 @@ export class ConfirmTracker implements DurabilityWaiter {
     this.counter = counter;
   }
 
+  /** Publishes not yet confirmed to the client (messages_unconfirmed). */
+  get unconfirmed(): number {
+    return this.seq - this.ackSentUpTo;
+  }
+
   /** A publish of this channel is done; its confirm goes out once it and every earlier one is settled. */
   published(r: PublishResult): void {
     const seq = ++this.seq;
