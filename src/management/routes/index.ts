@@ -2,6 +2,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { ManagementContext } from '../context.js';
+import * as definitions from './definitions.js';
 import * as health from './health.js';
 import * as identity from './identity.js';
 import * as limits from './limits.js';
@@ -26,6 +27,7 @@ const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext)
   limits,
   parameters,
   policies,
+  definitions,
 ];
 
 export function registerRoutes(app: FastifyInstance, ctx: ManagementContext): void {

@@ -2,7 +2,7 @@
 // (GET/PUT/DELETE, administrator), and the permissions and topic permissions granted in a vhost.
 
 import type { FastifyInstance } from 'fastify';
-import { isAdministrator, visibleVhosts } from '../auth.js';
+import { isAdministrator, SOCKET_ADMIN, visibleVhosts } from '../auth.js';
 import { bodyOf, objectSchema, stringField, TAGS_SCHEMA } from '../body.js';
 import { created, noContent, type ManagementContext } from '../context.js';
 import { domainCall } from '../domain-errors.js';
@@ -62,7 +62,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
       );
       if (outcome === 'updated') return noContent();
       // RabbitMQ gives the creating user full permissions in the new vhost.
-      if (isAdministrator(req.user) && broker.permissions.get(req.user.name, name) === undefined) {
+      if (req.user !== SOCKET_ADMIN && isAdministrator(req.user) && broker.permissions.get(req.user.name, name) === undefined) {
         await domainCall(() => broker.access.setPermissions(req.user.name, name, { configure: '.*', write: '.*', read: '.*' }));
       }
       return created();
