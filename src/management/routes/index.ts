@@ -4,8 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ManagementContext } from '../context.js';
 import * as identity from './identity.js';
 import * as overview from './overview.js';
+import * as queues from './queues.js';
+import * as exchanges from './exchanges.js';
+import * as bindings from './bindings.js';
+import * as connections from './connections.js';
+import * as consumers from './consumers.js';
+import * as warrenExtras from './warren-extras.js';
 
-const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext): void }[] = [identity, overview];
+const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext): void }[] = [identity, overview, queues, exchanges, bindings, connections, consumers, warrenExtras];
 
 export function registerRoutes(app: FastifyInstance, ctx: ManagementContext): void {
   for (const m of MODULES) m.register(app, ctx);
