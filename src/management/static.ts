@@ -84,7 +84,17 @@ export function loadAssets(root: string = uiRoot()): Map<string, Asset> {
   return assets;
 }
 
+/** The UI marks its API calls with this header (the name jQuery-era UIs use). */
+export const UI_REQUEST_HEADER = 'x-requested-with';
+
 export function registerStatic(app: FastifyInstance, assets: Map<string, Asset> = loadAssets()): void {
+  // A 401 carrying the Basic challenge makes the browser open its own login dialog over a fetch()
+  // (and hold the request until it is answered); the UI has its own login form, so its calls get
+  // the same 401 and body without the challenge. Other clients are unaffected.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode === HTTP.UNAUTHORIZED && req.headers[UI_REQUEST_HEADER] !== undefined) reply.removeHeader('www-authenticate');
+    return payload;
+  });
   const serve = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const path = (req.raw.url ?? '/').split('?')[0] as string;
     const a = assets.get(path);

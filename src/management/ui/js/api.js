@@ -29,7 +29,8 @@ export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
 /** One request; `auth` overrides the stored credentials (the login form's try). */
 export async function call(method, path, { body, headers = {}, auth, raw = false } = {}) {
-  const h = { ...headers };
+  // Marks the call as the UI's: a failed login then gets no Basic challenge (no browser dialog).
+  const h = { 'x-requested-with': 'XMLHttpRequest', ...headers };
   const token = auth ?? sessionStorage.getItem(KEY);
   if (token) h.authorization = `Basic ${token}`;
   let payload;

@@ -20,7 +20,7 @@ export function renderLogin(main, onDone) {
       onDone();
     } catch (err) {
       error.hidden = false;
-      error.textContent = err.status === 401 ? `Login failed: ${err.message}` : err.message;
+      error.textContent = err.status === 401 && err.message !== 'Login failed' ? `Login failed: ${err.message}` : err.status === 401 ? 'Login failed.' : err.message;
       pass.select();
     }
   });

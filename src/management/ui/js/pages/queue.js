@@ -1,7 +1,7 @@
 // One queue: details, charts, consumers, bindings, effective policy; publish, get, peek, move (a
 // DLQ back to its source), pause/resume, unacked messages, purge and delete.
 
-import { del, get, post, put, seg } from '../api.js';
+import { del, get, post, put, qs, seg } from '../api.js';
 import { TimeChart } from '../chart.js';
 import { act, button, confirmAction, field, fill, form, h, input, kv, section, select } from '../dom.js';
 import { features, json, num, rate, time } from '../format.js';
@@ -24,9 +24,11 @@ export async function render(main, [vhost, name]) {
   let paused = false;
 
   pauseBtn.addEventListener('click', () => act(async () => {
-    await put(`${extra}/${paused ? 'resume' : 'pause'}`);
+    const op = paused ? 'resume' : 'pause';
+    await put(`${extra}/${op}`);
     await refresh();
-  }, paused ? 'Delivery resumed' : 'Delivery paused'));
+    return op;
+  }, (op) => (op === 'pause' ? 'Delivery paused' : 'Delivery resumed')));
 
   const getForm = form('Get messages', [
     h('p', { class: 'muted' }, 'Get takes messages like a consumer; requeued ones come back marked redelivered. Peek below does not touch the queue.'),
@@ -51,7 +53,7 @@ export async function render(main, [vhost, name]) {
   const peekForm = form('Peek messages', [
     field('Messages', input('count', { type: 'number', min: 1, value: 10 })),
   ], 'Peek', (fd) => act(async () => {
-    const msgs = await post(`${extra}/peek`, { count: Number(fd.get('count')), encoding: 'auto', truncate: 50000 });
+    const msgs = await get(`${extra}/peek${qs({ count: Number(fd.get('count')), encoding: 'auto', truncate: 50000 })}`);
     fill(results, h('h3', {}, `Peeked ${msgs.length}`), messageList(msgs));
   }), { id: 'peek-messages' });
 
@@ -135,10 +137,11 @@ export async function render(main, [vhost, name]) {
     ], q.consumer_details ?? [], { empty: 'No consumers.' }));
     await Promise.all([
       bindings.refresh().catch(() => {}),
-      get(`${extra}/unacked`).then((rows) => fill(unacked, table([
-        { title: 'Connection', value: (u) => (u.connection ? h('a', { href: href('connections', u.connection) }, u.connection) : '') },
-        { title: 'Channel', value: (u) => u.channel ?? '' },
-        { title: 'Consumer tag', value: (u) => u.consumer_tag ?? '' },
+      get(`${extra}/unacked${qs({ page: 1, page_size: 100, sort: "delivered_at" })}`).then((rows) => fill(unacked, table([
+        { title: 'Connection', value: (u) => (u.connection_name ? h('a', { href: href('connections', u.connection_name) }, u.connection_name) : '') },
+        { title: 'Channel', value: (u) => (u.channel_name ? h('a', { href: href('channels', u.channel_name) }, u.channel_name) : '') },
+        { title: 'Consumer tag', value: (u) => u.consumer_tag ?? '(basic.get)' },
+        { title: 'Routing key', value: (u) => u.routing_key ?? '' },
         { title: 'Delivery tag', num: true, value: (u) => num(u.delivery_tag) },
         { title: 'Age', num: true, value: (u) => (u.age_ms === undefined ? (u.delivered_at ? time(u.delivered_at) : '') : `${Math.round(u.age_ms / 1000)} s`) },
       ], Array.isArray(rows) ? rows : rows.items ?? [], { empty: 'No unacknowledged messages.' }))).catch((err) => fill(unacked, h('p', { class: 'muted' }, err.message))),
