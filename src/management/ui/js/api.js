@@ -44,7 +44,7 @@ export async function call(method, path, { body, headers = {}, auth, raw = false
   let json = null;
   try { json = text === '' ? null : JSON.parse(text); } catch { json = null; }
   if (!res.ok) {
-    if (res.status === 401 && auth === undefined) onUnauthorized();
+    if (res.status === 401 && auth === undefined && path !== '/api/whoami') onUnauthorized();
     throw new ApiError(res.status, json?.error ?? '', typeof json?.reason === 'string' ? json.reason : JSON.stringify(json?.reason ?? text));
   }
   return json;

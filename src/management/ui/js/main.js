@@ -27,7 +27,15 @@ function logout() {
   location.reload();
 }
 document.getElementById('logout').addEventListener('click', logout);
-whenUnauthorized(() => { clearCredentials(); location.reload(); });
+// RabbitMQ answers 401 both for bad credentials and for a tag the user lacks: only the first ends
+// the session (whoami still works for the second).
+whenUnauthorized(async () => {
+  try {
+    await get('/api/whoami');
+  } catch (err) {
+    if (err.status === 401) { clearCredentials(); location.reload(); }
+  }
+});
 
 async function start() {
   if (!hasCredentials()) {
@@ -45,7 +53,12 @@ async function start() {
   }
   ctx.me = me;
   ctx.isAdmin = me.tags.includes('administrator');
-  for (const el of document.querySelectorAll('[data-admin]')) el.hidden = !ctx.isAdmin;
+  ctx.isMonitor = ctx.isAdmin || me.tags.includes('monitoring');
+  // Not merely hidden: a non-administrator's page holds no admin links at all.
+  for (const el of document.querySelectorAll('[data-admin]')) {
+    if (ctx.isAdmin) el.hidden = false;
+    else el.remove();
+  }
   document.getElementById('whoami').textContent = `User: ${me.name}`;
   const [overview, vhosts] = await Promise.all([get('/api/overview'), get('/api/vhosts').catch(() => [])]);
   ctx.product = overview.product_name ?? 'warren';

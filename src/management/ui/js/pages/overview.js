@@ -36,7 +36,7 @@ export async function render(main, _params, ctx) {
     banner,
     h('div', { class: 'charts' }, queued.el, rates.el),
     section('Totals', totals),
-    section('Nodes', nodes),
+    ctx.isMonitor ? section('Nodes', nodes) : null,
     section('Listeners', listeners),
     ctx.isAdmin ? definitions() : null,
   );
@@ -44,7 +44,7 @@ export async function render(main, _params, ctx) {
   async function refresh() {
     const [o, nodeList, dlqs, idle] = await Promise.all([
       get('/api/overview'),
-      get('/api/nodes').catch(() => []),
+      ctx.isMonitor ? get('/api/nodes').catch(() => []) : [],
       get(ctx.scoped('queues') + qs({ page: 1, page_size: 20, name: DLQ_PATTERN, use_regex: 'true', sort: 'messages', sort_reverse: 'true', columns: 'name,vhost,messages' })).catch(() => ({ items: [] })),
       get(ctx.scoped('queues') + qs({ page: 1, page_size: 20, sort: 'messages_ready', sort_reverse: 'true', columns: 'name,vhost,messages_ready,consumers' })).catch(() => ({ items: [] })),
     ]);

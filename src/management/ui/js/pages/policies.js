@@ -6,16 +6,16 @@ import { json } from '../format.js';
 import { table } from '../table.js';
 import { adminTabs } from './admin-tabs.js';
 
-function policyKind(ctx, kind, title, id) {
+function policyKind(ctx, kind, title, singular, id) {
   const region = h('div');
-  const add = form(`Add / update ${title.toLowerCase().replace(/s$/, '')}`, [
+  const add = form(`Add / update ${singular}`, [
     field('Virtual host', select('vhost', ctx.vhosts, ctx.vhost() || ctx.vhosts[0])),
     field('Name', input('name', { required: true })),
     field('Pattern', input('pattern', { required: true, placeholder: '^amq.' })),
     field('Apply to', select('apply-to', kind === 'policies' ? ['all', 'queues', 'exchanges', 'classic_queues', 'quorum_queues', 'streams'] : ['queues', 'classic_queues', 'quorum_queues', 'streams'], kind === 'policies' ? 'all' : 'queues')),
     field('Priority', input('priority', { type: 'number', value: 0 })),
     field('Definition (JSON)', h('textarea', { name: 'definition', required: true, placeholder: '{"max-length": 1000}' })),
-  ], `Add ${kind === 'policies' ? 'policy' : 'operator policy'}`, (fd, f) => act(async () => {
+  ], `Add ${singular}`, (fd, f) => act(async () => {
     await put(`/api/${kind}/${seg(fd.get('vhost'))}/${seg(fd.get('name'))}`, {
       pattern: fd.get('pattern'), 'apply-to': fd.get('apply-to'), priority: Number(fd.get('priority') || 0), definition: jsonField(fd.get('definition'), 'Definition'),
     });
@@ -29,7 +29,7 @@ function policyKind(ctx, kind, title, id) {
       { title: 'Pattern', value: (p) => p.pattern }, { title: 'Apply to', value: (p) => p['apply-to'] },
       { title: 'Definition', value: (p) => json(p.definition) }, { title: 'Priority', num: true, value: (p) => String(p.priority) },
       { title: '', value: (p) => button('Delete', () => {
-        if (!confirmAction(`Delete ${title.toLowerCase().replace(/s$/, '')} ${p.name}?`)) return;
+        if (!confirmAction(`Delete ${singular} ${p.name}?`)) return;
         act(async () => { await del(`/api/${kind}/${seg(p.vhost)}/${seg(p.name)}`); await refresh(); }, 'Policy deleted');
       }, { class: 'danger' }) },
     ], rows, { empty: `No ${title.toLowerCase()}.`, rowAttrs: (p) => ({ 'data-policy': p.name }) }));
@@ -38,8 +38,8 @@ function policyKind(ctx, kind, title, id) {
 }
 
 export async function render(main, _params, ctx) {
-  const user = policyKind(ctx, 'policies', 'User policies', 'add-policy');
-  const operator = policyKind(ctx, 'operator-policies', 'Operator policies', 'add-operator-policy');
+  const user = policyKind(ctx, 'policies', 'User policies', 'policy', 'add-policy');
+  const operator = policyKind(ctx, 'operator-policies', 'Operator policies', 'operator policy', 'add-operator-policy');
   main.append(h('h1', {}, 'Policies'), adminTabs('Policies'), user.el, operator.el);
   const refresh = () => Promise.all([user.refresh(), operator.refresh()]);
   await refresh();
