@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // Test helper: one headless Chromium (Debian's, driven by puppeteer-core; nothing is downloaded)
 // for a test file, a page per session, and small waits on what the UI shows.
 
@@ -50,17 +51,17 @@ export async function go(page: Page, hash: string, heading: string): Promise<voi
 /** Wait until the element's text contains `text` (the UI refreshes every 5 s). */
 export async function waitText(page: Page, selector: string, text: string, timeout = 15_000): Promise<void> {
   await page.waitForFunction(
-    (sel, t) => [...document.querySelectorAll(sel)].some((e) => (e.textContent ?? '').includes(t)),
+    (sel, t) => Array.from(document.querySelectorAll(sel)).some((e) => (e.textContent ?? '').includes(t)),
     { timeout, polling: 100 },
     selector,
     text,
   );
 }
 
-export async function shot(page: Page, name: string): Promise<string> {
+export async function shot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage });
   return path;
 }
 

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The web UI in a real headless Chromium against a broker with its management API, with amqplib
 // clients on the AMQP side: login, live queue depth and rate, publish from the UI, peek and move a
 // DLQ back, a user and a policy created in the UI taking effect, admin pages hidden from a
@@ -161,7 +162,13 @@ describe('web UI', () => {
     // Peek took nothing.
     expect((await ch.checkQueue('ui.work.dlq')).messageCount).toBe(3);
     await shot(page, 'queue-dlq');
+    await page.$eval('#message-results', (e) => e.closest('section')?.scrollIntoView());
+    await shot(page, 'readme-queue-peek', false);
 
+    // The overview's banner names the DLQ that holds messages.
+    await go(page, '#/', 'Overview');
+    await waitText(page, '#conditions', 'Dead-letter queue ui.work.dlq holds 3 messages.');
+    await go(page, '#/queues/%2F/ui.work.dlq', 'Queue ui.work.dlq');
     await openForm(page, 'move-messages');
     await submit(page, 'move-messages');
     await waitText(page, '#status', 'Moved 3 messages');
@@ -243,6 +250,10 @@ describe('web UI', () => {
     await shot(page, 'exchange');
     await go(page, '#/admin/vhosts', 'Virtual hosts');
     await shot(page, 'admin-vhosts');
+    // The overview again, now with some history in its charts (for the README).
+    await go(page, '#/', 'Overview');
+    await waitText(page, 'main', 'Needs attention');
+    await shot(page, 'readme-overview', false);
   });
 
   it('closes a connection with a reason the client sees', async () => {
@@ -265,6 +276,43 @@ describe('web UI', () => {
       await conn.close().catch(() => undefined);
     }
   });
+
+  it('stays usable with 10k queues: one page per request, regex filter and sort on the server', async () => {
+    const conn = await api.connect();
+    const ch = await channel(conn);
+    const declares: Promise<unknown>[] = [];
+    for (let i = 0; i < 10_000; i++) declares.push(ch.assertQueue(`bulk-${String(i).padStart(5, '0')}`, { durable: false }));
+    await Promise.all(declares);
+    const lists: string[] = [];
+    const sizes: number[] = [];
+    const onResponse = (r: import('puppeteer-core').HTTPResponse): void => {
+      if (new URL(r.url()).pathname === '/api/queues' && r.request().method() === 'GET') {
+        lists.push(r.url());
+        void r.text().then((t) => sizes.push(t.length)).catch(() => undefined);
+      }
+    };
+    page.on('response', onResponse);
+    try {
+      await go(page, '#/queues', 'Queues');
+      await waitText(page, '.pager', 'of 10,0');
+      expect(await page.$$eval('main tbody tr', (rows) => rows.length)).toBe(100);
+      // Filter by regex: the server answers the ten matching names.
+      await page.click('.pager input[name="regex"]');
+      await page.type('.pager input[name="filter"]', '^bulk-0999\\d$');
+      await waitText(page, '.pager', '10 of 10,0');
+      expect(await page.$$eval('main tbody tr', (rows) => rows.length)).toBe(10);
+      // Sort by name, descending: a click on the header, the server sorts.
+      await page.click('th button[data-focus="sort:name"]');
+      await page.waitForFunction(() => document.querySelector('main tbody tr a')?.textContent === 'bulk-09999', { timeout: 15_000 });
+      expect(lists.length).toBeGreaterThan(0);
+      for (const url of lists) expect(new URL(url).searchParams.get('page_size')).toMatch(/^(20|100)$/);
+      expect(lists.some((u) => new URL(u).searchParams.get('sort_reverse') === 'true')).toBe(true);
+      // No reply carried the whole list (10k queues are ~ megabytes of JSON).
+      expect(Math.max(...sizes)).toBeLessThan(200_000);
+    } finally {
+      page.off('response', onResponse);
+    }
+  }, 60_000);
 
   it('hides admin pages from a user who is not an administrator', async () => {
     const other = await newPage(browser);

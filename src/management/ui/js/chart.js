@@ -5,11 +5,19 @@ import uPlot from '/vendor/uplot.esm.js';
 import { h } from './dom.js';
 
 const WINDOW = 120; // 10 min of 5 s polls
+const SPAN_S = 600;
 const COLOURS = ['#0b5cad', '#d9822b', '#2a9d4b', '#a4161a', '#7b4bb3', '#4aa3a3', '#8a8a2b', '#555'];
 
+/** Samples by chart key, kept while the tab lives: leaving a page and coming back keeps its history. */
+const HISTORY = new Map();
+const MAX_KEYS = 50;
+
 export class TimeChart {
-  constructor(title, labels, { unit = '' } = {}) {
-    this.data = [[], ...labels.map(() => [])];
+  constructor(title, labels, { unit = '', key = title } = {}) {
+    this.data = HISTORY.get(key) ?? [[], ...labels.map(() => [])];
+    HISTORY.delete(key);
+    HISTORY.set(key, this.data);
+    if (HISTORY.size > MAX_KEYS) HISTORY.delete(HISTORY.keys().next().value);
     this.el = h('figure', { class: 'chart' }, h('figcaption', {}, title));
     const target = h('div', { 'aria-hidden': 'true' });
     this.el.append(target);
@@ -17,7 +25,11 @@ export class TimeChart {
       width: 520,
       height: 200,
       legend: { live: false },
-      scales: { x: { time: true } },
+      // Always the last 10 minutes, so one sample does not stretch the axis over years; y from 0.
+      scales: {
+        x: { time: true, range: (_u, _min, max) => [max - SPAN_S, max] },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       axes: [{}, { size: 60, values: (_u, vals) => vals.map((v) => `${v}${unit}`) }],
       series: [{}, ...labels.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
     }, this.data, target);

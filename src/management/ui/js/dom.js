@@ -35,6 +35,8 @@ export function notify(message, kind = 'ok') {
   const box = document.getElementById('status');
   const m = h('div', { class: `msg ${kind === 'error' ? 'error' : ''}` }, message);
   box.append(m);
+  // A burst of actions shows the latest few, not a column of stale ones.
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => m.remove(), kind === 'error' ? 8000 : 4000);
 }
 

@@ -26,8 +26,8 @@ const DLQ_PATTERN = '(dlq|dead|\\.dlx|error)';
 
 export async function render(main, _params, ctx) {
   const banner = h('div', { id: 'alerts' });
-  const queued = new TimeChart('Queued messages', ['Ready', 'Unacked', 'Total']);
-  const rates = new TimeChart('Message rates', RATES.map(([, l]) => l), { unit: '/s' });
+  const queued = new TimeChart('Queued messages', ['Ready', 'Unacked', 'Total'], { key: 'overview:queued' });
+  const rates = new TimeChart('Message rates', RATES.map(([, l]) => l), { unit: '/s', key: 'overview:rates' });
   const totals = h('div');
   const nodes = h('div');
   const listeners = h('div');

@@ -17,8 +17,8 @@ export async function render(main, [vhost, name]) {
   const consumers = h('div');
   const unacked = h('div');
   const results = h('div', { id: 'message-results', 'aria-live': 'polite' });
-  const queued = new TimeChart('Queued messages', ['Ready', 'Unacked', 'Total']);
-  const rates = new TimeChart('Message rates', ['Publish', 'Deliver / get', 'Ack', 'Redeliver'], { unit: '/s' });
+  const queued = new TimeChart('Queued messages', ['Ready', 'Unacked', 'Total'], { key: `q:${vhost}/${name}:queued` });
+  const rates = new TimeChart('Message rates', ['Publish', 'Deliver / get', 'Ack', 'Redeliver'], { unit: '/s', key: `q:${vhost}/${name}:rates` });
   const bindings = bindingsView(() => `${base}/bindings`, { showDestination: false });
   const pauseBtn = h('button', { type: 'button', class: 'secondary', id: 'pause' });
   let paused = false;
