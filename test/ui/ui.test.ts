@@ -4,7 +4,9 @@
 // DLQ back, a user and a policy created in the UI taking effect, admin pages hidden from a
 // non-administrator. Screenshots of every page land in test/ui/screenshots/ (gitignored).
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as amqplib from 'amqplib';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -313,6 +315,54 @@ describe('web UI', () => {
       page.off('response', onResponse);
     }
   }, 60_000);
+
+  it('exports definitions as a download and imports an uploaded file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-ui-defs-'));
+    try {
+      const cdp = await page.createCDPSession();
+      // The page lives in its own browser context: downloads are allowed for this page.
+      await cdp.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: dir });
+      await go(page, '#/', 'Overview');
+      await page.click('#definitions-export');
+      await waitText(page, '#status', 'Definitions downloaded');
+      await expect.poll(() => readdirSync(dir).filter((f) => f.endsWith('.json')), { timeout: 15_000 }).toHaveLength(1);
+      const file = readdirSync(dir).find((f) => f.endsWith('.json')) as string;
+      const exported = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { users: { name: string }[]; policies: { name: string }[] };
+      expect(exported.users.map((u) => u.name)).toContain('ui-alice');
+      expect(exported.policies.map((p) => p.name)).toContain('ui-cap');
+
+      const upload = join(dir, 'import.json');
+      writeFileSync(upload, JSON.stringify({ queues: [{ name: 'ui.imported', vhost: '/', durable: true, auto_delete: false, arguments: {} }] }));
+      const input = await page.$('#definitions-file');
+      await (input as import('puppeteer-core').ElementHandle<HTMLInputElement>).uploadFile(upload);
+      await submit(page, 'definitions-import');
+      await waitText(page, '#status', 'Definitions imported');
+      expect((await api.get('/api/queues/%2F/ui.imported')).status).toBe(200);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('works from the keyboard: tab to a sort header and press Enter', async () => {
+    await go(page, '#/exchanges', 'Exchanges');
+    await waitText(page, 'main table', 'amq.topic');
+    await page.focus('.pager input[name="filter"]');
+    // Filter, regex, page size, previous, next, then the first sortable header.
+    let focused = '';
+    for (let i = 0; i < 12 && focused !== 'sort:vhost'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.getAttribute('data-focus') ?? '');
+    }
+    expect(focused).toBe('sort:vhost');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-focus'))).toBe('sort:name');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]') !== null, { timeout: 10_000 });
+    // The redraw kept the focus on the same header button.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-focus'))).toBe('sort:name');
+    const names = await page.$$eval('main tbody tr td:nth-child(2)', (tds) => tds.map((t) => t.textContent ?? ''));
+    expect(names).toEqual([...names].sort().reverse());
+  });
 
   it('hides admin pages from a user who is not an administrator', async () => {
     const other = await newPage(browser);

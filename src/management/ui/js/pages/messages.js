@@ -2,11 +2,18 @@
 // Headers and x-death get their own lines: x-death says where and why a message died.
 
 import { h, kv } from '../dom.js';
-import { json, num } from '../format.js';
+import { num } from '../format.js';
 
 function deaths(xDeath) {
   if (!Array.isArray(xDeath) || xDeath.length === 0) return null;
   return xDeath.map((d) => `${d.reason} in ${d.queue} (×${d.count}${d.exchange ? `, via ${d.exchange}` : ''})`).join('; ');
+}
+
+/** An object as one `key: value` line per entry (headers read better that way than as JSON). */
+function lines(o) {
+  const entries = Object.entries(o ?? {});
+  if (entries.length === 0) return '';
+  return h('span', {}, entries.map(([k, v], i) => [i > 0 ? h('br') : null, `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`]));
 }
 
 export function messageList(messages) {
@@ -21,8 +28,8 @@ export function messageList(messages) {
         ['Routing key', m.routing_key],
         ['Redelivered', String(m.redelivered)],
         ['Messages left', num(m.message_count)],
-        ['Properties', json(props)],
-        ['Headers', json(otherHeaders)],
+        ['Properties', lines(props)],
+        ['Headers', lines(otherHeaders)],
         died ? ['x-death', died] : null,
         ['Payload', `${num(m.payload_bytes)} bytes, encoding: ${m.payload_encoding}`],
       ]),

@@ -105,7 +105,7 @@ function definitions() {
       a.click();
       a.remove();
     }, 'Definitions downloaded'), { id: 'definitions-export' }),
-    h('form', { class: 'inline', onsubmit: (e) => {
+    h('form', { class: 'inline', id: 'definitions-import', onsubmit: (e) => {
       e.preventDefault();
       const f = file.files?.[0];
       if (!f) return;
