@@ -13,6 +13,7 @@ import * as parameters from './parameters.js';
 import * as permissions from './permissions.js';
 import * as policies from './policies.js';
 import * as users from './users.js';
+import * as vhostClients from './vhost-clients.js';
 import * as vhosts from './vhosts.js';
 
 const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext): void }[] = [
@@ -23,6 +24,7 @@ const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext)
   misc,
   users,
   vhosts,
+  vhostClients,
   permissions,
   limits,
   parameters,
