@@ -153,7 +153,7 @@ function buildApp(ctxBase: ManagementContext, opts: ManagementOptions, routes: R
     try {
       done(null, JSON.parse(text) as unknown);
     } catch {
-      done(badRequest('failed_to_parse_json'), undefined);
+      done(badRequest('not_json'), undefined);
     }
   });
 
