@@ -14,6 +14,7 @@ import { VERSION } from './server/server-properties.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
+import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
 
 export type { Config, TlsVerify } from './config/config.js';
 export type { TlsMaterial } from './server/tls.js';
@@ -70,9 +71,21 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const tlsOptions = tlsServerOptions(config, tls);
   const log = logger ?? createRootLogger(config.logLevel);
   for (const w of file?.warnings ?? []) log.warn({ file: file?.file, line: w.line, key: w.key, hint: w.hint }, 'config key ignored');
+  // Boot definitions are read and checked before the data dir is touched.
+  const boot = config.loadDefinitions === null ? null : readBootDefinitions(config.loadDefinitions);
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
-  const report = await broker.start();
+  // With boot definitions, a first start creates no default user or vhost (as RabbitMQ).
+  const report = await broker.start({ seedDefaults: boot === null });
+  if (boot !== null) {
+    try {
+      await importBootDefinitions(broker, boot, config.definitionsSkipIfUnchanged, log);
+    } catch (err) {
+      await broker.access.discardFirstStart().catch(() => undefined);
+      await broker.stop().catch(() => undefined);
+      throw err;
+    }
+  }
   const listener = new Listener(broker, log);
   // The WebSocket and metrics servers take one address: the given host, or IPv4 loopback by default.
   const host = config.host ?? LOOPBACK_V4;

@@ -92,6 +92,7 @@ export class Broker {
 
   private makeVhost(name: string): VHost {
     const vhost = new VHost(name, this.clock, this.stats);
+    vhost.defaultQueueType = this.access.vhostMetadata(name)?.defaultQueueType ?? 'classic';
     vhost.tasks = this.loop;
     vhost.pageAfterMessages = this.config.pageAfterMessages;
     vhost.replyTo = this.replyTo;

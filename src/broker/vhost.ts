@@ -48,6 +48,11 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   readonly name: string;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /**
+   * The vhost's default queue type (its metadata): `quorum` makes a durable, non-exclusive,
+   * non-auto-delete declare without x-queue-type a quorum queue, as RabbitMQ adds the argument.
+   */
+  defaultQueueType = 'classic';
   /** Policies and operator policies (policy/): durable, applied to existing and new objects. */
   readonly policies: PolicyStore = new PolicyStore('policy', this);
   readonly operatorPolicies: PolicyStore = new PolicyStore('operator', this);
@@ -240,6 +245,9 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     const name = requested === '' ? generateName('amq.gen-') : requested;
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
+    }
+    if (this.defaultQueueType === 'quorum' && opts.args['x-queue-type'] === undefined && opts.durable && !opts.exclusive && !opts.autoDelete) {
+      opts = { ...opts, args: { ...opts.args, 'x-queue-type': 'quorum' } };
     }
     guard?.beforeLookup(name);
     const existing = this.queues.get(name);
