@@ -7,7 +7,7 @@ import { createRootLogger, type Logger } from './log.js';
 import { Listener, LOOPBACK_V4 } from './server/listener.js';
 import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
-import { MetricsServer } from './admin/metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { startManagement, type ManagementServer } from './management/server.js';
 import type { ListenerInfo } from './management/context.js';
 import { VERSION } from './server/server-properties.js';
@@ -40,7 +40,7 @@ export interface RunningBroker {
   readonly tlsPort: number | null;
   /** The AMQP-over-WebSocket port, when `wsPort` was given. */
   readonly wsPort: number | null;
-  /** The Prometheus /metrics port, when `metricsPort` was given. */
+  /** The Prometheus port (/metrics, /metrics/per-object, /metrics/detailed), when `metricsPort` was given. */
   readonly metricsPort: number | null;
   /** The management HTTP API port, when `managementPort` was given. */
   readonly managementPort: number | null;
@@ -104,8 +104,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     }
     let metricsPort: number | null = null;
     if (config.metricsPort !== null) {
-      metrics = new MetricsServer(broker, () => listener.connections.size);
-      metricsPort = await metrics.listen(host, config.metricsPort);
+      metrics = new MetricsServer(broker, () => listener.connections.size, { perObject: config.metricsPerObject });
+      metricsPort = await metrics.listen(config.metricsHost ?? host, config.metricsPort);
     }
     // The listeners overview and the health checks report; the management API adds its own.
     const listeners = (): ListenerInfo[] => [

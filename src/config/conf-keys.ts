@@ -401,7 +401,7 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'prometheus.tcp.port',
     values: 'a port',
-    effect: 'serve Prometheus metrics at /metrics on this port (`--metrics-port`)',
+    effect: 'serve Prometheus metrics at /metrics, /metrics/per-object and /metrics/detailed on this port (`--metrics-port`)',
     apply: set('metricsPort', (v) => integer(v, 0, 65535)),
   },
   {
@@ -425,6 +425,21 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'management.ssl.certfile', values: 'a file', effect: 'PEM certificate for the HTTPS management listener', apply: set('managementTlsCert', (v) => v) },
   { key: 'management.ssl.keyfile', values: 'a file', effect: 'PEM private key for management.ssl.certfile', apply: set('managementTlsKey', (v) => v) },
   { key: 'management.ssl.cacertfile', values: 'a file', effect: 'PEM CAs for client certificates on the HTTPS management listener', apply: set('managementTlsCa', (v) => v) },
+  {
+    key: 'prometheus.tcp.ip',
+    values: 'an IP address',
+    effect: 'the address the metrics listener binds (`--metrics-host`)',
+    apply: set('metricsHost', (v) => {
+      if (isIP(v) === 0) throw new ConfValueError(`'${v}' is not an IP address`);
+      return v;
+    }),
+  },
+  {
+    key: 'prometheus.return_per_object_metrics',
+    values: '`true` or `false`',
+    effect: '/metrics gives one sample per queue, channel and exchange instead of sums (`--metrics-per-object`)',
+    apply: set('metricsPerObject', bool),
+  },
   {
     key: 'proxy_protocol',
     values: '`false`',
@@ -459,7 +474,6 @@ export const REFUSED: readonly { readonly key: string; readonly reason: string }
   { key: 'ssl_options.dhfile', reason: 'custom Diffie-Hellman parameters are not supported' },
   { key: 'auth_backends.$name.**', reason: 'warren has only the internal user database' },
   { key: 'trust_store.**', reason: 'the trust store plugin (client certificate allow-list) is not implemented' },
-  { key: 'prometheus.tcp.ip', reason: 'metrics are served on the AMQP listener address' },
   { key: 'definitions.https.**', reason: 'definitions are read from the local file system only (definitions.local.path)' },
   { key: 'definitions.tls.**', reason: 'definitions are read from the local file system only (definitions.local.path)' },
 ];

@@ -98,8 +98,12 @@ export interface Config {
    * through the disk until the backlog drains, which about halves throughput (bench/RESULTS.md).
    */
   pageAfterMessages: number;
-  /** Port for the Prometheus /metrics endpoint (null: none; 0 picks a free port). */
+  /** Port for the Prometheus endpoints, /metrics and friends (null: none, the default; RabbitMQ's is 15692; 0 picks a free port). */
   metricsPort: number | null;
+  /** Address of the Prometheus listener (null: the AMQP host if one was given, else 127.0.0.1). */
+  metricsHost: string | null;
+  /** RabbitMQ's prometheus.return_per_object_metrics: /metrics answers with per-object samples. */
+  metricsPerObject: boolean;
   /** Port for AMQP over WebSocket (null means no WebSocket listener, 0 picks a free port). */
   wsPort: number | null;
   /**
@@ -165,6 +169,8 @@ export const DEFAULT_CONFIG: Config = {
   managementTlsKey: null,
   managementTlsCa: null,
   metricsPort: null,
+  metricsHost: null,
+  metricsPerObject: false,
   pageAfterMessages: 131072,
   serverProperties: {},
 };
@@ -261,6 +267,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_METRICS_PORT'] !== undefined) out.metricsPort = Number(env['WARREN_METRICS_PORT']);
   if (env['WARREN_MANAGEMENT_PORT'] !== undefined) out.managementPort = env['WARREN_MANAGEMENT_PORT'] === 'off' ? null : Number(env['WARREN_MANAGEMENT_PORT']);
   if (env['WARREN_MANAGEMENT_HOST'] !== undefined) out.managementHost = env['WARREN_MANAGEMENT_HOST'];
+  if (env['WARREN_METRICS_HOST'] !== undefined) out.metricsHost = env['WARREN_METRICS_HOST'];
   if (env['WARREN_VM_MEMORY_HIGH_WATERMARK'] !== undefined) out.memoryHighWatermark = Number(env['WARREN_VM_MEMORY_HIGH_WATERMARK']);
   if (env['WARREN_TLS_PORT'] !== undefined) out.tlsPort = Number(env['WARREN_TLS_PORT']);
   if (env['WARREN_TLS_CERT'] !== undefined) out.tlsCert = env['WARREN_TLS_CERT'];

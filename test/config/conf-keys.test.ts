@@ -77,6 +77,9 @@ describe('rabbitmq.conf keys', () => {
     ['auth_mechanisms.1 = AMQPLAIN\nauth_mechanisms.2 = PLAIN', { authMechanisms: ['AMQPLAIN', 'PLAIN'] }],
     ['auth_backends.1 = internal', {}],
     ['prometheus.tcp.port = 15692', { metricsPort: 15692 }],
+    ['prometheus.tcp.ip = 0.0.0.0', { metricsHost: '0.0.0.0' }],
+    ['prometheus.tcp.ip = ::1', { metricsHost: '::1' }],
+    ['prometheus.return_per_object_metrics = true', { metricsPerObject: true }],
     ['proxy_protocol = false', {}],
     ['server_properties.product = RabbitMQ\nserver_properties.version = 3.10.8', { serverProperties: { product: 'RabbitMQ', version: '3.10.8' } }],
   ])('%s', (text, expected) => {
@@ -115,6 +118,7 @@ describe('rabbitmq.conf keys', () => {
     ['default_permissions.read = (', "/etc/warren/rabbitmq.conf:1: default_permissions.read: '(' is not a valid regular expression"],
     ['auth_backends.1 = ldap', "/etc/warren/rabbitmq.conf:1: auth_backends.1: auth backend 'ldap' is not supported (warren has only the internal user database)"],
     ['auth_backends.1.authn = internal', '/etc/warren/rabbitmq.conf:1: auth_backends.1.authn is not supported: warren has only the internal user database'],
+    ['prometheus.tcp.ip = localhost', "/etc/warren/rabbitmq.conf:1: prometheus.tcp.ip: 'localhost' is not an IP address"],
     ['proxy_protocol = true', '/etc/warren/rabbitmq.conf:1: proxy_protocol: the PROXY protocol is not supported'],
     ['server_properties.capabilities = x', '/etc/warren/rabbitmq.conf:1: server_properties.capabilities: the capabilities table cannot be replaced'],
     ['heartbeat 30', "/etc/warren/rabbitmq.conf:1: expected 'key = value'"],
