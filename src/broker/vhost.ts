@@ -17,6 +17,7 @@ import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
 import type { Persistence } from './persistence.js';
 import type { VHostListener } from './vhost-listener.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
+import type { QueueDeclareGuard } from './auth/resource-access.js';
 import { PublishResult, type PublishOptions } from './publish/publish-result.js';
 import { checkPublish, publish, type PublishHost } from './publish/publisher.js';
 import { MessageCounters } from './stats/message-counters.js';
@@ -47,6 +48,11 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   readonly name: string;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /**
+   * The vhost's default queue type (its metadata): `quorum` makes a durable, non-exclusive,
+   * non-auto-delete declare without x-queue-type a quorum queue, as RabbitMQ adds the argument.
+   */
+  defaultQueueType = 'classic';
   /** Policies and operator policies (policy/): durable, applied to existing and new objects. */
   readonly policies: PolicyStore = new PolicyStore('policy', this);
   readonly operatorPolicies: PolicyStore = new PolicyStore('operator', this);
@@ -71,14 +77,11 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   readonly stats = new MessageCounters();
   /** The broker's statistics (totals, churn, sizes); a vhost made alone gets its own. */
   readonly brokerStats: BrokerStats;
-  /** The broker's message totals (brokerStats.messages), at hand for the queues. */
-  readonly globalStats: MessageCounters;
 
   constructor(name: string, clock: Clock, brokerStats: BrokerStats = new BrokerStats()) {
     this.name = name;
     this.clock = clock;
     this.brokerStats = brokerStats;
-    this.globalStats = brokerStats.messages;
     this.delayed = new DelayedMessages(clock, (d) => this.releaseDelayed(d));
     const opts = { durable: true, autoDelete: false, internal: false, args: {} };
     this.exchanges.set('', new Exchange('', 'direct', opts));
@@ -99,6 +102,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     opts: { passive: boolean; durable: boolean; autoDelete: boolean; internal: boolean; args: FieldTable },
   ): Exchange {
     const existing = this.exchanges.get(name);
+    if (!opts.passive) this.checkExchangeType(type);
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (opts.passive) {
       if (existing === undefined) throw this.noExchange(name);
@@ -116,12 +120,16 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
       this.checkExchangeEquivalent(existing, type, opts);
       return existing;
     }
-    if (!isKnownExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
     const e = new Exchange(name, type, opts);
     this.exchanges.set(name, e);
     this.applyPolicies(e);
     if (e.durable) this.listener.exchangeDeclared?.(e);
     return e;
+  }
+
+  /** RabbitMQ checks the type first, also when the exchange exists, before any permission (503, a connection error). */
+  checkExchangeType(type: string): void {
+    if (!isKnownExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
   }
 
   private checkExchangeEquivalent(
@@ -224,6 +232,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     requested: string,
     opts: { passive: boolean; durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable },
     owner: object,
+    guard: QueueDeclareGuard | null = null,
   ): DeclareQueueResult {
     if (opts.passive) {
       const q = this.getQueue(requested, owner);
@@ -234,6 +243,10 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
     }
+    if (this.defaultQueueType === 'quorum' && opts.args['x-queue-type'] === undefined && opts.durable && !opts.exclusive && !opts.autoDelete) {
+      opts = { ...opts, args: { ...opts.args, 'x-queue-type': 'quorum' } };
+    }
+    guard?.beforeLookup(name);
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       this.checkExclusiveAccess(existing, owner);
@@ -245,6 +258,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
       existing.touch();
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount };
     }
+    guard?.beforeCreate(name, opts.args, this.queues.size);
     const policy = parseQueueArguments(name, opts.args, opts, this.name);
     const q = new Queue(
       name,
@@ -307,6 +321,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
     this.brokerStats.churn.queueDeleted++;
+    this.brokerStats.retireQueue(q.policy.type, q.stats);
     const n = q.messageCount;
     this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();
@@ -392,7 +407,10 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     for (let i = 0; i < targets.count; i++) {
       const t = targets.queues[i] as Queue;
       if (wouldCycle(dl.message, t.name)) continue;
-      if (t.enqueue(dl.message, undefined) === 'enqueued') n++;
+      if (t.enqueue(dl.message, undefined) === 'enqueued') {
+        n++;
+        t.deadLettersIn++;
+      }
     }
     this.onEntryRemoved(q, entry);
     this.listener.deadLettered?.(q, reason, n);

@@ -98,7 +98,8 @@ export class RouteTable {
         requireTag(user, spec.auth);
         if (spec.vhostParam !== undefined) {
           const vhost = (req.params as Record<string, string>)[spec.vhostParam];
-          if (vhost !== undefined) requireVhostAccess(broker, user, vhost);
+          // A vhost that does not exist is the handler's 404, as in RabbitMQ.
+          if (vhost !== undefined && broker.vhosts.has(vhost)) requireVhostAccess(broker, user, vhost);
         }
         req[USER] = user;
       },

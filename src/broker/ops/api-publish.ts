@@ -42,7 +42,7 @@ export async function publishFromApi(vhost: VHost, exchangeName: string, body: u
   const props = propertiesFromJson(o['properties']);
   const exchange = exchangeName === DEFAULT_EXCHANGE_ALIAS ? '' : exchangeName;
   const message = new Message(exchange, routingKey, encodeContentHeaderPayload(CLASS_BASIC, payload.length, props), [payload], payload.length);
-  const r = vhost.publish(message, { mandatory: true, user: opts.user, replyToken: null }, new PublishResult());
+  const r = vhost.publish(message, { mandatory: true, user: opts.user, authUser: null, access: null, replyToken: null }, new PublishResult());
   message.forgetProperties();
   if (r.rejected) throw new PublishRejected();
   if (r.waitsForDisk) {

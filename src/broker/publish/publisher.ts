@@ -4,6 +4,8 @@
 // x-delayed-message holds the message, and mandatory messages routed nowhere come back.
 
 import { accessRefused, notFound, preconditionFailed } from '../../protocol/errors.js';
+import { userIdMismatch } from '../auth/refusals.js';
+import { checkUserId } from '../auth/users.js';
 import { numberValue, type FieldTable } from '../../protocol/field-table.js';
 import { BASIC_PUBLISH } from '../../protocol/generated/amqp.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
@@ -21,7 +23,7 @@ export interface PublishHost {
   readonly name: string;
   readonly exchanges: ReadonlyMap<string, Exchange>;
   readonly replyTo: DirectReplyTo;
-  /** The vhost's message totals, and the broker's statistics. */
+  /** The vhost's message totals (the broker's are their sum), and the broker's statistics. */
   readonly stats: MessageCounters;
   readonly brokerStats: BrokerStats;
   now(): number;
@@ -36,14 +38,18 @@ const singleKey: string[] = [''];
 
 /** The exchange a publish goes to, after RabbitMQ's checks (exists, not internal, user-id). */
 export function checkPublish(host: PublishHost, message: Message, options: PublishOptions): Exchange {
+  // RabbitMQ 3.10's order (probed): write permission, exists, not internal, topic write, user-id.
+  // The permission answers are cached in the AccessContext: no regex per message.
+  const access = options.access;
+  if (access !== null) access.check('write', 'exchange', message.exchange, BASIC_PUBLISH);
   const e = host.exchanges.get(message.exchange);
   if (e === undefined) throw notFound(`no exchange '${message.exchange}' in vhost '${host.name}'`, BASIC_PUBLISH);
   if (e.internal) throw accessRefused(`cannot publish to internal exchange '${message.exchange}' in vhost '${host.name}'`, BASIC_PUBLISH);
+  if (access !== null && e.type === 'topic') access.checkTopic('write', e.name, message.routingKey, BASIC_PUBLISH);
   if (message.hasUserId) {
-    const uid = message.properties.userId;
-    if (uid !== options.user) {
-      throw preconditionFailed(`user_id property set to '${uid ?? ''}' but authenticated user was '${options.user}'`, BASIC_PUBLISH);
-    }
+    const uid = message.properties.userId ?? '';
+    if (options.authUser !== null) checkUserId(uid, options.authUser, BASIC_PUBLISH);
+    else if (uid !== options.user) throw userIdMismatch(uid, options.user, BASIC_PUBLISH);
   }
   return e;
 }
@@ -52,10 +58,8 @@ export function checkPublish(host: PublishHost, message: Message, options: Publi
 export function publish(host: PublishHost, message: Message, options: PublishOptions, out: PublishResult): PublishResult {
   const exchange = checkPublish(host, message, options);
   exchange.stats.publishIn++;
-  const b = host.brokerStats;
   host.stats.publish++;
-  b.messages.publish++;
-  b.messageSizes.observe(message.bodySize);
+  host.brokerStats.messageSizes.observe(message.bodySize);
   const messageTtl = message.hasExpiration ? parseExpiration(message.properties.expiration ?? '') : undefined;
   const routingKey = message.routingKey;
 
@@ -77,7 +81,7 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
     if (k !== undefined && exchange.dedup.checkAndAdd(k, host.now(), numberValue(headers['x-cache-ttl']))) {
       out.deduplicated = true;
       out.returned = options.mandatory;
-      if (out.returned) countReturned(host);
+      if (out.returned) host.stats.returnUnroutable++;
       return out;
     }
   }
@@ -88,7 +92,7 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
       // The plugin routes a delayed message nowhere at publish time, so mandatory ones come back.
       out.delayed = true;
       out.returned = options.mandatory;
-      if (out.returned) countReturned(host);
+      if (out.returned) host.stats.returnUnroutable++;
       return out;
     }
   }
@@ -103,17 +107,11 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
   if (out.routed > 0) {
     exchange.stats.publishOut += out.routed;
     host.stats.routed++;
-    b.messages.routed++;
   } else if (out.returned) {
-    countReturned(host);
+    host.stats.returnUnroutable++;
   } else {
     host.stats.dropUnroutable++;
-    b.messages.dropUnroutable++;
   }
   return out;
 }
 
-function countReturned(host: PublishHost): void {
-  host.stats.returnUnroutable++;
-  host.brokerStats.messages.returnUnroutable++;
-}

@@ -13,6 +13,7 @@ import * as parameters from './parameters.js';
 import * as permissions from './permissions.js';
 import * as policies from './policies.js';
 import * as users from './users.js';
+import * as vhostClients from './vhost-clients.js';
 import * as vhosts from './vhosts.js';
 import * as queues from './queues.js';
 import * as exchanges from './exchanges.js';
@@ -29,6 +30,7 @@ const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext)
   misc,
   users,
   vhosts,
+  vhostClients,
   permissions,
   limits,
   parameters,
