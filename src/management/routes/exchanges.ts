@@ -6,7 +6,7 @@ import { DEFAULT_EXCHANGE_ALIAS, publishFromApi } from '../../broker/ops/api-pub
 import { jsonTable } from '../../broker/ops/message-json.js';
 import type { Exchange } from '../../broker/exchange/exchange.js';
 import type { VHost } from '../../broker/vhost.js';
-import { AmqpError, ReplyCode } from '../../protocol/errors.js';
+import { refusalOf } from '../../broker/ops/refusal.js';
 import { amqp } from '../amqp-errors.js';
 import { created, noContent, type ApiRequest, type ManagementContext, type RouteSpec } from '../context.js';
 import { badRequest } from '../errors.js';
@@ -116,7 +116,8 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
         return await publishFromApi(v, name, req.body, { user: req.user.name, maxMessageSize: broker.config.maxMessageSize });
       } catch (err) {
         // The channel's refusal comes back whole, code first (3.10.8: "404 NOT_FOUND - no exchange 'x' in vhost '/'").
-        if (err instanceof AmqpError && err.replyCode !== ReplyCode.ACCESS_REFUSED) throw badRequest(`${err.replyCode} ${err.replyText}`);
+        const r = refusalOf(err);
+        if (r !== null && r.kind !== 'access_refused') throw badRequest(`${r.replyCode} ${r.replyText}`);
         return amqp(() => {
           throw err;
         });
