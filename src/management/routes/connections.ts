@@ -21,13 +21,28 @@ function visible(user: User, c: ClientConnection): boolean {
   return isMonitor(user) || c.user === user.name;
 }
 
+/** RabbitMQ 3.10.8's connection keys; the TLS details are null on a plain socket, as there. */
 export function connectionJson(c: ClientConnection): Json {
   const i = c.info();
-  return { ...i, node: nodeName(), recv_oct_details: rate(0), send_oct_details: rate(0), recv_cnt: 0, send_cnt: 0, reductions: 0, reductions_details: rate(0), garbage_collection: {} };
+  return {
+    ...i,
+    node: nodeName(),
+    recv_oct_details: rate(0),
+    send_oct_details: rate(0),
+    send_pend: 0,
+    peer_cert_issuer: null,
+    peer_cert_subject: null,
+    peer_cert_validity: null,
+    ssl_cipher: null,
+    ssl_hash: null,
+    ssl_key_exchange: null,
+    ssl_protocol: null,
+    user_who_performed_action: i.user,
+  };
 }
 
 export function channelJson(ch: ChannelInfo): Json {
-  return { ...ch, node: nodeName() };
+  return { ...ch, node: nodeName(), pending_raft_commands: 0, user_who_performed_action: ch.user };
 }
 
 function connectionsList(req: ApiRequest, conns: readonly ClientConnection[]): unknown {
