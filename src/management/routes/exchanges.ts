@@ -55,7 +55,8 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     vhostParam: 'vhost',
     handler: (req) => {
       const v = vhostOf(broker, req.params['vhost'] as string);
-      return objectReply(req.query, exchangeJson(v, exchangeIn(v, req.params['name'] as string), statsSwitches(req.query)));
+      // The detail view carries per-channel flows in RabbitMQ; warren has none to show.
+      return objectReply(req.query, { ...exchangeJson(v, exchangeIn(v, req.params['name'] as string), statsSwitches(req.query)), incoming: [], outgoing: [] });
     },
   });
 
