@@ -30,9 +30,12 @@ export function describeError(e) {
 }
 
 export class Context {
-  constructor({ target, url, timeoutMs }) {
+  constructor({ target, url, timeoutMs, admin = null }) {
     this.target = target;
     this.url = url;
+    // Users, vhosts, permissions and limits (access-admin.mjs); null when the target has none.
+    this.admin = admin;
+    this.cleanups = [];
     const u = new URL(url);
     this.host = u.hostname;
     this.port = Number(u.port || 5672);
@@ -220,6 +223,7 @@ export class Context {
       try { d(); } catch { /* already gone */ }
     }
     await this.cleanupNames();
+    for (const c of this.cleanups.splice(0)) await Promise.race([Promise.resolve().then(c).catch(() => {}), sleep(20000)]);
   }
 
   /** Force-closes everything at once (after a timeout). */

@@ -8,6 +8,9 @@
 #   interop/rabbitmq.sh management
 #                               enable the management plugin on the running node, its HTTP API
 #                               on 127.0.0.1:15672 (for the management API comparer and tests)
+#   interop/rabbitmq.sh ctl ARGS  run rabbitmqctl ARGS against the node (each argument passed
+#                               as is: regexes and JSON need no extra quoting); the interop
+#                               access scenarios set up users and permissions with it
 #
 # Environment: RABBITMQ_PORT (default 5672), RABBITMQ_START_TIMEOUT (seconds, default 90),
 # WARREN_RABBITMQ_STATE (state directory, default /tmp/warren-interop-rabbitmq),
@@ -219,6 +222,10 @@ management() {
     sleep 1
   done
   log "management API on http://127.0.0.1:$MGMT_PORT/api/"
+ctl() {
+  export_node_env
+  # "$@" reaches rabbitmqctl unparsed: su hands the arguments after the command name to the shell.
+  timeout 60 su rabbitmq -s /bin/sh -c 'cd /var/lib/rabbitmq && HOME=/var/lib/rabbitmq exec /usr/lib/rabbitmq/bin/rabbitmqctl -q "$@"' -- rabbitmqctl "$@"
 }
 
 status() {
@@ -231,5 +238,6 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   management) management ;;
-  *) echo "usage: $0 start|stop|status|management" >&2; exit 2 ;;
+  ctl) shift; ctl "$@" ;;
+  *) echo "usage: $0 start|stop|status|management|ctl ARGS" >&2; exit 2 ;;
 esac

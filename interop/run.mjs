@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Context, normalise, diff, sleep, describeError } from './lib.mjs';
+import { rabbitmqAdmin, warrenAdmin } from './access-admin.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -115,8 +116,8 @@ function loadKnown() {
   return entries;
 }
 
-async function runOne(scenario, target, url, timeoutMs, onBackground) {
-  const ctx = new Context({ target, url, timeoutMs });
+async function runOne(scenario, target, url, admin, timeoutMs, onBackground) {
+  const ctx = new Context({ target, url, timeoutMs, admin });
   onBackground.current = ctx;
   const limit = scenario.timeout ?? timeoutMs;
   let timer;
@@ -150,6 +151,7 @@ async function startWarren() {
   const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' });
   return {
     url: `amqp://guest:guest@127.0.0.1:${broker.port}`,
+    admin: warrenAdmin(broker.broker),
     async close() {
       await Promise.race([broker.close(), sleep(5000)]);
       rmSync(dataDir, { recursive: true, force: true });
@@ -169,20 +171,24 @@ async function main() {
 
   const targets = [];
   let warren = null;
-  if (opts.target !== 'warren') targets.push({ name: 'rabbitmq', url: opts.rabbitmqUrl });
+  // Access scenarios set up users with rabbitmqctl, or on the in-process warren directly; a
+  // --warren-url broker is taken to be a RabbitMQ node reachable through rabbitmq.sh ctl.
+  if (opts.target !== 'warren') targets.push({ name: 'rabbitmq', url: opts.rabbitmqUrl, admin: rabbitmqAdmin() });
   if (opts.target !== 'rabbitmq') {
     let url = opts.warrenUrl;
+    let admin = rabbitmqAdmin();
     if (!url) {
       try {
         warren = await startWarren();
         url = warren.url;
+        admin = warren.admin;
       } catch (e) {
         console.log(`warren did not start: ${e?.stack ?? e}`);
         console.log(`interop: 0 same, ${scenarios.length} differ, ${scenarios.length} total`);
         return 1;
       }
     }
-    targets.push({ name: 'warren', url });
+    targets.push({ name: 'warren', url, admin });
   }
 
   const outDir = join(here, 'out');
@@ -201,7 +207,7 @@ async function main() {
   process.on('uncaughtException', stray);
 
   for (const s of scenarios) {
-    const run = (t) => runOne(s, t.name, t.url, opts.timeoutMs, bgByTarget[t.name]);
+    const run = (t) => runOne(s, t.name, t.url, t.admin, opts.timeoutMs, bgByTarget[t.name]);
     let results;
     if (opts.serial) {
       results = [];

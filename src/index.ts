@@ -12,6 +12,7 @@ import { startManagement, type ManagementServer } from './management/server.js';
 import type { ListenerInfo } from './management/context.js';
 import { VERSION } from './server/server-properties.js';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
 
 export type { Config, TlsVerify } from './config/config.js';
@@ -102,9 +103,11 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     ];
     const mgmtHost = config.managementHost ?? LOOPBACK_V4;
     const mgmtLog = log.child({ component: 'management' });
+    // warren ctl's admin socket, in the data dir, comes with the first management listener.
+    const adminSocket = join(config.dataDir, 'ctl.sock');
     let managementPort: number | null = null;
     if (config.managementPort !== null) {
-      const m = await startManagement(broker, { host: mgmtHost, port: config.managementPort, listeners, productVersion: VERSION, log: mgmtLog });
+      const m = await startManagement(broker, { host: mgmtHost, port: config.managementPort, listeners, productVersion: VERSION, log: mgmtLog, adminSocket });
       management.push(m);
       managementPort = m.port;
     }
@@ -115,7 +118,15 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
         key: readFileSync(config.managementTlsKey),
         ...(config.managementTlsCa === null ? {} : { ca: readFileSync(config.managementTlsCa) }),
       };
-      const m = await startManagement(broker, { host: mgmtHost, port: config.managementTlsPort, tls: tlsFiles, listeners, productVersion: VERSION, log: mgmtLog });
+      const m = await startManagement(broker, {
+        host: mgmtHost,
+        port: config.managementTlsPort,
+        tls: tlsFiles,
+        listeners,
+        productVersion: VERSION,
+        log: mgmtLog,
+        ...(managementPort === null ? { adminSocket } : {}),
+      });
       management.push(m);
       managementTlsPort = m.port;
     }

@@ -17,6 +17,7 @@ import { Queue, type QueueEntry, type QueueHost } from './queue/queue.js';
 import type { Persistence } from './persistence.js';
 import type { VHostListener } from './vhost-listener.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
+import type { QueueDeclareGuard } from './auth/resource-access.js';
 import { PublishResult, type PublishOptions } from './publish/publish-result.js';
 import { checkPublish, publish, type PublishHost } from './publish/publisher.js';
 import { MessageCounters } from './stats/message-counters.js';
@@ -99,6 +100,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     opts: { passive: boolean; durable: boolean; autoDelete: boolean; internal: boolean; args: FieldTable },
   ): Exchange {
     const existing = this.exchanges.get(name);
+    if (!opts.passive) this.checkExchangeType(type);
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (opts.passive) {
       if (existing === undefined) throw this.noExchange(name);
@@ -116,12 +118,16 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
       this.checkExchangeEquivalent(existing, type, opts);
       return existing;
     }
-    if (!isKnownExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
     const e = new Exchange(name, type, opts);
     this.exchanges.set(name, e);
     this.applyPolicies(e);
     if (e.durable) this.listener.exchangeDeclared?.(e);
     return e;
+  }
+
+  /** RabbitMQ checks the type first, also when the exchange exists, before any permission (503, a connection error). */
+  checkExchangeType(type: string): void {
+    if (!isKnownExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
   }
 
   private checkExchangeEquivalent(
@@ -224,6 +230,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     requested: string,
     opts: { passive: boolean; durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable },
     owner: object,
+    guard: QueueDeclareGuard | null = null,
   ): DeclareQueueResult {
     if (opts.passive) {
       const q = this.getQueue(requested, owner);
@@ -234,6 +241,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
     }
+    guard?.beforeLookup(name);
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       this.checkExclusiveAccess(existing, owner);
@@ -245,6 +253,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
       existing.touch();
       return { queue: existing, messageCount: existing.messageCount, consumerCount: existing.consumerCount };
     }
+    guard?.beforeCreate(name, opts.args, this.queues.size);
     const policy = parseQueueArguments(name, opts.args, opts, this.name);
     const q = new Queue(
       name,

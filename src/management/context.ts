@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Broker } from '../broker/broker.js';
 import type { User } from '../broker/auth/users.js';
 import type { Logger } from '../log.js';
-import { login, requireTag, requireVhostAccess, type Requirement } from './auth.js';
+import { login, requireTag, requireVhostAccess, SOCKET_ADMIN, type Requirement } from './auth.js';
 import { HTTP } from './errors.js';
 import type { Query } from './lists.js';
 
@@ -76,6 +76,8 @@ export class RouteTable {
   constructor(
     private readonly broker: Broker,
     private readonly onLoginRefused: (user: string, detail: string) => void,
+    /** The admin socket: whoever can open it is an administrator with access everywhere. */
+    private readonly trusted: boolean = false,
   ) {}
 
   add(app: FastifyInstance, spec: RouteSpec): void {
@@ -88,13 +90,22 @@ export class RouteTable {
       ...(spec.body === undefined ? {} : { schema: { body: spec.body } }),
       // Authentication runs before the body is read: an anonymous client cannot make us parse it.
       onRequest: async (req: Authed) => {
+        if (this.trusted) {
+          req[USER] = SOCKET_ADMIN;
+          return;
+        }
         const user = login(broker, req.headers.authorization, req.socket.remoteAddress, this.onLoginRefused);
         requireTag(user, spec.auth);
         if (spec.vhostParam !== undefined) {
           const vhost = (req.params as Record<string, string>)[spec.vhostParam];
-          if (vhost !== undefined) requireVhostAccess(broker, user, vhost);
+          // A vhost that does not exist is the handler's 404, as in RabbitMQ.
+          if (vhost !== undefined && broker.vhosts.has(vhost)) requireVhostAccess(broker, user, vhost);
         }
         req[USER] = user;
+      },
+      // An empty body is an empty object (RabbitMQ: `PUT /api/vhosts/v` with no body creates it).
+      preValidation: async (req: Authed) => {
+        if (req.body === undefined || req.body === null) req.body = {};
       },
       handler: async (req: Authed, reply: FastifyReply) => {
         const user = req[USER] as User;

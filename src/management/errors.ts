@@ -21,21 +21,22 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
-    readonly reason: string,
+    /** Usually a text; RabbitMQ sometimes answers an Erlang term rendered as a JSON array. */
+    readonly reason: string | readonly unknown[],
     /** Extra headers for this reply (the Basic challenge on a failed login). */
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super(reason);
+    super(typeof reason === 'string' ? reason : JSON.stringify(reason));
   }
 
-  body(): { error: string; reason: string } {
+  body(): { error: string; reason: string | readonly unknown[] } {
     return { error: this.error, reason: this.reason };
   }
 }
 
 export const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="RabbitMQ Management"' } as const;
 
-export const badRequest = (reason: string): ApiError => new ApiError(HTTP.BAD_REQUEST, 'bad_request', reason);
+export const badRequest = (reason: string | readonly unknown[]): ApiError => new ApiError(HTTP.BAD_REQUEST, 'bad_request', reason);
 /** A named object that does not exist; RabbitMQ's generic text unless a reason is given. */
 export const notFound = (reason = 'Not Found'): ApiError => new ApiError(HTTP.NOT_FOUND, 'Object Not Found', reason);
 export const notAuthorised = (reason: string): ApiError => new ApiError(HTTP.UNAUTHORIZED, 'not_authorised', reason);
@@ -43,3 +44,5 @@ export const notAuthorised = (reason: string): ApiError => new ApiError(HTTP.UNA
 export const loginFailed = (): ApiError => new ApiError(HTTP.UNAUTHORIZED, 'not_authorized', 'Login failed', BASIC_CHALLENGE);
 export const preconditionFailed = (reason: string): ApiError => new ApiError(HTTP.PRECONDITION_FAILED, 'precondition_failed', reason);
 export const internalError = (): ApiError => new ApiError(HTTP.INTERNAL_ERROR, 'internal_server_error', 'Internal Server Error');
+/** A PUT into a vhost that does not exist (rabbit_mgmt_util:vhost_not_found). */
+export const vhostNotFound = (): ApiError => new ApiError(HTTP.NOT_FOUND, 'not_found', 'vhost_not_found');

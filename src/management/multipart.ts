@@ -29,7 +29,7 @@ export function parseMultipartFile(contentType: string, body: Buffer, field = 'f
         try {
           return JSON.parse(text) as unknown;
         } catch {
-          throw badRequest('failed_to_parse_json');
+          throw badRequest('not_json');
         }
       }
     }

@@ -3,6 +3,8 @@
 // sockets or memory; a failing handler answers 500 JSON and is logged, never taking the broker down.
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
 import type { Broker } from '../broker/broker.js';
 import type { Logger } from '../log.js';
 import { LogSummary } from '../util/log-summary.js';
@@ -25,6 +27,11 @@ export interface ManagementOptions {
   listeners?: () => readonly ListenerInfo[];
   /** warren's version, reported as product_version. */
   productVersion?: string;
+  /**
+   * Also serve the API on this Unix socket (owner-only), trusting its caller as an administrator:
+   * `warren ctl` on the broker's host needs no password (LavinMQ's lavinmqctl does the same).
+   */
+  adminSocket?: string;
   log: Logger;
 }
 
@@ -51,6 +58,71 @@ export async function startManagement(broker: Broker, opts: ManagementOptions): 
   const log = opts.log;
   const host = opts.host ?? '127.0.0.1';
   const refused = new LogSummary(broker.clock, log, { level: 'warn', msg: 'management API login refused', countsField: 'refusals' });
+  let self: ListenerInfo | null = null;
+  const ownListener = (): ListenerInfo[] => (self === null ? [] : [self]);
+  const ctx: ManagementContext = {
+    broker,
+    log,
+    productVersion: opts.productVersion ?? '0.0.0',
+    listeners: () => [...(opts.listeners?.() ?? []), ...ownListener()],
+    contexts: ownListener,
+    route: () => undefined,
+  };
+  const app = buildApp(ctx, opts, new RouteTable(broker, (user, detail) => refused.note(user, 'invalid_credentials', { user, detail })));
+  const apps: FastifyInstance[] = [app];
+  try {
+    await app.listen({ host, port: opts.port });
+    if (opts.adminSocket !== undefined) {
+      const { tls: _tls, ...plain } = opts;
+      const admin = buildApp(ctx, plain, new RouteTable(broker, () => undefined, true));
+      try {
+        await listenOnSocket(admin, opts.adminSocket);
+        apps.push(admin);
+      } catch (err) {
+        // The TCP API still works; warren ctl then needs --url and credentials.
+        log.warn({ path: opts.adminSocket, err: err instanceof Error ? err.message : String(err) }, 'admin socket not opened');
+        await admin.close();
+      }
+    }
+  } catch (err) {
+    await Promise.all(apps.map((a) => a.close()));
+    refused.close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  self = { protocol: opts.tls === undefined ? 'http' : 'https', port, ip: host };
+  log.info({ host, port, tls: opts.tls !== undefined, adminSocket: opts.adminSocket }, 'management API listening');
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    host,
+    close: () =>
+      (closing ??= Promise.all(apps.map((a) => a.close())).then(() => {
+        refused.close();
+      })),
+  };
+}
+
+/** A Unix socket only the broker's OS user may open; a stale file from a crash is replaced. */
+async function listenOnSocket(app: FastifyInstance, path: string): Promise<void> {
+  if (existsSync(path)) {
+    const live = await new Promise<boolean>((resolve) => {
+      const probe = connect(path, () => {
+        probe.end();
+        resolve(true);
+      });
+      probe.on('error', () => resolve(false));
+    });
+    if (live) throw new Error(`admin socket ${path} is in use by another process`);
+    unlinkSync(path);
+  }
+  await app.listen({ path });
+  chmodSync(path, 0o600);
+}
+
+function buildApp(ctxBase: ManagementContext, opts: ManagementOptions, routes: RouteTable): FastifyInstance {
+  const log = ctxBase.log;
   const app: FastifyInstance = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
@@ -81,21 +153,11 @@ export async function startManagement(broker: Broker, opts: ManagementOptions): 
     try {
       done(null, JSON.parse(text) as unknown);
     } catch {
-      done(badRequest('failed_to_parse_json'), undefined);
+      done(badRequest('not_json'), undefined);
     }
   });
 
-  const routes = new RouteTable(broker, (user, detail) => refused.note(user, 'invalid_credentials', { user, detail }));
-  let self: ListenerInfo | null = null;
-  const ownListener = (): ListenerInfo[] => (self === null ? [] : [self]);
-  const ctx: ManagementContext = {
-    broker,
-    log,
-    productVersion: opts.productVersion ?? '0.0.0',
-    listeners: () => [...(opts.listeners?.() ?? []), ...ownListener()],
-    contexts: ownListener,
-    route: (a, spec) => routes.add(a, spec),
-  };
+  const ctx: ManagementContext = { ...ctxBase, route: (a, spec) => routes.add(a, spec) };
   registerRoutes(app, ctx);
 
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
@@ -133,20 +195,7 @@ export async function startManagement(broker: Broker, opts: ManagementOptions): 
     else socket.destroy();
   });
 
-  await app.listen({ host, port: opts.port });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-  self = { protocol: opts.tls === undefined ? 'http' : 'https', port, ip: host };
-  log.info({ host, port, tls: opts.tls !== undefined }, 'management API listening');
-  let closing: Promise<void> | null = null;
-  return {
-    port,
-    host,
-    close: () =>
-      (closing ??= app.close().then(() => {
-        refused.close();
-      })),
-  };
+  return app;
 }
 
 /** ajv's complaint in RabbitMQ's style: what was wrong with which field. */

@@ -69,7 +69,9 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
   onConsume(m: M.BasicConsume): void {
     if (m.queue === REPLY_TO_QUEUE) return this.consumeReplyTo(m);
     const vhost = this.ch.vhost;
-    const queue = vhost.getQueue(this.ch.queueName(m.queue), this.ch.host);
+    const name = this.ch.queueName(m.queue);
+    this.ch.host.access?.check('read', 'queue', name, M.BASIC_CONSUME);
+    const queue = vhost.getQueue(name, this.ch.host);
     const tag = m.consumerTag === '' ? generateName('amq.ctag-') : m.consumerTag;
     if (this.consumers.has(tag) || tag === this.replyConsumerTag) {
       throw notAllowed(`attempt to reuse consumer tag '${tag}'`, M.BASIC_CONSUME);
@@ -164,7 +166,9 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
   }
 
   onGet(m: M.BasicGet): void {
-    const queue = this.ch.vhost.getQueue(this.ch.queueName(m.queue), this.ch.host);
+    const name = this.ch.queueName(m.queue);
+    this.ch.host.access?.check('read', 'queue', name, M.BASIC_GET);
+    const queue = this.ch.vhost.getQueue(name, this.ch.host);
     queue.touch(); // a queue polled with basic.get is in use (x-expires)
     const entry = queue.get(m.noAck);
     const st = this.ch.stats;

@@ -2,6 +2,8 @@
 // and what a channel needs from its connection.
 
 import type { Logger } from '../log.js';
+import type { AccessContext } from '../broker/auth/permissions.js';
+import type { User } from '../broker/auth/users.js';
 import type { Broker } from '../broker/broker.js';
 import type { Message } from '../broker/message.js';
 import type { Persistence } from '../broker/persistence.js';
@@ -20,6 +22,10 @@ export interface ChannelHost {
   readonly user: string;
   /** RabbitMQ's connection name (`peer -> local`), for the channel's name in statistics. */
   readonly name: string;
+  /** The logged-in user (its tags, e.g. impersonator, as at login); null only before login. */
+  readonly authUser: User | null;
+  /** The user's cached permissions in the vhost; null means unchecked (only before connection.open). */
+  readonly access: AccessContext | null;
   readonly consumerCancelNotify: boolean;
   /** The tracker has confirms to settle and send at the end of this read batch (ConfirmTracker.flush). */
   markConfirmsPending(confirms: ConfirmTracker): void;

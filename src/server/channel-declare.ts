@@ -1,6 +1,8 @@
-// The exchange and queue classes on a channel: declare, delete, bind, unbind, purge. Replies to
-// methods that change durable definitions wait until those changes are on disk.
+// The exchange and queue classes on a channel: declare, delete, bind, unbind, purge. Permission
+// checks (broker/auth/resource-access) run first, in RabbitMQ's order. Replies to methods that
+// change durable definitions wait until those changes are on disk.
 
+import { checkBinding, checkExchangeDeclare, checkExchangeDelete, queueDeclareGuard } from '../broker/auth/resource-access.js';
 import { REPLY_TO_QUEUE } from '../broker/publish/direct-reply-to.js';
 import * as M from '../protocol/generated/amqp.js';
 import type { ChannelContext } from './channel-context.js';
@@ -19,8 +21,13 @@ export type DeclareMethod =
 /** Handles one exchange.* or queue.* method. */
 export function handleDeclareMethod(ch: ChannelContext, m: DeclareMethod): void {
   const vhost = ch.vhost;
+  const access = ch.host.access;
   switch (m.id) {
     case M.EXCHANGE_DECLARE:
+      if (access !== null && !m.passive) {
+        vhost.checkExchangeType(m.type);
+        checkExchangeDeclare(access, vhost, m.exchange, m.arguments);
+      }
       vhost.declareExchange(m.exchange, m.type, {
         passive: m.passive,
         durable: m.durable,
@@ -31,14 +38,17 @@ export function handleDeclareMethod(ch: ChannelContext, m: DeclareMethod): void 
       if (!m.nowait) ch.replyDurably({ id: M.EXCHANGE_DECLARE_OK });
       return;
     case M.EXCHANGE_DELETE:
+      if (access !== null) checkExchangeDelete(access, m.exchange);
       vhost.deleteExchange(m.exchange, m.ifUnused);
       if (!m.nowait) ch.replyDurably({ id: M.EXCHANGE_DELETE_OK });
       return;
     case M.EXCHANGE_BIND:
+      if (access !== null) checkBinding(access, vhost, 'exchange', m.destination, m.source, m.routingKey, M.EXCHANGE_BIND);
       vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments);
       if (!m.nowait) ch.replyDurably({ id: M.EXCHANGE_BIND_OK });
       return;
     case M.EXCHANGE_UNBIND:
+      if (access !== null) checkBinding(access, vhost, 'exchange', m.destination, m.source, m.routingKey, M.EXCHANGE_UNBIND);
       vhost.unbindExchange(m.destination, m.source, m.routingKey, m.arguments);
       if (!m.nowait) ch.replyDurably({ id: M.EXCHANGE_UNBIND_OK });
       return;
@@ -56,6 +66,7 @@ export function handleDeclareMethod(ch: ChannelContext, m: DeclareMethod): void 
         m.queue,
         { passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments },
         ch.host,
+        access === null || passive ? null : queueDeclareGuard(access, ch.host.broker.limits.vhost(vhost.name)),
       );
       ch.lastQueue = r.queue.name;
       if (!m.nowait) {
@@ -63,21 +74,33 @@ export function handleDeclareMethod(ch: ChannelContext, m: DeclareMethod): void 
       }
       return;
     }
-    case M.QUEUE_BIND:
-      vhost.bindQueue(ch.queueName(m.queue), m.exchange, bindKey(m.routingKey, m.queue, ch.lastQueue), m.arguments, ch.host);
+    case M.QUEUE_BIND: {
+      const queue = ch.queueName(m.queue);
+      const key = bindKey(m.routingKey, m.queue, ch.lastQueue);
+      if (access !== null) checkBinding(access, vhost, 'queue', queue, m.exchange, key, M.QUEUE_BIND);
+      vhost.bindQueue(queue, m.exchange, key, m.arguments, ch.host);
       if (!m.nowait) ch.replyDurably({ id: M.QUEUE_BIND_OK });
       return;
-    case M.QUEUE_UNBIND:
-      vhost.unbindQueue(ch.queueName(m.queue), m.exchange, bindKey(m.routingKey, m.queue, ch.lastQueue), m.arguments, ch.host);
+    }
+    case M.QUEUE_UNBIND: {
+      const queue = ch.queueName(m.queue);
+      const key = bindKey(m.routingKey, m.queue, ch.lastQueue);
+      if (access !== null) checkBinding(access, vhost, 'queue', queue, m.exchange, key, M.QUEUE_UNBIND);
+      vhost.unbindQueue(queue, m.exchange, key, m.arguments, ch.host);
       ch.replyDurably({ id: M.QUEUE_UNBIND_OK });
       return;
+    }
     case M.QUEUE_PURGE: {
-      const n = vhost.purgeQueue(ch.queueName(m.queue), ch.host);
+      const queue = ch.queueName(m.queue);
+      access?.check('read', 'queue', queue, M.QUEUE_PURGE);
+      const n = vhost.purgeQueue(queue, ch.host);
       if (!m.nowait) ch.send({ id: M.QUEUE_PURGE_OK, messageCount: n });
       return;
     }
     case M.QUEUE_DELETE: {
-      const n = vhost.deleteQueue(ch.queueName(m.queue), m.ifUnused, m.ifEmpty, ch.host);
+      const queue = ch.queueName(m.queue);
+      access?.check('configure', 'queue', queue, M.QUEUE_DELETE);
+      const n = vhost.deleteQueue(queue, m.ifUnused, m.ifEmpty, ch.host);
       if (!m.nowait) ch.replyDurably({ id: M.QUEUE_DELETE_OK, messageCount: n });
       return;
     }

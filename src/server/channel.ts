@@ -37,6 +37,8 @@ export class Channel implements ChannelContext {
   /** Set by tx.select. */
   tx: Transaction | null = null;
   private readonly gate = new ReplyGate();
+  /** The user's channel count (admitted at channel.open) was given back. */
+  private countReleased = false;
   readonly consume: ChannelConsume;
   private readonly publisher: ChannelPublish;
   /** Message counters, registered with the broker's statistics while the channel is open. */
@@ -49,7 +51,7 @@ export class Channel implements ChannelContext {
     this.vhost = host.vhost;
     this.log = log;
     this.assembler = new CommandAssembler(maxMessageSize);
-    const publishOptions: PublishOptions = { mandatory: false, user: host.user, replyToken: null };
+    const publishOptions: PublishOptions = { mandatory: false, user: host.user, authUser: host.authUser, access: host.access, replyToken: null };
     this.stats = host.broker.stats.channelOpened({ connectionName: host.name, number: id, vhost: host.vhost.name, user: host.user }, host.vhost.stats);
     this.consume = new ChannelConsume(this, publishOptions);
     this.publisher = new ChannelPublish(this, publishOptions);
@@ -216,6 +218,12 @@ export class Channel implements ChannelContext {
 
   /** The channel is going away: cancel consumers, requeue unacked messages, drop the transaction. */
   cleanup(): void {
+    // Every end (client close, server close then teardown, lost connection) comes here, some twice:
+    // the user's channel count is released once.
+    if (!this.countReleased) {
+      this.countReleased = true;
+      this.host.broker.connectionCounts.releaseChannel(this.host.user);
+    }
     this.closing = true;
     this.host.broker.stats.channelClosed(this.stats);
     this.publisher.confirms?.close();

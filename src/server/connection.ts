@@ -269,6 +269,8 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
       if (this.channels.size >= this.channelMax) {
         throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
       }
+      // The user's max-channels (530, the whole connection); the channel releases its count in cleanup().
+      this.broker.connectionCounts.admitChannel(this.user);
       const ch = new Channel(channel, this, this.log.child({ channel }), this.broker.config.maxMessageSize);
       this.channels.set(channel, ch);
       ch.send({ id: M.CHANNEL_OPEN_OK, channelId: '' });

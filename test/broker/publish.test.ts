@@ -32,7 +32,7 @@ function message(exchange: string, routingKey: string, props: BasicProperties = 
 }
 
 function opts(o: Partial<PublishOptions> = {}): PublishOptions {
-  return { mandatory: false, user: 'guest', replyToken: null, ...o };
+  return { mandatory: false, user: 'guest', authUser: null, access: null, replyToken: null, ...o };
 }
 
 function queue(v: VHost, name: string, args: FieldTable = {}, durable = false): Queue {

@@ -1,6 +1,8 @@
 // What a publish asks for (PublishOptions) and what it did (PublishResult): the channel turns
 // the result into basic.return and into its confirm, and never looks inside the broker.
 
+import type { AccessContext } from '../auth/permissions.js';
+import type { User } from '../auth/users.js';
 import type { MessageDurability } from './durability.js';
 
 export interface PublishOptions {
@@ -8,6 +10,10 @@ export interface PublishOptions {
   mandatory: boolean;
   /** The authenticated user: a user-id property must name it. */
   user: string;
+  /** The same user's record, for the impersonator tag; null: user-id must equal `user`. */
+  authUser: User | null;
+  /** The publisher's permissions (write on the exchange, topic write); null: not checked (internal publishes). */
+  access: AccessContext | null;
   /** The publisher's direct reply-to token, or null when its channel has no reply consumer. */
   replyToken: string | null;
 }

@@ -4,6 +4,8 @@
 // x-delayed-message holds the message, and mandatory messages routed nowhere come back.
 
 import { accessRefused, notFound, preconditionFailed } from '../../protocol/errors.js';
+import { userIdMismatch } from '../auth/refusals.js';
+import { checkUserId } from '../auth/users.js';
 import { numberValue, type FieldTable } from '../../protocol/field-table.js';
 import { BASIC_PUBLISH } from '../../protocol/generated/amqp.js';
 import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
@@ -36,14 +38,18 @@ const singleKey: string[] = [''];
 
 /** The exchange a publish goes to, after RabbitMQ's checks (exists, not internal, user-id). */
 export function checkPublish(host: PublishHost, message: Message, options: PublishOptions): Exchange {
+  // RabbitMQ 3.10's order (probed): write permission, exists, not internal, topic write, user-id.
+  // The permission answers are cached in the AccessContext: no regex per message.
+  const access = options.access;
+  if (access !== null) access.check('write', 'exchange', message.exchange, BASIC_PUBLISH);
   const e = host.exchanges.get(message.exchange);
   if (e === undefined) throw notFound(`no exchange '${message.exchange}' in vhost '${host.name}'`, BASIC_PUBLISH);
   if (e.internal) throw accessRefused(`cannot publish to internal exchange '${message.exchange}' in vhost '${host.name}'`, BASIC_PUBLISH);
+  if (access !== null && e.type === 'topic') access.checkTopic('write', e.name, message.routingKey, BASIC_PUBLISH);
   if (message.hasUserId) {
-    const uid = message.properties.userId;
-    if (uid !== options.user) {
-      throw preconditionFailed(`user_id property set to '${uid ?? ''}' but authenticated user was '${options.user}'`, BASIC_PUBLISH);
-    }
+    const uid = message.properties.userId ?? '';
+    if (options.authUser !== null) checkUserId(uid, options.authUser, BASIC_PUBLISH);
+    else if (uid !== options.user) throw userIdMismatch(uid, options.user, BASIC_PUBLISH);
   }
   return e;
 }

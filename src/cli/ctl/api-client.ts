@@ -59,8 +59,8 @@ export class ApiClient {
     return new Promise((resolve, reject) => {
       const req = request(
         t.socketPath !== undefined
-          ? { socketPath: t.socketPath, path, method, headers }
-          : { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 15672 : Number(url.port), path, method, headers },
+          ? { socketPath: t.socketPath, path, method, headers, timeout: t.timeoutMs }
+          : { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 15672 : Number(url.port), path, method, headers, timeout: t.timeoutMs },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -79,7 +79,8 @@ export class ApiClient {
           res.on('error', reject);
         },
       );
-      req.setTimeout(t.timeoutMs, () => req.destroy(new CtlError(EXIT.tempfail, `Error: operation timed out after ${t.timeoutMs / 1000} seconds`)));
+      // The socket's idle timeout (request option), not a timer: a silent node fails with 75.
+      req.on('timeout', () => req.destroy(new CtlError(EXIT.tempfail, `Error: operation timed out after ${t.timeoutMs / 1000} seconds`)));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof CtlError) return reject(err);
         const where = t.socketPath ?? t.url;

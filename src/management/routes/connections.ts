@@ -1,18 +1,18 @@
 // /api/connections and /api/channels: lists (paged and sorted server-side), one connection or
-// channel, a connection's channels, a user's or a vhost's connections, and closing connections
+// channel, a connection's channels, a user's connections, and closing connections
 // (DELETE; the X-Reason header becomes the text of the 320 CONNECTION_FORCED the client gets).
 // Management users see their own connections; monitoring and administrator users see all.
 
 import type { FastifyInstance } from 'fastify';
 import type { User } from '../../broker/auth/users.js';
 import type { ChannelInfo, ClientConnection } from '../../broker/clients.js';
-import { isAdministrator, isMonitor, requireVhostAccess } from '../auth.js';
+import { isAdministrator, isMonitor } from '../auth.js';
 import { noContent, type ApiRequest, type ManagementContext, type RouteSpec } from '../context.js';
 import { notAuthorised } from '../errors.js';
 import { listReply, objectReply, queryParam, type Json } from '../lists.js';
 import { nodeName } from '../views/identity.js';
 import { rate } from '../views/stats.js';
-import { notFound, vhostOf } from './object-helpers.js';
+import { notFound } from './object-helpers.js';
 
 /** RabbitMQ's reason when DELETE /api/connections/{name} carries no X-Reason. */
 const DEFAULT_CLOSE_REASON = 'Closed via management plugin';
@@ -122,14 +122,6 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
       return noContent();
     },
   });
-
-  const inVhost = (req: ApiRequest): ClientConnection[] => {
-    const v = vhostOf(ctx.broker, req.params['vhost'] as string);
-    requireVhostAccess(ctx.broker, req.user, v.name);
-    return clients.inVhost(v.name);
-  };
-  ctx.route(app, { method: 'GET', url: '/api/vhosts/:vhost/connections', auth: 'management', handler: (req) => connectionsList(req, inVhost(req)) });
-  ctx.route(app, { method: 'GET', url: '/api/vhosts/:vhost/channels', auth: 'management', handler: (req) => channelsList(req, inVhost(req)) });
 
   ctx.route(app, { method: 'GET', url: '/api/channels', auth: 'management', handler: (req) => channelsList(req, clients.list()) });
 

@@ -3,7 +3,6 @@
 // it, so it names the RabbitMQ release whose API warren follows, not warren's own version.
 
 import { hostname } from 'node:os';
-import type { Broker } from '../../broker/broker.js';
 
 /** The RabbitMQ release whose management API (routes, shapes, texts) warren follows. */
 export const RABBITMQ_API_VERSION = '3.10.8';
@@ -12,11 +11,6 @@ export const PRODUCT_NAME = 'warren';
 /** RabbitMQ's node name form, `<name>@<short host name>`. */
 export function nodeName(): string {
   return `warren@${hostname().split('.')[0] ?? 'localhost'}`;
-}
-
-/** The cluster name: set through the API, else the server property, else the node name (RabbitMQ's default). */
-export function clusterName(broker: Broker): string {
-  return broker.config.serverProperties['cluster_name'] ?? nodeName();
 }
 
 /** Exchange types with RabbitMQ's descriptions, plus the plugin types warren has built in. */

@@ -1,11 +1,11 @@
 // The overview object (GET /api/overview), RabbitMQ 3.10.8's keys in its order.
 
 import type { User } from '../../broker/auth/users.js';
-import { visibleVhosts } from '../auth.js';
+import { isMonitor, visibleVhosts } from '../auth.js';
 import type { ManagementContext } from '../context.js';
 import type { Json } from '../lists.js';
-import { clusterName, EXCHANGE_TYPES, nodeName, PRODUCT_NAME, RABBITMQ_API_VERSION } from './identity.js';
-import { churnRates, globalMessageStats, rate } from './stats.js';
+import { EXCHANGE_TYPES, nodeName, PRODUCT_NAME, RABBITMQ_API_VERSION } from './identity.js';
+import { churnRates, messageStatsOver, rate } from './stats.js';
 
 /** RabbitMQ's sample retention (seconds of history per rates mode); warren keeps rates only. */
 const SAMPLE_RETENTION = { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] };
@@ -27,7 +27,7 @@ export function overviewOf(ctx: ManagementContext, user: User): Json {
       queues++;
       consumers += q.consumerCount;
       ready += q.depth;
-      unacked += unackedOf(q);
+      unacked += q.unacked;
     }
   }
   const inVhosts = new Set(vhosts);
@@ -41,14 +41,14 @@ export function overviewOf(ctx: ManagementContext, user: User): Json {
     product_version: ctx.productVersion,
     product_name: PRODUCT_NAME,
     rabbitmq_version: RABBITMQ_API_VERSION,
-    cluster_name: clusterName(broker),
+    cluster_name: broker.access.clusterName,
     erlang_version: process.versions.node,
     erlang_full_version: `Node.js ${process.version} (${process.platform} ${process.arch})`,
     release_series_support_status: 'supported',
     disable_stats: false,
     enable_queue_totals: false,
-    message_stats: globalMessageStats(ctx),
-    churn_rates: churnRates(ctx),
+    message_stats: messageStatsOver(broker, isMonitor(user) ? 'all' : vhosts),
+    churn_rates: churnRates(broker),
     queue_totals: {
       messages: ready + unacked,
       messages_details: rate(0),
@@ -57,7 +57,7 @@ export function overviewOf(ctx: ManagementContext, user: User): Json {
       messages_unacknowledged: unacked,
       messages_unacknowledged_details: rate(0),
     },
-    object_totals: { channels: channelsOf(ctx, connections), connections: connections.length, consumers, exchanges, queues },
+    object_totals: { channels: channelsIn(broker, inVhosts), connections: connections.length, consumers, exchanges, queues },
     statistics_db_event_queue: 0,
     node,
     listeners: listeners.map((l) => ({ node, protocol: l.protocol, ip_address: l.ip, port: l.port })),
@@ -65,17 +65,8 @@ export function overviewOf(ctx: ManagementContext, user: User): Json {
   };
 }
 
-/** Unacknowledged deliveries of a queue, where the broker tracks them. */
-function unackedOf(q: object): number {
-  const n = (q as { unackedCount?: unknown }).unackedCount;
-  return typeof n === 'number' ? n : 0;
-}
-
-function channelsOf(_ctx: ManagementContext, conns: readonly object[]): number {
+function channelsIn(broker: ManagementContext['broker'], vhosts: ReadonlySet<string>): number {
   let n = 0;
-  for (const c of conns) {
-    const count = (c as { channelCount?: unknown }).channelCount;
-    if (typeof count === 'number') n += count;
-  }
+  for (const c of broker.stats.channels) if (vhosts.has(c.identity.vhost)) n++;
   return n;
 }

@@ -1,27 +1,21 @@
-// Rates and counters in RabbitMQ's shape (`x` and `x_details: {rate}`). The counters themselves come
-// from the broker's statistics; until those exist every counter reads 0.
+// Rates and counters in RabbitMQ's shape (`x` and `x_details: {rate}`), read from broker/stats.
 
-import type { ManagementContext } from '../context.js';
-import type { Json } from '../lists.js';
+import type { Broker } from '../../broker/broker.js';
+import { MessageCounters, messageStatsJson, type MessageStatsJson } from '../../broker/stats/index.js';
 
 export const rate = (r: number): { rate: number } => ({ rate: r });
 
-const MESSAGE_KEYS = ['ack', 'confirm', 'deliver', 'deliver_get', 'deliver_no_ack', 'drop_unroutable', 'get', 'get_empty', 'get_no_ack', 'publish', 'redeliver', 'return_unroutable'] as const;
-const CHURN_KEYS = ['channel_closed', 'channel_created', 'connection_closed', 'connection_created', 'queue_created', 'queue_declared', 'queue_deleted'] as const;
-
-function counters(keys: readonly string[], values: (k: string) => number): Json {
-  const out: Json = {};
-  for (const k of keys) {
-    out[k] = values(k);
-    out[`${k}_details`] = rate(0);
+/** message_stats over the vhosts a user sees: the broker's totals for monitors, else the sum of theirs. */
+export function messageStatsOver(broker: Broker, vhosts: readonly string[] | 'all'): MessageStatsJson {
+  if (vhosts === 'all') return messageStatsJson(broker.stats.messages);
+  const sum = new MessageCounters();
+  for (const name of vhosts) {
+    const v = broker.vhosts.get(name);
+    if (v !== undefined) sum.addAll(v.stats);
   }
-  return out;
+  return messageStatsJson(sum);
 }
 
-export function globalMessageStats(_ctx: ManagementContext): Json {
-  return counters(MESSAGE_KEYS, () => 0);
-}
-
-export function churnRates(_ctx: ManagementContext): Json {
-  return counters(CHURN_KEYS, () => 0);
+export function churnRates(broker: Broker): Record<string, number | { rate: number }> {
+  return broker.stats.churn.toJson();
 }
