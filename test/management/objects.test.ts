@@ -153,3 +153,22 @@ describe('connections, channels, consumers', () => {
     expect((await api.get(`/api/connections/${encodeURIComponent(name)}`)).status).toBe(404);
   });
 });
+
+describe('permissions', () => {
+  it('API writes are checked as the same AMQP operations: refused ones are 401 "Access refused."', async () => {
+    const broker = api.running.broker;
+    broker.users.put({ name: 'o-reader', password: 'pw', tags: ['management'] });
+    broker.permissions.set('o-reader', '/', { configure: '^$', write: '^$', read: '.*' });
+    const as: [string, string] = ['o-reader', 'pw'];
+    await api.call('PUT', '/api/queues/%2F/o-perm', { body: {} });
+    const refused = { error: 'not_authorised', reason: 'Access refused.' };
+    const put = await api.call('PUT', '/api/queues/%2F/o-perm2', { body: {}, auth: as });
+    expect([put.status, put.json]).toEqual([401, refused]);
+    const pub = await api.call('POST', '/api/exchanges/%2F/amq.default/publish', { body: { routing_key: 'o-perm', payload: 'x', payload_encoding: 'string', properties: {} }, auth: as });
+    expect([pub.status, pub.json]).toEqual([401, refused]);
+    expect((await api.call('DELETE', '/api/queues/%2F/o-perm', { auth: as })).status).toBe(401);
+    // Reading is allowed: get and the list work.
+    expect((await api.call('POST', '/api/queues/%2F/o-perm/get', { body: { count: 1, ackmode: 'ack_requeue_true', encoding: 'auto' }, auth: as })).status).toBe(200);
+    expect((await api.call('GET', '/api/queues/%2F/o-perm', { auth: as })).status).toBe(200);
+  });
+});
