@@ -9,7 +9,7 @@ import type { ChannelInfo, ClientConnection } from '../../broker/clients.js';
 import { isAdministrator, isMonitor } from '../auth.js';
 import { noContent, type ApiRequest, type ManagementContext, type RouteSpec } from '../context.js';
 import { notAuthorised } from '../errors.js';
-import { listReply, objectReply, queryParam, type Json } from '../lists.js';
+import { listReply, objectReply, type Json } from '../lists.js';
 import { nodeName } from '../views/identity.js';
 import { rate } from '../views/stats.js';
 import { notFound } from './object-helpers.js';
@@ -65,7 +65,8 @@ function channelsList(req: ApiRequest, conns: readonly ClientConnection[]): unkn
 
 /** Close, with the reason an operator gave (X-Reason) or RabbitMQ's default. */
 function close(c: ClientConnection, req: ApiRequest): void {
-  const reason = queryParam({ r: req.headers['x-reason'] }, 'r');
+  const h = req.headers['x-reason'];
+  const reason = Array.isArray(h) ? h[0] : h;
   c.forceClose(reason === undefined || reason === '' ? DEFAULT_CLOSE_REASON : reason);
 }
 
