@@ -3,7 +3,7 @@
 // by its properties_key.
 
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_EXCHANGE_ALIAS } from '../../broker/ops/api-publish.js';
+import { checkBinding } from '../../broker/auth/resource-access.js';
 import { jsonTable } from '../../broker/ops/message-json.js';
 import type { Destination } from '../../broker/exchange/exchange.js';
 import type { VHost } from '../../broker/vhost.js';
@@ -81,10 +81,8 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
       if (typeof key !== 'string') throw badRequest('routing_key must be a string');
       const args = jsonTable(argumentsField(body));
       await amqp(() => {
-        // As queue.bind / exchange.bind: write on the destination, read on the source.
-        const access = accessOf(broker, req.user, v.name);
-        access.check('write', kind === 'q' ? 'queue' : 'exchange', kind === 'q' ? destination : exchangeName(destination) || DEFAULT_EXCHANGE_ALIAS);
-        access.check('read', 'exchange', source === '' ? DEFAULT_EXCHANGE_ALIAS : source);
+        // As queue.bind / exchange.bind (0: no AMQP method to name in the refusal).
+        checkBinding(accessOf(broker, req.user, v.name), v, kind === 'q' ? 'queue' : 'exchange', kind === 'q' ? destination : exchangeName(destination), source, key, 0);
         if (kind === 'q') v.bindQueue(destination, source, key, args, API_OWNER);
         else v.bindExchange(exchangeName(destination), source, key, args);
       });
@@ -119,9 +117,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
       const b = endsOf(v, req.params).rows.find((r) => matchesPropertiesKey(r, req.params['props'] as string));
       if (b === undefined) throw notFound();
       await amqp(() => {
-        const access = accessOf(broker, req.user, v.name);
-        access.check('write', b.destinationType, b.destination);
-        access.check('read', 'exchange', b.source === '' ? DEFAULT_EXCHANGE_ALIAS : b.source);
+        checkBinding(accessOf(broker, req.user, v.name), v, b.destinationType, b.destination, b.source, b.routingKey, 0);
         if (b.destinationType === 'queue') v.unbindQueue(b.destination, b.source, b.routingKey, b.args, API_OWNER);
         else v.unbindExchange(b.destination, b.source, b.routingKey, b.args);
       });

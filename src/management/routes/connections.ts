@@ -1,18 +1,18 @@
 // /api/connections and /api/channels: lists (paged and sorted server-side), one connection or
-// channel, a connection's channels, a user's or a vhost's connections, and closing connections
+// channel, a connection's channels, a user's connections, and closing connections
 // (DELETE; the X-Reason header becomes the text of the 320 CONNECTION_FORCED the client gets).
 // Management users see their own connections; monitoring and administrator users see all.
 
 import type { FastifyInstance } from 'fastify';
 import type { User } from '../../broker/auth/users.js';
 import type { ChannelInfo, ClientConnection } from '../../broker/clients.js';
-import { isAdministrator, isMonitor, requireVhostAccess } from '../auth.js';
+import { isAdministrator, isMonitor } from '../auth.js';
 import { noContent, type ApiRequest, type ManagementContext, type RouteSpec } from '../context.js';
 import { notAuthorised } from '../errors.js';
-import { listReply, objectReply, queryParam, type Json } from '../lists.js';
+import { listReply, objectReply, type Json } from '../lists.js';
 import { nodeName } from '../views/identity.js';
 import { rate } from '../views/stats.js';
-import { notFound, vhostOf } from './object-helpers.js';
+import { notFound } from './object-helpers.js';
 
 /** RabbitMQ's reason when DELETE /api/connections/{name} carries no X-Reason. */
 const DEFAULT_CLOSE_REASON = 'Closed via management plugin';
@@ -21,13 +21,28 @@ function visible(user: User, c: ClientConnection): boolean {
   return isMonitor(user) || c.user === user.name;
 }
 
+/** RabbitMQ 3.10.8's connection keys; the TLS details are null on a plain socket, as there. */
 export function connectionJson(c: ClientConnection): Json {
   const i = c.info();
-  return { ...i, node: nodeName(), recv_oct_details: rate(0), send_oct_details: rate(0), recv_cnt: 0, send_cnt: 0, reductions: 0, reductions_details: rate(0), garbage_collection: {} };
+  return {
+    ...i,
+    node: nodeName(),
+    recv_oct_details: rate(0),
+    send_oct_details: rate(0),
+    send_pend: 0,
+    peer_cert_issuer: null,
+    peer_cert_subject: null,
+    peer_cert_validity: null,
+    ssl_cipher: null,
+    ssl_hash: null,
+    ssl_key_exchange: null,
+    ssl_protocol: null,
+    user_who_performed_action: i.user,
+  };
 }
 
 export function channelJson(ch: ChannelInfo): Json {
-  return { ...ch, node: nodeName() };
+  return { ...ch, node: nodeName(), pending_raft_commands: 0, user_who_performed_action: ch.user };
 }
 
 function connectionsList(req: ApiRequest, conns: readonly ClientConnection[]): unknown {
@@ -50,7 +65,8 @@ function channelsList(req: ApiRequest, conns: readonly ClientConnection[]): unkn
 
 /** Close, with the reason an operator gave (X-Reason) or RabbitMQ's default. */
 function close(c: ClientConnection, req: ApiRequest): void {
-  const reason = queryParam({ r: req.headers['x-reason'] }, 'r');
+  const h = req.headers['x-reason'];
+  const reason = Array.isArray(h) ? h[0] : h;
   c.forceClose(reason === undefined || reason === '' ? DEFAULT_CLOSE_REASON : reason);
 }
 
@@ -107,14 +123,6 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
       return noContent();
     },
   });
-
-  const inVhost = (req: ApiRequest): ClientConnection[] => {
-    const v = vhostOf(ctx.broker, req.params['vhost'] as string);
-    requireVhostAccess(ctx.broker, req.user, v.name);
-    return clients.inVhost(v.name);
-  };
-  ctx.route(app, { method: 'GET', url: '/api/vhosts/:vhost/connections', auth: 'management', handler: (req) => connectionsList(req, inVhost(req)) });
-  ctx.route(app, { method: 'GET', url: '/api/vhosts/:vhost/channels', auth: 'management', handler: (req) => channelsList(req, inVhost(req)) });
 
   ctx.route(app, { method: 'GET', url: '/api/channels', auth: 'management', handler: (req) => channelsList(req, clients.list()) });
 

@@ -3,6 +3,7 @@
 // (?if-empty, ?if-unused), purge (DELETE …/contents), get (POST …/get) and a queue's bindings.
 
 import type { FastifyInstance } from 'fastify';
+import { queueDeclareGuard } from '../../broker/auth/resource-access.js';
 import { getMessages, parseGetRequest } from '../../broker/ops/queue-get.js';
 import { jsonTable } from '../../broker/ops/message-json.js';
 import type { Queue } from '../../broker/queue/queue.js';
@@ -74,8 +75,9 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
       if (typeof type === 'string' && type !== '' && args['x-queue-type'] === undefined && type !== 'classic') args['x-queue-type'] = type;
       const existed = v.queues.has(name);
       await amqp(() => {
-        accessOf(broker, req.user, v.name).check('configure', 'queue', name);
-        v.declareQueue(name, { passive: false, durable: boolField(body, 'durable', true), exclusive: false, autoDelete: boolField(body, 'auto_delete', false), args }, API_OWNER);
+        // As queue.declare: configure, then the vhost's max-queues and the DLX's permissions for a new queue.
+        const guard = queueDeclareGuard(accessOf(broker, req.user, v.name), broker.limits.vhost(v.name));
+        v.declareQueue(name, { passive: false, durable: boolField(body, 'durable', true), exclusive: false, autoDelete: boolField(body, 'auto_delete', false), args }, API_OWNER, guard);
       });
       await definitionsDurable(v);
       return existed ? noContent() : created();

@@ -11,10 +11,11 @@ import { tableJson } from '../../broker/ops/message-json.js';
 import type { Queue } from '../../broker/queue/queue.js';
 import { EXCHANGE_STAT_KEYS, QUEUE_STAT_KEYS, messageStatsJson } from '../../broker/stats/index.js';
 import type { VHost } from '../../broker/vhost.js';
-import type { FieldTable } from '../../protocol/field-table.js';
 import type { Json } from '../lists.js';
 import { nodeName } from './identity.js';
 import { rate } from './stats.js';
+
+type FieldTable = Exchange['args'];
 
 export interface StatsSwitches {
   /** disable_stats=true: definitions only. */
