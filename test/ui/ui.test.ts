@@ -31,7 +31,7 @@ afterAll(async () => {
 const cell = (queue: string, col: string): Promise<string> =>
   page.$eval(`tr[data-queue="${queue}"] [data-col="${col}"]`, (e) => e.textContent ?? '');
 
-describe('web UI', () => {
+describe('web UI', { timeout: 60_000 }, () => {
   it('serves its assets with content types and caching headers, no credentials needed', async () => {
     const index = await fetch(`${api.base}/`);
     expect(index.status).toBe(200);
@@ -179,6 +179,41 @@ describe('web UI', () => {
     const back = await ch.get('ui.work', { noAck: true });
     expect(back !== false && back.content.toString()).toBe('job 0');
     await waitText(page, '#queue-total', '0');
+  });
+
+  it('adds a queue, binds it from an exchange, publishes through the exchange and gets the message back', async () => {
+    await go(page, '#/queues', 'Queues');
+    await openForm(page, 'add-queue');
+    await fillField(page, 'add-queue', 'name', 'ui.bound');
+    await fillField(page, 'add-queue', 'arguments', '{"x-max-length": 100}');
+    await submit(page, 'add-queue');
+    await waitText(page, '#status', 'Queue added');
+    const conn = await api.connect();
+    const ch = await channel(conn);
+    expect((await ch.checkQueue('ui.bound')).messageCount).toBe(0);
+
+    await go(page, '#/exchanges/%2F/amq.direct', 'Exchange amq.direct');
+    await openForm(page, 'add-binding');
+    await fillField(page, 'add-binding', 'destination', 'ui.bound');
+    await fillField(page, 'add-binding', 'routing_key', 'ui-key');
+    await submit(page, 'add-binding');
+    await waitText(page, 'main section', 'ui-key');
+    await openForm(page, 'publish');
+    await fillField(page, 'publish', 'routing_key', 'ui-key');
+    await fillField(page, 'publish', 'payload', 'via amq.direct');
+    await submit(page, 'publish');
+    await waitText(page, '#status', 'Message published.');
+    await expect.poll(async () => (await ch.checkQueue('ui.bound')).messageCount, { timeout: 10_000 }).toBe(1);
+
+    // Get with requeue: the message is shown, stays in the queue, and comes back redelivered.
+    await go(page, '#/queues/%2F/ui.bound', 'Queue ui.bound');
+    await waitText(page, 'main section', 'ui-key');
+    await openForm(page, 'get-messages');
+    await submit(page, 'get-messages');
+    await waitText(page, '#message-results', 'Got 1');
+    expect(await page.$eval('#message-results pre.payload', (e) => e.textContent)).toBe('via amq.direct');
+    const again = await ch.get('ui.bound', { noAck: true });
+    expect(again !== false && again.fields.redelivered).toBe(true);
   });
 
   it('pauses and resumes delivery of a queue', async () => {
