@@ -37,6 +37,7 @@ describe('web UI', { timeout: 60_000 }, () => {
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
     const etag = index.headers.get('etag') as string;
     expect((await fetch(`${api.base}/`, { headers: { 'if-none-match': etag } })).status).toBe(304);
     const js = await fetch(`${api.base}/js/main.js`);
