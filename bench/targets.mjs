@@ -50,14 +50,14 @@ async function waitForPort(port, isDead, what) {
 /** A larger young generation: queued messages mostly die young instead of being copied by every scavenge. */
 const WARREN_NODE_FLAGS = ['--max-semi-space-size=64'];
 
-async function spawnWarren({ root, sync, nodeArgs, logFile }) {
+async function spawnWarren({ root, sync, nodeArgs, logFile, extraArgs = [] }) {
   const main = path.join(root, 'dist/cli/main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: build warren first (npm run build)`);
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
   const log = fs.openSync(logFile, 'a');
   // The same V8 flags as `npm start` and the warren bin (see package.json / src/cli/main.ts).
-  const args = [...WARREN_NODE_FLAGS, ...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', '--sync', sync];
+  const args = [...WARREN_NODE_FLAGS, ...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', '--sync', sync, ...extraArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: root });
   fs.closeSync(log);
   const proc = { child, port, dataDir, exited: false };

@@ -53,38 +53,37 @@ export function rabbitmqAdmin() {
   };
 }
 
-/** The same operations on an in-process warren broker. */
+/** The same operations on an in-process warren broker, through its durable access administration. */
 export function warrenAdmin(broker) {
-  const apply = async ([verb, ...a]) => {
+  const a = broker.access;
+  const apply = async ([verb, ...x]) => {
     switch (verb) {
       case 'add_vhost':
-        await broker.addVhost(a[0]);
+        await a.putVhost(x[0]);
         return;
       case 'delete_vhost':
-        await broker.deleteVhost(a[0]);
+        await a.deleteVhost(x[0]);
         return;
       case 'add_user':
-        broker.users.put({ name: a[0], password: a[1] });
+        await a.putUser({ name: x[0], password: x[1] });
         return;
       case 'set_user_tags':
-        broker.users.setTags(a[0], a.slice(1));
+        await a.setUserTags(x[0], x.slice(1));
         return;
       case 'delete_user':
-        broker.users.delete(a[0]);
-        broker.permissions.clearUser(a[0]);
-        broker.limits.clearUser(a[0]);
+        await a.deleteUser(x[0]);
         return;
       case 'set_permissions':
-        broker.permissions.set(a[1], a[0], { configure: a[2], write: a[3], read: a[4] });
+        await a.setPermissions(x[1], x[0], { configure: x[2], write: x[3], read: x[4] });
         return;
       case 'set_topic_permissions':
-        broker.permissions.setTopic(a[1], a[0], a[2], { write: a[3], read: a[4] });
+        await a.setTopicPermissions(x[1], x[0], x[2], { write: x[3], read: x[4] });
         return;
       case 'set_vhost_limits':
-        broker.limits.setVhost(a[0], JSON.parse(a[1]));
+        await a.replaceVhostLimits(x[0], JSON.parse(x[1]));
         return;
       case 'set_user_limits':
-        broker.limits.setUser(a[0], JSON.parse(a[1]));
+        await a.replaceUserLimits(x[0], JSON.parse(x[1]));
         return;
       default:
         throw new Error(`unknown admin operation ${verb}`);

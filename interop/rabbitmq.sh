@@ -222,6 +222,8 @@ management() {
     sleep 1
   done
   log "management API on http://127.0.0.1:$MGMT_PORT/api/"
+}
+
 ctl() {
   export_node_env
   # "$@" reaches rabbitmqctl unparsed: su hands the arguments after the command name to the shell.

@@ -7,13 +7,14 @@ import { createRootLogger, type Logger } from './log.js';
 import { Listener, LOOPBACK_V4 } from './server/listener.js';
 import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
-import { MetricsServer } from './admin/metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { startManagement, type ManagementServer } from './management/server.js';
 import type { ListenerInfo } from './management/context.js';
 import { VERSION } from './server/server-properties.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
+import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
 
 export type { Config, TlsVerify } from './config/config.js';
 export type { TlsMaterial } from './server/tls.js';
@@ -39,7 +40,7 @@ export interface RunningBroker {
   readonly tlsPort: number | null;
   /** The AMQP-over-WebSocket port, when `wsPort` was given. */
   readonly wsPort: number | null;
-  /** The Prometheus /metrics port, when `metricsPort` was given. */
+  /** The Prometheus port (/metrics, /metrics/per-object, /metrics/detailed), when `metricsPort` was given. */
   readonly metricsPort: number | null;
   /** The management HTTP API port, when `managementPort` was given. */
   readonly managementPort: number | null;
@@ -70,9 +71,21 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const tlsOptions = tlsServerOptions(config, tls);
   const log = logger ?? createRootLogger(config.logLevel);
   for (const w of file?.warnings ?? []) log.warn({ file: file?.file, line: w.line, key: w.key, hint: w.hint }, 'config key ignored');
+  // Boot definitions are read and checked before the data dir is touched.
+  const boot = config.loadDefinitions === null ? null : readBootDefinitions(config.loadDefinitions);
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
-  const report = await broker.start();
+  // With boot definitions, a first start creates no default user or vhost (as RabbitMQ).
+  const report = await broker.start({ seedDefaults: boot === null });
+  if (boot !== null) {
+    try {
+      await importBootDefinitions(broker, boot, config.definitionsSkipIfUnchanged, log);
+    } catch (err) {
+      await broker.access.discardFirstStart().catch(() => undefined);
+      await broker.stop().catch(() => undefined);
+      throw err;
+    }
+  }
   const listener = new Listener(broker, log);
   // The WebSocket and metrics servers take one address: the given host, or IPv4 loopback by default.
   const host = config.host ?? LOOPBACK_V4;
@@ -91,8 +104,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     }
     let metricsPort: number | null = null;
     if (config.metricsPort !== null) {
-      metrics = new MetricsServer(broker, () => listener.connections.size);
-      metricsPort = await metrics.listen(host, config.metricsPort);
+      metrics = new MetricsServer(broker, () => listener.connections.size, { perObject: config.metricsPerObject });
+      metricsPort = await metrics.listen(config.metricsHost ?? host, config.metricsPort);
     }
     // The listeners overview and the health checks report; the management API adds its own.
     const listeners = (): ListenerInfo[] => [

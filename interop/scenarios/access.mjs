@@ -36,7 +36,7 @@ async function guestIn(ctx, vhost) {
 const declared = (r) => (r && typeof r === 'object' && 'queue' in r ? { queue: r.queue, messageCount: r.messageCount } : r);
 
 export const options = Object.fromEntries(
-  ['exchange-declare', 'exchange-delete', 'queue-declare', 'queue-delete-purge', 'queue-bind', 'exchange-bind', 'consume-get', 'publish', 'topic', 'user-id', 'max-channels', 'max-channels-raw', 'max-queues', 'vhost-without-permissions'].map((n) => [n, { timeout: 60000 }]),
+  ['exchange-declare', 'exchange-delete', 'queue-declare', 'queue-delete-purge', 'queue-bind', 'exchange-bind', 'consume-get', 'publish', 'topic', 'user-id', 'max-channels', 'max-channels-raw', 'max-queues', 'vhost-without-permissions', 'delete-user-closes', 'delete-vhost-closes'].map((n) => [n, { timeout: 60000 }]),
 );
 
 export default {
@@ -301,5 +301,31 @@ export default {
     const c = await ctx.raw();
     const raw = await ctx.attempt(c.handshake({ user: users.nobody.name, pass: users.nobody.password, vhost }));
     return { amqplib: await ctx.attempt(ctx.amqp({ url: users.nobody.url })), raw };
+  },
+
+  /** Deleting a user closes its connections: 320 CONNECTION_FORCED naming the user. */
+  async 'delete-user-closes'(ctx) {
+    const { users } = await setUpAccess(ctx, { users: { gone: { perms: ['.*', '.*', '.*'] } } });
+    const conn = await ctx.amqp({ url: users.gone.url });
+    await ctx.channel(conn);
+    await ctx.admin.run([[['delete_user', users.gone.name]]]);
+    await ctx.until(() => conn.events.some((e) => e.event === 'close'));
+    const after = await ctx.attempt(ctx.amqp({ url: users.gone.url }));
+    // Back, so the scenario's clean-up finds what it made.
+    await ctx.admin.run([[['add_user', users.gone.name, users.gone.password]]]);
+    return { events: conn.events, loginAfter: 'error' in after ? 'refused' : 'ok' };
+  },
+
+  /** Deleting a vhost closes its connections: 320 CONNECTION_FORCED naming the vhost; it is gone. */
+  async 'delete-vhost-closes'(ctx) {
+    const { vhost, users } = await setUpAccess(ctx, { vhost: true, users: { vu: { perms: ['.*', '.*', '.*'] } } });
+    const conn = await ctx.amqp({ url: users.vu.url });
+    const ch = await ctx.channel(conn);
+    await ch.assertQueue(ctx.q('in-vhost'), { durable: true });
+    await ctx.admin.run([[['delete_vhost', vhost]]]);
+    await ctx.until(() => conn.events.some((e) => e.event === 'close'));
+    const after = await ctx.attempt(ctx.amqp({ url: users.vu.url }));
+    await ctx.admin.run([[['add_vhost', vhost]]]);
+    return { events: conn.events, openAfter: after };
   },
 };

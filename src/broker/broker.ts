@@ -74,6 +74,9 @@ export class Broker {
     deliveryFailed: 0,
   };
 
+  /** When the broker was made (clock ms): uptime for the metrics. */
+  readonly startedAt: number;
+
   /** Per-message events, logged once when they start and then as one summary per queue per interval. */
   readonly logs: BrokerLogSummaries;
 
@@ -83,15 +86,17 @@ export class Broker {
     this.config = withoutPasswords(config);
     this.clock = clock;
     this.log = log;
+    this.startedAt = clock.now();
     this.alarms = new Alarms(this.config, clock, log.child({ component: 'alarms' }));
     this.loop = new LoopMonitor(clock, log.child({ component: 'loop' }));
     this.logs = brokerLogSummaries(clock, log);
-    this.rates = new RateSampler(clock, (visit) => this.eachCounters(visit), SAMPLE_INTERVAL_MS, (now) => this.stats.churn.sample(now));
+    this.rates = new RateSampler(clock, () => this.counterSets(), SAMPLE_INTERVAL_MS, (now) => this.stats.churn.sample(now));
     this.vhosts.set('/', this.makeVhost('/'));
   }
 
   private makeVhost(name: string): VHost {
     const vhost = new VHost(name, this.clock, this.stats);
+    vhost.defaultQueueType = this.access.vhostMetadata(name)?.defaultQueueType ?? 'classic';
     vhost.tasks = this.loop;
     vhost.pageAfterMessages = this.config.pageAfterMessages;
     vhost.replyTo = this.replyTo;
@@ -100,6 +105,7 @@ export class Broker {
     const key = (q: { name: string }): string => `${name}\u0000${q.name}`;
     vhost.listener.deadLettered = (q, reason, targets) => {
       const dlx = q.policy.deadLetterExchange;
+      this.stats.noteDeadLettered(q.policy.type, reason, dlx !== undefined);
       if (targets === 0) this.metrics.deadLetterDropped++;
       else this.metrics.deadLettered.set(reason, (this.metrics.deadLettered.get(reason) ?? 0) + 1);
       // A poison message is worth a warning whether or not it had somewhere to go.
@@ -123,15 +129,20 @@ export class Broker {
     return vhost;
   }
 
+  /** The broker's message totals now: the sum over its vhosts (and those deleted). */
+  messageTotals(): MessageCounters {
+    return this.stats.refresh(this.vhosts.values());
+  }
+
   /** Every counter set the rates are sampled for: the broker's, then per vhost, exchange, queue and channel. */
-  eachCounters(visit: (c: MessageCounters) => void): void {
-    visit(this.stats.messages);
+  *counterSets(): Generator<MessageCounters> {
+    yield this.messageTotals();
     for (const v of this.vhosts.values()) {
-      visit(v.stats);
-      for (const e of v.exchanges.values()) visit(e.stats);
-      for (const q of v.queues.values()) visit(q.stats);
+      yield v.stats;
+      for (const e of v.exchanges.values()) yield e.stats;
+      for (const q of v.queues.values()) yield q.stats;
     }
-    for (const c of this.stats.channels) visit(c);
+    yield* this.stats.channels;
   }
 
   /**
@@ -173,6 +184,7 @@ export class Broker {
       // Its clients go first (320, as RabbitMQ): nothing is published into a vhost being torn down.
       const closed = this.clients.closeVhost(name);
       if (closed > 0) this.log.info({ vhost: name, closedConnections: closed }, 'connections of a deleted vhost closed');
+      this.stats.retireVhost(vhost);
       // As in RabbitMQ, the vhost's permissions and limits go with it.
       this.permissions.clearVhost(name);
       this.limits.clearVhost(name);

@@ -88,6 +88,19 @@ export class Alarms {
     return this.memory;
   }
 
+  /** Whether the disk alarm is raised (free space below the limit, or the store failed to write). */
+  get diskAlarm(): boolean {
+    return this.disk || this.storeFailed;
+  }
+
+  get diskFreeLimit(): number {
+    return this.config.diskFreeLimit;
+  }
+
+  /** The last readings (null before the first check): what the metrics report. */
+  lastMemoryUsed: number | null = null;
+  lastDiskFree: number | null = null;
+
   onChange(l: AlarmListener): void {
     this.listeners.push(l);
   }
@@ -104,10 +117,13 @@ export class Alarms {
   async check(): Promise<void> {
     const wasBlocked = this.blocked;
     const used = this.readMemory();
+    this.lastMemoryUsed = used;
     const limit = this.memoryLimitBytes;
     this.memory = this.memory ? used >= limit * MEMORY_CLEAR_FRACTION : used > limit;
     try {
-      this.disk = (await this.readDiskFree(this.config.dataDir)) < this.config.diskFreeLimit;
+      const free = await this.readDiskFree(this.config.dataDir);
+      this.lastDiskFree = free;
+      this.disk = free < this.config.diskFreeLimit;
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot read free disk space');
     }

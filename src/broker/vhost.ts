@@ -48,6 +48,11 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   readonly name: string;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /**
+   * The vhost's default queue type (its metadata): `quorum` makes a durable, non-exclusive,
+   * non-auto-delete declare without x-queue-type a quorum queue, as RabbitMQ adds the argument.
+   */
+  defaultQueueType = 'classic';
   /** Policies and operator policies (policy/): durable, applied to existing and new objects. */
   readonly policies: PolicyStore = new PolicyStore('policy', this);
   readonly operatorPolicies: PolicyStore = new PolicyStore('operator', this);
@@ -72,14 +77,11 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
   readonly stats = new MessageCounters();
   /** The broker's statistics (totals, churn, sizes); a vhost made alone gets its own. */
   readonly brokerStats: BrokerStats;
-  /** The broker's message totals (brokerStats.messages), at hand for the queues. */
-  readonly globalStats: MessageCounters;
 
   constructor(name: string, clock: Clock, brokerStats: BrokerStats = new BrokerStats()) {
     this.name = name;
     this.clock = clock;
     this.brokerStats = brokerStats;
-    this.globalStats = brokerStats.messages;
     this.delayed = new DelayedMessages(clock, (d) => this.releaseDelayed(d));
     const opts = { durable: true, autoDelete: false, internal: false, args: {} };
     this.exchanges.set('', new Exchange('', 'direct', opts));
@@ -241,6 +243,9 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     if (requested.startsWith('amq.')) {
       throw accessRefused(`queue name '${requested}' contains reserved prefix 'amq.*'`);
     }
+    if (this.defaultQueueType === 'quorum' && opts.args['x-queue-type'] === undefined && opts.durable && !opts.exclusive && !opts.autoDelete) {
+      opts = { ...opts, args: { ...opts.args, 'x-queue-type': 'quorum' } };
+    }
     guard?.beforeLookup(name);
     const existing = this.queues.get(name);
     if (existing !== undefined) {
@@ -316,6 +321,7 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
     this.brokerStats.churn.queueDeleted++;
+    this.brokerStats.retireQueue(q.policy.type, q.stats);
     const n = q.messageCount;
     this.tasks.track('queue.delete', () => q.purge(), { queue: q.name });
     q.dispose();
@@ -401,7 +407,10 @@ export class VHost implements QueueHost, PublishHost, PolicyHost {
     for (let i = 0; i < targets.count; i++) {
       const t = targets.queues[i] as Queue;
       if (wouldCycle(dl.message, t.name)) continue;
-      if (t.enqueue(dl.message, undefined) === 'enqueued') n++;
+      if (t.enqueue(dl.message, undefined) === 'enqueued') {
+        n++;
+        t.deadLettersIn++;
+      }
     }
     this.onEntryRemoved(q, entry);
     this.listener.deadLettered?.(q, reason, n);

@@ -42,6 +42,8 @@ interface ServeOptions {
   metricsPort?: number;
   managementPort?: number | false;
   managementHost?: string;
+  metricsHost?: string;
+  metricsPerObject?: boolean;
   serverProperty?: Record<string, string>;
   vmMemoryHighWatermark?: number;
 }
@@ -68,6 +70,9 @@ program
   .option('--sync <mode>', 'always|batch|off: when a persistent message is fsynced before its confirm (env WARREN_SYNC)')
   .option('--max-message-size <bytes>', 'largest message body accepted (env WARREN_MAX_MESSAGE_SIZE)', int)
   .option('--ws-port <port>', 'also serve AMQP over WebSocket on this port (env WARREN_WS_PORT)', int)
+  .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port, RabbitMQ\'s is 15692; default off (env WARREN_METRICS_PORT)', int)
+  .option('--metrics-host <ip>', 'address of the metrics listener; default the --host address, or 127.0.0.1 (env WARREN_METRICS_HOST)')
+  .option('--metrics-per-object', 'per-queue, per-channel and per-exchange samples on /metrics (prometheus.return_per_object_metrics)')
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
   .option('--management-port <port>', 'management HTTP API port, default 15672 (env WARREN_MANAGEMENT_PORT; off: none)', int)
   .option('--no-management-port', 'no management HTTP API')
@@ -99,6 +104,8 @@ program
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
     if (opts.managementPort !== undefined) fromFlags.managementPort = opts.managementPort === false ? null : opts.managementPort;
     if (opts.managementHost !== undefined) fromFlags.managementHost = opts.managementHost;
+    if (opts.metricsHost !== undefined) fromFlags.metricsHost = opts.metricsHost;
+    if (opts.metricsPerObject === true) fromFlags.metricsPerObject = true;
     if (opts.vmMemoryHighWatermark !== undefined) fromFlags.memoryHighWatermark = opts.vmMemoryHighWatermark;
     const envWatermark = process.env['WARREN_VM_MEMORY_HIGH_WATERMARK'];
     if (envWatermark !== undefined) parseWatermark(envWatermark); // refuse a bad value before starting

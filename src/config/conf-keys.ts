@@ -47,6 +47,12 @@ export interface Gathered {
   diskAbsolute: number | null;
   readonly mechanisms: Map<string, AuthMechanism>;
   readonly serverProperties: Record<string, string>;
+  /** default_user_tags.$tag = true/false. */
+  readonly userTags: Map<string, boolean>;
+  readonly permissions: { configure?: string; write?: string; read?: string };
+  /** load_definitions or definitions.local.path, whichever comes last. */
+  definitionsPath: Located<string> | null;
+  definitionsBackend: Located<string> | null;
 }
 
 export interface KeySpec {
@@ -314,12 +320,70 @@ export const KEYS: readonly KeySpec[] = [
     apply: set('logLevel', (v) => LOG_LEVELS[oneOf(v, Object.keys(LOG_LEVELS))] as LogLevel),
   },
   {
+    key: 'default_user_tags.$name',
+    values: '`true` or `false`',
+    effect: 'the tags of the default user created on the first start (default administrator); giving any replaces the default',
+    apply: (v, e, g) => g.userTags.set(last(e), bool(v)),
+  },
+  {
+    key: 'default_permissions.$name',
+    values: '`configure`, `write` or `read` = a regular expression',
+    effect: "the default user's permissions in the default vhost (default `.*` each)",
+    apply: (v, e, g) => {
+      const which = oneOf(last(e), ['configure', 'write', 'read']);
+      try {
+        new RegExp(v === '' ? '^$' : v);
+      } catch {
+        throw new ConfValueError(`'${v}' is not a valid regular expression`);
+      }
+      g.permissions[which] = v;
+    },
+  },
+  {
+    key: 'load_definitions',
+    values: 'a definitions file, or a directory of .json files',
+    effect: 'imported at every start; a bad file stops the start; with it, the first start creates no default user or vhost',
+    apply: (v, e, g) => {
+      if (v === '') throw new ConfValueError('the path is empty');
+      g.definitionsPath = { value: v, line: e.line };
+    },
+  },
+  {
+    key: 'definitions.local.path',
+    values: 'as load_definitions',
+    effect: 'the same, with definitions.import_backend = local_filesystem',
+    apply: (v, e, g) => {
+      if (v === '') throw new ConfValueError('the path is empty');
+      g.definitionsPath = { value: v, line: e.line };
+    },
+  },
+  {
+    key: 'definitions.import_backend',
+    values: '`local_filesystem`',
+    effect: 'where boot definitions come from; the HTTPS backend is refused',
+    apply: (v, e, g) => {
+      g.definitionsBackend = { value: oneOf(v, ['local_filesystem', 'rabbit_definitions_import_local_filesystem']), line: e.line };
+    },
+  },
+  {
+    key: 'definitions.skip_if_unchanged',
+    values: '`true` or `false`',
+    effect: 'skip the boot import when the definitions did not change since the last one (SHA-256 of the content)',
+    apply: set('definitionsSkipIfUnchanged', bool),
+  },
+  {
+    key: 'ssl_cert_login_from',
+    values: '`distinguished_name` (the default) or `common_name`',
+    effect: 'with EXTERNAL: the user name a client certificate logs in as',
+    apply: set('sslCertLoginFrom', (v) => oneOf(v, ['distinguished_name', 'common_name'])),
+  },
+  {
     key: 'auth_mechanisms.$name',
-    values: '`PLAIN` or `AMQPLAIN`',
-    effect: 'the SASL mechanisms offered; giving any replaces the default (both)',
+    values: '`PLAIN`, `AMQPLAIN` or `EXTERNAL`',
+    effect: 'the SASL mechanisms offered (EXTERNAL only on TLS connections with a verified client certificate); giving any replaces the default (PLAIN and AMQPLAIN)',
     apply: (v, e, g) => {
       if (!AUTH_MECHANISMS.includes(v as AuthMechanism)) {
-        throw new ConfValueError(`authentication mechanism '${v}' is not supported (warren offers ${AUTH_MECHANISMS.join(' and ')})`);
+        throw new ConfValueError(`authentication mechanism '${v}' is not supported (warren offers ${AUTH_MECHANISMS.join(', ')})`);
       }
       g.mechanisms.set(last(e), v as AuthMechanism);
     },
@@ -337,7 +401,7 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'prometheus.tcp.port',
     values: 'a port',
-    effect: 'serve Prometheus metrics at /metrics on this port (`--metrics-port`)',
+    effect: 'serve Prometheus metrics at /metrics, /metrics/per-object and /metrics/detailed on this port (`--metrics-port`)',
     apply: set('metricsPort', (v) => integer(v, 0, 65535)),
   },
   {
@@ -361,6 +425,21 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'management.ssl.certfile', values: 'a file', effect: 'PEM certificate for the HTTPS management listener', apply: set('managementTlsCert', (v) => v) },
   { key: 'management.ssl.keyfile', values: 'a file', effect: 'PEM private key for management.ssl.certfile', apply: set('managementTlsKey', (v) => v) },
   { key: 'management.ssl.cacertfile', values: 'a file', effect: 'PEM CAs for client certificates on the HTTPS management listener', apply: set('managementTlsCa', (v) => v) },
+  {
+    key: 'prometheus.tcp.ip',
+    values: 'an IP address',
+    effect: 'the address the metrics listener binds (`--metrics-host`)',
+    apply: set('metricsHost', (v) => {
+      if (isIP(v) === 0) throw new ConfValueError(`'${v}' is not an IP address`);
+      return v;
+    }),
+  },
+  {
+    key: 'prometheus.return_per_object_metrics',
+    values: '`true` or `false`',
+    effect: '/metrics gives one sample per queue, channel and exchange instead of sums (`--metrics-per-object`)',
+    apply: set('metricsPerObject', bool),
+  },
   {
     key: 'proxy_protocol',
     values: '`false`',
@@ -395,7 +474,8 @@ export const REFUSED: readonly { readonly key: string; readonly reason: string }
   { key: 'ssl_options.dhfile', reason: 'custom Diffie-Hellman parameters are not supported' },
   { key: 'auth_backends.$name.**', reason: 'warren has only the internal user database' },
   { key: 'trust_store.**', reason: 'the trust store plugin (client certificate allow-list) is not implemented' },
-  { key: 'prometheus.tcp.ip', reason: 'metrics are served on the AMQP listener address' },
+  { key: 'definitions.https.**', reason: 'definitions are read from the local file system only (definitions.local.path)' },
+  { key: 'definitions.tls.**', reason: 'definitions are read from the local file system only (definitions.local.path)' },
 ];
 
 /** RabbitMQ keys accepted and ignored (with a warning): plugins, clustering, Erlang and log-file tuning. */
@@ -417,10 +497,10 @@ export const IGNORED: readonly string[] = [
   'total_memory_available_override_value', 'collect_statistics', 'collect_statistics_interval', 'initial_frame_max',
   'classic_queue.**', 'quorum_queue.**', 'default_queue_type', 'deprecated_features.**', 'message_interceptors.**',
   'runtime_parameters.**', 'channel_max_per_node', 'consumer_max_per_channel', 'connection_max', 'vhost_max',
-  // Users, definitions and policies arrive with the user database.
-  'load_definitions', 'definitions.**', 'default_permissions.**', 'default_user_tags.**', 'default_users.**',
+  // Policies and limits on the first start, hashing and password rules not implemented.
+  'definitions.**', 'default_users.**',
   'default_policies.**', 'default_limits.**', 'password_hashing_module', 'credential_validator.**',
-  'ssl_cert_login_from', 'ssl_cert_login_san_type', 'ssl_cert_login_san_index',
+  'ssl_cert_login_san_type', 'ssl_cert_login_san_index',
   // Product banners and logging destinations other than standard output.
   'product.name', 'product.version', 'motd_file', 'log.**',
   // TLS settings that only relax or tune the handshake.
@@ -445,6 +525,5 @@ export function keyMatches(pattern: string, path: readonly string[]): boolean {
 /** Why an ignored key does nothing, where a general "not implemented" says too little. */
 export const IGNORED_HINTS: readonly { readonly prefix: string; readonly hint: string }[] = [
   { prefix: 'log.', hint: 'warren logs to standard output only; its level is log.console.level' },
-  { prefix: 'load_definitions', hint: 'definitions import is not implemented yet' },
-  { prefix: 'definitions.', hint: 'definitions import is not implemented yet' },
+  { prefix: 'definitions.', hint: 'not implemented; boot definitions use load_definitions or definitions.local.path' },
 ];

@@ -48,6 +48,10 @@ export function mapConf(entries: readonly ConfEntry[], options: MapOptions): Map
     diskAbsolute: null,
     mechanisms: new Map(),
     serverProperties: {},
+    userTags: new Map(),
+    permissions: {},
+    definitionsPath: null,
+    definitionsBackend: null,
   };
   const warned = new Set<string>();
   for (const e of entries) {
@@ -104,6 +108,10 @@ function combine(g: Gathered, options: MapOptions): void {
   else if (g.loopback.size > 0) g.out.loopbackUsers = [...g.loopback].filter(([, only]) => only).map(([name]) => name);
   if (g.mechanisms.size > 0) g.out.authMechanisms = [...new Set(g.mechanisms.values())];
   if (Object.keys(g.serverProperties).length > 0) g.out.serverProperties = g.serverProperties;
+  if (g.userTags.size > 0) g.out.defaultUserTags = [...g.userTags].filter(([, on]) => on).map(([tag]) => tag);
+  if (Object.keys(g.permissions).length > 0) g.out.defaultPermissions = { configure: '.*', write: '.*', read: '.*', ...g.permissions };
+  if (g.definitionsPath !== null) g.out.loadDefinitions = g.definitionsPath.value;
+  else if (g.definitionsBackend !== null) throw new ConfKeyError(g.definitionsBackend.line, 'definitions.import_backend needs definitions.local.path');
 }
 
 /** Host value for "every interface": IPv6 any, which on Linux also accepts IPv4. */

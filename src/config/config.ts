@@ -6,8 +6,16 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export type TlsVerify = 'peer' | 'none';
 
 /** SASL mechanisms warren implements (RabbitMQ's auth_mechanisms). */
-export type AuthMechanism = 'PLAIN' | 'AMQPLAIN';
-export const AUTH_MECHANISMS: readonly AuthMechanism[] = ['PLAIN', 'AMQPLAIN'];
+export type AuthMechanism = 'PLAIN' | 'AMQPLAIN' | 'EXTERNAL';
+export const AUTH_MECHANISMS: readonly AuthMechanism[] = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
+/** RabbitMQ's ssl_cert_login_from: which part of a client certificate names the EXTERNAL user. */
+export type CertLoginFrom = 'distinguished_name' | 'common_name';
+
+export interface PermissionPatternsConfig {
+  configure: string;
+  write: string;
+  read: string;
+}
 
 export interface UserConfig {
   name: string;
@@ -62,6 +70,20 @@ export interface Config {
   loopbackUsers: string[];
   /** RabbitMQ's auth_mechanisms: the SASL mechanisms offered in connection.start. */
   authMechanisms: AuthMechanism[];
+  /** RabbitMQ's ssl_cert_login_from: the EXTERNAL user is the certificate's subject DN (default) or its CN. */
+  sslCertLoginFrom: CertLoginFrom;
+  /** RabbitMQ's default_user_tags: tags of the default user created on the first start. */
+  defaultUserTags: string[];
+  /** RabbitMQ's default_permissions: the default user's permissions in the default vhost. */
+  defaultPermissions: PermissionPatternsConfig;
+  /**
+   * RabbitMQ's load_definitions / definitions.local.path: a definitions file, or a directory of
+   * .json files, imported at every start. null: none. With it, the first start creates no
+   * default user or vhost.
+   */
+  loadDefinitions: string | null;
+  /** RabbitMQ's definitions.skip_if_unchanged: skip the boot import when the content's hash did not change. */
+  definitionsSkipIfUnchanged: boolean;
   /** Memory high watermark: a fraction (< 1) of system memory, or absolute bytes (>= 1). */
   memoryHighWatermark: number;
   /** Bytes of free disk below which publishers are blocked; RabbitMQ's default 50 MB. */
@@ -76,8 +98,12 @@ export interface Config {
    * through the disk until the backlog drains, which about halves throughput (bench/RESULTS.md).
    */
   pageAfterMessages: number;
-  /** Port for the Prometheus /metrics endpoint (null: none; 0 picks a free port). */
+  /** Port for the Prometheus endpoints, /metrics and friends (null: none, the default; RabbitMQ's is 15692; 0 picks a free port). */
   metricsPort: number | null;
+  /** Address of the Prometheus listener (null: the AMQP host if one was given, else 127.0.0.1). */
+  metricsHost: string | null;
+  /** RabbitMQ's prometheus.return_per_object_metrics: /metrics answers with per-object samples. */
+  metricsPerObject: boolean;
   /** Port for AMQP over WebSocket (null means no WebSocket listener, 0 picks a free port). */
   wsPort: number | null;
   /**
@@ -125,6 +151,11 @@ export const DEFAULT_CONFIG: Config = {
   defaultVhost: '/',
   loopbackUsers: ['guest'],
   authMechanisms: ['PLAIN', 'AMQPLAIN'],
+  sslCertLoginFrom: 'distinguished_name',
+  defaultUserTags: ['administrator'],
+  defaultPermissions: { configure: '.*', write: '.*', read: '.*' },
+  loadDefinitions: null,
+  definitionsSkipIfUnchanged: false,
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,
   consumerTimeout: 30 * 60 * 1000,
@@ -138,6 +169,8 @@ export const DEFAULT_CONFIG: Config = {
   managementTlsKey: null,
   managementTlsCa: null,
   metricsPort: null,
+  metricsHost: null,
+  metricsPerObject: false,
   pageAfterMessages: 131072,
   serverProperties: {},
 };
@@ -163,6 +196,10 @@ export function resolveConfig(partial: Partial<Config>): Config {
   for (const m of c.authMechanisms) {
     if (!AUTH_MECHANISMS.includes(m)) throw new ConfigError(`unsupported authentication mechanism '${String(m)}' (${AUTH_MECHANISMS.join(', ')})`);
   }
+  if (c.sslCertLoginFrom !== 'distinguished_name' && c.sslCertLoginFrom !== 'common_name') {
+    throw new ConfigError(`invalid ssl_cert_login_from '${String(c.sslCertLoginFrom)}' (distinguished_name or common_name)`);
+  }
+  if (c.loadDefinitions === '') throw new ConfigError('empty definitions path');
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`invalid port ${c.port}`);
   if (c.tlsPort !== null && (!Number.isInteger(c.tlsPort) || c.tlsPort < 0 || c.tlsPort > 65535)) {
     throw new ConfigError(`invalid TLS port ${c.tlsPort}`);
@@ -230,6 +267,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_METRICS_PORT'] !== undefined) out.metricsPort = Number(env['WARREN_METRICS_PORT']);
   if (env['WARREN_MANAGEMENT_PORT'] !== undefined) out.managementPort = env['WARREN_MANAGEMENT_PORT'] === 'off' ? null : Number(env['WARREN_MANAGEMENT_PORT']);
   if (env['WARREN_MANAGEMENT_HOST'] !== undefined) out.managementHost = env['WARREN_MANAGEMENT_HOST'];
+  if (env['WARREN_METRICS_HOST'] !== undefined) out.metricsHost = env['WARREN_METRICS_HOST'];
   if (env['WARREN_VM_MEMORY_HIGH_WATERMARK'] !== undefined) out.memoryHighWatermark = Number(env['WARREN_VM_MEMORY_HIGH_WATERMARK']);
   if (env['WARREN_TLS_PORT'] !== undefined) out.tlsPort = Number(env['WARREN_TLS_PORT']);
   if (env['WARREN_TLS_CERT'] !== undefined) out.tlsCert = env['WARREN_TLS_CERT'];

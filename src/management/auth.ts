@@ -60,6 +60,8 @@ export function login(broker: Broker, authorization: string | undefined, remoteA
   const result = broker.users.authenticate(cred.user, cred.password, isLoopbackAddress(remoteAddress));
   if (!result.ok) {
     onRefused(cred.user, result.detail);
+    // The right password from a non-loopback address for a loopback-only user (guest): RabbitMQ says so.
+    if (result.detail.endsWith('can only connect via localhost')) throw notAuthorised('User can only log in via localhost');
     throw loginFailed();
   }
   if (!isManagementUser(result.user)) throw notAuthorised('Not management user');

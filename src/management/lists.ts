@@ -163,7 +163,7 @@ export function listReply<T>(q: Query, spec: ListSpec<T>): unknown {
     }
     if (reverse) list.reverse();
     filteredCount = list.length;
-    const slice = paging === null ? list : sliceOf(list, paging);
+    const slice = paging === null ? list : sliceOf(list, paging, total);
     rendered = slice.map((i) => spec.render(i));
   } else {
     let list = raw.map((i) => spec.render(i));
@@ -180,7 +180,7 @@ export function listReply<T>(q: Query, spec: ListSpec<T>): unknown {
     });
     if (reverse) list.reverse();
     filteredCount = list.length;
-    rendered = paging === null ? list : sliceOf(list, paging);
+    rendered = paging === null ? list : sliceOf(list, paging, total);
   }
   const items = columns === null ? rendered : rendered.map((o) => pickColumns(o, columns));
   if (paging === null) return items;
@@ -195,11 +195,12 @@ export function listReply<T>(q: Query, spec: ListSpec<T>): unknown {
   };
 }
 
-function sliceOf<T>(list: T[], p: Paging): T[] {
+function sliceOf<T>(list: T[], p: Paging, total: number): T[] {
   const start = (p.page - 1) * p.pageSize;
-  // RabbitMQ allows page 1 of an empty list, nothing past the last page.
-  if (start > 0 && start >= list.length) {
-    throw new ApiError(HTTP.BAD_REQUEST, 'page_out_of_range', `Page out of range, page: ${p.page} page size: ${p.pageSize}, len: ${list.length}`);
+  // RabbitMQ 3.10 checks the page against the list before the name filter (a filtered page past
+  // the end is an empty page), and allows page 1 of an empty list.
+  if (start > 0 && start >= total) {
+    throw new ApiError(HTTP.BAD_REQUEST, 'page_out_of_range', `Page out of range, page: ${p.page} page size: ${p.pageSize}, len: ${total}`);
   }
   return list.slice(start, start + p.pageSize);
 }

@@ -23,6 +23,8 @@ export interface ManagementOptions {
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** Largest request body in bytes (definitions imports are the big ones). */
   bodyLimit?: number;
+  /** Overrides of the timeouts below (tests use short ones). */
+  timeouts?: { headersMs?: number; requestMs?: number; keepAliveMs?: number; idleMs?: number };
   /** The broker's listeners, for overview and the port/protocol listener health checks. */
   listeners?: () => readonly ListenerInfo[];
   /** warren's version, reported as product_version. */
@@ -49,6 +51,8 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 /** An idle keep-alive connection is closed after this long (RabbitMQ's cowboy idle_timeout is 60 s; shorter frees sockets sooner). */
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How often Node checks the headers and request timeouts (its default, 30 s, would let them run that much longer). */
+const TIMEOUT_CHECK_MS = 1_000;
 /** A connection with no traffic at all for this long is destroyed. */
 const CONNECTION_TIMEOUT_MS = 120_000;
 /** Path parameters longer than this are refused (names are at most 255 bytes, %-encoded triple). */
@@ -126,17 +130,20 @@ function buildApp(ctxBase: ManagementContext, opts: ManagementOptions, routes: R
   const app: FastifyInstance = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    connectionTimeout: CONNECTION_TIMEOUT_MS,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: opts.timeouts?.idleMs ?? CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: opts.timeouts?.keepAliveMs ?? KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: opts.timeouts?.requestMs ?? REQUEST_TIMEOUT_MS,
     forceCloseConnections: true,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // RabbitMQ's bodies are loosely typed: "true" for true, "5" for 5 (rabbitmqadmin v1 sends strings).
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false } },
-    ...(opts.tls === undefined ? {} : { https: { cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca === undefined ? {} : { ca: opts.tls.ca }) } }),
+    http: { connectionsCheckingInterval: TIMEOUT_CHECK_MS },
+    ...(opts.tls === undefined
+      ? {}
+      : { https: { cert: opts.tls.cert, key: opts.tls.key, connectionsCheckingInterval: TIMEOUT_CHECK_MS, ...(opts.tls.ca === undefined ? {} : { ca: opts.tls.ca }) } }),
   });
-  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  app.server.headersTimeout = opts.timeouts?.headersMs ?? HEADERS_TIMEOUT_MS;
 
   // RabbitMQ reads every body as JSON whatever its content type (curl -d sends form encoding).
   app.removeAllContentTypeParsers();

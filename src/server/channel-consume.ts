@@ -220,6 +220,10 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
     return this.channelPrefetch > 0 ? this.channelPrefetch : this.consumerPrefetch;
   }
 
+  get channelPrefetchCount(): number {
+    return this.channelPrefetch;
+  }
+
   // ------------------------------------------------------------ acks
 
   /** Entries covered by (tag, multiple); throws PRECONDITION_FAILED for an unknown tag. */

@@ -62,6 +62,9 @@ export class Channel implements ChannelContext {
       oldestUnackedAt: () => consume.oldestUnackedAt(),
       consumerCount: () => consume.consumers.size,
       prefetchCount: () => consume.prefetchCount,
+      consumerPrefetch: () => consume.consumerPrefetchCount,
+      channelPrefetch: () => consume.channelPrefetchCount,
+      unconfirmedCount: () => self.publisher.confirms?.unconfirmed ?? 0,
       get mode() {
         return self.tx !== null ? 'tx' : self.publisher.confirms !== null ? 'confirm' : 'none';
       },

@@ -15,6 +15,7 @@ import * as M from '../protocol/generated/amqp.js';
 /** Where confirmed publishes are counted (the channel's statistics). */
 export interface ConfirmCounter {
   confirmed(n: number): void;
+  nacked(): void;
 }
 
 /** Where the tracker writes its acks and nacks (the channel, in order with its other output). */
@@ -59,7 +60,7 @@ export class ConfirmTracker implements DurabilityWaiter {
     this.counter = counter;
   }
 
-  /** Publishes not yet confirmed to the client (messages_unconfirmed). */
+  /** Publishes not yet answered with an ack or a nack. */
   get unconfirmed(): number {
     return this.seq - this.ackSentUpTo;
   }
@@ -144,6 +145,7 @@ export class ConfirmTracker implements DurabilityWaiter {
       if (s > runStart) this.out.send({ id: M.BASIC_ACK, deliveryTag: s - 1, multiple: s - 1 > runStart });
       // RabbitMQ 3.10 leaves the requeue bit at the spec default (set) on the nacks it sends; clients ignore it.
       this.out.send({ id: M.BASIC_NACK, deliveryTag: s, multiple: false, requeue: true });
+      this.counter?.nacked();
       nacked.delete(s);
       runStart = s + 1;
     }

@@ -29,6 +29,7 @@ import { Channel, type ChannelHost } from './channel.js';
 import type { ConfirmTracker } from './confirm-tracker.js';
 import { Outbound } from './outbound.js';
 import { offeredMechanisms, parseSaslResponse } from './sasl.js';
+import { verifiedPeerName } from './cert-login.js';
 import { serverProperties } from './server-properties.js';
 import type { LoginResult, User } from '../broker/auth/users.js';
 import type { AccessContext } from '../broker/auth/permissions.js';
@@ -115,6 +116,10 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
   /** Epoch ms of the TCP accept (connected_at). */
   private readonly connectedAt: number;
   private mechanism = '';
+  /** The user a verified TLS client certificate names (SASL EXTERNAL), else null. */
+  private readonly certUser: string | null;
+  /** The mechanisms offered in connection.start. */
+  private readonly mechanisms: string;
 
   constructor(id: number, socket: Transport, broker: Broker, registry: ConnectionRegistry, log: Logger) {
     this.id = id;
@@ -131,6 +136,8 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
     this.connectedAt = this.lastReceived;
     broker.stats.churn.connectionCreated++;
     this.name = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0} -> ${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+    this.certUser = broker.config.authMechanisms.includes('EXTERNAL') ? verifiedPeerName(socket, broker.config.sslCertLoginFrom) : null;
+    this.mechanisms = offeredMechanisms(broker.config.authMechanisms, this.certUser !== null);
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'socket error'));
@@ -201,11 +208,18 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
       id: M.CONNECTION_START,
       versionMajor: 0,
       versionMinor: 9,
-      serverProperties: serverProperties(this.broker.config.serverProperties),
-      mechanisms: offeredMechanisms(this.broker.config.authMechanisms),
+      serverProperties: serverProperties(this.serverPropertyOverrides()),
+      mechanisms: this.mechanisms,
       locales: 'en_US',
     });
     return chunk.subarray(need);
+  }
+
+  /** Config server properties, with the cluster name set through the operator plane (set_cluster_name) over them. */
+  private serverPropertyOverrides(): Readonly<Record<string, string>> {
+    const cfg = this.broker.config.serverProperties;
+    const name = this.broker.access.storedClusterName;
+    return name === null ? cfg : { ...cfg, cluster_name: name };
   }
 
   onMethodFrame(channel: number, payload: Buffer): void {
@@ -407,7 +421,7 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
       this.connectionBlockedCapable = t['connection.blocked'] === true;
     }
     const response = typeof m.response === 'string' ? Buffer.from(m.response) : m.response;
-    if (!this.broker.config.authMechanisms.some((enabled) => enabled === m.mechanism)) {
+    if (!this.mechanisms.split(' ').includes(m.mechanism)) {
       // RabbitMQ drops the socket on an unknown mechanism rather than sending connection.close.
       this.log.warn({ mechanism: m.mechanism }, 'unsupported authentication mechanism');
       return this.destroy();
@@ -415,9 +429,15 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
     let result: LoginResult;
     let attempted: string | undefined;
     try {
-      const cred = parseSaslResponse(m.mechanism, response);
-      attempted = cred.user;
-      result = this.broker.users.authenticate(cred.user, cred.password, isLoopback(this.socket.remoteAddress));
+      if (m.mechanism === 'EXTERNAL' && this.certUser !== null) {
+        // The response (an authorization identity, if any) is not read: the certificate names the user, as in RabbitMQ.
+        attempted = this.certUser;
+        result = this.broker.users.authenticateExternal(this.certUser, isLoopback(this.socket.remoteAddress));
+      } else {
+        const cred = parseSaslResponse(m.mechanism, response);
+        attempted = cred.user;
+        result = this.broker.users.authenticate(cred.user, cred.password, isLoopback(this.socket.remoteAddress));
+      }
     } catch (err) {
       if (!(err instanceof AmqpError)) throw err;
       result = { ok: false, detail: err.replyText.replace(/^ACCESS_REFUSED - /, '') };

@@ -8,11 +8,15 @@ import { decodeTableBody, stringValue } from '../protocol/field-table.js';
 /** RabbitMQ lists them in this order. */
 export const MECHANISMS = 'AMQPLAIN PLAIN';
 
-/** The connection.start mechanisms list for the enabled ones (auth_mechanisms), in RabbitMQ's order. */
-export function offeredMechanisms(enabled: readonly string[]): string {
-  return MECHANISMS.split(' ')
-    .filter((m) => enabled.includes(m))
-    .join(' ');
+/**
+ * The connection.start mechanisms list for the enabled ones (auth_mechanisms), in RabbitMQ's
+ * order; EXTERNAL only when the peer presented a verified certificate (`certificate`), as
+ * rabbit_auth_mechanism_ssl:should_offer/1.
+ */
+export function offeredMechanisms(enabled: readonly string[], certificate = false): string {
+  const list = MECHANISMS.split(' ').filter((m) => enabled.includes(m));
+  if (certificate && enabled.includes('EXTERNAL')) list.unshift('EXTERNAL');
+  return list.join(' ');
 }
 
 export interface Credentials {

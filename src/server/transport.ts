@@ -1,5 +1,6 @@
 // What a connection needs from its byte stream: a TCP socket, or a WebSocket wrapped as a stream.
 
+import type { X509Certificate } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 
 export interface Transport extends EventEmitter {
@@ -17,4 +18,8 @@ export interface Transport extends EventEmitter {
   readonly localAddress?: string | undefined;
   readonly localPort?: number | undefined;
   setNoDelay?(noDelay: boolean): unknown;
+  /** TLS only: the handshake verified the peer's certificate against the CA. */
+  readonly authorized?: boolean;
+  /** TLS only: the peer's certificate (SASL EXTERNAL). */
+  getPeerX509Certificate?(): X509Certificate | undefined;
 }

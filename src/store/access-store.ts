@@ -204,6 +204,13 @@ export class AccessStore {
     this.writing = null;
   }
 
+  /** Remove the snapshot (a first start that failed: the next start is a first start again). */
+  async remove(): Promise<void> {
+    await this.writing;
+    await fs.promises.rm(this.file, { force: true });
+    await fsyncDir(this.dir);
+  }
+
   /** temp file, fsync, rename over the snapshot, fsync the directory. */
   private async write(snapshot: AccessSnapshot): Promise<void> {
     await fs.promises.mkdir(this.dir, { recursive: true });

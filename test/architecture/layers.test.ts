@@ -1,4 +1,4 @@
-// Imports go one way: cli → server → broker → store, server → protocol, admin → broker, management → broker, broker → protocol
+// Imports go one way: cli → server → broker → store, server → protocol, metrics → broker, management → broker, broker → protocol
 // (its errors, field tables and property codec); protocol/ and store/ import only util/.
 // No import cycles between src/ files, type-only imports included: a cycle of types still ties the
 // modules together (neither can be read, tested or moved without the other), and one `import type`
@@ -24,10 +24,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   'log.ts': ['config'],
   broker: ['broker', 'store', 'protocol', 'util', 'config', 'log.ts'],
   server: ['server', 'broker', 'protocol', 'util', 'config', 'log.ts'],
-  admin: ['admin', 'broker', 'util'],
+  metrics: ['metrics', 'broker', 'util'],
   // The management API reads and commands the broker; connections reach it through broker.clients.
   management: ['management', 'broker', 'config', 'util', 'log.ts'],
-  'index.ts': ['server', 'broker', 'admin', 'management', 'config', 'log.ts', 'util'],
+  'index.ts': ['server', 'broker', 'metrics', 'management', 'config', 'log.ts', 'util'],
   cli: ['cli', 'config', 'index.ts', 'server', 'util'],
 };
 

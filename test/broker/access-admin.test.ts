@@ -117,6 +117,37 @@ describe('AccessAdmin', () => {
     expect(r.broker.vhost('doomed')?.queues.has('q')).toBe(false);
   });
 
+  it("a vhost's default queue type makes plain durable declares quorum queues, before and after a restart", async () => {
+    const dir = dataDir();
+    let r = await start(dir);
+    await r.broker.access.putVhost('qq', { defaultQueueType: 'quorum' });
+    await r.broker.access.setPermissions('guest', 'qq', { configure: '.*', write: '.*', read: '.*' });
+    const declare = async (name: string, opts: amqplib.Options.AssertQueue): Promise<string | undefined> => {
+      const c = await login(r.port, 'guest', 'guest', 'qq');
+      await (await c.createChannel()).assertQueue(name, opts);
+      // Redeclared without the argument: equivalent, as in RabbitMQ (the argument is added each time).
+      await (await c.createChannel()).assertQueue(name, opts);
+      await c.close();
+      return r.broker.vhost('qq')?.queues.get(name)?.policy.type;
+    };
+    expect(await declare('durable', { durable: true })).toBe('quorum');
+    expect(await declare('transient', { durable: false })).toBe('classic');
+    expect(await declare('explicit', { durable: true, arguments: { 'x-queue-type': 'classic' } })).toBe('classic');
+    await stop(r);
+    r = await start(dir);
+    expect(await declare('after-restart', { durable: true })).toBe('quorum');
+  });
+
+  it('announces the cluster name set through it in connection.start', async () => {
+    const r = await start(dataDir());
+    await r.broker.access.setClusterName('rabbit@ops');
+    const c = await login(r.port, 'guest', 'guest');
+    const props = (c as unknown as { connection: { serverProperties: Record<string, unknown> } }).connection.serverProperties;
+    expect(props['cluster_name']).toBe('rabbit@ops');
+    await c.close();
+    await expect(r.broker.access.setClusterName('  ')).rejects.toThrow(/must not be empty/);
+  });
+
   it('creates the default user and vhost only on the first start', async () => {
     const dir = dataDir();
     let r = await start(dir);

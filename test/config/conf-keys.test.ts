@@ -77,6 +77,9 @@ describe('rabbitmq.conf keys', () => {
     ['auth_mechanisms.1 = AMQPLAIN\nauth_mechanisms.2 = PLAIN', { authMechanisms: ['AMQPLAIN', 'PLAIN'] }],
     ['auth_backends.1 = internal', {}],
     ['prometheus.tcp.port = 15692', { metricsPort: 15692 }],
+    ['prometheus.tcp.ip = 0.0.0.0', { metricsHost: '0.0.0.0' }],
+    ['prometheus.tcp.ip = ::1', { metricsHost: '::1' }],
+    ['prometheus.return_per_object_metrics = true', { metricsPerObject: true }],
     ['proxy_protocol = false', {}],
     ['server_properties.product = RabbitMQ\nserver_properties.version = 3.10.8', { serverProperties: { product: 'RabbitMQ', version: '3.10.8' } }],
   ])('%s', (text, expected) => {
@@ -108,9 +111,14 @@ describe('rabbitmq.conf keys', () => {
     ['ssl_options.versions.1 = tlsv1.3', '/etc/warren/rabbitmq.conf:1: ssl_options.versions.1 is not supported: TLS versions cannot be restricted yet'],
     ['loopback_users.guest = yes', "/etc/warren/rabbitmq.conf:1: loopback_users.guest: 'yes' is not true or false"],
     ['log.console.level = warn', "/etc/warren/rabbitmq.conf:1: log.console.level: 'warn' is not one of debug, info, notice, warning, error, critical, alert, emergency, none"],
-    ['auth_mechanisms.1 = EXTERNAL', "/etc/warren/rabbitmq.conf:1: auth_mechanisms.1: authentication mechanism 'EXTERNAL' is not supported (warren offers PLAIN and AMQPLAIN)"],
+    ['auth_mechanisms.1 = CRAM-MD5', "/etc/warren/rabbitmq.conf:1: auth_mechanisms.1: authentication mechanism 'CRAM-MD5' is not supported (warren offers PLAIN, AMQPLAIN, EXTERNAL)"],
+    ['ssl_cert_login_from = serial', "/etc/warren/rabbitmq.conf:1: ssl_cert_login_from: 'serial' is not one of distinguished_name, common_name"],
+    ['definitions.import_backend = https', "/etc/warren/rabbitmq.conf:1: definitions.import_backend: 'https' is not one of local_filesystem, rabbit_definitions_import_local_filesystem"],
+    ['definitions.https.url = https://example/defs.json', '/etc/warren/rabbitmq.conf:1: definitions.https.url is not supported: definitions are read from the local file system only (definitions.local.path)'],
+    ['default_permissions.read = (', "/etc/warren/rabbitmq.conf:1: default_permissions.read: '(' is not a valid regular expression"],
     ['auth_backends.1 = ldap', "/etc/warren/rabbitmq.conf:1: auth_backends.1: auth backend 'ldap' is not supported (warren has only the internal user database)"],
     ['auth_backends.1.authn = internal', '/etc/warren/rabbitmq.conf:1: auth_backends.1.authn is not supported: warren has only the internal user database'],
+    ['prometheus.tcp.ip = localhost', "/etc/warren/rabbitmq.conf:1: prometheus.tcp.ip: 'localhost' is not an IP address"],
     ['proxy_protocol = true', '/etc/warren/rabbitmq.conf:1: proxy_protocol: the PROXY protocol is not supported'],
     ['server_properties.capabilities = x', '/etc/warren/rabbitmq.conf:1: server_properties.capabilities: the capabilities table cannot be replaced'],
     ['heartbeat 30', "/etc/warren/rabbitmq.conf:1: expected 'key = value'"],
@@ -120,16 +128,39 @@ describe('rabbitmq.conf keys', () => {
     expect(confError(text)).toBe(message);
   });
 
+  it('reads the user-database keys: default user tags and permissions, boot definitions, certificate login', () => {
+    const loaded = parseConfigText(
+      'rabbitmq.conf',
+      [
+        'default_user_tags.administrator = false', 'default_user_tags.monitoring = true', 'default_user_tags.management = true',
+        'default_permissions.configure = ^app\\.', 'default_permissions.read = .*',
+        'load_definitions = /etc/rabbitmq/old.json', 'definitions.import_backend = local_filesystem',
+        'definitions.local.path = /etc/rabbitmq/defs', 'definitions.skip_if_unchanged = true',
+        'auth_mechanisms.1 = EXTERNAL', 'auth_mechanisms.2 = PLAIN', 'ssl_cert_login_from = common_name',
+      ].join('\n'),
+      8 * GIB,
+    );
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.config).toEqual({
+      defaultUserTags: ['monitoring', 'management'],
+      defaultPermissions: { configure: '^app\\.', write: '.*', read: '.*' },
+      loadDefinitions: '/etc/rabbitmq/defs',
+      definitionsSkipIfUnchanged: true,
+      authMechanisms: ['EXTERNAL', 'PLAIN'],
+      sslCertLoginFrom: 'common_name',
+    });
+  });
+
   it('accepts known RabbitMQ keys it does not implement, with one warning per key naming its line', () => {
     const loaded = parseConfigText(
       'rabbitmq.conf',
-      'management.rates_mode = basic\nheartbeat = 10\nload_definitions = /etc/rabbitmq/definitions.json\nmanagement.rates_mode = none\nlog.file.level = debug\nlog.console = false\n',
+      'management.rates_mode = basic\nheartbeat = 10\ndefinitions.hashing.algorithm = SHA256\nmanagement.rates_mode = none\nlog.file.level = debug\nlog.console = false\n',
       8 * GIB,
     );
     expect(loaded.config).toEqual({ heartbeat: 10 });
     expect(loaded.warnings).toEqual([
       { key: 'management.rates_mode', line: 1, hint: 'not implemented by warren' },
-      { key: 'load_definitions', line: 3, hint: 'definitions import is not implemented yet' },
+      { key: 'definitions.hashing.algorithm', line: 3, hint: 'not implemented; boot definitions use load_definitions or definitions.local.path' },
       { key: 'log.file.level', line: 5, hint: 'warren logs to standard output only; its level is log.console.level' },
       { key: 'log.console', line: 6, hint: 'warren always logs to standard output; set log.console.level = none to silence it' },
     ]);

@@ -108,7 +108,7 @@ describe('definitions', () => {
     expect((await api.get('/api/vhosts/uploaded')).status).toBe(200);
 
     expect((await api.call('POST', '/api/definitions', { body: { queues: [{ name: 'x', vhost: 'nosuch-vhost' }] } })).status).toBe(400);
-    expect((await api.call('POST', '/api/definitions/nosuch', { body: perVhost })).status).toBe(404);
+    expect((await api.call('POST', '/api/definitions/nosuch', { body: perVhost })).json).toEqual({ error: 'not_found', reason: 'vhost_not_found' });
   });
 });
 

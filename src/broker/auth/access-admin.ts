@@ -57,7 +57,7 @@ export interface AccessHost {
   readonly permissions: PermissionStore;
   readonly limits: LimitStore;
   readonly clients: ClientRegistry;
-  readonly vhosts: ReadonlyMap<string, unknown>;
+  readonly vhosts: ReadonlyMap<string, { defaultQueueType: string }>;
   addVhost(name: string): Promise<unknown>;
   /** Closes the vhost's connections (320), drops its grants and limits in memory, removes its data. */
   deleteVhost(name: string): Promise<boolean>;
@@ -109,6 +109,13 @@ export class AccessChanges {
 
   deleteUser(name: string): boolean {
     return this.model.removeUser(name);
+  }
+
+  /** rabbitmqctl set_user_tags: the tags only, the password stays. */
+  setUserTags(name: string, tags: string | readonly string[]): void {
+    const u = this.model.users.get(name);
+    if (u === undefined) throw notFound('user_not_found');
+    this.model.users.set(name, { ...u, tags: parseTags(tags) });
   }
 
   setPermissions(user: string, vhost: string, p: { configure: string; write: string; read: string }): void {
@@ -228,6 +235,8 @@ export class AccessAdmin {
   private model = new AccessModel();
   /** The change in progress; the next one waits for it. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** open() found no stored state: this is the data dir's first start. */
+  startedFresh = false;
 
   constructor(host: AccessHost) {
     this.host = host;
@@ -271,7 +280,18 @@ export class AccessAdmin {
     if (changed) await store.save(m.snapshot());
     this.model = m;
     this.syncLive();
+    this.startedFresh = stored === null;
     return { fresh: stored === null, vhosts: [...m.vhosts.keys()] };
+  }
+
+  /**
+   * After a failed first start (boot definitions refused): forget the state written at open, so
+   * the next start is a first start again and, without boot definitions, creates the default user.
+   */
+  async discardFirstStart(): Promise<void> {
+    if (!this.startedFresh || this.store === null) return;
+    await this.tail;
+    await this.store.remove();
   }
 
   // ---- reads (the durable view; the live stores agree once a change has returned) ----
@@ -316,6 +336,10 @@ export class AccessAdmin {
     return this.change((c) => c.deleteUser(name));
   }
 
+  setUserTags(name: string, tags: string | readonly string[]): Promise<void> {
+    return this.change((c) => c.setUserTags(name, tags));
+  }
+
   setPermissions(user: string, vhost: string, p: { configure: string; write: string; read: string }): Promise<void> {
     return this.change((c) => c.setPermissions(user, vhost, p));
   }
@@ -348,12 +372,22 @@ export class AccessAdmin {
     return this.change((c) => c.clearVhostLimit(vhost, name));
   }
 
+  /** rabbitmqctl set_vhost_limits: the given limits replace all of the vhost's (setVhostLimits merges). */
+  replaceVhostLimits(vhost: string, limits: unknown): Promise<void> {
+    return this.change((c) => c.replaceVhostLimits(vhost, limits));
+  }
+
   setUserLimits(user: string, limits: UserLimits): Promise<void> {
     return this.change((c) => c.setUserLimits(user, limits));
   }
 
   clearUserLimit(user: string, name: string): Promise<boolean> {
     return this.change((c) => c.clearUserLimit(user, name));
+  }
+
+  /** rabbitmqctl set_user_limits: the given limits replace all of the user's. */
+  replaceUserLimits(user: string, limits: unknown): Promise<void> {
+    return this.change((c) => c.replaceUserLimits(user, limits));
   }
 
   setClusterName(name: string): Promise<void> {
@@ -390,6 +424,8 @@ export class AccessAdmin {
     const vhosts = diffMap(prev.vhosts, next.vhosts);
     for (const v of vhosts.put) {
       if (!h.vhosts.has(v.name)) await h.addVhost(v.name);
+      const live = h.vhosts.get(v.name);
+      if (live !== undefined) live.defaultQueueType = v.defaultQueueType;
       h.limits.setVhost(v.name, v.limits);
     }
     const users = diffMap(prev.users, next.users);
@@ -422,7 +458,11 @@ export class AccessAdmin {
     for (const t of h.permissions.listTopic()) h.permissions.clearTopic(t.user, t.vhost, t.exchange);
     h.limits.clearAll();
     for (const u of m.users.values()) putLiveUser(h, u);
-    for (const v of m.vhosts.values()) h.limits.setVhost(v.name, v.limits);
+    for (const v of m.vhosts.values()) {
+      h.limits.setVhost(v.name, v.limits);
+      const live = h.vhosts.get(v.name);
+      if (live !== undefined) live.defaultQueueType = v.defaultQueueType;
+    }
     for (const p of m.permissions.values()) h.permissions.set(p.user, p.vhost, p);
     for (const t of m.topics.values()) h.permissions.setTopic(t.user, t.vhost, t.exchange, t);
   }

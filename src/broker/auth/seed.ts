@@ -1,15 +1,11 @@
 // The users a configuration asks for at start (default_user/default_pass, or the embedding API's
 // `users`), as RabbitMQ creates its default user: hashed at once, tagged administrator when it is
-// the default user, with `.* .* .*` on the default vhost (default_permissions).
+// the default user (default_user_tags), with default_permissions (`.* .* .*`) on the default vhost.
+// The broker keeps them only on the first start of a data dir (AccessAdmin.open).
 
 import type { Config } from '../../config/config.js';
 import type { PermissionStore } from './permissions.js';
 import type { UserDatabase } from './users.js';
-
-/** RabbitMQ's default_permissions.{configure,write,read}. */
-const DEFAULT_PERMISSIONS = { configure: '.*', write: '.*', read: '.*' } as const;
-/** RabbitMQ's default_user_tags: administrator. */
-const DEFAULT_USER_TAGS = ['administrator'];
 
 /** loopback_users, with a per-user loopbackOnly given explicitly (embedding) taking precedence. */
 export function loopbackUsersOf(config: Config): string[] {
@@ -24,8 +20,8 @@ export function loopbackUsersOf(config: Config): string[] {
 export function seedUsers(config: Config, users: UserDatabase, permissions: PermissionStore): void {
   users.setLoopbackUsers(loopbackUsersOf(config));
   for (const u of config.users) {
-    users.put({ name: u.name, password: u.password, tags: u.name === config.defaultUser ? DEFAULT_USER_TAGS : [] });
-    permissions.set(u.name, config.defaultVhost, DEFAULT_PERMISSIONS);
+    users.put({ name: u.name, password: u.password, tags: u.name === config.defaultUser ? config.defaultUserTags : [] });
+    permissions.set(u.name, config.defaultVhost, config.defaultPermissions);
   }
 }
 

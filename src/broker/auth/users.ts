@@ -143,6 +143,17 @@ export class UserDatabase {
   }
 
   /**
+   * SASL EXTERNAL: the transport proved the name (a verified TLS client certificate); the user
+   * must exist, and the loopback rule applies as to any login.
+   */
+  authenticateExternal(name: string, fromLoopback: boolean): LoginResult {
+    const u = this.users.get(name);
+    if (u === undefined) return { ok: false, detail: `user '${name}' - invalid credentials` };
+    if (!fromLoopback && this.loopbackUsers.has(name)) return { ok: false, detail: `user '${name}' can only connect via localhost` };
+    return { ok: true, user: u };
+  }
+
+  /**
    * The PLAIN/AMQPLAIN check. Wrong password, unknown user and a user without a password all fail
    * alike (same work, same client text); a blank password is refused before hashing, as RabbitMQ's
    * internal backend does.

@@ -27,10 +27,10 @@ export function exportDefinitions(broker: Broker, opts: { vhost?: string } = {})
     const limits = broker.access.vhostLimits(name);
     if (Object.keys(limits).length > 0) parameters.push(item(name, { value: { ...limits }, component: 'vhost-limits', name: 'limits' }));
     const operator = policyStore(v, true);
-    for (const p of operator?.list() ?? []) {
+    for (const p of operator.list()) {
       parameters.push(item(name, { value: { pattern: p.pattern, 'apply-to': p.applyTo, priority: p.priority, definition: p.definition as { [k: string]: Json } }, component: 'operator_policy', name: p.name }));
     }
-    for (const p of policyStore(v, false)?.list() ?? []) {
+    for (const p of policyStore(v, false).list()) {
       policies.push(item(name, { name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition as { [k: string]: Json }, priority: p.priority }));
     }
     for (const q of v.queues.values()) {

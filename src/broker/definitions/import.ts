@@ -2,7 +2,7 @@
 // is read and checked first (users, hashes, patterns, limits, vhosts, exchange types and
 // arguments, queue arguments, policies), then applied. Access changes (users, vhosts,
 // permissions, topic permissions, limits, cluster name) are written as one snapshot; then
-// policies, exchanges, queues and bindings are declared, and the import returns once their
+// policies (through the vhosts' policy stores), exchanges, queues and bindings are declared, and the import returns once their
 // records are fsynced.
 //
 // RabbitMQ's merge rules: nothing is deleted; users, vhosts, permissions, limits and policies are
@@ -14,11 +14,13 @@
 import { AmqpError } from '../../protocol/errors.js';
 import type { Broker } from '../broker.js';
 import { AccessAdminError, type AccessChanges } from '../auth/access-admin.js';
+import type { UserLimits } from '../auth/limits.js';
 import { Exchange } from '../exchange/exchange.js';
 import { parseQueueArguments } from '../queue/arguments.js';
-import { VHost } from '../vhost.js';
+import type { VHost } from '../vhost.js';
 import { DefinitionsError, readDefinitions, type NormalizedDefinitions } from './document.js';
-import { checkPolicy, policyStore, type PolicySpecLike } from './policies.js';
+import { checkPolicy, policyStore } from './policies.js';
+import type { PolicySpec } from '../policy/index.js';
 
 export { DefinitionsError } from './document.js';
 
@@ -67,7 +69,7 @@ export async function importDefinitions(broker: Broker, doc: unknown, opts: Impo
     done += n;
     opts.onProgress?.(done, total);
   };
-  const policySpecs = checkPolicies(broker, defs);
+  const policySpecs = checkPolicies(defs);
   let plan: TopologyPlan | null = null;
   // Everything is checked inside the batch, against the access state it would produce: a throw
   // here leaves the broker as it was.
@@ -88,7 +90,8 @@ function applyAccess(c: AccessChanges, defs: NormalizedDefinitions, report: Impo
     const where = `users[${i}] '${u.name}'`;
     try {
       if (c.putUser({ name: u.name, password: u.password, passwordHash: u.passwordHash, hashingAlgorithm: u.hashingAlgorithm, tags: u.tags }) === 'created') created.add(u.name);
-      c.replaceUserLimits(u.name, u.limits);
+      // Merged into the user's limits, as RabbitMQ's put_user does (an empty set changes nothing).
+      c.setUserLimits(u.name, u.limits as UserLimits);
     } catch (err) {
       throw FAIL(where, err);
     }
@@ -213,27 +216,21 @@ function planTopology(broker: Broker, c: AccessChanges, defs: NormalizedDefiniti
   return plan;
 }
 
-function checkPolicies(broker: Broker, defs: NormalizedDefinitions): Map<object, PolicySpecLike> {
-  const specs = new Map<object, PolicySpecLike>();
-  if (defs.policies.length + defs.operatorPolicies.length === 0) return specs;
-  // Any vhost tells whether this build has policy stores.
-  const probe = new VHost('definitions-probe', broker.clock);
-  const supported = policyStore(probe, false) !== null && policyStore(probe, true) !== null;
-  probe.dispose();
-  if (!supported) throw new DefinitionsError('policies and operator policies cannot be imported: this build has no policy support');
-  for (const p of defs.policies) specs.set(p, checkPolicy(p, 'policy'));
-  for (const p of defs.operatorPolicies) specs.set(p, checkPolicy(p, 'operator policy'));
+function checkPolicies(defs: NormalizedDefinitions): Map<object, PolicySpec> {
+  const specs = new Map<object, PolicySpec>();
+  for (const p of defs.policies) specs.set(p, checkPolicy(p, false));
+  for (const p of defs.operatorPolicies) specs.set(p, checkPolicy(p, true));
   return specs;
 }
 
-async function applyPolicies(broker: Broker, defs: NormalizedDefinitions, specs: Map<object, PolicySpecLike>, report: ImportReport): Promise<void> {
+async function applyPolicies(broker: Broker, defs: NormalizedDefinitions, specs: Map<object, PolicySpec>, report: ImportReport): Promise<void> {
   for (const [list, operator] of [[defs.policies, false], [defs.operatorPolicies, true]] as const) {
     for (const p of list) {
       const vhost = broker.vhost(p.vhost);
       if (vhost === undefined) throw new DefinitionsError(`${operator ? 'operator policy' : 'policy'} '${p.name}': vhost '${p.vhost}' not found`);
       const store = policyStore(vhost, operator);
       const spec = specs.get(p);
-      if (store === null || spec === undefined) continue;
+      if (spec === undefined) continue;
       try {
         await store.put(p.name, spec);
       } catch (err) {

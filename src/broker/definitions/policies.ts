@@ -1,42 +1,22 @@
-// Policies and operator policies of a definitions import, applied through the vhost's policy
-// stores (`vhost.policies`, `vhost.operatorPolicies`) when this build has them. Reached
-// structurally, so this module needs nothing of the policy code: without it, a document that
-// carries policies is refused rather than imported without them.
+// Policies and operator policies of a definitions import: checked with the policy module's own
+// validation before anything is applied, then put into the vhost's policy stores.
 
-import { compilePattern, InvalidPatternError } from '../auth/permissions.js';
+import { PolicyError, type PolicySpec, type PolicyStore } from '../policy/index.js';
+import { validatePolicy } from '../policy/validation.js';
+import type { VHost } from '../vhost.js';
 import { DefinitionsError, type PolicyDefinition } from './document.js';
 
-export const APPLY_TO = ['all', 'queues', 'exchanges', 'classic_queues', 'quorum_queues', 'streams'] as const;
-type ApplyTo = (typeof APPLY_TO)[number];
-
-export interface PolicySpecLike {
-  pattern: string;
-  applyTo: ApplyTo;
-  priority: number;
-  definition: Record<string, unknown>;
+export function policyStore(vhost: VHost, operator: boolean): PolicyStore {
+  return operator ? vhost.operatorPolicies : vhost.policies;
 }
 
-export interface PolicyStoreLike {
-  put(name: string, spec: PolicySpecLike): Promise<'created' | 'updated'>;
-  list(): Array<{ name: string } & PolicySpecLike>;
-}
-
-type WithPolicies = { policies?: PolicyStoreLike; operatorPolicies?: PolicyStoreLike };
-
-/** The vhost's store of `operator` or user policies, or null when this build has none. */
-export function policyStore(vhost: object, operator: boolean): PolicyStoreLike | null {
-  const v = vhost as WithPolicies;
-  return (operator ? v.operatorPolicies : v.policies) ?? null;
-}
-
-/** What can be checked without the store: the pattern compiles, apply-to is known. */
-export function checkPolicy(p: PolicyDefinition, what: string): PolicySpecLike {
-  if (!(APPLY_TO as readonly string[]).includes(p.applyTo)) throw new DefinitionsError(`${what} '${p.name}' in vhost '${p.vhost}': invalid apply-to '${p.applyTo}'`);
+/** The normalised spec, or DefinitionsError with the policy module's reason (RabbitMQ's "Validation failed" text). */
+export function checkPolicy(p: PolicyDefinition, operator: boolean): PolicySpec {
+  const what = `${operator ? 'operator policy' : 'policy'} '${p.name}' in vhost '${p.vhost}'`;
   try {
-    compilePattern(p.pattern, `${what} '${p.name}' in vhost '${p.vhost}'`);
+    return validatePolicy(operator ? 'operator' : 'policy', { pattern: p.pattern, applyTo: p.applyTo as PolicySpec['applyTo'], priority: p.priority, definition: p.definition });
   } catch (err) {
-    if (err instanceof InvalidPatternError) throw new DefinitionsError(err.message);
+    if (err instanceof PolicyError) throw new DefinitionsError(`${what}: ${err.message.trim()}`);
     throw err;
   }
-  return { pattern: p.pattern, applyTo: p.applyTo as ApplyTo, priority: p.priority, definition: p.definition };
 }

@@ -23,7 +23,7 @@ export interface PublishHost {
   readonly name: string;
   readonly exchanges: ReadonlyMap<string, Exchange>;
   readonly replyTo: DirectReplyTo;
-  /** The vhost's message totals, and the broker's statistics. */
+  /** The vhost's message totals (the broker's are their sum), and the broker's statistics. */
   readonly stats: MessageCounters;
   readonly brokerStats: BrokerStats;
   now(): number;
@@ -58,10 +58,8 @@ export function checkPublish(host: PublishHost, message: Message, options: Publi
 export function publish(host: PublishHost, message: Message, options: PublishOptions, out: PublishResult): PublishResult {
   const exchange = checkPublish(host, message, options);
   exchange.stats.publishIn++;
-  const b = host.brokerStats;
   host.stats.publish++;
-  b.messages.publish++;
-  b.messageSizes.observe(message.bodySize);
+  host.brokerStats.messageSizes.observe(message.bodySize);
   const messageTtl = message.hasExpiration ? parseExpiration(message.properties.expiration ?? '') : undefined;
   const routingKey = message.routingKey;
 
@@ -83,7 +81,7 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
     if (k !== undefined && exchange.dedup.checkAndAdd(k, host.now(), numberValue(headers['x-cache-ttl']))) {
       out.deduplicated = true;
       out.returned = options.mandatory;
-      if (out.returned) countReturned(host);
+      if (out.returned) host.stats.returnUnroutable++;
       return out;
     }
   }
@@ -94,7 +92,7 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
       // The plugin routes a delayed message nowhere at publish time, so mandatory ones come back.
       out.delayed = true;
       out.returned = options.mandatory;
-      if (out.returned) countReturned(host);
+      if (out.returned) host.stats.returnUnroutable++;
       return out;
     }
   }
@@ -109,17 +107,11 @@ export function publish(host: PublishHost, message: Message, options: PublishOpt
   if (out.routed > 0) {
     exchange.stats.publishOut += out.routed;
     host.stats.routed++;
-    b.messages.routed++;
   } else if (out.returned) {
-    countReturned(host);
+    host.stats.returnUnroutable++;
   } else {
     host.stats.dropUnroutable++;
-    b.messages.dropUnroutable++;
   }
   return out;
 }
 
-function countReturned(host: PublishHost): void {
-  host.stats.returnUnroutable++;
-  host.brokerStats.messages.returnUnroutable++;
-}

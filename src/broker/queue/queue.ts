@@ -42,9 +42,8 @@ export interface QueueHost {
   deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
   /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
   onDelivered(queue: Queue, entry: QueueEntry): void;
-  /** The vhost's and the broker's message totals, counted beside the queue's own. */
+  /** The vhost's message totals, counted beside the queue's own (the broker's are their sum). */
   readonly stats: MessageCounters;
-  readonly globalStats: MessageCounters;
   /** Whether deep queues can page messages out to disk. */
   readonly canPage: boolean;
   /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
@@ -153,6 +152,8 @@ export class Queue {
   readonly stats = new MessageCounters();
   /** Deliveries (consume or get) waiting for their ack. */
   unacked = 0;
+  /** Messages dead-lettered into this queue: a queue that has taken some is a dead-letter queue. */
+  deadLettersIn = 0;
 
   constructor(name: string, opts: QueueOptions, host: QueueHost) {
     this.name = name;
@@ -351,7 +352,6 @@ export class Queue {
     if (entry === undefined) {
       this.stats.getEmpty++;
       this.host.stats.getEmpty++;
-      this.host.globalStats.getEmpty++;
       return undefined;
     }
     this.delivered(entry);
@@ -359,35 +359,29 @@ export class Queue {
     return entry;
   }
 
-  /** Count a delivery at the queue, its vhost and the broker; one waiting for an ack counts as unacked. */
+  /** Count a delivery at the queue and its vhost; one waiting for an ack counts as unacked. */
   private countDelivery(entry: QueueEntry, noAck: boolean, get: boolean): void {
     const q = this.stats;
     const v = this.host.stats;
-    const g = this.host.globalStats;
     if (get) {
       if (noAck) {
         q.getNoAck++;
         v.getNoAck++;
-        g.getNoAck++;
       } else {
         q.get++;
         v.get++;
-        g.get++;
       }
     } else if (noAck) {
       q.deliverNoAck++;
       v.deliverNoAck++;
-      g.deliverNoAck++;
     } else {
       q.deliver++;
       v.deliver++;
-      g.deliver++;
     }
     if (!noAck) this.unacked++;
     if (entry.redelivered) {
       q.redeliver++;
       v.redeliver++;
-      g.redeliver++;
     }
   }
 
@@ -396,7 +390,6 @@ export class Queue {
     this.unacked--;
     this.stats.ack++;
     this.host.stats.ack++;
-    this.host.globalStats.ack++;
     this.settle(entry);
   }
 

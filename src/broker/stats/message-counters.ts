@@ -38,13 +38,18 @@ export class MessageCounters {
   /** Filled by RateSampler: the counters at the last sample and the per-second rates since the one before. */
   sample: RateSample | null = null;
 
-  /** Add every counter of `other` (folding a closed channel or a deleted vhost into a total). */
+  /** Add every counter of `other` (folding a deleted vhost or queue into a total). */
   addAll(other: MessageCounters): void {
     for (const k of COUNTER_FIELDS) this[k] += other[k];
   }
+
+  /** Copy every counter of `other`. */
+  setAll(other: MessageCounters): void {
+    for (const k of COUNTER_FIELDS) this[k] = other[k];
+  }
 }
 
-export type CounterField = Exclude<keyof MessageCounters, 'sample' | 'addAll'>;
+export type CounterField = Exclude<keyof MessageCounters, 'sample' | 'addAll' | 'setAll'>;
 
 /** Every counter field, in STAT_KEYS order first. */
 export const COUNTER_FIELDS: readonly CounterField[] = [
@@ -75,14 +80,15 @@ export const STAT_KEYS: readonly (readonly [MessageStatKey, CounterField | null]
   ['drop_unroutable', 'dropUnroutable'],
 ];
 
-/** What the sampler keeps per counter set: values at the last sample, rates over the interval before it. */
+/**
+ * What the sampler keeps per counter set (one array, so 100k queues cost one object each): the
+ * COUNTER_FIELDS values at the last sample, then the per-second rates over the interval before it
+ * (0 until two samples exist). See rateOf.
+ */
 export interface RateSample {
   /** Clock time of the last sample. */
   at: number;
-  /** COUNTER_FIELDS values at `at`. */
-  readonly values: Float64Array;
-  /** Per second, over the interval ending at `at` (0 until two samples exist). */
-  readonly rates: Float64Array;
+  readonly data: Float64Array;
 }
 
 /** Deliveries of every kind, RabbitMQ's deliver_get. */
@@ -93,7 +99,7 @@ export function deliverGet(c: MessageCounters): number {
 /** The per-second rate of `field` at the last sample (0 before there are two). */
 export function rateOf(c: MessageCounters, field: CounterField): number {
   const s = c.sample;
-  return s === null ? 0 : (s.rates[COUNTER_FIELDS.indexOf(field)] as number);
+  return s === null ? 0 : (s.data[COUNTER_FIELDS.length + COUNTER_FIELDS.indexOf(field)] as number);
 }
 
 /** Message key sets RabbitMQ shows per object kind. */

@@ -1,7 +1,6 @@
 // RabbitMQ's `message_stats` object: `{ publish: n, publish_details: { rate: r }, ... }`.
 
-import { COUNTER_FIELDS, STAT_KEYS, deliverGet, type MessageCounters, type MessageStatKey } from './message-counters.js';
-import { ALL_STAT_KEYS } from './message-counters.js';
+import { ALL_STAT_KEYS, STAT_KEYS, deliverGet, rateOf, type MessageCounters, type MessageStatKey } from './message-counters.js';
 
 export type MessageStatsJson = Record<string, number | { rate: number }>;
 
@@ -16,17 +15,16 @@ export interface MessageStatsOptions {
 export function messageStatsJson(c: MessageCounters, opts: MessageStatsOptions = {}): MessageStatsJson {
   const wanted = opts.keys ?? ALL_STAT_KEYS;
   const out: MessageStatsJson = {};
-  const s = c.sample;
   for (const [key, field] of STAT_KEYS) {
     if (!wanted.includes(key)) continue;
     let value: number;
     let rate = 0;
     if (field === null) {
       value = deliverGet(c);
-      if (s !== null) for (const f of ['deliver', 'deliverNoAck', 'get', 'getNoAck'] as const) rate += s.rates[COUNTER_FIELDS.indexOf(f)] as number;
+      for (const f of ['deliver', 'deliverNoAck', 'get', 'getNoAck'] as const) rate += rateOf(c, f);
     } else {
       value = c[field];
-      if (s !== null) rate = s.rates[COUNTER_FIELDS.indexOf(field)] as number;
+      rate = rateOf(c, field);
     }
     if (opts.omitZero === true && value === 0) continue;
     out[key] = value;

@@ -7,7 +7,7 @@ import { exportDefinitions } from '../../broker/definitions/export.js';
 import { DefinitionsError, importDefinitions } from '../../broker/definitions/import.js';
 import { noContent, Reply, type ApiRequest, type ManagementContext } from '../context.js';
 import { domainCall } from '../domain-errors.js';
-import { badRequest, HTTP, notFound } from '../errors.js';
+import { badRequest, HTTP, notFound, vhostNotFound } from '../errors.js';
 import { queryParam } from '../lists.js';
 
 export function register(app: FastifyInstance, ctx: ManagementContext): void {
@@ -23,7 +23,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
   };
 
   const imported = async (req: ApiRequest, vhost?: string): Promise<Reply> => {
-    if (vhost !== undefined && !broker.vhosts.has(vhost)) throw notFound();
+    if (vhost !== undefined && !broker.vhosts.has(vhost)) throw vhostNotFound();
     const doc = req.body;
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || Object.keys(doc).length === 0) throw badRequest('not_json');
     const report = await domainCall(async () => {

@@ -8,8 +8,8 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     method: 'GET',
     url: '/api/whoami',
     auth: 'management',
-    // 3.10.8 answers name and tags; later versions add is_internal_user (every warren user is).
-    handler: (req) => ({ name: req.user.name, tags: [...req.user.tags], is_internal_user: true }),
+    // 3.10.8's keys (later versions add is_internal_user).
+    handler: (req) => ({ name: req.user.name, tags: [...req.user.tags] }),
   });
   ctx.route(app, {
     method: 'GET',

@@ -6,7 +6,7 @@ import { hashPassword } from '../../broker/auth/password-hash.js';
 import { bodyOf, objectSchema, requireKeys, stringField } from '../body.js';
 import { noContent, type ManagementContext } from '../context.js';
 import { domainCall } from '../domain-errors.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 
 export function register(app: FastifyInstance, ctx: ManagementContext): void {
   const broker = ctx.broker;
@@ -33,6 +33,23 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     url: '/api/auth/hash_password/:password',
     auth: 'administrator',
     handler: (req) => ({ ok: hashPassword(req.params['password'] as string) }),
+  });
+
+  // warren's own: check a user's password (rabbitmqctl authenticate_user, through warren ctl).
+  ctx.route(app, {
+    method: 'POST',
+    url: '/api/warren/authenticate',
+    auth: 'administrator',
+    body: objectSchema({ username: { type: 'string' }, password: { type: 'string' } }),
+    handler: (req) => {
+      const b = bodyOf(req.body);
+      requireKeys(b, 'username', 'password');
+      const name = stringField(b, 'username') as string;
+      // Where the user may log in from is not the question here, only the password.
+      const r = broker.users.authenticate(name, stringField(b, 'password') as string, true);
+      if (!r.ok) throw badRequest(`user '${name}' - invalid credentials`);
+      return { name, tags: [...r.user.tags] };
+    },
   });
 
   ctx.route(app, {

@@ -27,7 +27,8 @@ export function vhostJson(broker: Broker, name: string): Json {
     description: meta.description,
     tags: [...meta.tags],
     default_queue_type: meta.defaultQueueType,
-    metadata: { description: meta.description, tags: [...meta.tags], default_queue_type: meta.defaultQueueType },
+    // 3.10.8's metadata has no default_queue_type (4.x added it); it is on the vhost itself.
+    metadata: { description: meta.description, tags: [...meta.tags] },
     tracing: false,
     cluster_state: { [nodeName()]: 'running' },
     ...vhostTotals(broker, name),

@@ -43,7 +43,6 @@ export function queueHost(overrides: Partial<QueueHost> = {}): QueueHost {
     loadPaged: () => null,
     dropPaged: () => undefined,
     stats: new MessageCounters(),
-    globalStats: new MessageCounters(),
     ...overrides,
   };
 }

@@ -18,7 +18,7 @@ describe('message counters', () => {
     const broker = b.running.broker;
     const vhost = broker.vhost('/');
     if (vhost === undefined) throw new Error('no vhost');
-    const g0 = { ...broker.stats.messages };
+    const g0 = { ...broker.messageTotals() };
     const v0 = { ...vhost.stats };
     const churn0 = { ...broker.stats.churn };
     const conn = await b.connect();
@@ -41,6 +41,7 @@ describe('message counters', () => {
     expect(pubStats.dropUnroutable).toBe(1);
     expect(pubStats.identity.vhost).toBe('/');
     expect(pubStats.name).toMatch(/^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ \(1\)$/);
+    expect(broker.stats.channelsOf(pubStats.identity.connectionName)).toEqual([pubStats]);
 
     const x = vhost.exchanges.get('st-x');
     const q = vhost.queues.get('st-q');
@@ -83,7 +84,7 @@ describe('message counters', () => {
     expect(conStats.probe?.consumerCount()).toBe(1);
     expect(conStats.probe?.unackedCount()).toBe(0);
 
-    const g = broker.stats.messages;
+    const g = broker.messageTotals();
     expect(g.publish - g0.publish).toBe(7);
     expect(g.routed - g0.routed).toBe(5);
     expect(g.confirm - g0.confirm).toBe(7);
@@ -105,6 +106,9 @@ describe('message counters', () => {
     expect(churn.channelClosed - churn0.channelClosed).toBe(1);
     await pub.deleteQueue('st-q');
     expect(churn.queueDeleted - churn0.queueDeleted).toBe(1);
+    // A deleted queue's counts stay in the broker's totals, and in its queue type's.
+    expect(broker.messageTotals().deliver - g0.deliver).toBe(4);
+    expect(broker.stats.retiredByQueueType.get('classic')?.deliver).toBeGreaterThanOrEqual(4);
     await conn.close();
     await until(() => churn.connectionClosed - churn0.connectionClosed === 1, 'connection closed counted');
   });
@@ -125,5 +129,14 @@ describe('message counters', () => {
     await ch.checkQueue('st-unacked');
     expect(q?.unacked).toBe(0);
     expect(st?.probe?.oldestUnackedAt()).toBe(null);
+  });
+
+  it("a deleted vhost's counts stay in the broker's totals", async () => {
+    const broker = b.running.broker;
+    const v = await broker.addVhost('st-gone');
+    v.stats.publish += 5;
+    const before = broker.messageTotals().publish;
+    await broker.deleteVhost('st-gone');
+    expect(broker.messageTotals().publish).toBe(before);
   });
 });

@@ -13,7 +13,7 @@ describe('RateSampler', () => {
   it('gives per-second rates over the last 5 s interval, back to 0 when idle', () => {
     const clock = new ManualClock();
     const c = new MessageCounters();
-    const sampler = new RateSampler(clock, (visit) => visit(c));
+    const sampler = new RateSampler(clock, () => [c][Symbol.iterator]());
     sampler.start();
     c.publish += 50;
     c.ack += 10;
@@ -33,7 +33,7 @@ describe('messageStatsJson', () => {
   it("renders counts with <key>_details.rate, deliver_get as the sum of the deliveries", () => {
     const clock = new ManualClock();
     const c = new MessageCounters();
-    const sampler = new RateSampler(clock, (visit) => visit(c));
+    const sampler = new RateSampler(clock, () => [c][Symbol.iterator]());
     sampler.sample();
     c.publish = 25;
     c.deliver = 5;
@@ -77,5 +77,26 @@ describe('churn rates', () => {
     expect(json['connection_created']).toBe(10);
     expect(json['connection_created_details']).toEqual({ rate: 2 });
     expect(json['queue_deleted_details']).toEqual({ rate: 0 });
+  });
+});
+
+describe('RateSampler over many counter sets', () => {
+  it('skips sets that never counted, and samples a large number a slice per turn', async () => {
+    const clock = new ManualClock();
+    const sets = Array.from({ length: 12_000 }, () => new MessageCounters());
+    const sampler = new RateSampler(clock, () => sets[Symbol.iterator]());
+    sampler.sample();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(sets.every((c) => c.sample === null)).toBe(true); // idle: no memory spent
+    (sets[11_999] as MessageCounters).publish = 25;
+    clock.advance(5000);
+    sampler.sample();
+    // 12,000 sets in slices of 5,000: the last one is reached on the third turn.
+    expect(rateOf(sets[11_999] as MessageCounters, 'publish')).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(rateOf(sets[11_999] as MessageCounters, 'publish')).toBe(5);
+    expect(sets.filter((c) => c.sample !== null).length).toBe(1);
   });
 });
