@@ -7,6 +7,8 @@ import { CLASS_BASIC } from '../../protocol/generated/amqp.js';
 import { Message } from '../message.js';
 import { PublishResult } from '../publish/publish-result.js';
 import type { VHost } from '../vhost.js';
+import type { AccessContext } from '../auth/permissions.js';
+import type { User } from '../auth/users.js';
 import { ApiRequestError, payloadFromJson, propertiesFromJson } from './message-json.js';
 
 /** The name the API uses for the default exchange in paths. */
@@ -20,8 +22,10 @@ export class PublishRejected extends ApiRequestError {
 }
 
 export interface ApiPublishOptions {
-  /** The authenticated user (a user_id property must name it). */
-  user: string;
+  /** The authenticated user (a user_id property must name it, unless the user is an impersonator). */
+  user: User;
+  /** The user's permissions in the vhost (write on the exchange, topic write); null: not checked. */
+  access: AccessContext | null;
   /** Config.maxMessageSize. */
   maxMessageSize: number;
 }
@@ -42,7 +46,7 @@ export async function publishFromApi(vhost: VHost, exchangeName: string, body: u
   const props = propertiesFromJson(o['properties']);
   const exchange = exchangeName === DEFAULT_EXCHANGE_ALIAS ? '' : exchangeName;
   const message = new Message(exchange, routingKey, encodeContentHeaderPayload(CLASS_BASIC, payload.length, props), [payload], payload.length);
-  const r = vhost.publish(message, { mandatory: true, user: opts.user, authUser: null, access: null, replyToken: null }, new PublishResult());
+  const r = vhost.publish(message, { mandatory: true, user: opts.user.name, authUser: opts.user, access: opts.access, replyToken: null }, new PublishResult());
   message.forgetProperties();
   if (r.rejected) throw new PublishRejected();
   if (r.waitsForDisk) {

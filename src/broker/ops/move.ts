@@ -26,6 +26,8 @@ export interface MoveRequest {
   target?: string | undefined;
   /** Most messages to move; absent: all. */
   count?: number | undefined;
+  /** Whether the caller may write to a target queue (its AMQP permission); a refusal stops the move there. */
+  mayWrite?: ((queue: string) => boolean) | undefined;
   /** Told the running total after each batch is settled (progress for long moves). */
   onProgress?: ((moved: number) => void) | undefined;
 }
@@ -88,7 +90,13 @@ export async function moveMessages(vhost: VHost, source: string, req: MoveReques
       if (e === undefined) break;
       const name = req.target ?? deathQueue(e.message);
       const target = name === undefined ? undefined : vhost.queues.get(name);
-      const why = name === undefined ? 'message has no x-death to move it back by' : target === undefined ? `no queue '${name}' in vhost '${vhost.name}'` : target === src ? 'message died in this queue' : target.exclusive && target.owner !== owner ? `queue '${name}' is exclusive` : null;
+      const why =
+        name === undefined ? 'message has no x-death to move it back by'
+        : target === undefined ? `no queue '${name}' in vhost '${vhost.name}'`
+        : target === src ? 'message died in this queue'
+        : target.exclusive && target.owner !== owner ? `queue '${name}' is exclusive`
+        : req.mayWrite !== undefined && !req.mayWrite(name) ? `write access to queue '${name}' refused`
+        : null;
       if (why !== null || target === undefined) {
         src.putBack([e]);
         stopped = why;

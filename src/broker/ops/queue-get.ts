@@ -83,9 +83,8 @@ export function getMessages(vhost: VHost, queueName: string, req: GetRequest, ow
   const out: GotMessage[] = [];
   const requeue: QueueEntry[] = [];
   for (let i = 0; i < req.count; i++) {
-    const e = q.take();
+    const e = q.get(false);
     if (e === undefined) break;
-    q.delivered(e);
     try {
       out.push(render(q, e, e.redelivered, q.messageCount, req));
     } catch (err) {
@@ -94,8 +93,8 @@ export function getMessages(vhost: VHost, queueName: string, req: GetRequest, ow
       q.requeue(requeue, 'client');
       throw err;
     }
-    if (req.ackmode === 'ack_requeue_false') q.settle(e);
-    else if (req.ackmode === 'reject_requeue_false') q.remove(e, 'rejected');
+    if (req.ackmode === 'ack_requeue_false') q.ack(e);
+    else if (req.ackmode === 'reject_requeue_false') q.reject(e);
     else requeue.push(e);
   }
   q.requeue(requeue, 'client');

@@ -15,6 +15,12 @@ import * as policies from './policies.js';
 import * as users from './users.js';
 import * as vhostClients from './vhost-clients.js';
 import * as vhosts from './vhosts.js';
+import * as queues from './queues.js';
+import * as exchanges from './exchanges.js';
+import * as bindings from './bindings.js';
+import * as connections from './connections.js';
+import * as consumers from './consumers.js';
+import * as warrenExtras from './warren-extras.js';
 
 const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext): void }[] = [
   identity,
@@ -30,6 +36,12 @@ const MODULES: readonly { register(app: FastifyInstance, ctx: ManagementContext)
   parameters,
   policies,
   definitions,
+  queues,
+  exchanges,
+  bindings,
+  connections,
+  consumers,
+  warrenExtras,
 ];
 
 export function registerRoutes(app: FastifyInstance, ctx: ManagementContext): void {

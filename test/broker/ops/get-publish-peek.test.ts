@@ -10,10 +10,12 @@ import { publishFromApi, PublishRejected } from '../../../src/broker/ops/api-pub
 import { ApiRequestError } from '../../../src/broker/ops/message-json.js';
 import { AmqpError } from '../../../src/protocol/errors.js';
 import type { VHost } from '../../../src/broker/vhost.js';
+import type { User } from '../../../src/broker/auth/users.js';
 
 const b = useBroker();
 const vhost = (): VHost => b.running.broker.vhost('/') as VHost;
 const owner = {};
+const guestUser = (): User => b.running.broker.users.get('guest') as User;
 
 async function fill(queue: string, bodies: (string | Buffer)[], opts: { durable?: boolean; args?: Record<string, unknown> } = {}): Promise<void> {
   const conn = await b.connect();
@@ -115,7 +117,7 @@ describe('publish over the API', () => {
     const conn = await b.connect();
     const ch = await channel(conn);
     await ch.assertQueue('pub-q', { durable: true });
-    const opts = { user: 'guest', maxMessageSize: 1 << 20 };
+    const opts = { user: guestUser(), access: null, maxMessageSize: 1 << 20 };
     const body = { routing_key: 'pub-q', payload: 'aGk=', payload_encoding: 'base64', properties: { delivery_mode: '2', priority: 4, headers: { a: 1, b: 'x', c: [1, 2], d: { e: true }, f: 1.5 }, content_type: 'text/plain', foo: 1 } };
     expect(await publishFromApi(vhost(), 'amq.default', body, opts)).toEqual({ routed: true });
     expect(await publishFromApi(vhost(), '', { ...body, routing_key: 'nowhere' }, opts)).toEqual({ routed: false });
@@ -126,7 +128,7 @@ describe('publish over the API', () => {
   });
 
   it('refuses bad bodies with RabbitMQ reasons, and AMQP refusals with their texts', async () => {
-    const opts = { user: 'guest', maxMessageSize: 1 << 20 };
+    const opts = { user: guestUser(), access: null, maxMessageSize: 1 << 20 };
     await expect(publishFromApi(vhost(), '', { routing_key: 'x', payload: 'hi' }, opts)).rejects.toThrow('[{key_missing,properties},{key_missing,payload_encoding}]');
     await expect(publishFromApi(vhost(), '', { routing_key: 'x', payload: '!!!', payload_encoding: 'base64', properties: {} }, opts)).rejects.toThrow('not_base64');
     await expect(publishFromApi(vhost(), '', { routing_key: 'x', payload: 'hi', payload_encoding: 'bad', properties: {} }, opts)).rejects.toThrow('unsupported_encoding');
@@ -139,7 +141,7 @@ describe('publish over the API', () => {
 
   it('a queue refusing the message (reject-publish) is a 400 rejected', async () => {
     await fill('pub-full', ['x'], { args: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
-    const opts = { user: 'guest', maxMessageSize: 1 << 20 };
+    const opts = { user: guestUser(), access: null, maxMessageSize: 1 << 20 };
     await expect(publishFromApi(vhost(), '', { routing_key: 'pub-full', payload: 'y', payload_encoding: 'string', properties: {} }, opts)).rejects.toBeInstanceOf(PublishRejected);
   });
 });
