@@ -202,14 +202,7 @@ export const accessCommands: readonly Command[] = [
       if (d !== undefined) body.description = d;
       if (t !== undefined) body.tags = t;
       if (q !== undefined) body.default_queue_type = q;
-      const r = expectOk(await ctx.api.put(`/api/vhosts/${seg(name)}`, body));
-      // The HTTP API, like RabbitMQ's, gives the creating user full permissions in a new vhost;
-      // rabbitmqctl add_vhost grants none, so take that grant back.
-      if (r.status === 201) {
-        const me = await ctx.api.get('/api/whoami');
-        const user = (me.body as Row | undefined)?.name;
-        if (me.status === 200 && typeof user === 'string') await ctx.api.delete(`/api/permissions/${seg(name)}/${seg(user)}`);
-      }
+      expectOk(await ctx.api.put(`/api/vhosts/${seg(name)}`, body));
     },
   },
   {
