@@ -73,7 +73,6 @@ program
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port, RabbitMQ\'s is 15692; default off (env WARREN_METRICS_PORT)', int)
   .option('--metrics-host <ip>', 'address of the metrics listener; default the --host address, or 127.0.0.1 (env WARREN_METRICS_HOST)')
   .option('--metrics-per-object', 'per-queue, per-channel and per-exchange samples on /metrics (prometheus.return_per_object_metrics)')
-  .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (env WARREN_METRICS_PORT)', int)
   .option('--management-port <port>', 'management HTTP API port, default 15672 (env WARREN_MANAGEMENT_PORT; off: none)', int)
   .option('--no-management-port', 'no management HTTP API')
   .option('--management-host <ip>', 'management API address, default 127.0.0.1 (env WARREN_MANAGEMENT_HOST)')

@@ -5,6 +5,7 @@
 
 import type { Broker } from '../broker/broker.js';
 import type { User } from '../broker/auth/users.js';
+import { AccessContext } from '../broker/auth/permissions.js';
 import { loginFailed, notAuthorised } from './errors.js';
 
 /** Who the admin socket's caller is (as LavinMQ's ctl socket): an administrator with access everywhere. */
@@ -113,4 +114,24 @@ export function requireVhostAccess(broker: Broker, user: User, vhost: string): v
 export function visibleVhosts(broker: Broker, user: User): string[] {
   const all = [...broker.vhosts.keys()];
   return isMonitor(user) ? all : all.filter((v) => hasVhostAccess(broker, user, v));
+}
+
+/** The admin socket's permissions: every operation in every vhost, as rabbitmqctl has. */
+class UnrestrictedAccess extends AccessContext {
+  override get hasVhostAccess(): boolean {
+    return true;
+  }
+
+  override allowed(): boolean {
+    return true;
+  }
+
+  override topicAllowed(): boolean {
+    return true;
+  }
+}
+
+/** The AMQP permissions an API request acts with: the user's, or all of them on the admin socket. */
+export function accessFor(broker: Broker, user: User, vhost: string): AccessContext {
+  return user === SOCKET_ADMIN ? new UnrestrictedAccess(broker.permissions, user.name, vhost) : broker.permissions.access(user.name, vhost);
 }

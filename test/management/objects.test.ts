@@ -25,6 +25,7 @@ describe('queues', () => {
     expect(bad.json).toEqual({ error: 'bad_request', reason: "inequivalent arg 'durable' for queue 'o-q1' in vhost '/': received 'false' but current is 'true'" });
     const reserved = await api.call('PUT', '/api/queues/%2F/amq.foo', { body: { durable: true } });
     expect([reserved.status, reserved.json]).toEqual([401, { error: 'not_authorised', reason: 'Access refused.' }]);
+    expect((await api.call('PUT', '/api/queues/nohost/x', { body: {} })).status).toBe(404);
   });
 
   it('lists with the fields strict readers need, counts from real clients, paged and filtered', async () => {

@@ -8,7 +8,7 @@ import type { VHost } from '../../broker/vhost.js';
 import { ApiError, HTTP, notFound } from '../errors.js';
 import { queryFlag, type Query } from '../lists.js';
 import type { StatsSwitches } from '../views/objects.js';
-import { visibleVhosts } from '../auth.js';
+import { accessFor, visibleVhosts } from '../auth.js';
 
 /**
  * Stands for the API's own connection when the broker asks who owns an exclusive queue: an API
@@ -35,7 +35,7 @@ export function listedVhosts(broker: Broker, user: User, name: string | undefine
 
 /** The user's AMQP permissions in a vhost: API writes are checked as the same operations over AMQP. */
 export function accessOf(broker: Broker, user: User, vhost: string): AccessContext {
-  return broker.permissions.access(user.name, vhost);
+  return accessFor(broker, user, vhost);
 }
 
 export function statsSwitches(q: Query): StatsSwitches {
