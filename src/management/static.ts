@@ -35,8 +35,7 @@ interface Asset {
 }
 
 /** The UI folder: beside this module in src/, or ../../src/management/ui from dist/management/. */
-export function uiRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
+export function uiRoot(here: string = dirname(fileURLToPath(import.meta.url))): string {
   const inSrc = join(here, 'ui');
   try {
     if (statSync(inSrc).isDirectory()) return inSrc;
