@@ -100,10 +100,13 @@ function definitions() {
     button('Download definitions', () => act(async () => {
       const res = await call('GET', '/api/definitions', { raw: true });
       const blob = await res.blob();
-      const a = h('a', { href: URL.createObjectURL(blob), download: `warren-definitions-${new Date().toISOString().slice(0, 10)}.json` });
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: `warren-definitions-${new Date().toISOString().slice(0, 10)}.json` });
       document.body.append(a);
       a.click();
       a.remove();
+      // The download has its own copy once started; free the blob soon after.
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
     }, 'Definitions downloaded'), { id: 'definitions-export' }),
     h('form', { class: 'inline', id: 'definitions-import', onsubmit: (e) => {
       e.preventDefault();
