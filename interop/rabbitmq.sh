@@ -5,6 +5,9 @@
 #                               loopback only, wait until it answers
 #   interop/rabbitmq.sh stop    stop the node this script started (and nothing else)
 #   interop/rabbitmq.sh status
+#   interop/rabbitmq.sh management
+#                               enable the management plugin on the running node, its HTTP API
+#                               on 127.0.0.1:15672 (for the management API comparer and tests)
 #   interop/rabbitmq.sh ctl ARGS  run rabbitmqctl ARGS against the node (each argument passed
 #                               as is: regexes and JSON need no extra quoting); the interop
 #                               access scenarios set up users and permissions with it
@@ -199,6 +202,28 @@ stop() {
   rm -f "$STATE_DIR/pid"
 }
 
+# The plugin is enabled online, so its listener address is set in the running node first: a
+# node started without it (by an older copy of this script) must not listen on every interface.
+MGMT_PORT="${RABBITMQ_MANAGEMENT_PORT:-15672}"
+management() {
+  export_node_env
+  if ! node_ready; then
+    log "no node answers on 127.0.0.1:$PORT; run '$0 start' first"
+    return 1
+  fi
+  rmq_cli 30 rabbitmqctl -q eval "'application:set_env(rabbitmq_management, tcp_config, [{ip, \"127.0.0.1\"}, {port, $MGMT_PORT}]).'" >/dev/null
+  rmq_cli 120 rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until curl -fsS -u guest:guest "http://127.0.0.1:$MGMT_PORT/api/overview" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "management API not answering on 127.0.0.1:$MGMT_PORT after ${START_TIMEOUT}s"
+      return 1
+    fi
+    sleep 1
+  done
+  log "management API on http://127.0.0.1:$MGMT_PORT/api/"
+}
+
 ctl() {
   export_node_env
   # "$@" reaches rabbitmqctl unparsed: su hands the arguments after the command name to the shell.
@@ -214,6 +239,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  management) management ;;
   ctl) shift; ctl "$@" ;;
-  *) echo "usage: $0 start|stop|status|ctl ARGS" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|management|ctl ARGS" >&2; exit 2 ;;
 esac

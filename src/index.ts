@@ -1,6 +1,5 @@
 // Public API: start a broker in-process (port 0 friendly) and stop it.
 
-import { mkdirSync } from 'node:fs';
 import { Broker } from './broker/broker.js';
 import { resolveConfig, type Config } from './config/config.js';
 import { loadConfigFile } from './config/config-file.js';
@@ -9,6 +8,11 @@ import { Listener, LOOPBACK_V4 } from './server/listener.js';
 import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
 import { MetricsServer } from './metrics/metrics-server.js';
+import { startManagement, type ManagementServer } from './management/server.js';
+import type { ListenerInfo } from './management/context.js';
+import { VERSION } from './server/server-properties.js';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
 import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
 import { HaNode, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
@@ -43,6 +47,10 @@ export interface RunningBroker {
   readonly wsPort: number | null;
   /** The Prometheus port (/metrics, /metrics/per-object, /metrics/detailed), when `metricsPort` was given. */
   readonly metricsPort: number | null;
+  /** The management HTTP API port, when `managementPort` was given. */
+  readonly managementPort: number | null;
+  /** The management API's HTTPS port, when `managementTlsPort` was given. */
+  readonly managementTlsPort: number | null;
   /** The first address listened on: the given host, or 127.0.0.1 by default. */
   readonly host: string;
   /** Every address the AMQP ports listen on: the given host, or 127.0.0.1 and (if the machine has it) ::1. */
@@ -89,7 +97,9 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const host = config.host ?? LOOPBACK_V4;
   let ws: WebSocketListener | null = null;
   let metrics: MetricsServer | null = null;
-  const stopAll = (): Promise<void> => Promise.all([listener.close(), ws?.close(), metrics?.close()]).then(() => broker.stop());
+  const management: ManagementServer[] = [];
+  const stopAll = (): Promise<void> =>
+    Promise.all([listener.close(), ws?.close(), metrics?.close(), ...management.map((m) => m.close())]).then(() => broker.stop());
   try {
     const amqp = await listener.listen(config.host, config.port);
     const tlsPort = tlsOptions === null || config.tlsPort === null ? null : (await listener.listenTls(config.host, config.tlsPort, tlsOptions)).port;
@@ -103,8 +113,44 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       metrics = new MetricsServer(broker, () => listener.connections.size, { perObject: config.metricsPerObject });
       metricsPort = await metrics.listen(config.metricsHost ?? host, config.metricsPort);
     }
+    // The listeners overview and the health checks report; the management API adds its own.
+    const listeners = (): ListenerInfo[] => [
+      ...amqp.hosts.map((ip) => ({ protocol: 'amqp', ip, port: amqp.port })),
+      ...(tlsPort === null ? [] : amqp.hosts.map((ip) => ({ protocol: 'amqp/ssl', ip, port: tlsPort }))),
+      ...(wsPort === null ? [] : [{ protocol: 'http/web-amqp', ip: host, port: wsPort }]),
+      ...(metricsPort === null ? [] : [{ protocol: 'http/prometheus', ip: host, port: metricsPort }]),
+    ];
+    const mgmtHost = config.managementHost ?? LOOPBACK_V4;
+    const mgmtLog = log.child({ component: 'management' });
+    // warren ctl's admin socket, in the data dir, comes with the first management listener.
+    const adminSocket = join(config.dataDir, 'ctl.sock');
+    let managementPort: number | null = null;
+    if (config.managementPort !== null) {
+      const m = await startManagement(broker, { host: mgmtHost, port: config.managementPort, listeners, productVersion: VERSION, log: mgmtLog, adminSocket });
+      management.push(m);
+      managementPort = m.port;
+    }
+    let managementTlsPort: number | null = null;
+    if (config.managementTlsPort !== null && config.managementTlsCert !== null && config.managementTlsKey !== null) {
+      const tlsFiles = {
+        cert: readFileSync(config.managementTlsCert),
+        key: readFileSync(config.managementTlsKey),
+        ...(config.managementTlsCa === null ? {} : { ca: readFileSync(config.managementTlsCa) }),
+      };
+      const m = await startManagement(broker, {
+        host: mgmtHost,
+        port: config.managementTlsPort,
+        tls: tlsFiles,
+        listeners,
+        productVersion: VERSION,
+        log: mgmtLog,
+        ...(managementPort === null ? { adminSocket } : {}),
+      });
+      management.push(m);
+      managementTlsPort = m.port;
+    }
     log.info(
-      { hosts: amqp.hosts, port: amqp.port, tlsPort, wsPort, metricsPort, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms },
+      { hosts: amqp.hosts, port: amqp.port, tlsPort, wsPort, metricsPort, managementPort, managementTlsPort, dataDir: config.dataDir, recoveredMessages: report.messages, recoveryMs: report.ms },
       'warren listening',
     );
     let closing: Promise<void> | null = null;
@@ -113,6 +159,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       tlsPort,
       wsPort,
       metricsPort,
+      managementPort,
+      managementTlsPort,
       host: amqp.hosts[0] ?? host,
       hosts: amqp.hosts,
       broker,

@@ -9,6 +9,7 @@ import { replayDefinitions, type ReplayReport } from './definitions-replay.js';
 import { hasExpirationFlag, Message } from './message.js';
 import { DELAYED_PREFIX, type Persistence } from './persistence.js';
 import type { VHost } from './vhost.js';
+import { supersededOriginals } from './ops/move-recovery.js';
 
 export interface RecoveryReport {
   /** Vhosts whose stores were opened. */
@@ -92,6 +93,8 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
   report.bindings = replay.bindings;
   report.skippedDefinitions = replay.skipped;
   const recovered = await p.messages.open();
+  // Originals of a message move cut short by a crash whose copies survived (ops/move.ts).
+  const superseded = supersededOriginals(recovered);
   for (const [queueName, list] of recovered) {
     if (queueName.startsWith(DELAYED_PREFIX)) {
       const exchangeName = queueName.slice(DELAYED_PREFIX.length);
@@ -124,8 +127,15 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
       }
       continue;
     }
+    const moved = superseded.get(queueName);
+    let dropped = 0;
     for (let i = 0; i < list.length; i++) {
       const seq = list.seqAt(i);
+      if (moved?.has(seq) === true) {
+        p.messages.ack(queueName, seq);
+        dropped++;
+        continue;
+      }
       const deliveries = list.deliveryCountAt(i);
       // Most of a deep backlog stays on disk from the start, with no object built for it; a
       // per-message TTL needs the header decoded, so those messages take the full path.
@@ -138,6 +148,7 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
       q.restore(m, seq, deliveries > 0, deliveries, list.enqueuedAtAt(i));
       report.messages++;
     }
+    if (dropped > 0) log.info({ vhost: vhost.name, queue: queueName, dropped }, 'interrupted move: originals whose copies survived dropped');
   }
   const stats = p.messages.stats();
   report.corruptRecords = stats.corruptRecords;

@@ -40,6 +40,8 @@ interface ServeOptions {
   maxMessageSize?: number;
   wsPort?: number;
   metricsPort?: number;
+  managementPort?: number | false;
+  managementHost?: string;
   metricsHost?: string;
   metricsPerObject?: boolean;
   serverProperty?: Record<string, string>;
@@ -58,6 +60,9 @@ function natsUrls(v: string): string[] {
   for (const u of urls) if (!/^(nats|tls):\/\/[^\s/]+$/.test(u) && !/^[^\s/:]+:\d+$/.test(u)) throw new InvalidArgumentError(`not a NATS URL: ${u}`);
   return urls;
 }
+
+/** RabbitMQ's management port; `warren serve` serves the API there unless told otherwise. */
+const DEFAULT_MANAGEMENT_PORT = 15672;
 
 const program = new Command();
 program.name('warren').description('An AMQP 0-9-1 message broker speaking RabbitMQ\'s dialect').version(VERSION);
@@ -81,6 +86,9 @@ program
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port, RabbitMQ\'s is 15692; default off (env WARREN_METRICS_PORT)', int)
   .option('--metrics-host <ip>', 'address of the metrics listener; default the --host address, or 127.0.0.1 (env WARREN_METRICS_HOST)')
   .option('--metrics-per-object', 'per-queue, per-channel and per-exchange samples on /metrics (prometheus.return_per_object_metrics)')
+  .option('--management-port <port>', 'management HTTP API port, default 15672 (env WARREN_MANAGEMENT_PORT; off: none)', int)
+  .option('--no-management-port', 'no management HTTP API')
+  .option('--management-host <ip>', 'management API address, default 127.0.0.1 (env WARREN_MANAGEMENT_HOST)')
   .option(
     '--server-property <key=value>',
     'advertise this connection.start server property (product, version, cluster_name, ...); repeatable (env WARREN_SERVER_PROPERTY_<KEY>)',
@@ -111,6 +119,8 @@ program
     if (opts.maxMessageSize !== undefined) fromFlags.maxMessageSize = opts.maxMessageSize;
     if (opts.wsPort !== undefined) fromFlags.wsPort = opts.wsPort;
     if (opts.metricsPort !== undefined) fromFlags.metricsPort = opts.metricsPort;
+    if (opts.managementPort !== undefined) fromFlags.managementPort = opts.managementPort === false ? null : opts.managementPort;
+    if (opts.managementHost !== undefined) fromFlags.managementHost = opts.managementHost;
     if (opts.metricsHost !== undefined) fromFlags.metricsHost = opts.metricsHost;
     if (opts.metricsPerObject === true) fromFlags.metricsPerObject = true;
     if (opts.vmMemoryHighWatermark !== undefined) fromFlags.memoryHighWatermark = opts.vmMemoryHighWatermark;
@@ -120,7 +130,7 @@ program
     if (opts.serverProperty !== undefined) fromFlags.serverProperties = { ...fromEnv.serverProperties, ...opts.serverProperty };
     const configFile = opts.config ?? (process.env['WARREN_CONFIG_FILE'] || undefined);
     // Precedence: flags over environment over config file over defaults (info-level logs for the CLI).
-    const base = { defaults: { logLevel: 'info' as LogLevel }, configFile, ...fromEnv, ...fromFlags };
+    const base = { defaults: { logLevel: 'info' as LogLevel, managementPort: DEFAULT_MANAGEMENT_PORT }, configFile, ...fromEnv, ...fromFlags };
     if (opts.haNats === undefined && (opts.haGroup !== undefined || opts.haTtlMs !== undefined || opts.haRolePort !== undefined)) {
       throw new InvalidArgumentError('--ha-group, --ha-ttl-ms and --ha-role-port need --ha-nats');
     }

@@ -10,9 +10,9 @@
 //   4. anything else: an unknown key, refused.
 // Errors carry the line; the loader (config-file.ts) adds the file name.
 
+import { isIP } from 'node:net';
 import { AUTH_MECHANISMS, type AuthMechanism, type Config, type LogLevel } from './config.js';
 import type { ConfEntry } from './conf-file.js';
-import { isIP } from 'node:net';
 import { bool, bytesize, ConfValueError, float, informationUnit, integer, listenAddress, oneOf, type ListenAddress } from './conf-values.js';
 
 /** A setting accepted but not applied. */
@@ -85,6 +85,11 @@ const LOG_LEVELS: Record<string, LogLevel> = {
   emergency: 'fatal',
   none: 'silent',
 };
+
+function ipAddress(v: string): string {
+  if (isIP(v) === 0) throw new ConfValueError(`'${v}' is not an IP address`);
+  return v;
+}
 
 const INTERNAL_BACKENDS = ['internal', 'rabbit_auth_backend_internal'];
 
@@ -400,6 +405,27 @@ export const KEYS: readonly KeySpec[] = [
     apply: set('metricsPort', (v) => integer(v, 0, 65535)),
   },
   {
+    key: 'management.tcp.port',
+    values: 'a port',
+    effect: 'the management HTTP API on this port (`--management-port`; `warren serve` default 15672)',
+    apply: set('managementPort', (v) => integer(v, 0, 65535)),
+  },
+  {
+    key: 'management.tcp.ip',
+    values: 'an IP address',
+    effect: 'the management API\'s address (`--management-host`; default 127.0.0.1)',
+    apply: set('managementHost', (v) => ipAddress(v)),
+  },
+  {
+    key: 'management.ssl.port',
+    values: 'a port',
+    effect: 'the management API over HTTPS on this port (needs management.ssl.certfile and keyfile)',
+    apply: set('managementTlsPort', (v) => integer(v, 0, 65535)),
+  },
+  { key: 'management.ssl.certfile', values: 'a file', effect: 'PEM certificate for the HTTPS management listener', apply: set('managementTlsCert', (v) => v) },
+  { key: 'management.ssl.keyfile', values: 'a file', effect: 'PEM private key for management.ssl.certfile', apply: set('managementTlsKey', (v) => v) },
+  { key: 'management.ssl.cacertfile', values: 'a file', effect: 'PEM CAs for client certificates on the HTTPS management listener', apply: set('managementTlsCa', (v) => v) },
+  {
     key: 'prometheus.tcp.ip',
     values: 'an IP address',
     effect: 'the address the metrics listener binds (`--metrics-host`)',
@@ -454,7 +480,8 @@ export const REFUSED: readonly { readonly key: string; readonly reason: string }
 
 /** RabbitMQ keys accepted and ignored (with a warning): plugins, clustering, Erlang and log-file tuning. */
 export const IGNORED: readonly string[] = [
-  // Plugins warren does not have (the Prometheus endpoint is built in: prometheus.tcp.port above).
+  // Plugins warren does not have (the Prometheus endpoint and the management API are built in: the
+  // prometheus.tcp.port and management.tcp/ssl keys above; other management.* settings are ignored).
   'management.**', 'management_agent.**', 'mqtt.**', 'web_mqtt.**', 'stomp.**', 'web_stomp.**', 'stream.**',
   'amqp1_0.**', 'event_exchange.**', 'prometheus.**', 'auth_ldap.**', 'auth_http.**', 'auth_cache.**', 'auth_oauth2.**',
   'federation.**', 'shovel.**', 'aws.**',

@@ -106,6 +106,19 @@ export interface Config {
   metricsPerObject: boolean;
   /** Port for AMQP over WebSocket (null means no WebSocket listener, 0 picks a free port). */
   wsPort: number | null;
+  /**
+   * Port of the management HTTP API (RabbitMQ's management.tcp.port, 15672 in `warren serve`).
+   * null: no management API (the default when embedding); 0 picks a free port.
+   */
+  managementPort: number | null;
+  /** Address of the management API (management.tcp.ip); null: 127.0.0.1 only. */
+  managementHost: string | null;
+  /** Port of the management API over HTTPS (management.ssl.port); null: none. */
+  managementTlsPort: number | null;
+  /** PEM files for the HTTPS management listener (management.ssl.certfile/keyfile/cacertfile). */
+  managementTlsCert: string | null;
+  managementTlsKey: string | null;
+  managementTlsCa: string | null;
   /** RabbitMQ's handshake_timeout: ms from accept to connection.open before the socket is dropped. */
   handshakeTimeout: number;
   /**
@@ -149,6 +162,12 @@ export const DEFAULT_CONFIG: Config = {
   consumerTimeoutCheckMs: 1000,
   handshakeTimeout: 10_000,
   wsPort: null,
+  managementPort: null,
+  managementHost: null,
+  managementTlsPort: null,
+  managementTlsCert: null,
+  managementTlsKey: null,
+  managementTlsCa: null,
   metricsPort: null,
   metricsHost: null,
   metricsPerObject: false,
@@ -183,6 +202,13 @@ export function resolveConfig(partial: Partial<Config>): Config {
   if (c.tlsPort !== null && (!Number.isInteger(c.tlsPort) || c.tlsPort < 0 || c.tlsPort > 65535)) {
     throw new ConfigError(`invalid TLS port ${c.tlsPort}`);
   }
+  for (const [what, p] of [['management', c.managementPort], ['management TLS', c.managementTlsPort]] as const) {
+    if (p !== null && (!Number.isInteger(p) || p < 0 || p > 65535)) throw new ConfigError(`invalid ${what} port ${p}`);
+  }
+  if (c.managementTlsPort !== null && (c.managementTlsCert === null || c.managementTlsKey === null)) {
+    throw new ConfigError('the management TLS port needs a certificate and a key (management.ssl.certfile, management.ssl.keyfile)');
+  }
+  if (c.managementHost === '') throw new ConfigError('empty management host');
   if (c.tlsVerify !== null && c.tlsVerify !== 'peer' && c.tlsVerify !== 'none') {
     throw new ConfigError(`invalid TLS verify mode '${String(c.tlsVerify)}' (peer or none)`);
   }
@@ -237,6 +263,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   if (env['WARREN_MAX_MESSAGE_SIZE'] !== undefined) out.maxMessageSize = Number(env['WARREN_MAX_MESSAGE_SIZE']);
   if (env['WARREN_WS_PORT'] !== undefined) out.wsPort = Number(env['WARREN_WS_PORT']);
   if (env['WARREN_METRICS_PORT'] !== undefined) out.metricsPort = Number(env['WARREN_METRICS_PORT']);
+  if (env['WARREN_MANAGEMENT_PORT'] !== undefined) out.managementPort = env['WARREN_MANAGEMENT_PORT'] === 'off' ? null : Number(env['WARREN_MANAGEMENT_PORT']);
+  if (env['WARREN_MANAGEMENT_HOST'] !== undefined) out.managementHost = env['WARREN_MANAGEMENT_HOST'];
   if (env['WARREN_METRICS_HOST'] !== undefined) out.metricsHost = env['WARREN_METRICS_HOST'];
   if (env['WARREN_VM_MEMORY_HIGH_WATERMARK'] !== undefined) out.memoryHighWatermark = Number(env['WARREN_VM_MEMORY_HIGH_WATERMARK']);
   if (env['WARREN_TLS_PORT'] !== undefined) out.tlsPort = Number(env['WARREN_TLS_PORT']);

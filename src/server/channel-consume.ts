@@ -14,7 +14,7 @@ import { accessRefused, notAllowed, notImplemented, preconditionFailed, type Amq
 import * as M from '../protocol/generated/amqp.js';
 import type { ChannelContext } from './channel-context.js';
 
-interface Unacked {
+export interface Unacked {
   entry: QueueEntry;
   queue: Queue;
   /** When it was delivered, for the consumer timeout. */
@@ -45,6 +45,23 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
 
   private get replyToken(): string | null {
     return this.publishOptions.replyToken;
+  }
+
+  // ------------------------------------------------------------ for the operator plane
+
+  /** basic.qos global=false: the prefetch new consumers get. */
+  get consumerPrefetchCount(): number {
+    return this.consumerPrefetch;
+  }
+
+  /** basic.qos global=true. */
+  get globalPrefetchCount(): number {
+    return this.channelPrefetch;
+  }
+
+  /** Unacked deliveries, by delivery tag (oldest first). */
+  unackedDeliveries(): IterableIterator<[number, Readonly<Unacked>]> {
+    return this.unacked.entries();
   }
 
   // ------------------------------------------------------------ consumers
@@ -201,10 +218,6 @@ export class ChannelConsume implements ConsumerOwner, ReplyToTarget {
   /** The channel-wide prefetch if set, else the one new consumers get (RabbitMQ's prefetch_count). */
   get prefetchCount(): number {
     return this.channelPrefetch > 0 ? this.channelPrefetch : this.consumerPrefetch;
-  }
-
-  get consumerPrefetchCount(): number {
-    return this.consumerPrefetch;
   }
 
   get channelPrefetchCount(): number {

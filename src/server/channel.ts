@@ -197,6 +197,16 @@ export class Channel implements ChannelContext {
     return this.lastQueue;
   }
 
+  // ------------------------------------------------------------ for the operator plane
+
+  get confirmMode(): boolean {
+    return this.publisher.confirms !== null;
+  }
+
+  get unconfirmedCount(): number {
+    return this.publisher.confirms?.unconfirmed ?? 0;
+  }
+
   // ------------------------------------------------------------ for the connection
 
   /** Ask every queue this channel consumes from to deliver (after drain). */

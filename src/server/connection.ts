@@ -33,7 +33,9 @@ import { verifiedPeerName } from './cert-login.js';
 import { serverProperties } from './server-properties.js';
 import type { LoginResult, User } from '../broker/auth/users.js';
 import type { AccessContext } from '../broker/auth/permissions.js';
-import type { ClientConnection } from '../broker/clients.js';
+import type { ChannelInfo, ClientConnection, ConnectionInfo, ConsumerInfo, UnackedInfo } from '../broker/clients.js';
+import type { Queue } from '../broker/queue/queue.js';
+import { channelInfos, connectionInfo, consumerInfos, unackedInfos, type ConnectionFacts } from './connection-info.js';
 import { loginRefusedText, vhostAccessRefused, vhostNotFound } from '../broker/auth/refusals.js';
 import { SILENT_CLOSE_DELAY_MS } from './login-delay.js';
 
@@ -109,6 +111,11 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
   private publisher = false;
   /** Socket reads paused by a resource alarm. */
   private blockedByAlarm = false;
+  /** Bytes read from the socket (recv_oct). */
+  private recvOct = 0;
+  /** Epoch ms of the TCP accept (connected_at). */
+  private readonly connectedAt: number;
+  private mechanism = '';
   /** The user a verified TLS client certificate names (SASL EXTERNAL), else null. */
   private readonly certUser: string | null;
   /** The mechanisms offered in connection.start. */
@@ -126,6 +133,7 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
     this.outbound.onDrain = () => this.onDrain();
     this.reader = new FrameReader(this, PRE_TUNE_FRAME_MAX);
     this.lastReceived = broker.clock.now();
+    this.connectedAt = this.lastReceived;
     broker.stats.churn.connectionCreated++;
     this.name = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0} -> ${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     this.certUser = broker.config.authMechanisms.includes('EXTERNAL') ? verifiedPeerName(socket, broker.config.sslCertLoginFrom) : null;
@@ -159,6 +167,7 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
 
   private onData(chunk: Buffer): void {
     this.lastReceived = this.broker.clock.now();
+    this.recvOct += chunk.length;
     if (this.state === State.Closed) return;
     if (this.state === State.ProtocolHeader) {
       chunk = this.readProtocolHeader(chunk);
@@ -403,6 +412,7 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
 
   private onStartOk(m: M.ConnectionStartOk): void {
     this.clientProperties = m.clientProperties;
+    this.mechanism = m.mechanism;
     const caps = m.clientProperties['capabilities'];
     if (typeof caps === 'object' && caps !== null && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
       const t = caps as FieldTable;
@@ -627,6 +637,50 @@ export class Connection implements FrameHandler, ChannelHost, ClientConnection {
   /** The vhost of an open connection ('' before connection.open). */
   get vhostName(): string {
     return this.vhostRef?.name ?? '';
+  }
+
+  // ------------------------------------------------------------ for the operator plane
+
+  private facts(): ConnectionFacts {
+    const s = this.socket;
+    return {
+      name: this.name,
+      user: this.user,
+      vhost: this.vhostName,
+      state: this.state === State.Closing || this.state === State.Closed ? 'closing' : this.blockedByAlarm ? 'blocked' : 'running',
+      connectedAt: this.connectedAt,
+      clientProperties: this.clientProperties,
+      peerHost: s.remoteAddress ?? '?',
+      peerPort: s.remotePort ?? 0,
+      host: s.localAddress ?? '?',
+      port: s.localPort ?? 0,
+      ssl: (s as { encrypted?: unknown }).encrypted === true,
+      mechanism: this.mechanism,
+      heartbeat: this.heartbeat,
+      frameMax: this.frameMax,
+      channelMax: this.channelMax,
+      recvOct: this.recvOct,
+      sendOct: this.outbound.sentBytes,
+      consumerTimeout: this.broker.config.consumerTimeout,
+      channels: this.channels.values(),
+      channelCount: this.channels.size,
+    };
+  }
+
+  info(): ConnectionInfo {
+    return connectionInfo(this.facts());
+  }
+
+  channelInfos(): ChannelInfo[] {
+    return channelInfos(this.facts());
+  }
+
+  consumerInfos(): ConsumerInfo[] {
+    return consumerInfos(this.facts());
+  }
+
+  unacked(queue?: Queue): UnackedInfo[] {
+    return unackedInfos(this.facts(), queue);
   }
 
   forceClose(text: string): void {

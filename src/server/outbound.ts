@@ -27,6 +27,8 @@ export class Outbound {
   onDrain: (() => void) | null = null;
   private blocked = false;
   closed = false;
+  /** Bytes handed to the socket (send_oct). */
+  sentBytes = 0;
 
   constructor(socket: Transport, frameMax: number) {
     this.socket = socket;
@@ -147,10 +149,16 @@ export class Outbound {
     }
     let ok = true;
     if (n === 1) {
-      ok = this.socket.write(this.pending[0] as Buffer);
+      const b = this.pending[0] as Buffer;
+      this.sentBytes += b.length;
+      ok = this.socket.write(b);
     } else {
       this.socket.cork();
-      for (let i = 0; i < n; i++) ok = this.socket.write(this.pending[i] as Buffer);
+      for (let i = 0; i < n; i++) {
+        const b = this.pending[i] as Buffer;
+        this.sentBytes += b.length;
+        ok = this.socket.write(b);
+      }
       this.socket.uncork();
     }
     this.pending.length = 0;

@@ -12,6 +12,15 @@ export class Transaction {
   private publishes: HeldPublish[] = [];
   private acks: (() => void)[] = [];
 
+  /** Publishes and acks held until commit (messages_uncommitted, acks_uncommitted). */
+  get pendingPublishes(): number {
+    return this.publishes.length;
+  }
+
+  get pendingAcks(): number {
+    return this.acks.length;
+  }
+
   /** A publish that passed its immediate checks (errors surface at publish time, as in RabbitMQ). */
   addPublish(message: Message, mandatory: boolean): void {
     this.publishes.push({ message, mandatory });

@@ -1,4 +1,4 @@
-// Imports go one way: cli → server → broker → store, server → protocol, metrics → broker, broker → protocol
+// Imports go one way: cli → server → broker → store, server → protocol, metrics → broker, management → broker, broker → protocol
 // (its errors, field tables and property codec); protocol/ and store/ import only util/.
 // No import cycles between src/ files, type-only imports included: a cycle of types still ties the
 // modules together (neither can be read, tested or moved without the other), and one `import type`
@@ -27,7 +27,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   metrics: ['metrics', 'broker', 'util'],
   // High availability: the replicated log, leadership and the follower work on the store's files.
   ha: ['ha', 'store', 'util', 'log.ts'],
-  'index.ts': ['server', 'broker', 'metrics', 'ha', 'config', 'log.ts', 'util'],
+  // The management API reads and commands the broker; connections reach it through broker.clients.
+  management: ['management', 'broker', 'config', 'util', 'log.ts'],
+  'index.ts': ['server', 'broker', 'metrics', 'management', 'ha', 'config', 'log.ts', 'util'],
   cli: ['cli', 'config', 'index.ts', 'server', 'util'],
 };
 

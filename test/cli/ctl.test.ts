@@ -1,6 +1,7 @@
 // warren ctl against a running warren: rabbitmqctl's commands change the broker through the
 // management API, and their output is rabbitmqctl's for the same state (texts as 3.10.8 prints).
 
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as amqplib from 'amqplib';
 import { runCtl } from '../../src/cli/ctl/main.js';
@@ -11,8 +12,11 @@ const b = useBroker({ managementPort: 0 });
 async function ctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const url = `http://127.0.0.1:${String(b.running.managementPort)}`;
-  const code = await runCtl(['--url', url, ...args], { env: {}, cwd: '/nonexistent', stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  // The admin socket in the data dir, as warren ctl uses on the broker's host: an administrator
+  // with access to every vhost (over --url, the HTTP API's rules apply, e.g. a vhost's creator is
+  // granted permissions in it, as RabbitMQ's API does).
+  const socket = join(b.running.broker.config.dataDir, 'ctl.sock');
+  const code = await runCtl(['--socket', socket, ...args], { env: {}, cwd: '/nonexistent', stdout: (t) => (out += t), stderr: (t) => (err += t) });
   return { code, out, err };
 }
 

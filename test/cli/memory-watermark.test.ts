@@ -23,7 +23,7 @@ afterEach(() => {
 function serve(args: string[], env: Record<string, string>, until: RegExp): Promise<{ out: string; code: number | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'warren-cli-'));
   dirs.push(dir);
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dir, ...args], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--no-management-port', '--data-dir', dir, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -21,7 +21,7 @@ afterEach(() => {
 /** Starts the CLI on a free port and resolves with the port from its 'warren listening' log line. */
 function serve(args: string[], env: Record<string, string>): Promise<number> {
   dir = mkdtempSync(join(tmpdir(), 'warren-cli-'));
-  const c = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dir, ...args], {
+  const c = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--no-management-port', '--data-dir', dir, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -37,7 +37,8 @@ function confFile(text: string): string {
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WARREN_') && !k.startsWith('RABBITMQ_')) env[k] = v;
-  return { ...env, ...extra };
+  // `warren serve` opens the management API on 15672 by default; these runs do not need it.
+  return { ...env, WARREN_MANAGEMENT_PORT: 'off', ...extra };
 }
 
 type Outcome = { exited: true; code: number | null; stderr: string } | { exited: false; port: number; hosts: string[]; logs: Record<string, unknown>[] };
@@ -136,11 +137,11 @@ describe('warren serve --config', () => {
 
   it('applies the file named by WARREN_CONFIG_FILE, and warns about ignored RabbitMQ keys', async () => {
     const port = await freePort();
-    const f = confFile(`listeners.tcp.default = 127.0.0.1:${port}\ndefault_user = alice\ndefault_pass = wonder land\nmanagement.tcp.port = 15672\n`);
+    const f = confFile(`listeners.tcp.default = 127.0.0.1:${port}\ndefault_user = alice\ndefault_pass = wonder land\nmanagement.rates_mode = basic\n`);
     const out = await listening([], { WARREN_CONFIG_FILE: f });
     expect(out.port).toBe(port);
     expect(out.hosts).toEqual(['127.0.0.1']);
-    expect(out.logs).toContainEqual(expect.objectContaining({ msg: 'config key ignored', key: 'management.tcp.port', line: 4, file: f }));
+    expect(out.logs).toContainEqual(expect.objectContaining({ msg: 'config key ignored', key: 'management.rates_mode', line: 4, file: f }));
     expect(await canLogIn(port, 'alice', 'wonder%20land')).toBe(true);
     expect(await canLogIn(port, 'guest', 'guest')).toBe(false);
   });

@@ -153,12 +153,12 @@ describe('rabbitmq.conf keys', () => {
   it('accepts known RabbitMQ keys it does not implement, with one warning per key naming its line', () => {
     const loaded = parseConfigText(
       'rabbitmq.conf',
-      'management.tcp.port = 15672\nheartbeat = 10\ndefinitions.hashing.algorithm = SHA256\nmanagement.tcp.port = 15673\nlog.file.level = debug\nlog.console = false\n',
+      'management.rates_mode = basic\nheartbeat = 10\ndefinitions.hashing.algorithm = SHA256\nmanagement.rates_mode = none\nlog.file.level = debug\nlog.console = false\n',
       8 * GIB,
     );
     expect(loaded.config).toEqual({ heartbeat: 10 });
     expect(loaded.warnings).toEqual([
-      { key: 'management.tcp.port', line: 1, hint: 'not implemented by warren' },
+      { key: 'management.rates_mode', line: 1, hint: 'not implemented by warren' },
       { key: 'definitions.hashing.algorithm', line: 3, hint: 'not implemented; boot definitions use load_definitions or definitions.local.path' },
       { key: 'log.file.level', line: 5, hint: 'warren logs to standard output only; its level is log.console.level' },
       { key: 'log.console', line: 6, hint: 'warren always logs to standard output; set log.console.level = none to silence it' },

@@ -124,12 +124,12 @@ describe('a config file takes effect', () => {
         done();
       },
     });
-    await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nmanagement.tcp.port = 15672\nmanagement.tcp.port = 15673\n', {
+    await brokerWithConf('listeners.tcp.default = 127.0.0.1:0\nmanagement.rates_mode = basic\nmanagement.rates_mode = none\n', {
       logger: pino({ level: 'warn' }, sink),
     });
     const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'config key ignored');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ key: 'management.tcp.port', line: 2, hint: 'not implemented by warren' });
+    expect(warnings[0]).toMatchObject({ key: 'management.rates_mode', line: 2, hint: 'not implemented by warren' });
     expect(String(warnings[0]?.['file'])).toMatch(/rabbitmq\.conf$/);
   });
 });

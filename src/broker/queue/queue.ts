@@ -150,6 +150,8 @@ export class Queue {
   /** Keys of messages now in the queue (ready or unacked), for x-message-deduplication. */
   private readonly dedupKeys: Map<string, number> | null;
   deleted = false;
+  /** Delivery to consumers stopped by an operator (basic.get still works); in memory only, not durable. */
+  paused = false;
   /** Bytes of ready message bodies, in memory and paged out (x-max-length-bytes and stats). */
   readyBytes = 0;
   /** Ready messages paged out to disk, behind those in memory; null when this queue never pages. */
@@ -666,6 +668,50 @@ export class Queue {
     return n;
   }
 
+  /**
+   * Up to `count` ready messages in delivery order, without taking them (no delivery counted, no
+   * redelivered mark). Only messages held in memory are seen (the first pageAfterMessages of a deep
+   * queue): those paged out to disk have no entry to show until they are read back.
+   */
+  peek(count: number): QueueEntry[] {
+    this.finishLimits();
+    this.dropExpired();
+    this.placeAll();
+    const now = this.host.now();
+    const out: QueueEntry[] = [];
+    if (count <= 0) return out;
+    for (const e of this.ready) {
+      if (e.expiresAt < now) continue;
+      out.push(e);
+      if (out.length >= count) break;
+    }
+    return out;
+  }
+
+  /**
+   * Entries taken with take() go back to their places untouched (not marked redelivered, no return
+   * counted): an operation that took them did not deliver them (a move that could not finish).
+   */
+  putBack(entries: QueueEntry[]): void {
+    if (entries.length === 0 || this.deleted) return;
+    for (const e of entries) this.readyBytes += e.message.bodySize;
+    this.ready.requeue(entries.slice());
+    if (this.ready.needsMerge()) this.scheduleMerge();
+    this.dispatch();
+    this.armExpiry();
+  }
+
+  /** Stop delivering to consumers until resume(); what is in flight stays in flight. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.dispatch();
+  }
+
   addConsumer(c: Consumer): void {
     this.ring.add(c);
     this.hadConsumer = true;
@@ -697,13 +743,18 @@ export class Queue {
     this.ring.credit(c);
   }
 
+  /** The consumer a single-active-consumer queue delivers to; undefined for other queues. */
+  get activeConsumer(): Consumer | undefined {
+    return this.policy.singleActiveConsumer ? this.ring.oldestConsumer() : undefined;
+  }
+
   hasExclusiveConsumer(): boolean {
     return this.ring.hasExclusive();
   }
 
   /** Deliver to consumers with capacity, round robin, until out of messages, capacity or budget. */
   dispatch(): void {
-    if (this.dispatching || this.deleted) return;
+    if (this.dispatching || this.deleted || this.paused) return;
     this.dispatching = true;
     try {
       // Callers dispatch when capacity may have come back: consumers parked by their channel get another look.
