@@ -57,7 +57,8 @@ async function spawnWarren({ root, sync, nodeArgs, logFile, extraArgs = [], mana
   // Free ports of their own, so a RabbitMQ on 15672/15692 never collides with the warren under test.
   const managementPort = management ? await freePort() : 0;
   const metricsPort = metrics ? await freePort() : 0;
-  if (management) extraArgs = [...extraArgs, '--management-port', String(managementPort)];
+  // `warren serve` opens 15672 by default, which a RabbitMQ beside it may hold.
+  extraArgs = management ? [...extraArgs, '--management-port', String(managementPort)] : [...extraArgs, '--no-management-port'];
   if (metrics) extraArgs = [...extraArgs, '--metrics-port', String(metricsPort)];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
   const log = fs.openSync(logFile, 'a');
