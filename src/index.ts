@@ -126,7 +126,13 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     const adminSocket = join(config.dataDir, 'ctl.sock');
     let managementPort: number | null = null;
     if (config.managementPort !== null) {
-      const m = await startManagement(broker, { host: mgmtHost, port: config.managementPort, listeners, productVersion: VERSION, log: mgmtLog, adminSocket });
+      const m = await startManagement(broker, { host: mgmtHost, port: config.managementPort, listeners, productVersion: VERSION, log: mgmtLog, adminSocket }).catch((err: unknown) => {
+        // Often a RabbitMQ on the same host holds 15672: say which listener and how to move it.
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new Error(`management API: ${mgmtHost}:${String(config.managementPort)} is in use; choose another with --management-port (management.tcp.port) or turn it off with --no-management-port`);
+        }
+        throw err;
+      });
       management.push(m);
       managementPort = m.port;
     }
