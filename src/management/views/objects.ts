@@ -13,7 +13,8 @@ import { EXCHANGE_STAT_KEYS, QUEUE_STAT_KEYS, messageStatsJson } from '../../bro
 import type { VHost } from '../../broker/vhost.js';
 import type { Json } from '../lists.js';
 import { nodeName } from './identity.js';
-import { rate } from './stats.js';
+import { lengthsJson } from './stats.js';
+import type { BindingDefinition } from '../../broker/definitions/document.js';
 
 type FieldTable = Exchange['args'];
 
@@ -66,12 +67,7 @@ export function queueJson(vhost: VHost, q: Queue, sw: StatsSwitches = { disableS
     message_bytes: q.readyBytes,
     message_bytes_ready: q.readyBytes,
     message_bytes_paged_out: 0,
-    messages: ready + unacked,
-    messages_details: rate(0),
-    messages_ready: ready,
-    messages_ready_details: rate(0),
-    messages_unacknowledged: unacked,
-    messages_unacknowledged_details: rate(0),
+    ...lengthsJson(ready, unacked),
     messages_paged_out: q.pagedCount,
     message_stats: messageStatsJson(q.stats, { keys: QUEUE_STAT_KEYS }),
   });
@@ -109,14 +105,8 @@ export function exchangeJson(vhost: VHost, e: Exchange, sw: StatsSwitches = { di
 
 // ------------------------------------------------------------ bindings
 
-export interface BindingRow {
-  vhost: string;
-  source: string;
-  destination: string;
-  destinationType: 'queue' | 'exchange';
-  routingKey: string;
-  args: FieldTable;
-}
+/** A binding as the API lists it: the same fields as a definitions file's binding. */
+export type BindingRow = BindingDefinition;
 
 /**
  * RabbitMQ's properties_key: `~` for an empty key without arguments, else the key percent-encoded

@@ -5,7 +5,7 @@ import { isMonitor, visibleVhosts } from '../auth.js';
 import type { ManagementContext } from '../context.js';
 import type { Json } from '../lists.js';
 import { EXCHANGE_TYPES, nodeName, PRODUCT_NAME, RABBITMQ_API_VERSION } from './identity.js';
-import { churnRates, messageStatsOver, rate } from './stats.js';
+import { churnRates, lengthsJson, messageStatsOver } from './stats.js';
 
 /** RabbitMQ's sample retention (seconds of history per rates mode); warren keeps rates only. */
 const SAMPLE_RETENTION = { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] };
@@ -49,14 +49,7 @@ export function overviewOf(ctx: ManagementContext, user: User): Json {
     enable_queue_totals: false,
     message_stats: messageStatsOver(broker, isMonitor(user) ? 'all' : vhosts),
     churn_rates: churnRates(broker),
-    queue_totals: {
-      messages: ready + unacked,
-      messages_details: rate(0),
-      messages_ready: ready,
-      messages_ready_details: rate(0),
-      messages_unacknowledged: unacked,
-      messages_unacknowledged_details: rate(0),
-    },
+    queue_totals: lengthsJson(ready, unacked),
     object_totals: { channels: channelsIn(broker, inVhosts), connections: connections.length, consumers, exchanges, queues },
     statistics_db_event_queue: 0,
     node,

@@ -8,9 +8,25 @@ const OVERVIEW_KEYS: readonly MessageStatKey[] = ALL_STAT_KEYS.filter((k) => k !
 
 export const rate = (r: number): { rate: number } => ({ rate: r });
 
+/**
+ * Message counts in RabbitMQ's shape. Their `_details.rate` is 0: warren samples the message
+ * counters (message_stats), not the queue lengths.
+ */
+export function lengthsJson(ready: number, unacked: number): Record<string, number | { rate: number }> {
+  return {
+    messages: ready + unacked,
+    messages_details: rate(0),
+    messages_ready: ready,
+    messages_ready_details: rate(0),
+    messages_unacknowledged: unacked,
+    messages_unacknowledged_details: rate(0),
+  };
+}
+
 /** message_stats over the vhosts a user sees: the broker's totals for monitors, else the sum of theirs. */
 export function messageStatsOver(broker: Broker, vhosts: readonly string[] | 'all'): MessageStatsJson {
-  if (vhosts === 'all') return messageStatsJson(broker.stats.messages, { keys: OVERVIEW_KEYS });
+  // messageTotals(): the broker's own counters are refreshed only by the 5 s sampler.
+  if (vhosts === 'all') return messageStatsJson(broker.messageTotals(), { keys: OVERVIEW_KEYS });
   const sum = new MessageCounters();
   for (const name of vhosts) {
     const v = broker.vhosts.get(name);

@@ -3,7 +3,7 @@
 import type { Broker } from '../../broker/broker.js';
 import { messageStatsJson, VHOST_STAT_KEYS } from '../../broker/stats/index.js';
 import type { Json } from '../lists.js';
-import { rate } from './stats.js';
+import { lengthsJson } from './stats.js';
 
 export function vhostTotals(broker: Broker, name: string): Json {
   const v = broker.vhosts.get(name);
@@ -16,11 +16,6 @@ export function vhostTotals(broker: Broker, name: string): Json {
   }
   return {
     message_stats: messageStatsJson(v.stats, { keys: VHOST_STAT_KEYS }),
-    messages: ready + unacked,
-    messages_details: rate(0),
-    messages_ready: ready,
-    messages_ready_details: rate(0),
-    messages_unacknowledged: unacked,
-    messages_unacknowledged_details: rate(0),
+    ...lengthsJson(ready, unacked),
   };
 }
