@@ -62,7 +62,7 @@ export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
 /**
  * Why unacked messages come back: `client` for basic.nack / basic.reject with requeue and
  * basic.recover, `released` when their channel or connection closed. Classic queues treat both
- * alike; quorum queues do not (see Queue.requeue).
+ * alike; quorum queues do not (see requeue() in queue-requeue.ts).
  */
 export type RequeueCause = 'client' | 'released';
 
@@ -74,7 +74,7 @@ const FIRST_RETURN_SEQ = Number.MIN_SAFE_INTEGER;
 
 
 /**
- * Returned entries not yet placed in the ready list, in seq order (see Queue.requeue). For `back`
+ * Returned entries not yet placed in the ready list, in seq order (see requeue() in queue-requeue.ts). For `back`
  * and `front` placement their seqs were reserved when they came back: entries[i] gets base + i.
  */
 export interface PendingRequeue {
