@@ -7,7 +7,7 @@ export class QueueEntry {
   readonly message: Message;
   /**
    * Position in this queue's delivery order: a requeued entry goes back to its place by it. A
-   * quorum queue gives a returned entry a new one (see Queue.requeue); it is only changed while
+   * quorum queue gives a returned entry a new one (see requeue() in queue-requeue.ts); it is only changed while
    * the entry is out of the ready list.
    */
   seq: number;

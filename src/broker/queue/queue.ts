@@ -1,298 +1,23 @@
-// A queue: ready messages in order, its consumers, the dispatch loop that feeds them,
-// and the x-argument behaviours that act on its contents (TTL, limits, delivery limit).
+// A queue: ready messages in order, its consumers, the dispatch loop that feeds them, and
+// publish, get, ack and recovery. The x-argument behaviours that act on its contents live in the
+// classes it builds on: queue-state.ts, queue-requeue.ts, queue-limits.ts, queue-expiry.ts.
 
-import type { FieldTable } from '../../protocol/field-table.js';
 // The queue sees its consumers as QueueConsumer (queue-consumer.ts), not as the Consumer class,
 // which holds its queue: so consumer.ts and this file do not import each other.
 import type { QueueConsumer as Consumer } from './queue-consumer.js';
 import type { Message } from '../message.js';
-import type { QueuePolicy } from './arguments.js';
-import type { DeadLetterReason } from './dead-letter.js';
 import { QueueEntry } from './queue-entry.js';
-import { ReadyList } from './ready-list.js';
-import { ConsumerRing } from './consumer-ring.js';
-import { DEDUP_HEADER, dedupKeyOf } from '../dedup-cache.js';
 import { PAGED_REDELIVERED, PAGED_SPILL, PagedTail } from './paged-tail.js';
-import type { Clock, Timer } from '../../util/clock.js';
-import { MessageCounters } from '../stats/message-counters.js';
+import { QueueExpiry } from './queue-expiry.js';
+import { RESTORE_IN_MEMORY, dedupKey, type EnqueueResult } from './queue-state.js';
 
 export { QueueEntry };
-
-export interface QueueOptions {
-  durable: boolean;
-  exclusive: boolean;
-  autoDelete: boolean;
-  args: FieldTable;
-  policy: QueuePolicy;
-  /** The connection that owns an exclusive queue. */
-  owner: object | null;
-}
-
-/** What the vhost does for a queue (time, persistence, dead-lettering, deletion). */
-export interface QueueHost {
-  now(): number;
-  /** Timers for TTL and x-expires. */
-  readonly clock: Clock;
-  onQueueUnused(queue: Queue): void;
-  onEntryRemoved(queue: Queue, entry: QueueEntry): void;
-  deadLetter(queue: Queue, entry: QueueEntry, reason: DeadLetterReason): void;
-  /** Persist a message entering a durable queue if it is persistent; returns its store position or -1. */
-  persist(queue: Queue, message: Message, now: number): number;
-  /** Delivering an entry threw (a broker fault): log and count it; the queue then dead-letters it. */
-  deliveryFailed(queue: Queue, entry: QueueEntry, err: unknown): void;
-  /** A persisted entry is being delivered (so it comes back redelivered after a restart). */
-  onDelivered(queue: Queue, entry: QueueEntry): void;
-  /** The vhost's message totals, counted beside the queue's own (the broker's are their sum). */
-  readonly stats: MessageCounters;
-  /** Whether deep queues can page messages out to disk. */
-  readonly canPage: boolean;
-  /** Ready messages a queue keeps in memory before paging the rest out (Config.pageAfterMessages). */
-  readonly pageAfterMessages: number;
-  /** Write a transient message to the spill store; returns its position or -1. */
-  spill(queue: Queue, message: Message, now: number): number;
-  /** Read a paged-out message back into memory (a spilled one leaves the spill store); null if its record is damaged (dropped). */
-  loadPaged(queue: Queue, seq: number, spilled: boolean): Message | null;
-  /** A paged-out message is gone for good (purge, delete, expiry). */
-  dropPaged(queue: Queue, seq: number, spilled: boolean): void;
-  /** Deliveries the message store recorded for a paged-out stored message (0 if unknown). */
-  pagedDeliveries(queue: Queue, seq: number): number;
-}
-
-export type EnqueueResult = 'enqueued' | 'rejected' | 'duplicate';
-
-/**
- * Why unacked messages come back: `client` for basic.nack / basic.reject with requeue and
- * basic.recover, `released` when their channel or connection closed. Classic queues treat both
- * alike; quorum queues do not (see Queue.requeue).
- */
-export type RequeueCause = 'client' | 'released';
-
-/**
- * Seqs of a quorum queue's returned entries start here: below every arrival seq (those start at 1),
- * so they are read before every other message, in the order returned. 2^53 returns before any overlap.
- */
-const FIRST_RETURN_SEQ = Number.MIN_SAFE_INTEGER;
-
-/**
- * Returned entries not yet placed in the ready list, in seq order (see Queue.requeue). For `back`
- * and `front` placement their seqs were reserved when they came back: entries[i] gets base + i.
- */
-interface PendingRequeue {
-  entries: QueueEntry[];
-  /** Next entry to place. */
-  next: number;
-  placement: 'place' | 'back' | 'front';
-  base: number;
-  /** Goes behind messages paged out when it came back (pageBack), so it is placed at once. */
-  toTail: boolean;
-}
+export type { QueueOptions, QueueHost, EnqueueResult, RequeueCause } from './queue-state.js';
 
 /** Deliveries per dispatch pass before yielding to the event loop. */
 const DISPATCH_BUDGET = 512;
-/** Requeued entries merged per turn of the event loop (about a millisecond of work). */
-const MERGE_SLICE = 4096;
-/** Returned entries placed (or dead-lettered, or settled) per turn of the event loop: a few ms of work. */
-const REQUEUE_SLICE = 4096;
-/** Heads dropped by drop-head overflow per turn after a requeue. */
-const DROP_SLICE = 4096;
-/** Most paged messages loaded back into memory by one refill. */
-const REFILL_BATCH = 4096;
-/**
- * Recovered messages a pageable queue builds in memory before leaving the rest on disk: enough for
- * the first deliveries; refill() brings more in as they go (building every entry of a deep backlog
- * at start cost more than reading it).
- */
-const RESTORE_IN_MEMORY = REFILL_BATCH;
-/** A queue pages out once this many bytes of ready bodies are in memory (or pageAfterMessages messages). */
-const PAGE_AFTER_BYTES = 128 * 1024 * 1024;
 
-export class Queue {
-  /** Routing marks (see RouteCollector). */
-  routePass = 0;
-  routeStep = 0;
-  readonly name: string;
-  readonly durable: boolean;
-  readonly exclusive: boolean;
-  readonly autoDelete: boolean;
-  readonly args: FieldTable;
-  /** Settings from the x-arguments alone. */
-  readonly declared: QueuePolicy;
-  /** The policy and operator policy that apply (by name), or null. */
-  policyName: string | null = null;
-  operatorPolicyName: string | null = null;
-  /** Their definitions merged (RabbitMQ's effective_policy_definition). */
-  private policyDefinition: Readonly<Record<string, unknown>> = {};
-  /** Effective settings: the arguments merged with the policies (see effective-arguments.ts). */
-  private effective: QueuePolicy;
-  readonly owner: object | null;
-  readonly ready: ReadyList;
-  /** Consumers by priority level, round robin within a level (see ConsumerRing). */
-  private readonly ring = new ConsumerRing();
-  private readonly host: QueueHost;
-  private nextSeq = 1;
-  /** Next seq for a quorum queue's returned entry (see FIRST_RETURN_SEQ). */
-  private nextReturnSeq = FIRST_RETURN_SEQ;
-  private mergeScheduled = false;
-  /** Requeued entries still to place, a slice per turn; their next seqs are checked before every read. */
-  private readonly backlog: PendingRequeue[] = [];
-  /** Entries in the backlog that will enter the queue (those over the delivery limit will not). */
-  private backlogLive = 0;
-  private backlogScheduled = false;
-  /** Drop-head overflow left to finish after a requeue (readers finish it first). */
-  private limitsPending = false;
-  private limitsScheduled = false;
-  private hadConsumer = false;
-  private dispatchScheduled = false;
-  private dispatching = false;
-  private expiryTimer: Timer | null = null;
-  private expiryAt = Infinity;
-  private idleTimer: Timer | null = null;
-  /** Keys of messages now in the queue (ready or unacked), for x-message-deduplication. */
-  private readonly dedupKeys: Map<string, number> | null;
-  deleted = false;
-  /** Delivery to consumers stopped by an operator (basic.get still works); in memory only, not durable. */
-  paused = false;
-  /** Bytes of ready message bodies, in memory and paged out (x-max-length-bytes and stats). */
-  readyBytes = 0;
-  /** Ready messages paged out to disk, behind those in memory; null when this queue never pages. */
-  private readonly tail: PagedTail | null;
-  /** Message counters (publish = enqueued here, deliver, get, ack, ...; see broker/stats). */
-  readonly stats = new MessageCounters();
-  /** Deliveries (consume or get) waiting for their ack. */
-  unacked = 0;
-  /** Messages dead-lettered into this queue: a queue that has taken some is a dead-letter queue. */
-  deadLettersIn = 0;
-
-  constructor(name: string, opts: QueueOptions, host: QueueHost) {
-    this.name = name;
-    this.durable = opts.durable;
-    this.exclusive = opts.exclusive;
-    this.autoDelete = opts.autoDelete;
-    this.args = opts.args;
-    this.declared = opts.policy;
-    this.effective = opts.policy;
-    this.owner = opts.owner;
-    this.host = host;
-    this.ready = new ReadyList(opts.policy.maxPriority);
-    this.dedupKeys = opts.policy.deduplication ? new Map() : null;
-    // Priority and dedup queues need every message's header at hand, so they stay in memory.
-    this.tail = host.canPage && opts.policy.maxPriority === undefined && !opts.policy.deduplication ? new PagedTail() : null;
-    this.touch();
-  }
-
-  /** The effective settings every behaviour reads (arguments merged with policies). */
-  get policy(): QueuePolicy {
-    return this.effective;
-  }
-
-  /** The merged definition of the policies that apply (RabbitMQ's effective_policy_definition). */
-  effectivePolicyDefinition(): Record<string, unknown> {
-    return { ...this.policyDefinition };
-  }
-
-  /**
-   * New policies apply (or none do any more). Settings read when they act (dead-lettering,
-   * delivery limit, consumer timeout, TTL of new messages) need nothing more; a new x-expires
-   * restarts the idle countdown, and lower length limits drop or dead-letter at once under
-   * drop-head overflow (reject-publish only refuses new messages, as in RabbitMQ).
-   */
-  applyPolicies(policyName: string | null, operatorPolicyName: string | null, definition: Readonly<Record<string, unknown>>, effective: QueuePolicy): void {
-    const old = this.effective;
-    this.policyName = policyName;
-    this.operatorPolicyName = operatorPolicyName;
-    this.policyDefinition = definition;
-    this.effective = effective;
-    if (this.deleted) return;
-    if (old.expires !== effective.expires) this.touch();
-    if (old.maxLength !== effective.maxLength || old.maxLengthBytes !== effective.maxLengthBytes || old.overflow !== effective.overflow) {
-      if (!this.enforceLimits(DROP_SLICE)) this.scheduleLimits();
-    }
-  }
-
-  /** Ready messages, in memory and on disk. */
-  get depth(): number {
-    return this.ready.length + (this.tail?.length ?? 0) + this.backlogLive;
-  }
-
-  get messageCount(): number {
-    this.finishLimits();
-    this.dropExpired();
-    return this.depth;
-  }
-
-  /** Messages paged out to disk (for stats and tests). */
-  get pagedCount(): number {
-    return this.tail?.length ?? 0;
-  }
-
-  private shouldPage(): boolean {
-    const t = this.tail;
-    if (t === null) return false;
-    return t.length > 0 || this.ready.length >= this.host.pageAfterMessages || this.readyBytes - t.bytes >= PAGE_AFTER_BYTES;
-  }
-
-  /** Move the next paged-out messages back into memory when few are left there. */
-  private refill(): void {
-    const t = this.tail;
-    // Refill when a quarter is left in memory, a bounded batch at a time: loading half the limit at
-    // once stalled the event loop for ~170 ms and raised the draining peak by ~100 MiB at 10M.
-    const limit = this.host.pageAfterMessages;
-    if (t === null || t.length === 0 || this.ready.length >= limit / 4) return;
-    let budget = Math.max(1, Math.min(REFILL_BATCH, Math.floor(limit / 2)));
-    while (t.length > 0 && budget-- > 0) {
-      const seq = t.headSeq;
-      const flags = t.headFlags;
-      const expiresAt = t.headExpiresAt;
-      const size = t.headSize;
-      t.shift();
-      const spilled = (flags & PAGED_SPILL) !== 0;
-      const message = this.host.loadPaged(this, seq, spilled);
-      if (message === null) {
-        // Damaged on disk (checksum): counted by the store, never delivered.
-        this.readyBytes -= size;
-        continue;
-      }
-      const entry = new QueueEntry(message, this.nextSeq++, spilled ? -1 : seq, expiresAt);
-      if ((flags & PAGED_REDELIVERED) !== 0) {
-        entry.redelivered = true;
-        // The tail keeps a flag, not a count: a stored message's count is the store's (as restore() has it).
-        entry.returns = spilled || !this.tracksDeliveries ? 1 : Math.max(1, this.host.pagedDeliveries(this, seq));
-      }
-      this.ready.push(entry);
-    }
-  }
-
-  get consumerCount(): number {
-    return this.ring.size;
-  }
-
-  /** The consumers in arrival order (a copy: removing them while iterating is safe). */
-  get consumers(): Consumer[] {
-    return [...this.ring];
-  }
-
-  /** Whether deliveries carry x-delivery-count (quorum queues, or any queue with a delivery limit). */
-  get tracksDeliveries(): boolean {
-    return this.policy.type === 'quorum' || this.policy.deliveryLimit !== undefined;
-  }
-
-  /** TTL deadline for a message arriving now, from x-message-ttl and its expiration (the lower wins). */
-  expiryFor(messageTtl: number | undefined, arrivedAt: number): number {
-    const q = this.policy.messageTtl;
-    const ttl = q === undefined ? messageTtl : messageTtl === undefined ? q : Math.min(q, messageTtl);
-    return ttl === undefined ? Infinity : arrivedAt + ttl;
-  }
-
-  /** Whether a publish would be refused by x-overflow reject-publish(-dlx). */
-  private full(incomingBytes: number): boolean {
-    const p = this.policy;
-    // Pending requeued bodies are not in readyBytes yet: a byte limit needs them placed.
-    if (p.maxLengthBytes !== undefined) this.placeAll();
-    if (p.maxLength !== undefined && this.depth >= p.maxLength) return true;
-    if (p.maxLengthBytes !== undefined && this.readyBytes + incomingBytes > p.maxLengthBytes) return true;
-    return false;
-  }
-
+export class Queue extends QueueExpiry {
   enqueue(message: Message, messageTtl: number | undefined): EnqueueResult {
     if (this.dedupKeys !== null) {
       const key = dedupKey(message);
@@ -321,19 +46,6 @@ export class Queue {
     this.dropExpired();
     this.armExpiry();
     return 'enqueued';
-  }
-
-  /** Put a new message straight on disk behind the others; false if it cannot be (then it stays in memory). */
-  private pageOut(entry: QueueEntry, message: Message, now: number): boolean {
-    const t = this.tail as PagedTail;
-    if (entry.storeSeq >= 0) {
-      t.push(entry.storeSeq, entry.expiresAt, message.bodySize, 0);
-      return true;
-    }
-    const seq = this.host.spill(this, message, now);
-    if (seq < 0) return false;
-    t.push(seq, entry.expiresAt, message.bodySize, PAGED_SPILL);
-    return true;
   }
 
   /** A message recovered from the store after a restart, in its original order. */
@@ -368,32 +80,6 @@ export class Queue {
     return entry;
   }
 
-  /** Count a delivery at the queue and its vhost; one waiting for an ack counts as unacked. */
-  private countDelivery(entry: QueueEntry, noAck: boolean, get: boolean): void {
-    const q = this.stats;
-    const v = this.host.stats;
-    if (get) {
-      if (noAck) {
-        q.getNoAck++;
-        v.getNoAck++;
-      } else {
-        q.get++;
-        v.get++;
-      }
-    } else if (noAck) {
-      q.deliverNoAck++;
-      v.deliverNoAck++;
-    } else {
-      q.deliver++;
-      v.deliver++;
-    }
-    if (!noAck) this.unacked++;
-    if (entry.redelivered) {
-      q.redeliver++;
-      v.redeliver++;
-    }
-  }
-
   /** basic.ack of a delivery: counted, then gone for good. */
   ack(entry: QueueEntry): void {
     this.unacked--;
@@ -423,200 +109,8 @@ export class Queue {
     return true;
   }
 
-  /** Record a delivery of an entry (deliver or get). */
-  delivered(entry: QueueEntry): void {
-    entry.deliveryCount++;
-    if (entry.storeSeq >= 0) this.host.onDelivered(this, entry);
-  }
-
-  /**
-   * drop-head overflow: dead-letter the oldest until within x-max-length / x-max-length-bytes.
-   * After a requeue at most `budget` go per turn (the rest are scheduled); false if some are left.
-   */
-  private enforceLimits(budget = Infinity): boolean {
-    const p = this.policy;
-    if (p.overflow !== 'drop-head' || (p.maxLength === undefined && p.maxLengthBytes === undefined)) return true;
-    if (p.maxLengthBytes !== undefined) this.placeAll(); // see full()
-    while (
-      (p.maxLength !== undefined && this.depth > p.maxLength) ||
-      (p.maxLengthBytes !== undefined && this.readyBytes > p.maxLengthBytes && this.depth > 0)
-    ) {
-      if (budget-- <= 0) return false;
-      const head = this.take(false);
-      if (head === undefined) return true;
-      this.remove(head, 'maxlen');
-    }
-    return true;
-  }
-
-  /** Finish drop-head overflow left over from a requeue, before anything reads the queue. */
-  private finishLimits(): void {
-    if (!this.limitsPending) return;
-    this.limitsPending = false;
-    this.enforceLimits();
-  }
-
-  private scheduleLimits(): void {
-    this.limitsPending = true;
-    if (this.limitsScheduled) return;
-    this.limitsScheduled = true;
-    setImmediate(() => {
-      this.limitsScheduled = false;
-      if (!this.limitsPending || this.deleted) return;
-      if (this.enforceLimits(DROP_SLICE)) this.limitsPending = false;
-      else this.scheduleLimits();
-    });
-  }
-
-  /**
-   * Put unacked entries back, marked redelivered; past the delivery limit they are dead-lettered.
-   * Where they go (RabbitMQ 3.10, checked live):
-   * - classic queues: each back at its original place, whatever the cause;
-   * - quorum queues without an x-delivery-limit argument, `client` cause: at the back of the
-   *   queue, behind everything already there, in the order given (rabbit_fifo re-enqueues them);
-   * - quorum queues otherwise (a closed channel or connection, or any requeue under a delivery
-   *   limit): ahead of all other messages, behind those returned before them, in the order given
-   *   (rabbit_fifo's returns queue).
-   * Entries come in delivery order from the channel. Here they only get their seqs (one pass that
-   * reads each entry: order, and how many are over the limit, so the count stays exact); they are
-   * then placed a slice per turn (placeSlice), and every read first places those that come before
-   * the ready head (catchUp). Merging the sorted runs this leaves in the ready list is
-   * scheduleMerge's job, also a bounded slice per turn.
-   */
-  requeue(entries: QueueEntry[], cause: RequeueCause): void {
-    if (entries.length === 0) return;
-    this.unacked -= entries.length;
-    const limit = this.policy.deliveryLimit;
-    // The default limit (a RabbitMQ 4 behaviour kept deliberately) does not change placement: 3.10 has none.
-    const limitSet = limit !== undefined && this.policy.deliveryLimitDefaulted !== true;
-    const placement = this.policy.type !== 'quorum' ? 'place' : cause === 'client' && !limitSet ? 'back' : 'front';
-    let live = entries.length;
-    let sorted = true;
-    if (!this.deleted && (placement === 'place' || limit !== undefined)) {
-      let lastSeq = -Infinity;
-      for (const e of entries) {
-        if (limit !== undefined && e.returns >= limit) live--;
-        if (e.seq < lastSeq) sorted = false;
-        lastSeq = e.seq;
-      }
-    }
-    let base = 0;
-    if (placement === 'back') {
-      base = this.nextSeq;
-      this.nextSeq += entries.length;
-    } else if (placement === 'front') {
-      base = this.nextReturnSeq;
-      this.nextReturnSeq += entries.length;
-    }
-    const list = placement === 'place' && !sorted ? entries.slice().sort((x, y) => x.seq - y.seq) : entries;
-    // Behind paged-out messages (pageBack) order is by arrival in the tail: those are placed at once.
-    const toTail = placement === 'back' && this.tail !== null && this.tail.length > 0;
-    const p: PendingRequeue = { entries: list, next: 0, placement, base, toTail };
-    this.backlog.push(p);
-    this.backlogLive += this.deleted ? 0 : live;
-    this.placeSlice(p, toTail ? Infinity : REQUEUE_SLICE);
-    if (this.backlog.length > 0) this.scheduleBacklog();
-    if (this.deleted) return;
-    if (this.ready.needsMerge()) this.scheduleMerge();
-    this.dispatch();
-    // RabbitMQ re-applies the length limit to requeued messages.
-    if (!this.enforceLimits(DROP_SLICE)) this.scheduleLimits();
-    this.armExpiry();
-  }
-
-  /** Place up to `budget` entries of a pending requeue (settle them if the queue is gone). */
-  private placeSlice(p: PendingRequeue, budget: number): void {
-    const limit = this.policy.deliveryLimit;
-    const end = Math.min(p.entries.length, p.next + budget);
-    const out: QueueEntry[] = [];
-    for (let i = p.next; i < end; i++) {
-      const e = p.entries[i] as QueueEntry;
-      if (this.deleted) {
-        this.settle(e);
-        continue;
-      }
-      e.returns++;
-      if (limit !== undefined && e.returns > limit) {
-        this.remove(e, 'delivery_limit');
-        continue;
-      }
-      this.backlogLive--;
-      e.redelivered = true;
-      this.readyBytes += e.message.bodySize;
-      if (p.placement !== 'place') e.seq = p.base + i;
-      if (p.toTail && this.pageBack(e)) continue;
-      out.push(e);
-    }
-    p.next = end;
-    if (end === p.entries.length) this.backlog.splice(this.backlog.indexOf(p), 1);
-    if (out.length > 0) {
-      this.ready.requeue(out, true);
-      if (this.ready.needsMerge()) this.scheduleMerge();
-    }
-  }
-
-  /** The seq of the next entry a pending requeue will place. */
-  private static nextSeqOf(p: PendingRequeue): number {
-    return p.placement === 'place' ? (p.entries[p.next] as QueueEntry).seq : p.base + p.next;
-  }
-
-  /** Before a read: place every pending entry that comes before the ready head, so reads see queue order. */
-  private catchUp(): void {
-    // Entries over the delivery limit are not in the queue: dead-lettering them can wait its turn.
-    while (this.backlog.length > 0 && this.backlogLive > 0) {
-      // Priority queues place everything before a read: levels are not compared here.
-      if (this.policy.maxPriority !== undefined) {
-        this.placeSlice(this.backlog[0] as PendingRequeue, Infinity);
-        continue;
-      }
-      // An empty ready list means everything pending comes first (a paged tail is always behind it).
-      const head = this.ready.peek()?.seq ?? Infinity;
-      let first: PendingRequeue | null = null;
-      for (const p of this.backlog) if (first === null || Queue.nextSeqOf(p) < Queue.nextSeqOf(first)) first = p;
-      if (first === null || Queue.nextSeqOf(first) > head) return;
-      this.placeSlice(first, REQUEUE_SLICE);
-    }
-  }
-
-  /** Place everything pending now (purge, and a queue being deleted). */
-  private placeAll(): void {
-    while (this.backlog.length > 0) this.placeSlice(this.backlog[0] as PendingRequeue, Infinity);
-  }
-
-  private scheduleBacklog(): void {
-    if (this.backlogScheduled) return;
-    this.backlogScheduled = true;
-    setImmediate(() => {
-      this.backlogScheduled = false;
-      const p = this.backlog[0];
-      if (p === undefined) return;
-      this.placeSlice(p, REQUEUE_SLICE);
-      if (this.backlog.length > 0) this.scheduleBacklog();
-      if (this.deleted) return;
-      this.dispatch();
-      this.armExpiry();
-    });
-  }
-
-  /**
-   * A quorum entry requeued to the back while deeper messages are paged out goes behind them, on
-   * disk. Its x-delivery-count reads 1 once loaded back (the tail keeps a redelivered flag, not the
-   * count). False if it cannot be paged (then it stays in memory, ahead of the paged messages).
-   */
-  private pageBack(e: QueueEntry): boolean {
-    const t = this.tail as PagedTail;
-    if (e.storeSeq >= 0) {
-      t.push(e.storeSeq, e.expiresAt, e.message.bodySize, PAGED_REDELIVERED);
-      return true;
-    }
-    const seq = this.host.spill(this, e.message, this.host.now());
-    if (seq < 0) return false;
-    t.push(seq, e.expiresAt, e.message.bodySize, PAGED_SPILL | PAGED_REDELIVERED);
-    return true;
-  }
-
   /** basic.get (and internal removal): take the first live entry. */
-  take(dropDead = true): QueueEntry | undefined {
+  override take(dropDead = true): QueueEntry | undefined {
     if (dropDead) this.finishLimits();
     for (;;) {
       this.catchUp();
@@ -632,24 +126,6 @@ export class Queue {
       if (dropDead) this.armExpiry();
       return e;
     }
-  }
-
-  /** An entry is gone for good (acked, or taken with no-ack). */
-  settle(entry: QueueEntry): void {
-    this.forgetDedup(entry);
-    this.host.onEntryRemoved(this, entry);
-  }
-
-  /** Rejected without requeue, expired, overflowed or over its delivery limit: dead-letter or drop. */
-  remove(entry: QueueEntry, reason: DeadLetterReason): void {
-    this.forgetDedup(entry);
-    this.host.deadLetter(this, entry, reason);
-  }
-
-  private forgetDedup(entry: QueueEntry): void {
-    if (this.dedupKeys === null) return;
-    const key = dedupKey(entry.message);
-    if (key !== undefined) this.dedupKeys.delete(key);
   }
 
   purge(): number {
@@ -753,7 +229,7 @@ export class Queue {
   }
 
   /** Deliver to consumers with capacity, round robin, until out of messages, capacity or budget. */
-  dispatch(): void {
+  override dispatch(): void {
     if (this.dispatching || this.deleted || this.paused) return;
     this.dispatching = true;
     try {
@@ -812,66 +288,6 @@ export class Queue {
     return this.ring.next();
   }
 
-  /** Merge requeued runs in the ready list, a bounded slice per turn of the event loop. */
-  private scheduleMerge(): void {
-    if (this.mergeScheduled) return;
-    this.mergeScheduled = true;
-    setImmediate(() => {
-      this.mergeScheduled = false;
-      if (!this.deleted && this.ready.mergeStep(MERGE_SLICE)) this.scheduleMerge();
-    });
-  }
-
-  // ------------------------------------------------------------ expiry
-
-  /** Dead-letter expired messages at the head (RabbitMQ expires from the head only; deliveries check every message). */
-  dropExpired(): void {
-    const now = this.host.now();
-    for (;;) {
-      this.catchUp();
-      this.refill();
-      const head = this.ready.peek();
-      if (head === undefined || head.expiresAt > now) return;
-      this.ready.shift();
-      this.readyBytes -= head.message.bodySize;
-      this.remove(head, 'expired');
-    }
-  }
-
-  /** Keep one timer for the head's deadline so expired messages leave without any traffic. */
-  private armExpiry(): void {
-    const head = this.ready.peek();
-    const at = head === undefined ? Infinity : head.expiresAt;
-    if (at === this.expiryAt) return;
-    this.expiryTimer?.cancel();
-    this.expiryTimer = null;
-    this.expiryAt = at;
-    if (at === Infinity || this.deleted) return;
-    // The clock chunks delays beyond Node's 2^31-1 ms timer limit; messages may live up to 10 years.
-    const delay = Math.max(0, at - this.host.now()) + 1;
-    this.expiryTimer = this.host.clock.after(delay, () => {
-      this.expiryTimer = null;
-      this.expiryAt = Infinity;
-      this.dropExpired();
-      this.armExpiry();
-    });
-  }
-
-  /** x-expires: restart the idle countdown (declare, get, consume, cancel). */
-  touch(): void {
-    const expires = this.policy.expires;
-    if (this.deleted) return;
-    this.idleTimer?.cancel();
-    this.idleTimer = null;
-    // No expiry (any more: a policy that set one may have gone).
-    if (expires === undefined) return;
-    this.idleTimer = this.host.clock.after(expires, () => {
-      this.idleTimer = null;
-      if (this.consumers.length === 0) this.host.onQueueUnused(this);
-      else this.touch();
-    });
-  }
-
   /** Stop timers (the queue is being deleted). */
   dispose(): void {
     this.deleted = true;
@@ -883,8 +299,4 @@ export class Queue {
     this.expiryTimer = null;
     this.idleTimer = null;
   }
-}
-
-function dedupKey(message: Message): string | undefined {
-  return message.hasHeaders ? dedupKeyOf(message.properties.headers?.[DEDUP_HEADER]) : undefined;
 }
