@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { crc32 } from '../util/crc32.js';
 import type { DurableCallback } from './message-store.js';
 import { type Plausible, RECORD_HEADER_SIZE, scanFrames } from './record.js';
-import { fsyncDir } from './segment-log.js';
+import { fsyncDir } from './segment-io.js';
 
 export interface VhostDef {
   readonly name: string;

@@ -23,7 +23,8 @@ import {
 } from './record.js';
 import { QueueIndex } from './queue-index.js';
 import { recover } from './recovery.js';
-import { type ReplicationSink, type Segment, SegmentLog } from './segment-log.js';
+import type { ReplicationSink, Segment } from './segment.js';
+import { SegmentLog } from './segment-log.js';
 import type { Clock } from '../util/clock.js';
 
 export interface SegmentStoreOptions {

@@ -40,7 +40,8 @@ import {
   recordChecksumOk,
   validFrameAt,
 } from './record.js';
-import { type Segment, SegmentLog } from './segment-log.js';
+import type { Segment } from './segment.js';
+import { SegmentLog } from './segment-log.js';
 
 export interface SpillStoreOptions {
   /** Directory of the segment files; emptied by open(). */
