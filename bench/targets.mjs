@@ -48,22 +48,30 @@ async function waitForPort(port, isDead, what) {
 
 /** Spawns one warren process on a free port with a fresh data directory. */
 /** A larger young generation: queued messages mostly die young instead of being copied by every scavenge. */
-const WARREN_NODE_FLAGS = ['--max-semi-space-size=64'];
+export const WARREN_NODE_FLAGS = ['--max-semi-space-size=64'];
 
-async function spawnWarren({ root, sync, nodeArgs, logFile, extraArgs = [] }) {
+async function spawnWarren({ root, sync, nodeArgs, logFile, extraArgs = [], management = false, metrics = false }) {
   const main = path.join(root, 'dist/cli/main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: build warren first (npm run build)`);
   const port = await freePort();
+  // Free ports of their own, so a RabbitMQ on 15672/15692 never collides with the warren under test.
+  const managementPort = management ? await freePort() : 0;
+  const metricsPort = metrics ? await freePort() : 0;
+  // `warren serve` opens 15672 by default, which a RabbitMQ beside it may hold.
+  extraArgs = management ? [...extraArgs, '--management-port', String(managementPort)] : [...extraArgs, '--no-management-port'];
+  if (metrics) extraArgs = [...extraArgs, '--metrics-port', String(metricsPort)];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
   const log = fs.openSync(logFile, 'a');
   // The same V8 flags as `npm start` and the warren bin (see package.json / src/cli/main.ts).
   const args = [...WARREN_NODE_FLAGS, ...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', '--sync', sync, ...extraArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: root });
   fs.closeSync(log);
-  const proc = { child, port, dataDir, exited: false };
+  const proc = { child, port, managementPort, metricsPort, dataDir, exited: false };
   child.on('exit', () => (proc.exited = true));
   try {
     await waitForPort(port, () => proc.exited, 'warren');
+    if (management) await waitForPort(managementPort, () => proc.exited, 'warren management API');
+    if (metrics) await waitForPort(metricsPort, () => proc.exited, 'warren metrics listener');
   } catch (e) {
     await stopWarren(proc);
     throw e;
@@ -81,6 +89,11 @@ async function stopWarren(proc) {
   fs.rmSync(proc.dataDir, { recursive: true, force: true });
 }
 
+/**
+ * `config.management` / `config.metrics` give the process a management API / Prometheus
+ * listener on free ports; `config.afterStart(target)` runs after every start and restart (a
+ * fresh data directory has only guest on '/', so per-run users and vhosts are made again).
+ */
 export async function startWarren(config) {
   let proc = await spawnWarren(config);
   const target = {
@@ -93,17 +106,32 @@ export async function startWarren(config) {
       return proc.dataDir;
     },
     alive: () => !proc.exited,
+    /** guest on '/': the management API's credentials and the URL before any --user/--vhost. */
+    adminUrl: '',
+    get managementUrl() {
+      return proc.managementPort ? `http://127.0.0.1:${proc.managementPort}` : null;
+    },
+    get metricsUrl() {
+      return proc.metricsPort ? `http://127.0.0.1:${proc.metricsPort}` : null;
+    },
     /** A fresh process, for memory scenarios whose RSS baseline must not carry earlier garbage. */
     async restart() {
       await stopWarren(proc);
       proc = await spawnWarren(config);
-      target.url = `amqp://guest:guest@127.0.0.1:${proc.port}`;
+      target.url = target.adminUrl = `amqp://guest:guest@127.0.0.1:${proc.port}`;
       target.pid = proc.child.pid;
+      if (config.afterStart) await config.afterStart(target);
     },
     stop: () => stopWarren(proc),
   };
-  target.url = `amqp://guest:guest@127.0.0.1:${proc.port}`;
+  target.url = target.adminUrl = `amqp://guest:guest@127.0.0.1:${proc.port}`;
   target.pid = proc.child.pid;
+  try {
+    if (config.afterStart) await config.afterStart(target);
+  } catch (e) {
+    await stopWarren(proc);
+    throw e;
+  }
   return target;
 }
 
@@ -137,9 +165,14 @@ export async function startRabbit({ root }) {
   const port = Number(new URL(url).port || 5672);
   if (!(await portOpen(port))) throw new Error(`RabbitMQ is not listening on 127.0.0.1:${port}`);
   const pid = pidListeningOn(port);
+  const env = process.env;
   return {
     name: 'rabbitmq',
     url,
+    adminUrl: url,
+    /** The node's management API and Prometheus plugin (interop/rabbitmq.sh enables both). */
+    managementUrl: env.RABBITMQ_MANAGEMENT_URL || `http://127.0.0.1:${env.RABBITMQ_MANAGEMENT_PORT || 15672}`,
+    metricsUrl: env.RABBITMQ_PROMETHEUS_URL || `http://127.0.0.1:${env.RABBITMQ_PROMETHEUS_PORT || 15692}`,
     pid,
     describe: 'RabbitMQ',
     alive: () => pid === null || fs.existsSync(`/proc/${pid}`),

@@ -22,7 +22,7 @@ export async function startWarren({ root, logFile, sync, nodeArgs = [] }) {
   const metricsPort = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-soak-'));
   const log = fs.openSync(logFile, 'a');
-  const args = [...NODE_FLAGS, ...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), '--data-dir', dataDir, '--log-level', 'warn'];
+  const args = [...NODE_FLAGS, ...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), '--no-management-port', '--data-dir', dataDir, '--log-level', 'warn'];
   if (sync) args.push('--sync', sync);
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: root });
   fs.closeSync(log);

@@ -55,7 +55,7 @@ function launch(w: Warren, nats: string, ttlMs: number): void {
   const args = [
     path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve',
     '--host', '127.0.0.1', '--port', String(w.port), '--data-dir', w.dir, '--log-level', 'warn', '--sync', 'always',
-    '--ha-nats', nats, '--ha-group', GROUP, '--ha-ttl-ms', String(ttlMs), '--ha-role-port', String(w.rolePort), '--ha-node', w.name,
+    '--no-management-port', '--ha-nats', nats, '--ha-group', GROUP, '--ha-ttl-ms', String(ttlMs), '--ha-role-port', String(w.rolePort), '--ha-node', w.name,
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   w.proc = proc;

@@ -49,6 +49,9 @@ describe('queues', () => {
     const b = (lean.json as Record<string, unknown>[]).find((q) => q['name'] === 'o-list-b');
     expect(b).toMatchObject({ messages: 3, messages_ready: 3, messages_unacknowledged: 0 });
     expect(b).not.toHaveProperty('message_stats');
+    const detailed = await api.get('/api/queues/detailed');
+    expect(detailed.status).toBe(200);
+    expect((detailed.json as Record<string, unknown>[]).find((q) => q['name'] === 'o-list-b')).toMatchObject({ vhost: '/', messages: 3, type: 'classic', arguments: { 'x-max-length': 10 } });
     await conn.close();
   });
 

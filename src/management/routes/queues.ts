@@ -44,6 +44,9 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
   });
   ctx.route(app, list(undefined));
   ctx.route(app, list('vhost'));
+  // RabbitMQ 3.13+ trimmed /api/queues and moved the full objects here (rabbitmqadmin v2 and the
+  // kbudde exporter read it); warren's list items are already full, so it is the same list.
+  ctx.route(app, { ...list(undefined), url: '/api/queues/detailed' });
 
   ctx.route(app, {
     method: 'GET',

@@ -1,0 +1,258 @@
+// Confirm-persistent throughput side by side, and the HA failover time:
+//   - warren, one process (--sync always)
+//   - warren with HA: 3 nats-server nodes, a leader warren and a standby (--ha-nats)
+//   - RabbitMQ, classic durable queue, and RabbitMQ, quorum queue (x-queue-type quorum), same node
+// Load: one amqplib publisher (persistent, 256 confirms in flight) and one consumer acking
+// (prefetch 100), as in run.mjs's confirm-persistent. Failover: with the HA publisher confirming,
+// SIGKILL the leader and measure until the first confirm of a publish sent after the kill, through
+// a client that reconnects over the host list [leader, standby].
+//
+//   node bench/ha-confirm.mjs [--seconds N] [--rounds N] [--body BYTES] [--ha-ttl-ms MS] [--warren-root DIR]
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { haRole, startHaWarren, startNats } from './ha-cluster.mjs';
+import { median } from './stats.mjs';
+import { startRabbit, startWarren } from './targets.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'bench/out');
+const IN_FLIGHT = 256;
+const PREFETCH = 100;
+/** A publish that no confirm answers for this long is a stall (a dead or fenced leader). */
+const STALL_MS = 15000;
+/** Failover is abandoned after this long without a confirm. */
+const FAILOVER_LIMIT_MS = 60000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function parseArgs(argv) {
+  const o = { seconds: 5, rounds: 3, body: 1024, haTtlMs: 2000, root: ROOT };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--seconds') o.seconds = Number(val());
+    else if (a === '--rounds') o.rounds = Number(val());
+    else if (a === '--body') o.body = Number(val());
+    else if (a === '--ha-ttl-ms') o.haTtlMs = Number(val());
+    else if (a === '--warren-root') o.root = path.resolve(val());
+    else if (a === '--help' || a === '-h') o.help = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  for (const k of ['seconds', 'rounds', 'haTtlMs']) if (!(o[k] > 0) || !Number.isFinite(o[k])) throw new Error(`--${k} must be a positive number`);
+  if (!(o.body >= 0)) throw new Error('--body must be >= 0');
+  return o;
+}
+
+async function quietConnect(url) {
+  const conn = await amqp.connect(url, { timeout: 5000 });
+  conn.on('error', () => {});
+  return conn;
+}
+
+/**
+ * Confirmed messages per second over `seconds` after a warm-up, with a consumer acking. The
+ * queue is declared with `args` and deleted afterwards.
+ */
+async function measure(url, queue, args, o) {
+  const pubConn = await quietConnect(url);
+  const subConn = await quietConnect(url);
+  try {
+    const pub = await pubConn.createConfirmChannel();
+    await pub.assertQueue(queue, { durable: true, arguments: args });
+    const sub = await subConn.createChannel();
+    await sub.prefetch(PREFETCH);
+    await sub.consume(queue, (m) => m && sub.ack(m));
+    const body = Buffer.alloc(o.body, 0x61);
+    const warmupMs = Math.min(1000, o.seconds * 200);
+    let inFlight = 0;
+    let acked = 0;
+    let failed = 0;
+    let wake = null;
+    let lastAck = performance.now();
+    const onConfirm = (err) => {
+      inFlight--;
+      if (err) failed++;
+      else acked++;
+      lastAck = performance.now();
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const t0 = performance.now();
+    const measureFrom = t0 + warmupMs;
+    const end = measureFrom + o.seconds * 1000;
+    let ackedAtStart = null;
+    while (performance.now() < end) {
+      if (ackedAtStart === null && performance.now() >= measureFrom) ackedAtStart = acked;
+      if (inFlight >= IN_FLIGHT) {
+        await new Promise((r) => {
+          const t = setTimeout(r, 100);
+          wake = () => (clearTimeout(t), r());
+        });
+        if (performance.now() - lastAck > STALL_MS) throw new Error(`no confirm for ${STALL_MS} ms`);
+        continue;
+      }
+      inFlight++;
+      if (!pub.sendToQueue(queue, body, { persistent: true }, onConfirm)) await new Promise((r) => pub.once('drain', r));
+    }
+    const rate = (acked - (ackedAtStart ?? 0)) / o.seconds;
+    await Promise.race([pub.waitForConfirms().catch(() => {}), sleep(STALL_MS)]);
+    await sub.close().catch(() => {});
+    await pub.deleteQueue(queue).catch(() => {});
+    return { rate, failed };
+  } finally {
+    await pubConn.close().catch(() => {});
+    await subConn.close().catch(() => {});
+  }
+}
+
+/**
+ * Publishes in batches of 20 with confirms through the host list, moving to the next host on any
+ * failure; SIGKILLs `leader` after a second of load and returns the ms from the kill to the first
+ * confirm of a batch sent after it.
+ */
+async function failover(ports, leader, queue) {
+  let stopped = false;
+  let killAt = Infinity;
+  let firstAfter = null;
+  const run = async () => {
+    let idx = 0;
+    while (!stopped) {
+      let conn = null;
+      try {
+        conn = await quietConnect(`amqp://guest:guest@127.0.0.1:${ports[idx++ % ports.length]}`);
+        const ch = await conn.createConfirmChannel();
+        ch.on('error', () => {});
+        await ch.assertQueue(queue, { durable: true });
+        while (!stopped) {
+          const sent = performance.now();
+          const acks = Array.from({ length: 20 }, () => new Promise((res, rej) => ch.sendToQueue(queue, Buffer.from('x'), { persistent: true }, (err) => (err ? rej(err) : res()))));
+          let timer;
+          await Promise.race([Promise.all(acks), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('stalled')), STALL_MS)))]).finally(() => clearTimeout(timer));
+          if (sent >= killAt && firstAfter === null) {
+            firstAfter = performance.now();
+            stopped = true;
+          }
+        }
+        await ch.deleteQueue(queue).catch(() => {});
+      } catch {
+        await sleep(50);
+      } finally {
+        if (conn) await Promise.race([conn.close().catch(() => {}), sleep(1000)]);
+      }
+    }
+  };
+  const load = run();
+  await sleep(1000);
+  killAt = performance.now();
+  leader.child.kill('SIGKILL');
+  const limit = sleep(FAILOVER_LIMIT_MS).then(() => (stopped = true));
+  await Promise.race([load, limit]);
+  stopped = true;
+  await load;
+  return firstAfter === null ? null : firstAfter - killAt;
+}
+
+function fmtRate(v) {
+  return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a';
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.help) {
+    console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 10).join('\n'));
+    return;
+  }
+  fs.mkdirSync(OUT, { recursive: true });
+  const id = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const logFile = path.join(OUT, `ha-confirm-${id}-warren.log`);
+  const cleanup = [];
+  const stopAll = async () => {
+    for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  const names = ['warren', 'warren HA', 'RabbitMQ classic', 'RabbitMQ quorum'];
+  const rates = Object.fromEntries(names.map((n) => [n, []]));
+  const errors = [];
+  const failovers = [];
+  try {
+    const rabbit = await startRabbit({ root: ROOT });
+    cleanup.push(() => rabbit.stop());
+    const warren = await startWarren({ root: o.root, sync: 'always', nodeArgs: [], logFile, extraArgs: ['--no-management-port'] });
+    cleanup.push(() => warren.stop());
+    const nats = await startNats(3);
+    cleanup.push(() => nats.stop());
+    for (let round = 1; round <= o.rounds; round++) {
+      // A group of its own per round: a fresh stream, so neither node has a log to catch up on.
+      const group = `bench-${process.pid}-r${round}`;
+      const leader = await startHaWarren({ root: o.root, natsUrls: nats.urls, group, ttlMs: o.haTtlMs, name: `${group}-a`, expect: 'leader', logFile });
+      const standby = await startHaWarren({ root: o.root, natsUrls: nats.urls, group, ttlMs: o.haTtlMs, name: `${group}-b`, expect: 'standby', logFile }).catch(async (e) => {
+        await leader.stop('SIGKILL');
+        throw e;
+      });
+      try {
+        const plan = {
+          warren: [warren.url, {}],
+          'warren HA': [`amqp://guest:guest@127.0.0.1:${leader.port}`, {}],
+          'RabbitMQ classic': [rabbit.url, { 'x-queue-type': 'classic' }],
+          'RabbitMQ quorum': [rabbit.url, { 'x-queue-type': 'quorum' }],
+        };
+        const order = round % 2 === 1 ? names : [...names].reverse();
+        for (const n of order) {
+          const queue = `bench.ha-confirm.${n.replace(/\W+/g, '-')}.${process.pid}.${round}`;
+          process.stderr.write(`round ${round}: ${n} ...`);
+          try {
+            const r = await measure(plan[n][0], queue, plan[n][1], o);
+            rates[n].push(r.rate);
+            process.stderr.write(` ${fmtRate(r.rate)} msg/s${r.failed ? ` (${r.failed} nacked)` : ''}\n`);
+          } catch (e) {
+            errors.push(`round ${round} ${n}: ${e.message}`);
+            process.stderr.write(` FAILED ${e.message}\n`);
+          }
+        }
+        process.stderr.write(`round ${round}: failover ...`);
+        const ms = await failover([leader.port, standby.port], leader, `bench.ha-failover.${process.pid}.${round}`);
+        const after = await haRole(standby);
+        if (ms === null) errors.push(`round ${round} failover: no confirm within ${FAILOVER_LIMIT_MS / 1000} s (standby is ${after})`);
+        else failovers.push(ms);
+        process.stderr.write(ms === null ? ' FAILED\n' : ` ${Math.round(ms)} ms (standby now ${after})\n`);
+      } finally {
+        await leader.stop('SIGKILL');
+        await standby.stop();
+      }
+    }
+  } finally {
+    await stopAll();
+  }
+
+  const rows = names.map((n) => {
+    const m = median(rates[n]);
+    return `| ${n} | ${fmtRate(m)} | ${rates[n].map(fmtRate).join(', ') || 'n/a'} |`;
+  });
+  const fo = median(failovers);
+  const table = [
+    `confirm-persistent, ${o.body} B bodies, ${IN_FLIGHT} confirms in flight, consumer acking; ${o.rounds} round(s) of ${o.seconds} s`,
+    '',
+    '| target | confirmed msg/s (median) | rounds |',
+    '|---|---|---|',
+    ...rows,
+    `| failover (SIGKILL leader → first new confirm, --ha-ttl-ms ${o.haTtlMs}) | ${fo === null ? 'n/a' : `${Math.round(fo)} ms`} | ${failovers.map((x) => `${Math.round(x)} ms`).join(', ') || 'n/a'} |`,
+  ].join('\n');
+  const m = Object.fromEntries(names.map((n) => [n, median(rates[n])]));
+  const pct = m.warren ? `${Math.round((100 * m['warren HA']) / m.warren)} % of single` : 'n/a';
+  const summary = `warren ${fmtRate(m.warren)} msg/s, warren HA ${fmtRate(m['warren HA'])} (${pct}), RabbitMQ classic ${fmtRate(m['RabbitMQ classic'])}, quorum ${fmtRate(m['RabbitMQ quorum'])}; failover ${fo === null ? 'n/a' : `${Math.round(fo)} ms`}`;
+  const text = `${table}\n\n${summary}\n${errors.length ? `\nerrors:\n${errors.map((e) => `- ${e}`).join('\n')}\n` : ''}`;
+  fs.writeFileSync(path.join(OUT, `ha-confirm-${id}.md`), text);
+  console.log(`\n${text}`);
+  if (errors.length) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(e.message);
+  process.exitCode = 1;
+});
