@@ -10,7 +10,7 @@
 
 import type { Logger } from '../log.js';
 import { decodeTableBody, type FieldTable } from '../protocol/field-table.js';
-import type { BindingDef, Definitions, ExchangeDef, PolicyDef, QueueDef } from '../store/definitions-store.js';
+import type { BindingDef, Definitions, ExchangeDef, PolicyDef, QueueDef } from '../store/definitions-types.js';
 import type { ApplyTo } from './policy/policy-spec.js';
 import { Exchange } from './exchange/exchange.js';
 import { parseQueueArguments } from './queue/arguments.js';

@@ -4,7 +4,8 @@
 
 import type { Config, TlsVerify } from './config.js';
 import type { ConfEntry } from './conf-file.js';
-import { IGNORED, IGNORED_HINTS, KEYS, keyMatches, REFUSED, type ConfWarning, type Gathered, type Located } from './conf-keys.js';
+import { IGNORED, IGNORED_HINTS, KEYS, keyMatches, REFUSED } from './conf-keys.js';
+import type { ConfWarning, Gathered, Located } from './conf-spec.js';
 import { ConfValueError, type ListenAddress } from './conf-values.js';
 
 /** A setting that cannot be applied: unknown, refused, or of a bad value. */

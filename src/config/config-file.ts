@@ -4,7 +4,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { ConfigError, type Config } from './config.js';
 import { ConfSyntaxError, parseConf, type ConfEntry } from './conf-file.js';
-import type { ConfWarning } from './conf-keys.js';
+import type { ConfWarning } from './conf-spec.js';
 import { ConfKeyError, mapConf } from './conf-map.js';
 import { availableMemory } from '../util/memory.js';
 

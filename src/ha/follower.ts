@@ -10,9 +10,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFINITIONS_LOG_NAME, definitionsFileHeader, frameDefinitionsRecord } from '../store/definitions-store.js';
+import { DEFINITIONS_LOG_NAME, definitionsFileHeader, frameDefinitionsRecord } from '../store/definitions-codec.js';
 import { MANIFEST } from '../store/data-dir.js';
-import { fsyncDir } from '../store/segment-log.js';
+import { fsyncDir } from '../store/segment-io.js';
 import { crc32 } from '../util/crc32.js';
 import { decodeFrame, FrameType } from './frames.js';
 import type { Applier } from './leadership.js';

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST } from '../store/data-dir.js';
-import type { ReplicationSink, Segment, SegmentLog, StoreReplication } from '../store/segment-log.js';
+import type { ReplicationSink, Segment } from '../store/segment.js';
+import type { SegmentLog, StoreReplication } from '../store/segment-log.js';
 import { encodeDefs, encodeDelete, segmentToken, splitSegment } from './frames.js';
 import type { GroupSubjects, ReplicatedLog } from './replicated-log.js';
 import type { Sequencer } from './sequencer.js';

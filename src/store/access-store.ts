@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from '../util/crc32.js';
 import { RECORD_HEADER_SIZE, recordChecksumOk } from './record.js';
-import { fsyncDir } from './segment-log.js';
+import { fsyncDir } from './segment-io.js';
 
 export interface StoredUser {
   readonly name: string;

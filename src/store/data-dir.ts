@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fsyncDir } from './segment-log.js';
+import { fsyncDir } from './segment-io.js';
 
 export const VHOSTS_DIR = 'vhosts';
 export const MANIFEST = '.vhost';

@@ -14,7 +14,7 @@ import {
   readU64,
   segmentVersion,
 } from './record.js';
-import { SEGMENT_FILE_RE, Segment } from './segment-log.js';
+import { SEGMENT_FILE_RE, Segment } from './segment.js';
 import { type RecordVisitor, scanSegment, walkSealed } from './segment-walk.js';
 import { SUMMARY_FILE_RE, type Summarised, readSummarised, summaryPath, visitSummary, writeSummary } from './segment-summary.js';
 import {

@@ -5,118 +5,16 @@
 // segment creation on roll (once per segment) and paging reads.
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { DurableCallback, SyncMode } from './message-store.js';
-import type { StoredMessage } from './message-store.js';
 import { summarise, summaryPath } from './segment-summary.js';
-import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, messageMetaBound, sealRecord, writeSegmentHeader } from './record.js';
+import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeSmall } from './record.js';
+import type { ReplicationSink, Segment } from './segment.js';
+import { SegmentAppender, type SegmentAppenderOptions } from './segment-appender.js';
+import { closeFd, fsyncDir, fsyncFd, writeAt, writevAll } from './segment-io.js';
+import type { Batch } from './write-batch.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
-/** One segment file and the bookkeeping deciding when it may be deleted. */
-export class Segment {
-  readonly id: number;
-  readonly path: string;
-  /** Write descriptor of a segment being written, or -1 once finished and synced (or recovered). */
-  fd: number;
-  /** Read-only descriptor of a finished segment, or -1; at most maxReadFds are open (LRU). */
-  readFd: number;
-  /** Bytes assigned in this file, including those not yet written. */
-  size: number;
-  /** Bytes whose write(2) completed. */
-  written: number;
-  /** Messages in this file still held by some queue. */
-  live: number;
-  /** Log position at which `live` last dropped to 0; its deletion waits until that is durable. */
-  emptiedAt: number;
-  /** Older segments this one's ack/delivered/purge records name; it is kept while any of them exists. */
-  readonly refs: Set<Segment>;
-  /** Newer segments whose `refs` hold this one. */
-  readonly referencedBy: Set<Segment>;
-  deleted: boolean;
-
-  constructor(id: number, dir: string, fd: number, size: number) {
-    this.id = id;
-    this.path = path.join(dir, segmentFileName(id));
-    this.fd = fd;
-    this.readFd = -1;
-    this.size = size;
-    this.written = size;
-    this.live = 0;
-    this.emptiedAt = 0;
-    this.refs = new Set();
-    this.referencedBy = new Set();
-    this.deleted = false;
-  }
-}
-
-/**
- * Read-ahead for paging: recently read bytes of a segment. Paged-out messages of a queue are
- * mostly adjacent in the log, so a refill served from windows costs one read(2) per window
- * instead of one per record. A window's buffer is never reused (views of it may be held);
- * a new read gets a fresh buffer and the old one goes to the GC.
- */
-class ReadWindow {
-  seg: Segment | null;
-  /** File offset of buf[0]. */
-  start: number;
-  buf: Buffer;
-  /** Bytes to read on the next sequential miss (grows while reads stay sequential). */
-  next: number;
-  /** For LRU replacement. */
-  used: number;
-
-  constructor() {
-    this.seg = null;
-    this.start = 0;
-    this.buf = EMPTY;
-    this.next = 0;
-    this.used = 0;
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
 const EMPTY_BATCHES: Batch[] = [];
-/** 64 KiB: the first read at a new place; about the cost of a 4 KiB read from the page cache plus a memcpy. */
-export const MIN_READ_AHEAD = 64 * 1024;
-/** 1 MiB: tens of thousands of small records per read(2), and a few windows per store stay cheap. */
-export const MAX_READ_AHEAD = 1024 * 1024;
-/** Windows per log: a refill of one queue, another queue's refill and recovered bodies read at delivery each keep theirs. */
-const READ_WINDOWS = 4;
-
-/** Zero-padded so a plain directory listing sorts in log order too. */
-export function segmentFileName(id: number): string {
-  return `${String(id).padStart(12, '0')}.seg`;
-}
-
-export const SEGMENT_FILE_RE = /^(\d{12,})\.seg$/;
-
-export interface SegmentLogHooks {
-  /** Write progress: every record ending at or before segment.written is in the OS. */
-  written(): void;
-  /** The store's next seq, stamped in a new segment's header. */
-  nextSeq(): number;
-  /** The previously active segment stopped receiving writes. */
-  rolled(old: Segment): void;
-  /** Segments that may be deleted now that everything up to `durable` (log position) is durable. */
-  deletable(durable: number): Segment[];
-  /** These segments' files are gone (and the directory synced, unless sync is off). */
-  deleted(segments: Segment[]): void;
-}
-
-/**
- * Where written batches are replicated (high availability). The log hands each batch over as it
- * writes it, in log order, and a confirm then waits for both its local fsync and
- * `replicatedPos` passing it; the sink calls `SegmentLog.replicated()` when that moves. Without
- * a sink nothing of this runs.
- */
-export interface ReplicationSink {
-  /** Bytes [position, position + bytes) of `seg`, as written to it; `end` is the log position after them. */
-  batch(seg: Segment, position: number, iov: readonly Buffer[], bytes: number, end: number): void;
-  /** Log position up to which everything handed over is replicated. */
-  readonly replicatedPos: number;
-  /** These segments' files are gone locally. */
-  deleted(segs: readonly Segment[]): void;
-}
 
 /** What a vhost's stores replicate (HA): the message log's batches and the definitions ops. */
 export interface StoreReplication {
@@ -124,16 +22,9 @@ export interface StoreReplication {
   definitions: (payload: Buffer) => void;
 }
 
-export interface SegmentLogOptions {
-  dir: string;
-  segmentSize: number;
+export interface SegmentLogOptions extends SegmentAppenderOptions {
   sync: SyncMode;
   batchIntervalMs: number;
-  /** Size of each write buffer chunk; records are encoded into it back to back. */
-  chunkSize: number;
-  /** Cap on read-only descriptors of finished segments, so a backlog over many segments does not exhaust fds. */
-  maxReadFds: number;
-  hooks: SegmentLogHooks;
   /** Clock for the batch-mode fsync timer (default: the system clock). */
   clock?: Clock;
   /**
@@ -146,67 +37,7 @@ export interface SegmentLogOptions {
   replication?: (log: SegmentLog) => ReplicationSink;
 }
 
-interface Batch {
-  readonly seg: Segment;
-  /** File offset of the first byte. */
-  readonly position: number;
-  readonly iov: Buffer[];
-  /** File offset of each iov entry (for reads of bytes not yet written). */
-  readonly starts: number[];
-  /** Bytes in iov; the rest of `bytes` is still the chunk region [regionStart, chunkPos) (open batch only). */
-  pushed: number;
-  bytes: number;
-  /** Log position after the batch's last byte. */
-  end: number;
-}
-
-function writevAll(fd: number, iov: Buffer[], position: number, bytes: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fs.writev(fd, iov, position, (err, n) => {
-      if (err) reject(err);
-      else if (n !== bytes) reject(new Error(`short write: ${n} of ${bytes} bytes`));
-      else resolve();
-    });
-  });
-}
-
-function fsyncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fs.write(fd, buf, 0, buf.length, position, (err, n) => {
-      if (err) reject(err);
-      else if (n !== buf.length) reject(new Error(`short write: ${n} of ${buf.length} bytes`));
-      else resolve();
-    });
-  });
-}
-
-function closeFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-/** fsync on a directory makes creations, renames and unlinks in it durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fd = await new Promise<number>((resolve, reject) =>
-    fs.open(dir, 'r', (err, d) => (err ? reject(err) : resolve(d))),
-  );
-  try {
-    await fsyncFd(fd);
-  } finally {
-    await closeFd(fd);
-  }
-}
-
-export class SegmentLog {
-  readonly segments: Map<number, Segment>;
-  /** Current write chunk; encode at `reserve()`'s offset, then `commit()`. */
-  chunk: Buffer;
-  active: Segment;
-  /** Log position: total bytes committed since open (all segments). */
-  position: number;
+export class SegmentLog extends SegmentAppender {
   /** Log position whose bytes are all written. */
   writtenPos: number;
   /** Log position whose bytes are all durable (== writtenPos when sync is off). */
@@ -216,30 +47,16 @@ export class SegmentLog {
   sealsFailed = 0;
   bytesWritten: number;
   segmentsDeleted: number;
-  failed: Error | null;
 
-  private readonly dir: string;
-  private readonly segmentSize: number;
   private readonly mode: SyncMode;
-  private readonly chunkSize: number;
-  private readonly hooks: SegmentLogHooks;
   private readonly ephemeral: boolean;
   private readonly sink: ReplicationSink | null;
   /** collect() was called since the writer loop last asked which segments may go. */
   private collectRequested: boolean;
-  private nextId: number;
-  private chunkPos: number;
-  /** Start of the chunk bytes not yet placed in the open batch. */
-  private regionStart: number;
-  private batch: Batch;
-  private sealed: Batch[];
   /** Summaries being written (segment-summary.ts). */
   private readonly summarising = new Set<Promise<boolean>>();
-  /** Batches being written now: their bytes are read from memory until `written` covers them. */
-  private inflight: Batch[];
   /** Segments written since the last fsync. */
   private readonly dirty: Set<Segment>;
-  private dirDirty: boolean;
   private syncRequested: boolean;
   private forceSync: boolean;
   private waiterCbs: DurableCallback[];
@@ -252,48 +69,19 @@ export class SegmentLog {
   private readonly onKick: () => void;
   private readonly batchIntervalMs: number;
   private readonly onBatchTimer: () => void;
-  private readonly maxReadFds: number;
-  /** Segments holding a readFd, least recently read first (Set keeps insertion order). */
-  private readonly readLru: Set<Segment>;
-  private readonly windows: ReadWindow[];
-  private windowClock: number;
-  /** read(2) calls made for paging reads (for tests and stats). */
-  reads: number;
 
   constructor(opts: SegmentLogOptions) {
-    this.dir = opts.dir;
-    this.segmentSize = opts.segmentSize;
+    super(opts);
     this.mode = opts.sync;
-    this.chunkSize = opts.chunkSize;
-    this.maxReadFds = Math.max(1, opts.maxReadFds);
-    this.readLru = new Set();
-    this.windows = [];
-    for (let i = 0; i < READ_WINDOWS; i++) this.windows.push(new ReadWindow());
-    this.windowClock = 0;
-    this.reads = 0;
-    this.hooks = opts.hooks;
     this.ephemeral = opts.ephemeral ?? false;
     this.sink = null;
     this.collectRequested = false;
-    this.segments = new Map();
-    this.chunk = Buffer.allocUnsafeSlow(this.chunkSize);
-    this.chunkPos = 0;
-    this.regionStart = 0;
-    // Placeholder until start(); never written because it holds no bytes.
-    this.active = new Segment(0, this.dir, -1, 0);
-    this.batch = { seg: this.active, position: 0, iov: [], starts: [], pushed: 0, bytes: 0, end: 0 };
-    this.sealed = [];
-    this.inflight = [];
-    this.nextId = 1;
-    this.position = 0;
     this.writtenPos = 0;
     this.durablePos = 0;
     this.syncs = 0;
     this.bytesWritten = 0;
     this.segmentsDeleted = 0;
-    this.failed = null;
     this.dirty = new Set();
-    this.dirDirty = false;
     this.syncRequested = false;
     this.forceSync = false;
     this.waiterCbs = [];
@@ -326,52 +114,6 @@ export class SegmentLog {
     await this.idle();
   }
 
-  /** Segment and length of the record the last appendMessage wrote (fields, not a result object: it runs per message). */
-  lastSegment: Segment | null = null;
-  lastLength = 0;
-
-  /**
-   * Encode, seal and commit one message record for `queueName` (bodies below `copyBodyBelow` bytes are
-   * copied into the chunk, larger ones written from their own buffer); returns its file offset.
-   */
-  appendMessage(seq: number, queueName: Buffer, msg: StoredMessage, copyBodyBelow: number): number {
-    const body = msg.body;
-    const copy = body.length < copyBodyBelow;
-    const meta = messageMetaBound(queueName, msg);
-    const off = this.reserve(meta + body.length, copy ? meta + body.length : meta);
-    const end = encodeMessage(this.chunk, off, seq, queueName, msg, copy);
-    sealRecord(this.chunk, off, end, copy ? null : body);
-    this.lastLength = end - off + (copy ? 0 : body.length);
-    this.lastSegment = this.active;
-    return this.commit(end, copy ? null : body);
-  }
-
-  /** Returns the chunk offset at which to encode a record of at most `bound` bytes, `inline` of them in the chunk. */
-  reserve(bound: number, inline: number): number {
-    if (this.failed !== null) throw this.failed;
-    if (this.active.size + bound > this.segmentSize && this.active.size > SEGMENT_HEADER_SIZE) this.roll();
-    if (this.chunkPos + inline > this.chunk.length) this.newChunk(inline);
-    return this.chunkPos;
-  }
-
-  /** Commits the record encoded from the reserved offset to `end`, plus an out-of-line body; returns its file offset. */
-  commit(end: number, body: Buffer | null): number {
-    const seg = this.active;
-    const fileOffset = seg.size;
-    let len = end - this.chunkPos;
-    this.chunkPos = end;
-    if (body !== null && body.length > 0) {
-      this.pushRegion();
-      this.pushIov(body);
-      len += body.length;
-    }
-    this.batch.bytes += len;
-    seg.size += len;
-    this.position += len;
-    this.batch.end = this.position;
-    this.kick();
-    return fileOffset;
-  }
 
   /** Asks the writer loop for a pass even with nothing to write, so segments that became deletable go. */
   collect(): void {
@@ -391,97 +133,6 @@ export class SegmentLog {
     }
   }
 
-  /** Reads `length` bytes at `offset` of a segment (synchronously: paging reads are served from the page cache mostly). */
-  read(seg: Segment, offset: number, length: number, slow = false): Buffer {
-    const fd = seg.fd >= 0 ? seg.fd : this.readFd(seg);
-    // Windows are unpooled: a pool slab must not outlive them, nor they a slab.
-    const buf = slow ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
-    this.reads++;
-    const n = fs.readSync(fd, buf, 0, length, offset);
-    if (n !== length) throw new Error(`short read in ${seg.path} at ${offset}: ${n} of ${length} bytes`);
-    return buf;
-  }
-
-  /**
-   * `length` bytes at `offset` of a segment, as a view into a read-ahead window (see
-   * ReadWindow), or into the buffers waiting to be written for bytes not written yet. The view shares a buffer of up to
-   * MAX_READ_AHEAD bytes with neighbouring records: copy what is kept.
-   */
-  readView(seg: Segment, offset: number, length: number): Buffer {
-    const end = offset + length;
-    if (end > seg.written) {
-      // Not written yet (a batch holds whole records, so a record is wholly on one side).
-      const v = this.unwrittenView(seg, offset, length);
-      if (v === null) throw new Error(`no bytes at ${offset}+${length} of ${seg.path}, written or pending`);
-      return v;
-    }
-    let victim: ReadWindow | null = null;
-    let seq: ReadWindow | null = null;
-    for (const w of this.windows) {
-      if (w.seg === seg && offset >= w.start && end <= w.start + w.buf.length) {
-        w.used = ++this.windowClock;
-        return w.buf.subarray(offset - w.start, end - w.start);
-      }
-      // A reader moving forward just past a window, in its segment or into the next one.
-      const wEnd = w.start + w.buf.length;
-      if (w.seg !== null && ((w.seg === seg && offset >= wEnd && offset < wEnd + w.next) || (w.seg.id + 1 === seg.id && wEnd === w.seg.size && offset < w.next))) seq = w;
-      if (victim === null || w.used < victim.used) victim = w;
-    }
-    // A record too large for a window is read on its own.
-    if (length > MAX_READ_AHEAD) return this.read(seg, offset, length);
-    const w = seq ?? (victim as ReadWindow);
-    const want = seq === null ? MIN_READ_AHEAD : Math.min(MAX_READ_AHEAD, seq.next * 2);
-    const n = Math.max(length, Math.min(want, seg.written - offset));
-    w.buf = this.read(seg, offset, n, true);
-    w.seg = seg;
-    w.start = offset;
-    w.next = want;
-    w.used = ++this.windowClock;
-    return w.buf.subarray(0, length);
-  }
-
-  /** Forgets the read-ahead windows of these segments (they are gone) or of all (close). */
-  private dropWindows(segs: Segment[] | null): void {
-    for (const w of this.windows) {
-      if (w.seg !== null && (segs === null || segs.includes(w.seg))) {
-        w.seg = null;
-        w.buf = EMPTY;
-        w.start = 0;
-        w.next = 0;
-      }
-    }
-  }
-
-  /** Read-only descriptors currently open. */
-  get openReadFds(): number {
-    return this.readLru.size;
-  }
-
-  /** The segment's read-only descriptor, opening it (and closing the least recently used one past the cap). */
-  private readFd(seg: Segment): number {
-    if (seg.readFd >= 0) {
-      this.readLru.delete(seg);
-      this.readLru.add(seg);
-      return seg.readFd;
-    }
-    const fd = fs.openSync(seg.path, 'r');
-    seg.readFd = fd;
-    this.readLru.add(seg);
-    if (this.readLru.size > this.maxReadFds) {
-      const oldest = this.readLru.values().next().value as Segment;
-      this.closeReadFd(oldest);
-    }
-    return fd;
-  }
-
-  private closeReadFd(seg: Segment): void {
-    if (seg.readFd < 0) return;
-    const fd = seg.readFd;
-    seg.readFd = -1;
-    this.readLru.delete(seg);
-    // Synchronous: reads are synchronous too, and close(2) of a read-only fd does not block on I/O.
-    fs.closeSync(fd);
-  }
 
   /** Writes and fsyncs everything, runs the callbacks, closes files. */
   async close(): Promise<void> {
@@ -490,8 +141,7 @@ export class SegmentLog {
     this.forceSync = true;
     this.kick();
     await this.idle();
-    this.dropWindows(null);
-    for (const s of [...this.readLru]) this.closeReadFd(s);
+    this.reader.closeAll();
     for (const s of this.segments.values()) {
       if (s.fd >= 0) {
         // Everything was synced above (unless the log failed or never syncs): the active segment is finished too.
@@ -525,7 +175,7 @@ export class SegmentLog {
     return this.mode === 'always' || this.syncRequested || this.forceSync;
   }
 
-  private kick(): void {
+  protected kick(): void {
     if (!this.kickScheduled && this.loopPromise === null) {
       this.kickScheduled = true;
       setImmediate(this.onKick);
@@ -657,7 +307,7 @@ export class SegmentLog {
     // A summary still being written would outlive its segment.
     if (this.summarising.size > 0) await Promise.all([...this.summarising]);
     for (const s of segs) {
-      this.closeReadFd(s);
+      this.reader.closeReadFd(s);
       if (s.fd >= 0) {
         const fd = s.fd;
         s.fd = -1;
@@ -670,7 +320,7 @@ export class SegmentLog {
     // Before newer segments that reference these may go, the unlinks must be durable, or a
     // crash could bring back these files without the acks that emptied them.
     if (this.mode !== 'off') await fsyncDir(this.dir);
-    this.dropWindows(segs);
+    this.reader.dropWindows(segs);
     for (const s of segs) {
       s.deleted = true;
       this.segments.delete(s.id);
@@ -718,97 +368,4 @@ export class SegmentLog {
     this.resolveWaiters(this.failed);
   }
 
-  private pushRegion(): void {
-    if (this.chunkPos > this.regionStart) {
-      this.pushIov(this.chunk.subarray(this.regionStart, this.chunkPos));
-      this.regionStart = this.chunkPos;
-    }
-  }
-
-  private pushIov(buf: Buffer): void {
-    const b = this.batch;
-    b.starts.push(b.position + b.pushed);
-    b.iov.push(buf);
-    b.pushed += buf.length;
-  }
-
-  /**
-   * Bytes [offset, offset + length) of a segment that are not written yet, from the buffers
-   * waiting to be written (a view, or a copy if they span two); null if no batch holds them.
-   */
-  private unwrittenView(seg: Segment, offset: number, length: number): Buffer | null {
-    for (const b of this.inflight) if (b.seg === seg) {
-      const v = this.fromBatch(b, false, offset, length);
-      if (v !== null) return v;
-    }
-    for (const b of this.sealed) if (b.seg === seg) {
-      const v = this.fromBatch(b, false, offset, length);
-      if (v !== null) return v;
-    }
-    return this.batch.seg === seg ? this.fromBatch(this.batch, true, offset, length) : null;
-  }
-
-  private fromBatch(b: Batch, open: boolean, offset: number, length: number): Buffer | null {
-    if (offset < b.position || offset + length > b.position + b.bytes) return null;
-    const pieces = b.iov.length + (open && b.pushed < b.bytes ? 1 : 0);
-    const piece = (k: number): Buffer => (k < b.iov.length ? (b.iov[k] as Buffer) : this.chunk.subarray(this.regionStart, this.chunkPos));
-    const startOf = (k: number): number => (k < b.iov.length ? (b.starts[k] as number) : b.position + b.pushed);
-    // Last piece starting at or before offset.
-    let lo = 0;
-    let hi = pieces - 1;
-    let k = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (startOf(mid) <= offset) {
-        k = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    const first = piece(k);
-    const rel = offset - startOf(k);
-    if (rel + length <= first.length) return first.subarray(rel, rel + length);
-    const out = Buffer.allocUnsafe(length);
-    let n = first.copy(out, 0, rel);
-    while (n < length && ++k < pieces) n += piece(k).copy(out, n, 0, Math.min(piece(k).length, length - n));
-    return n === length ? out : null;
-  }
-
-  private newChunk(min: number): void {
-    this.pushRegion();
-    // Old chunks are not reused: views of them may still sit in batches; the GC frees them.
-    this.chunk = Buffer.allocUnsafeSlow(Math.max(this.chunkSize, min));
-    this.chunkPos = 0;
-    this.regionStart = 0;
-  }
-
-  private sealBatch(): void {
-    this.pushRegion();
-    const b = this.batch;
-    if (b.bytes > 0) {
-      this.sealed.push(b);
-      this.batch = { seg: b.seg, position: b.seg.size, iov: [], starts: [], pushed: 0, bytes: 0, end: this.position };
-    }
-  }
-
-  private roll(): void {
-    const old = this.active;
-    this.sealBatch();
-    this.newSegment();
-    this.hooks.rolled(old);
-  }
-
-  private newSegment(): void {
-    const id = this.nextId++;
-    const seg = new Segment(id, this.dir, -1, 0);
-    // 'wx': an existing file with this id would mean two writers; fail loudly.
-    seg.fd = fs.openSync(seg.path, 'wx+');
-    this.segments.set(id, seg);
-    this.active = seg;
-    this.dirDirty = true;
-    this.pushRegion();
-    this.batch = { seg, position: 0, iov: [], starts: [], pushed: 0, bytes: 0, end: this.position };
-    const off = this.reserve(0, SEGMENT_HEADER_SIZE);
-    writeSegmentHeader(this.chunk, off, this.hooks.nextSeq());
-    this.commit(off + SEGMENT_HEADER_SIZE, null);
-  }
 }

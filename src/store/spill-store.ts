@@ -30,17 +30,9 @@
 import * as fs from 'node:fs';
 import type { DurableCallback, StoredMessage } from './message-store.js';
 import { checkShortstr } from './memory-store.js';
-import {
-  MIN_PAYLOAD,
-  RECORD_HEADER_SIZE,
-  RecordType,
-  decodeMessageMeta,
-  plausibleRecord,
-  readU64,
-  recordChecksumOk,
-  validFrameAt,
-} from './record.js';
-import { type Segment, SegmentLog } from './segment-log.js';
+import { SpillQueue, SpillRun, LOST, MAX_RUN_GAP, nextOwn } from './spill-runs.js';
+import type { Segment } from './segment.js';
+import { SegmentLog } from './segment-log.js';
 
 export interface SpillStoreOptions {
   /** Directory of the segment files; emptied by open(). */
@@ -76,55 +68,6 @@ const DEFAULT_COPY_BODY_BELOW = 16 * 1024;
 const DEFAULT_WRITE_CHUNK_SIZE = 1024 * 1024;
 /** 64: bounded descriptors for reading finished segments (LRU beyond). */
 const DEFAULT_MAX_READ_FDS = 64;
-/**
- * 64 KiB, one minimal read-ahead window: a new run starts when more than this many bytes of
- * other queues' records lie between a queue's last record and its new one. Small messages of
- * interleaved queues then still share long runs, while large ones (where a run per message is
- * noise next to the body) are never read past by another queue's reader.
- */
-const MAX_RUN_GAP = 64 * 1024;
-
-class SpillRun {
-  readonly seg: Segment;
-  /** Offset of the next record to look at. */
-  cursor: number;
-  /** Offset just past the run's last record. */
-  end: number;
-  /** Records of this run not yet taken or discarded. */
-  remaining: number;
-
-  constructor(seg: Segment, cursor: number, end: number) {
-    this.seg = seg;
-    this.cursor = cursor;
-    this.end = end;
-    this.remaining = 1;
-  }
-}
-
-class SpillQueue {
-  readonly nameBytes: Buffer;
-  /** Oldest first from `head`. */
-  runs: SpillRun[];
-  head: number;
-  count: number;
-  /** Ordinal of the next record appended. */
-  appended: number;
-  /** Ordinal of the next message to take: records below it were taken or discarded. */
-  expected: number;
-
-  constructor(nameBytes: Buffer) {
-    this.nameBytes = nameBytes;
-    this.runs = [];
-    this.head = 0;
-    this.count = 0;
-    this.appended = 0;
-    this.expected = 0;
-  }
-}
-
-/** What the next own record turned out to be. */
-const LOST = null;
-
 export class SpillStore {
   private readonly dir: string;
   private readonly segmentSize: number;
@@ -224,7 +167,7 @@ export class SpillStore {
     const q = this.queues.get(queue);
     if (q === undefined || q.count === 0) throw new Error(`spill store: nothing held for queue '${queue}'`);
     const run = q.runs[q.head] as SpillRun;
-    const out = this.nextOwn(q, run);
+    const out = nextOwn(this.openLog(), q, run);
     this.consume(queue, q, run);
     if (out === LOST) this.corrupt++;
     else this.takenCount++;
@@ -333,83 +276,6 @@ export class SpillStore {
     }
   }
 
-  /**
-   * The message with ordinal q.expected, read from `run` (moving its cursor past it), or LOST if
-   * its record is damaged or missing.
-   */
-  private nextOwn(q: SpillQueue, run: SpillRun): StoredMessage | null {
-    const log = this.openLog();
-    const seg = run.seg;
-    for (;;) {
-      const pos = run.cursor;
-      if (pos >= run.end) return LOST;
-      // The length is checked before it is trusted: a record read from disk must end by
-      // seg.written (a batch holds whole records; those not written yet are read from memory).
-      const limit = pos < seg.written ? Math.min(run.end, seg.written) : run.end;
-      const len = pos + RECORD_HEADER_SIZE <= limit ? log.readView(seg, pos, RECORD_HEADER_SIZE).readUInt32LE(0) : -1;
-      const total = RECORD_HEADER_SIZE + len;
-      if (len < MIN_PAYLOAD + 1 || pos + total > limit) {
-        this.resync(run, pos, limit);
-        return LOST;
-      }
-      const rec = log.readView(seg, pos, total);
-      const p = RECORD_HEADER_SIZE;
-      if (rec[p] !== RecordType.Message || !sameName(rec, p + MIN_PAYLOAD, q.nameBytes)) {
-        // Another queue's record (or one too damaged to say; its own reader deals with it).
-        run.cursor = pos + total;
-        continue;
-      }
-      if (!recordChecksumOk(rec, 0, len)) {
-        this.resync(run, pos, limit);
-        return LOST;
-      }
-      const ord = readU64(rec, p + 1);
-      if (ord < q.expected || ord >= q.expected + run.remaining) {
-        // Discarded already, or not a record this run can hold: step over it.
-        run.cursor = pos + total;
-        continue;
-      }
-      // Further on than expected: the messages in between were damaged; this one is taken later.
-      if (ord > q.expected) return LOST;
-      run.cursor = pos + total;
-      const meta = decodeMessageMeta(rec.subarray(p));
-      if (meta === null) return LOST;
-      // One buffer of its own for header and body: the view shares a read-ahead window.
-      const bodyStart = p + meta.bodyOffset;
-      const headerLen = meta.header.length;
-      const own = Buffer.allocUnsafe(headerLen + total - bodyStart);
-      meta.header.copy(own, 0);
-      rec.copy(own, headerLen, bodyStart, total);
-      return {
-        exchange: meta.exchange,
-        routingKey: meta.routingKey,
-        header: own.subarray(0, headerLen),
-        body: own.subarray(headerLen),
-        enqueuedAt: meta.enqueuedAt,
-      };
-    }
-  }
-
-  /**
-   * After a damaged record at `pos`: put the cursor on the next valid frame before `limit`
-   * (trying just past the damaged record's stated length first), or on `limit` if none.
-   */
-  private resync(run: SpillRun, pos: number, limit: number): void {
-    const log = this.openLog();
-    if (limit - pos <= RECORD_HEADER_SIZE) {
-      run.cursor = limit;
-      return;
-    }
-    const buf = log.readView(run.seg, pos, limit - pos);
-    const stated = buf.readUInt32LE(0) + RECORD_HEADER_SIZE;
-    if (stated > RECORD_HEADER_SIZE && stated < buf.length && validFrameAt(buf, stated, plausibleRecord) > 0) {
-      run.cursor = pos + stated;
-      return;
-    }
-    let at = 1;
-    while (at < buf.length && validFrameAt(buf, at, plausibleRecord) === 0) at++;
-    run.cursor = pos + at;
-  }
 
   private collectDeletable(): Segment[] {
     const log = this.log;
@@ -425,12 +291,3 @@ export class SpillStore {
     return out;
   }
 }
-
-/** Whether the shortstr at `at` of `buf` is `name`. */
-function sameName(buf: Buffer, at: number, name: Buffer): boolean {
-  const n = name.length;
-  if (buf[at] !== n || at + 1 + n > buf.length) return false;
-  for (let i = 0; i < n; i++) if (buf[at + 1 + i] !== name[i]) return false;
-  return true;
-}
-

@@ -3,12 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type BindingDef,
-  type Definitions,
-  DefinitionsStore,
-  type DefinitionsStoreOptions,
-} from '../../src/store/definitions-store.js';
+import { DefinitionsStore, type DefinitionsStoreOptions } from '../../src/store/definitions-store.js';
+import type { BindingDef, Definitions } from '../../src/store/definitions-types.js';
 import { removeDir, tempDir } from './helpers.js';
 
 const dirs: string[] = [];

@@ -8,8 +8,9 @@ import type { RecoveredMessage } from '../../src/store/message-store.js';
 import { RecordType, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, encodeMessage, encodeSmall, isSealed, sealRecord, writeSegmentHeader } from '../../src/store/record.js';
 import { recoveredLists } from '../../src/store/recovered-queue.js';
 import { segmentPaths } from '../../src/store/recovery.js';
-import { segmentFileName } from '../../src/store/segment-log.js';
-import { SegmentStore, type SegmentStoreOptions } from '../../src/store/segment-store.js';
+import { segmentFileName } from '../../src/store/segment.js';
+import { SegmentStore } from '../../src/store/segment-store.js';
+import type { SegmentStoreOptions } from '../../src/store/segment-store-options.js';
 import { durable, msg } from './conformance.js';
 import { removeDir, tempDir } from './helpers.js';
 
