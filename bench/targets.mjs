@@ -58,7 +58,10 @@ async function spawnWarren({ root, sync, nodeArgs, logFile, extraArgs = [], mana
   const managementPort = management ? await freePort() : 0;
   const metricsPort = metrics ? await freePort() : 0;
   // `warren serve` opens 15672 by default, which a RabbitMQ beside it may hold.
-  extraArgs = management ? [...extraArgs, '--management-port', String(managementPort)] : [...extraArgs, '--no-management-port'];
+  // An older build (--warren-root, for before/after figures) has no management API and no such flag.
+  const hasManagement = fs.readFileSync(main, 'utf8').includes('no-management-port');
+  if (management) extraArgs = [...extraArgs, '--management-port', String(managementPort)];
+  else if (hasManagement) extraArgs = [...extraArgs, '--no-management-port'];
   if (metrics) extraArgs = [...extraArgs, '--metrics-port', String(metricsPort)];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
   const log = fs.openSync(logFile, 'a');

@@ -84,6 +84,7 @@ export abstract class SegmentAppender {
     const copy = body.length < copyBodyBelow;
     const meta = messageMetaBound(queueName, msg);
     const off = this.reserve(meta + body.length, copy ? meta + body.length : meta);
+    this.active.bodyBytes += body.length;
     const end = encodeMessage(this.chunk, off, seq, queueName, msg, copy);
     sealRecord(this.chunk, off, end, copy ? null : body);
     this.lastLength = end - off + (copy ? 0 : body.length);

@@ -23,6 +23,8 @@ export class Segment {
   /** Newer segments whose `refs` hold this one. */
   readonly referencedBy: Set<Segment>;
   deleted: boolean;
+  /** Message body bytes appended here: whether a summary would be much smaller than the file. */
+  bodyBytes: number;
 
   constructor(id: number, dir: string, fd: number, size: number) {
     this.id = id;
@@ -36,6 +38,7 @@ export class Segment {
     this.refs = new Set();
     this.referencedBy = new Set();
     this.deleted = false;
+    this.bodyBytes = 0;
   }
 }
 

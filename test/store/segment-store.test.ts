@@ -57,11 +57,10 @@ async function fill(dir: string, n: number, sealed = false): Promise<string> {
   return first;
 }
 
-/** Removes the summary written with a segment's seal (segment-summary.ts), asserting there was one. */
+/** Removes the summary a segment's seal may have written (segment-summary.ts): these tests are about the walk of the segment. */
 function removeSummary(segFile: string): void {
-  const sum = segFile.replace(/\.seg$/, '.sum');
-  expect(fs.existsSync(sum), 'a sealed segment has a summary').toBe(true);
-  fs.rmSync(sum);
+  // Only segments whose bodies are most of the file get one (segment-log.ts: seal).
+  fs.rmSync(segFile.replace(/\.seg$/, '.sum'), { force: true });
 }
 
 /** Offsets of the records in a segment file, walking the length fields. */

@@ -159,7 +159,7 @@ describe('segment summaries', () => {
     const dir = newDir();
     const [w] = await open(dir);
     const seqs: number[] = [];
-    for (let i = 0; i < 5; i++) seqs.push(w.append('q', msg(`body-${i}-${'y'.repeat(40)}`)));
+    for (let i = 0; i < 5; i++) seqs.push(w.append('q', msg(`body-${i}-${'y'.repeat(400)}`)));
     await w.close();
     stores.splice(stores.indexOf(w), 1);
     const seg = segmentPaths(dir)[0] as string;
@@ -172,14 +172,15 @@ describe('segment summaries', () => {
     expect(s.summarisedSegments).toBe(1);
     expect(rec.get('q')?.length).toBe(5);
     expect(() => s.read('q', seqs[2] as number)).toThrow(/checksum/);
-    expect(s.read('q', seqs[3] as number).body.toString()).toBe(`body-3-${'y'.repeat(40)}`);
+    expect(s.read('q', seqs[3] as number).body.toString()).toBe(`body-3-${'y'.repeat(400)}`);
   });
 
   it('an empty content header (the store does not look inside) comes back empty, with and without a summary', async () => {
     const dir = newDir();
     const [w] = await open(dir);
-    w.append('q', msg('first', 'rk', 'ex', Buffer.alloc(0)));
-    w.append('q', msg('second'));
+    // Bodies are most of the segment, so its seal writes a summary.
+    w.append('q', msg(`first${'x'.repeat(300)}`, 'rk', 'ex', Buffer.alloc(0)));
+    w.append('q', msg(`second${'x'.repeat(300)}`));
     await w.close();
     stores.splice(stores.indexOf(w), 1);
     for (const summarised of [1, 0]) {
@@ -191,11 +192,24 @@ describe('segment summaries', () => {
       expect(list?.length).toBe(2);
       expect(list?.headerAt(0).length).toBe(0);
       expect(list?.propertyFlagsAt(0)).toBe(0);
-      expect(list?.bodySizeAt(0)).toBe(5);
+      expect(list?.bodySizeAt(0)).toBe(305);
       expect(list?.headerAt(1).length).toBe(14);
       await s.close();
       stores.splice(stores.indexOf(s), 1);
     }
+  });
+
+  it('a segment of small messages gets no summary at its seal (it would be nearly the segment again)', async () => {
+    const dir = newDir();
+    const [w] = await open(dir);
+    for (let i = 0; i < 200; i++) w.append('q', msg(`m${i}`));
+    await w.close();
+    stores.splice(stores.indexOf(w), 1);
+    expect(segmentPaths(dir).length).toBeGreaterThan(1);
+    expect(summaries(dir)).toEqual([]);
+    const [s, rec] = await open(dir);
+    expect(s.summarisedSegments).toBe(0);
+    expect(rec.get('q')?.length).toBe(200);
   });
 
   it('deleting a segment deletes its summary', async () => {
