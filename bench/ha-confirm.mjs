@@ -252,7 +252,12 @@ async function main() {
   if (errors.length) process.exitCode = 1;
 }
 
-main().catch((e) => {
-  console.error(e.message);
-  process.exitCode = 1;
-});
+// Every process it started is stopped by then; a client library's lingering handle must not keep
+// the run open after its results are printed.
+main().then(
+  () => process.exit(),
+  (e) => {
+    console.error(e.message);
+    process.exit(1);
+  },
+);
