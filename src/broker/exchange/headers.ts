@@ -16,7 +16,7 @@
 //   stays in seconds (RabbitMQ converts only the message side), so the two
 //   never match each other except at 0; an integer binding of seconds*1000 does.
 
-import { Decimal, RawFieldValue, TypedValue, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
+import { Decimal, RawFieldValue, TypedValue, isPlainTable, type FieldTable, type FieldValue } from '../../protocol/field-table.js';
 import { BindingSet } from './binding-set.js';
 import type { BindingEntry, RoutingTable, DestinationSink } from './routing-table.js';
 
@@ -223,21 +223,9 @@ export function routingValuesEqual(binding: FieldValue, header: FieldValue): boo
   // Arrays and tables keep their element types in RabbitMQ's decoded form.
   if (Array.isArray(binding)) return Array.isArray(header) && typedArraysEqual(binding, header);
   // Anything left that is not a table (a TypedValue with an unknown tag) equals nothing.
-  return isTable(binding) && isTable(header) && typedTablesEqual(binding, header);
+  return isPlainTable(binding) && isPlainTable(header) && typedTablesEqual(binding, header);
 }
 
-function isTable(v: FieldValue): v is FieldTable {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    !Array.isArray(v) &&
-    !Buffer.isBuffer(v) &&
-    !(v instanceof Date) &&
-    !(v instanceof TypedValue) &&
-    !(v instanceof Decimal) &&
-    !(v instanceof RawFieldValue)
-  );
-}
 
 /** The wire tag a value is (or would be) encoded with; see field-table.ts. */
 function tagOf(v: FieldValue): string {
