@@ -51,8 +51,9 @@ export class ChannelPublish {
   private publish(message: Message, mandatory: boolean): boolean {
     this.options.mandatory = mandatory;
     const st = this.ch.stats;
-    st.publish++;
     const r = this.ch.vhost.publish(message, this.options, this.result);
+    // Counted once accepted: a publish refused (403, 404, 406) is no publish, as in RabbitMQ.
+    st.publish++;
     if (r.routed > 0) st.routed++;
     else if (r.returned) st.returnUnroutable++;
     else if (!r.deduplicated && !r.delayed) st.dropUnroutable++;
