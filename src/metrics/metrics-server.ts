@@ -22,7 +22,18 @@ export class MetricsServer {
   constructor(broker: Broker, connections: () => number, opts: MetricsServerOptions = {}) {
     this.source = { broker, connections };
     this.perObject = opts.perObject === true;
-    this.http = createServer((req, res) => void this.handle(req, res));
+    // A request the handler cannot take (e.g. a target URL that does not parse) gets 400, never an
+    // unhandled rejection: that would end the broker's process.
+    this.http = createServer((req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n');
+        else res.destroy();
+      });
+    });
+    // A scraper that stops reading is cut off (idle socket timeout: Node destroys the socket)
+    // instead of pinning its snapshot forever.
+    this.http.timeout = 60_000;
+    this.http.headersTimeout = 10_000;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

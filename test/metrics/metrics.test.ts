@@ -2,6 +2,7 @@
 // RabbitMQ-Overview dashboard's queries and a scrape of RabbitMQ 3.10.8), values that follow real
 // AMQP traffic, per-object and detailed output, warren's extras, and slicing of big scrapes.
 
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as amqplib from 'amqplib';
 import { startTestBroker } from '../helpers/broker.js';
@@ -185,6 +186,19 @@ describe('per-object and detailed', () => {
   it('answers 404 for other paths', async () => {
     const res = await fetch(`http://127.0.0.1:${b.metricsPort}/other`);
     expect(res.status).toBe(404);
+  });
+
+  it('answers 400 to a request target that does not parse as a URL, and keeps serving', async () => {
+    // Node's HTTP parser accepts this absolute-form target; the WHATWG URL parser does not.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = connect(b.metricsPort ?? 0, '127.0.0.1', () => s.end('GET http://a:99999/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(reply.startsWith('HTTP/1.1 400')).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${b.metricsPort}/metrics`)).status).toBe(200);
   });
 });
 
