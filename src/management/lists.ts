@@ -94,6 +94,11 @@ function compareValues(a: unknown, b: unknown): number {
 }
 
 /** `columns=a,b.c`: keep those top-level keys and dotted sub-keys. */
+/** Sets an own property, whatever its name (a plain assignment to `__proto__` sets the prototype). */
+function setOwn(o: Json, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 export function pickColumns(o: Json, columns: readonly string[][]): Json {
   const out: Json = {};
   for (const path of columns) {
@@ -101,18 +106,20 @@ export function pickColumns(o: Json, columns: readonly string[][]): Json {
     let dst: Json = out;
     for (let i = 0; i < path.length; i++) {
       const k = path[i] as string;
-      if (typeof src !== 'object' || src === null || !(k in (src as Json))) break;
+      // Own keys only: `__proto__` in a column path must never reach a prototype (client
+      // properties and arguments are client-chosen tables).
+      if (typeof src !== 'object' || src === null || !Object.hasOwn(src, k)) break;
       const v = (src as Json)[k];
       if (i === path.length - 1) {
-        dst[k] = v;
+        setOwn(dst, k, v);
         break;
       }
       if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-        dst[k] = v;
+        setOwn(dst, k, v);
         break;
       }
-      const next = (dst[k] as Json | undefined) ?? {};
-      dst[k] = next;
+      const next = (Object.hasOwn(dst, k) ? (dst[k] as Json) : undefined) ?? {};
+      setOwn(dst, k, next);
       dst = next;
       src = v;
     }

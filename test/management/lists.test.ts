@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/management/errors.js';
 import { listReply, pickColumns, type Query } from '../../src/management/lists.js';
+import { tableJson } from '../../src/broker/ops/message-json.js';
+import type { FieldTable } from '../../src/protocol/field-table.js';
 
 interface Q {
   name: string;
@@ -85,6 +87,13 @@ describe('listReply', () => {
 
   it('columns keeps dotted sub-keys and skips missing ones', () => {
     expect(pickColumns({ a: 1, b: { c: 2, d: 3 }, e: 4 }, [['a'], ['b', 'c'], ['x', 'y']])).toEqual({ a: 1, b: { c: 2 } });
+    // A client-chosen table key `__proto__` (client properties, arguments) never reaches a prototype.
+    const props = tableJson({ ['__proto__']: { polluted: 'yes' } as FieldTable, product: 'x' } as FieldTable);
+    expect(Object.getPrototypeOf(props)).toBe(Object.prototype);
+    const picked = pickColumns({ client_properties: props }, [['client_properties', '__proto__', 'polluted'], ['client_properties', 'product']]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(picked).toEqual({ client_properties: { ['__proto__']: { polluted: 'yes' }, product: 'x' } });
+    expect(pickColumns({ a: 1 }, [['__proto__', 'x'], ['constructor']])).toEqual({});
   });
 
   it('100k objects: a page sorted by name renders only the page', () => {

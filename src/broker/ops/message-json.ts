@@ -34,7 +34,8 @@ export function fieldValueJson(v: FieldValue): Json {
 
 export function tableJson(t: FieldTable): { [key: string]: Json } {
   const out: { [key: string]: Json } = {};
-  for (const k of Object.keys(t)) out[k] = fieldValueJson(t[k] as FieldValue);
+  // defineProperty, not assignment: a client may name a table key `__proto__`.
+  for (const k of Object.keys(t)) Object.defineProperty(out, k, { value: fieldValueJson(t[k] as FieldValue), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
@@ -84,7 +85,7 @@ function jsonFieldValue(v: unknown): FieldValue {
 
 export function jsonTable(o: Record<string, unknown>): FieldTable {
   const t: FieldTable = {};
-  for (const [k, v] of Object.entries(o)) t[k] = jsonFieldValue(v);
+  for (const [k, v] of Object.entries(o)) Object.defineProperty(t, k, { value: jsonFieldValue(v), enumerable: true, writable: true, configurable: true });
   return t;
 }
 
