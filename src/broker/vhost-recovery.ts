@@ -94,7 +94,7 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
   report.skippedDefinitions = replay.skipped;
   const recovered = await p.messages.open();
   // Originals of a message move cut short by a crash whose copies survived (ops/move.ts).
-  const superseded = supersededOriginals(recovered);
+  const superseded = supersededOriginals(recovered, (q) => vhost.queues.has(q));
   for (const [queueName, list] of recovered) {
     if (queueName.startsWith(DELAYED_PREFIX)) {
       const exchangeName = queueName.slice(DELAYED_PREFIX.length);
