@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from '../log.js';
 import { VHOSTS_DIR } from '../store/data-dir.js';
+import { fsyncDir } from '../store/segment-io.js';
 import type { StoreReplication } from '../store/segment-log.js';
 import type { Clock } from '../util/clock.js';
 import { Follower, HA_DIR } from './follower.js';
@@ -148,6 +149,9 @@ export class HaNode {
     // From here the directory holds a leader's writes, not a follower's copy: without the applied
     // file a restart rebuilds it from the stream.
     fs.rmSync(path.join(this.dataDir, HA_DIR), { recursive: true, force: true });
+    // Durable before this node writes as a leader: after a power loss the old applied file must
+    // not come back and make a leader's directory look like a follower's copy.
+    await fsyncDir(this.dataDir);
     // 'leader' once the broker listens (serving()): a health check must not route to a closed port.
     this.role = 'promoting';
     this.epoch = turn.epoch;

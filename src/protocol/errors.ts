@@ -25,10 +25,22 @@ export abstract class AmqpError extends Error {
     super(text);
     this.replyCode = replyCode;
     // shortstr on the wire: RabbitMQ truncates long texts to 255 bytes too.
-    this.replyText = Buffer.byteLength(text) > 255 ? Buffer.from(text).subarray(0, 255).toString('utf8') : text;
+    this.replyText = Buffer.byteLength(text) > 255 ? truncateUtf8(text, 255) : text;
     this.classId = classId;
     this.methodId = methodId;
   }
+}
+
+/**
+ * The longest prefix of `text` within `max` UTF-8 bytes, cut at a character boundary (a cut
+ * inside a character would decode to U+FFFD and overrun the limit again).
+ */
+export function truncateUtf8(text: string, max: number): string {
+  const bytes = Buffer.from(text);
+  let end = max;
+  // Step back over continuation bytes (10xxxxxx) to the start of the cut character.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
 }
 
 /** Closes only the channel it happened on (a soft code). */

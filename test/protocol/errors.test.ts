@@ -74,4 +74,12 @@ describe('named error constructors', () => {
     expect(Buffer.byteLength(err.replyText)).toBe(255);
     expect(err.message.length).toBeGreaterThan(255);
   });
+
+  it('cuts a long non-ASCII reply text at a character boundary, within 255 bytes', () => {
+    // 'NOT_FOUND - ' is 12 bytes; 'é' is 2: a cut at byte 255 would fall inside a character.
+    const err = E.connectionForced('é'.repeat(200));
+    expect(Buffer.byteLength(err.replyText)).toBeLessThanOrEqual(255);
+    expect(err.replyText).not.toContain('\uFFFD');
+    expect(err.replyText.endsWith('é')).toBe(true);
+  });
 });

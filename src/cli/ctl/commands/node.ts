@@ -135,7 +135,8 @@ export const nodeCommands: readonly Command[] = [
       const r = expectOk(await ctx.api.get('/api/definitions'));
       if (file === '-') return ctx.out.line(JSON.stringify(r.body));
       ctx.out.banner(`Exporting definitions in JSON to a file at "${file}" ...`);
-      await writeFile(file, JSON.stringify(r.body, null, 2));
+      // It holds every user's password hash: readable by its owner only.
+      await writeFile(file, JSON.stringify(r.body, null, 2), { mode: 0o600 });
     },
   },
   {
