@@ -173,4 +173,20 @@ describe('tag rules', () => {
     expect((await api.get('/api/nodes', ['mon', 'm'])).status).toBe(200);
     expect(((await api.get('/api/vhosts', ['mon', 'm'])).json as unknown[]).length).toBeGreaterThan(0);
   });
+
+  it('a policymaker sets and lists vhost limits only in the vhosts it may access', async () => {
+    await api.call('PUT', '/api/vhosts/pm-own');
+    await api.call('PUT', '/api/vhosts/pm-other');
+    await api.call('PUT', '/api/users/pm', { body: { password: 'p', tags: 'policymaker' } });
+    await api.call('PUT', '/api/permissions/pm-own/pm', { body: { configure: '.*', write: '.*', read: '.*' } });
+    await api.call('PUT', '/api/vhost-limits/pm-other/max-queues', { body: { value: 7 } });
+    const own = await api.call('PUT', '/api/parameters/vhost-limits/pm-own/limits', { body: { value: { 'max-queues': 3 } }, auth: ['pm', 'p'] });
+    expect(own.status).toBe(201);
+    const other = await api.call('PUT', '/api/parameters/vhost-limits/pm-other/limits', { body: { value: { 'max-connections': 0 } }, auth: ['pm', 'p'] });
+    expect(other.status).toBe(401);
+    expect(other.json).toEqual({ error: 'not_authorised', reason: 'User not authorised to access virtual host' });
+    const listed = (await api.get('/api/parameters/vhost-limits', ['pm', 'p'])).json as { vhost: string }[];
+    expect(listed.map((p) => p.vhost)).toEqual(['pm-own']);
+    expect((await api.get('/api/vhost-limits/pm-other')).json).toEqual([{ vhost: 'pm-other', value: { 'max-queues': 7 } }]);
+  });
 });

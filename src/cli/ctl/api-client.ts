@@ -3,6 +3,7 @@
 // shell on the broker's host needs no password.
 
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { CtlError, EXIT } from './errors.js';
 
 export interface ApiTarget {
@@ -56,11 +57,17 @@ export class ApiClient {
       headers['content-length'] = String(payload.length);
     }
     const url = new URL(t.url);
+    if (t.socketPath === undefined && url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return Promise.reject(new CtlError(EXIT.usage, `Error: --url must be http:// or https://, got ${url.protocol}`));
+    }
+    // Basic credentials go over TLS when the URL says https (management.ssl.*).
+    const send = t.socketPath === undefined && url.protocol === 'https:' ? httpsRequest : request;
+    const defaultPort = url.protocol === 'https:' ? 15671 : 15672;
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = send(
         t.socketPath !== undefined
           ? { socketPath: t.socketPath, path, method, headers, timeout: t.timeoutMs }
-          : { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 15672 : Number(url.port), path, method, headers, timeout: t.timeoutMs },
+          : { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? defaultPort : Number(url.port), path, method, headers, timeout: t.timeoutMs },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -83,7 +90,8 @@ export class ApiClient {
       req.on('timeout', () => req.destroy(new CtlError(EXIT.tempfail, `Error: operation timed out after ${t.timeoutMs / 1000} seconds`)));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof CtlError) return reject(err);
-        const where = t.socketPath ?? t.url;
+        // The origin only: a URL may carry user:password@.
+        const where = t.socketPath ?? url.origin;
         reject(new CtlError(EXIT.unavailable, `Error: unable to reach warren at ${where} (${err.code ?? err.message}).\nIs the broker running, with its management API enabled?`));
       });
       if (payload !== undefined) req.write(payload);

@@ -4,7 +4,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { policyJson, policySpecFromJson } from '../../broker/policy/policy-json.js';
-import { isAdministrator } from '../auth.js';
+import { isAdministrator, visibleVhosts } from '../auth.js';
 import { bodyOf, objectSchema, requireKeys } from '../body.js';
 import { noContent, putResult, type ApiRequest, type ManagementContext } from '../context.js';
 import { domainCall } from '../domain-errors.js';
@@ -51,13 +51,15 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
   const allowed = (req: ApiRequest, c: Component): void => {
     if (c === 'operator_policy' && !isAdministrator(req.user)) throw notAuthorised('User not authorised to access object');
   };
-  const vhosts = (): string[] => [...broker.vhosts.keys()];
+  // A policymaker sees and changes parameters of the vhosts they may access only (RabbitMQ's
+  // is_authorized_policies); monitors and administrators see every vhost.
+  const vhosts = (req: ApiRequest): string[] => visibleVhosts(broker, req.user);
 
   ctx.route(app, {
     method: 'GET',
     url: '/api/parameters',
     auth: 'policymaker',
-    handler: (req) => listReply(req.query, { items: list(isAdministrator(req.user) ? COMPONENTS : ['vhost-limits'], vhosts()), render, pageable: false }),
+    handler: (req) => listReply(req.query, { items: list(isAdministrator(req.user) ? COMPONENTS : ['vhost-limits'], vhosts(req)), render, pageable: false }),
   });
   ctx.route(app, {
     method: 'GET',
@@ -68,7 +70,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
       // Listing an unknown component is an empty list in RabbitMQ, not an error.
       if (!(COMPONENTS as readonly string[]).includes(c)) return [];
       allowed(req, c as Component);
-      return listReply(req.query, { items: list([c as Component], vhosts()), render, pageable: false });
+      return listReply(req.query, { items: list([c as Component], vhosts(req)), render, pageable: false });
     },
   });
   ctx.route(app, {
@@ -102,6 +104,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     method: 'PUT',
     url: '/api/parameters/:component/:vhost/:name',
     auth: 'policymaker',
+    vhostParam: 'vhost',
     body: objectSchema({ value: {} }),
     handler: async (req) => {
       const c = component(req);
