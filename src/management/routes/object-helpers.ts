@@ -5,6 +5,7 @@ import type { Broker } from '../../broker/broker.js';
 import type { User } from '../../broker/auth/users.js';
 import type { AccessContext } from '../../broker/auth/permissions.js';
 import type { VHost } from '../../broker/vhost.js';
+import type { Queue } from '../../broker/queue/queue.js';
 import { ApiError, HTTP, notFound } from '../errors.js';
 import { queryFlag, type Query } from '../lists.js';
 import type { StatsSwitches } from '../views/objects.js';
@@ -20,6 +21,14 @@ export function vhostOf(broker: Broker, name: string): VHost {
   const v = broker.vhost(name);
   if (v === undefined) throw new ApiError(HTTP.NOT_FOUND, 'not_found', 'vhost_not_found');
   return v;
+}
+
+/** The vhost and queue a `/…/:vhost/:name` route names; 404 when either is missing. */
+export function queueOf(broker: Broker, params: Readonly<Record<string, unknown>>): { v: VHost; q: Queue } {
+  const v = vhostOf(broker, params['vhost'] as string);
+  const q = v.queues.get(params['name'] as string);
+  if (q === undefined) throw notFound();
+  return { v, q };
 }
 
 /** The vhosts a list covers: one named in the path, or all the user may see. */

@@ -13,13 +13,7 @@ import { created, noContent, type ApiRequest, type ManagementContext, type Route
 import { listReply, objectReply, queryFlag } from '../lists.js';
 import { bindingJson, consumersOfQueue, queueBindings, queueJson } from '../views/objects.js';
 import { nodeName } from '../views/identity.js';
-import { accessOf, API_OWNER, argumentsField, bodyObject, boolField, definitionsDurable, listedVhosts, notFound, statsSwitches, vhostOf } from './object-helpers.js';
-
-function queueIn(v: VHost, name: string): Queue {
-  const q = v.queues.get(name);
-  if (q === undefined) throw notFound();
-  return q;
-}
+import { accessOf, API_OWNER, queueOf, argumentsField, bodyObject, boolField, definitionsDurable, listedVhosts, statsSwitches, vhostOf } from './object-helpers.js';
 
 export function register(app: FastifyInstance, ctx: ManagementContext): void {
   const broker = ctx.broker;
@@ -54,8 +48,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     auth: 'management',
     vhostParam: 'vhost',
     handler: (req) => {
-      const v = vhostOf(broker, req.params['vhost'] as string);
-      const q = queueIn(v, req.params['name'] as string);
+      const { v, q } = queueOf(broker, req.params);
       const node = nodeName();
       const o = queueJson(v, q, statsSwitches(req.query));
       o['consumer_details'] = consumersOfQueue(broker, v.name, q.name).map((c) => ({ ...c, channel_details: { ...c.channel_details, node } }));
@@ -93,8 +86,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     auth: 'management',
     vhostParam: 'vhost',
     handler: async (req) => {
-      const v = vhostOf(broker, req.params['vhost'] as string);
-      const q = queueIn(v, req.params['name'] as string);
+      const { v, q } = queueOf(broker, req.params);
       await amqp(() => {
         accessOf(broker, req.user, v.name).check('configure', 'queue', q.name);
         v.deleteQueue(q.name, queryFlag(req.query, 'if-unused'), queryFlag(req.query, 'if-empty'), API_OWNER);
@@ -110,8 +102,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     auth: 'management',
     vhostParam: 'vhost',
     handler: async (req) => {
-      const v = vhostOf(broker, req.params['vhost'] as string);
-      const q = queueIn(v, req.params['name'] as string);
+      const { v, q } = queueOf(broker, req.params);
       await amqp(() => {
         accessOf(broker, req.user, v.name).check('read', 'queue', q.name);
         v.purgeQueue(q.name, API_OWNER);
@@ -146,8 +137,7 @@ export function register(app: FastifyInstance, ctx: ManagementContext): void {
     auth: 'management',
     vhostParam: 'vhost',
     handler: (req) => {
-      const v = vhostOf(broker, req.params['vhost'] as string);
-      const q = queueIn(v, req.params['name'] as string);
+      const { v, q } = queueOf(broker, req.params);
       return listReply(req.query, { items: queueBindings(v, q), render: bindingJson, pageable: false });
     },
   });

@@ -17,7 +17,7 @@ import { noContent, type ApiRequest, type ManagementContext } from '../context.j
 import { badRequest } from '../errors.js';
 import { listReply, queryParam } from '../lists.js';
 import { nodeName } from '../views/identity.js';
-import { accessOf, API_OWNER, bodyObject, notFound, vhostOf } from './object-helpers.js';
+import { accessOf, API_OWNER, queueOf, bodyObject } from './object-helpers.js';
 
 const PREFIX = '/api/warren/queues/:vhost/:name';
 /** Most messages one peek shows (each is rendered with its payload). */
@@ -32,12 +32,7 @@ function intParam(v: unknown, key: string, dflt: number | undefined): number | u
 
 export function register(app: FastifyInstance, ctx: ManagementContext): void {
   const broker = ctx.broker;
-  const target = (req: ApiRequest): { v: VHost; q: Queue } => {
-    const v = vhostOf(broker, req.params['vhost'] as string);
-    const q = v.queues.get(req.params['name'] as string);
-    if (q === undefined) throw notFound();
-    return { v, q };
-  };
+  const target = (req: ApiRequest): { v: VHost; q: Queue } => queueOf(broker, req.params);
 
   ctx.route(app, {
     method: 'GET',
