@@ -8,6 +8,7 @@
 // a client that reconnects over the host list [leader, standby].
 //
 //   node bench/ha-confirm.mjs [--seconds N] [--rounds N] [--body BYTES] [--ha-ttl-ms MS] [--warren-root DIR]
+//                             [--only warren,ha,classic,quorum,failover]   (a subset, while tuning)
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +41,7 @@ function parseArgs(argv) {
     else if (a === '--body') o.body = Number(val());
     else if (a === '--ha-ttl-ms') o.haTtlMs = Number(val());
     else if (a === '--warren-root') o.root = path.resolve(val());
+    else if (a === '--only') o.only = new Set(val().split(','));
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new Error(`unknown argument ${a}`);
   }
@@ -177,12 +179,15 @@ async function main() {
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   const names = ['warren', 'warren HA', 'RabbitMQ classic', 'RabbitMQ quorum'];
+  const KEYS = { warren: 'warren', 'warren HA': 'ha', 'RabbitMQ classic': 'classic', 'RabbitMQ quorum': 'quorum' };
+  const wanted = (k) => o.only === undefined || o.only.has(k);
+  const needRabbit = wanted('classic') || wanted('quorum');
   const rates = Object.fromEntries(names.map((n) => [n, []]));
   const errors = [];
   const failovers = [];
   try {
-    const rabbit = await startRabbit({ root: ROOT });
-    cleanup.push(() => rabbit.stop());
+    const rabbit = needRabbit ? await startRabbit({ root: ROOT }) : null;
+    if (rabbit !== null) cleanup.push(() => rabbit.stop());
     const warren = await startWarren({ root: o.root, sync: 'always', nodeArgs: [], logFile, extraArgs: ['--no-management-port'] });
     cleanup.push(() => warren.stop());
     const nats = await startNats(3);
@@ -199,11 +204,12 @@ async function main() {
         const plan = {
           warren: [warren.url, {}],
           'warren HA': [`amqp://guest:guest@127.0.0.1:${leader.port}`, {}],
-          'RabbitMQ classic': [rabbit.url, { 'x-queue-type': 'classic' }],
-          'RabbitMQ quorum': [rabbit.url, { 'x-queue-type': 'quorum' }],
+          'RabbitMQ classic': [rabbit?.url, { 'x-queue-type': 'classic' }],
+          'RabbitMQ quorum': [rabbit?.url, { 'x-queue-type': 'quorum' }],
         };
         const order = round % 2 === 1 ? names : [...names].reverse();
         for (const n of order) {
+          if (!wanted(KEYS[n])) continue;
           const queue = `bench.ha-confirm.${n.replace(/\W+/g, '-')}.${process.pid}.${round}`;
           process.stderr.write(`round ${round}: ${n} ...`);
           try {
@@ -215,6 +221,7 @@ async function main() {
             process.stderr.write(` FAILED ${e.message}\n`);
           }
         }
+        if (!wanted('failover')) continue;
         process.stderr.write(`round ${round}: failover ...`);
         const ms = await failover([leader.port, standby.port], leader, `bench.ha-failover.${process.pid}.${round}`);
         const after = await haRole(standby);

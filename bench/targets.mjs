@@ -48,7 +48,7 @@ async function waitForPort(port, isDead, what) {
 
 /** Spawns one warren process on a free port with a fresh data directory. */
 /** A larger young generation: queued messages mostly die young instead of being copied by every scavenge. */
-export const WARREN_NODE_FLAGS = ['--max-semi-space-size=64'];
+export const WARREN_NODE_FLAGS = ['--max-semi-space-size=64', ...(process.env.WARREN_BENCH_NODE_FLAGS ? process.env.WARREN_BENCH_NODE_FLAGS.split(' ') : [])];
 
 async function spawnWarren({ root, sync, nodeArgs, logFile, extraArgs = [], management = false, metrics = false }) {
   const main = path.join(root, 'dist/cli/main.js');
