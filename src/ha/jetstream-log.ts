@@ -44,6 +44,28 @@ interface Tail {
   drained: (() => void) | null;
 }
 
+/**
+ * The client reports a request no server took (no stream leader while the engine elects one) as
+ * "jetstream is not enabled": said plainly in warren's logs.
+ */
+function explain(err: unknown): Error {
+  if (noResponders(err) || err instanceof NoRespondersError) return new NoStreamLeaderError(err.message);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The client's JetStreamNotEnabled (not exported by its package) for a request no server took, not for an account without JetStream. */
+function noResponders(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'JetStreamNotEnabled' && !(err.cause instanceof JetStreamApiError);
+}
+
+/** No JetStream server took the request: the stream has no leader (an election after a NATS node died). */
+export class NoStreamLeaderError extends Error {
+  constructor(detail: string) {
+    super(`no JetStream server answered, the stream has no leader (an election?): ${detail}`);
+    this.name = 'NoStreamLeaderError';
+  }
+}
+
 export class JetStreamLog implements ReplicatedLog {
   private readonly nc: NatsConnection;
   private readonly js: JetStreamClient;
@@ -118,14 +140,18 @@ export class JetStreamLog implements ReplicatedLog {
     } catch (err) {
       if (err instanceof JetStreamApiError && (err.code === WRONG_LAST_SEQUENCE || err.code === WRONG_LAST_MSG_ID)) throw new WrongLastSequenceError(opts.expectedLastSeq, err.message);
       // No stream leader (an election) or no answer: the append may have gone in; retry with the same id.
-      if (err instanceof TimeoutError || err instanceof NoRespondersError) throw new AppendTimeoutError(err.message);
+      if (err instanceof TimeoutError || err instanceof NoRespondersError || noResponders(err)) throw new AppendTimeoutError(explain(err).message);
       throw err;
     }
   }
 
   async lastSequence(): Promise<number> {
-    const info = await this.jsm.streams.info(this.opts.subjects.stream);
-    return info.state.last_seq;
+    try {
+      const info = await this.jsm.streams.info(this.opts.subjects.stream);
+      return info.state.last_seq;
+    } catch (err) {
+      throw explain(err);
+    }
   }
 
   async purgeSubject(subject: string, keep = 0): Promise<void> {

@@ -10,7 +10,7 @@
 
 import type { Clock, Timer } from '../util/clock.js';
 import { decodeFrame, encodeMark, FrameType } from './frames.js';
-import { AppendTimeoutError, WrongLastSequenceError, type GroupSubjects, type LogEntry, type ReplicatedLog } from './replicated-log.js';
+import { WrongLastSequenceError, type GroupSubjects, type LogEntry, type ReplicatedLog } from './replicated-log.js';
 import { FencedError, Sequencer } from './sequencer.js';
 
 /** Applies entries to local state in log order (the follower); `applied` is the last one applied. */
@@ -53,17 +53,28 @@ export class Leadership {
   private roleNow: Role = 'follower';
   /** Highest epoch seen in a HEARTBEAT or BARRIER. */
   epochSeen = 0;
-  /** Last time the follower saw the log move (or started following). */
+  /** When the countdown to a barrier started: the log last moved, or answered again after an outage. */
   private lastProgressAt: number;
+  /** Highest sequence known to exist (read, or named by the log): the log moved when it grows. */
+  private knownLast = 0;
+  /** False from an outage (or the start) until the log answers normally: no countdown meanwhile. */
+  private available = false;
+  /** When the reader last handed over entries, or was restarted. */
+  private lastDeliveryAt: number;
+  /** A barrier of this node whose answer was lost: it may be in, and is recognized when read back. */
+  private pendingBarrier: { epoch: number; seq: number } | null = null;
+  private lastRetryNoteAt = -Infinity;
   private sequencer: Sequencer | null = null;
   private heartbeatTimer: Timer | null = null;
   private loop: Promise<void> | null = null;
   barriersLost = 0;
   applyFailures = 0;
+  readerRestarts = 0;
 
   constructor(o: LeadershipOptions) {
     this.o = o;
     this.lastProgressAt = o.clock.now();
+    this.lastDeliveryAt = this.lastProgressAt;
   }
 
   get role(): Role {
@@ -74,6 +85,8 @@ export class Leadership {
   start(): void {
     if (this.loop !== null) return;
     this.lastProgressAt = this.o.clock.now();
+    this.lastDeliveryAt = this.lastProgressAt;
+    this.knownLast = this.o.applier.applied;
     this.loop = this.follow().catch((err: unknown) => {
       // Unexpected: the applier failed. Nothing safe is left to do but stop.
       this.roleNow = 'fenced';
@@ -99,71 +112,117 @@ export class Leadership {
     }
   }
 
+  private get quantum(): number {
+    return Math.max(1, Math.floor(this.o.ttlMs / 4));
+  }
+
+  /**
+   * The silence that elects is the log's, not the reader's: the log's last sequence has not moved
+   * for TTL while the log answered normally. A reader that receives nothing while entries exist
+   * is restarted, and catching up on entries known to exist does not restart the countdown.
+   */
   private async follow(): Promise<void> {
     const { log, applier, clock } = this.o;
-    const quantum = Math.max(1, Math.floor(this.o.ttlMs / 4));
     while (this.roleNow === 'follower') {
       let entries: LogEntry[];
       try {
-        entries = await log.read(applier.applied + 1, this.o.readBatch ?? 256, quantum);
+        entries = await log.read(applier.applied + 1, this.o.readBatch ?? 256, this.quantum);
       } catch (err) {
         this.note('replicated log unreachable, retrying', err);
-        await clock.sleep(quantum);
         this.unavailable();
+        await clock.sleep(this.quantum);
         continue;
       }
       if (this.roleNow !== 'follower') return;
       if (entries.length > 0) {
-        try {
-          this.observe(entries);
-          await applier.apply(entries);
-        } catch (err) {
-          // Re-read from what is applied (a batch applied again writes the same bytes); a follower
-          // that gave up here would silently stop being a candidate.
-          this.applyFailures++;
-          this.note('applying the replicated log failed, retrying', err);
-          await clock.sleep(quantum);
-          continue;
-        }
+        await this.take(entries);
+        continue;
+      }
+      // While the log is out, ask every quantum: the countdown starts at its first normal answer.
+      if (this.available && clock.now() - this.lastProgressAt < this.o.ttlMs) continue;
+      const last = await this.probe();
+      if (last === null || this.roleNow !== 'follower') continue;
+      this.restartReaderIfStuck(last);
+      if (!this.available || last > this.knownLast) {
+        // Back from an outage, or the log moved (when, within the countdown, is unknown): count again from now.
+        if (!this.available) this.o.events.note?.('replicated log answering again', { applied: applier.applied, last });
+        this.available = true;
+        this.knownLast = Math.max(this.knownLast, last);
         this.lastProgressAt = clock.now();
         continue;
       }
-      if (clock.now() - this.lastProgressAt < this.o.ttlMs) continue;
-      let last: number;
-      const asked = clock.now();
-      try {
-        last = await log.lastSequence();
-      } catch (err) {
-        this.note('replicated log unreachable, retrying', err);
-        this.unavailable();
-        continue;
-      }
-      // A slow answer means the engine was busy (an election): the leader could not append either.
-      if (clock.now() - asked > quantum) {
-        this.unavailable();
-        continue;
-      }
-      // Entries exist we have not applied yet: keep reading before competing. If none arrive for
-      // another TTL the reader is stuck (its consumer lost in a NATS node's death): start it again.
-      if (last !== applier.applied || this.roleNow !== 'follower') {
-        if (clock.now() - this.lastProgressAt >= 2 * this.o.ttlMs) {
-          this.note('follower behind the log and receiving nothing, restarting the reader', new Error(`last ${last}`));
-          log.resetReader?.();
-          this.lastProgressAt = clock.now() - this.o.ttlMs;
-        }
-        continue;
-      }
+      // Silent for TTL; behind it, the restarted reader catches up first.
+      if (applier.applied < last) continue;
+      this.o.events.note?.('HA: log silent past the TTL, competing for the lead', { silentMs: clock.now() - this.lastProgressAt, applied: applier.applied });
       await this.tryBarrier();
     }
+  }
+
+  /** Applies a batch; new entries move the countdown, and this node's own lost barrier read back makes it the leader. */
+  private async take(entries: readonly LogEntry[]): Promise<void> {
+    const { applier, clock } = this.o;
+    let own: LogEntry | null = null;
+    try {
+      own = this.observe(entries);
+      await applier.apply(entries);
+    } catch (err) {
+      // Re-read from what is applied (a batch applied again writes the same bytes); a follower
+      // that gave up here would silently stop being a candidate.
+      this.applyFailures++;
+      this.note('applying the replicated log failed, retrying', err);
+      await clock.sleep(this.quantum);
+      return;
+    }
+    const now = clock.now();
+    this.lastDeliveryAt = now;
+    const top = (entries[entries.length - 1] as LogEntry).seq;
+    if (top > this.knownLast) {
+      this.knownLast = top;
+      // During an outage the countdown waits for the log's own answer: entries read late prove nothing.
+      if (this.available) this.lastProgressAt = now;
+    }
+    const p = this.pendingBarrier;
+    if (p !== null && applier.applied >= p.seq) {
+      this.pendingBarrier = null;
+      // Nothing after it: the CAS went in and no one has appended since.
+      if (own !== null && own.seq === p.seq && applier.applied === p.seq && this.roleNow === 'follower') this.promote(p.epoch, p.seq);
+    }
+  }
+
+  /** The log's last sequence, or null when it failed or answered slowly (both count as an outage). */
+  private async probe(): Promise<number | null> {
+    const { log, clock } = this.o;
+    const asked = clock.now();
+    try {
+      const last = await log.lastSequence();
+      // A slow answer means the engine was busy (an election): the leader could not append either.
+      if (clock.now() - asked <= this.quantum) return last;
+      if (this.available) this.o.events.note?.('replicated log answered slowly, waiting', { ms: clock.now() - asked, applied: this.o.applier.applied });
+    } catch (err) {
+      if (this.available) this.note('replicated log unreachable, retrying', err);
+    }
+    this.unavailable();
+    return null;
   }
 
   /**
    * The log could not be read or answered slowly (the engine electing a stream leader after a
    * NATS node died): the leader could not append meanwhile, so that was no silence of the leader.
-   * The countdown starts again, and the leader's retried append gets in first.
+   * The countdown starts again once the log answers normally, and the leader's retried append
+   * (paused at most TTL/8, sequencer retryMaxMs) gets in first.
    */
   private unavailable(): void {
-    this.lastProgressAt = this.o.clock.now();
+    this.available = false;
+  }
+
+  /** Entries exist that the reader has handed nothing of for TTL (its consumer lost with a NATS node): start it again. */
+  private restartReaderIfStuck(last: number): void {
+    const now = this.o.clock.now();
+    if (last <= this.o.applier.applied || now - this.lastDeliveryAt < this.o.ttlMs) return;
+    this.readerRestarts++;
+    this.lastDeliveryAt = now;
+    this.note('follower behind the log and receiving nothing, restarting the reader', new Error(`last ${last}`));
+    this.o.log.resetReader?.();
   }
 
   private async tryBarrier(): Promise<void> {
@@ -171,30 +230,39 @@ export class Leadership {
     const epoch = this.epochSeen + 1;
     const expected = applier.applied;
     const data = encodeMark(FrameType.Barrier, epoch, clock.now(), this.o.node);
+    // The same id for a retry at the same slot and epoch: a barrier that went in unanswered is not appended twice.
     const msgId = `${this.o.node}/${epoch}-${expected + 1}`;
-    for (;;) {
-      try {
-        const seq = await log.append(subjects.ctl, data, { expectedLastSeq: expected, msgId });
-        if (this.roleNow !== 'follower') return;
-        const entry: LogEntry = { seq, subject: subjects.ctl, data };
-        this.observe([entry]);
-        await applier.apply([entry]);
-        this.promote(epoch, seq);
+    this.pendingBarrier = { epoch, seq: expected + 1 };
+    let seq: number;
+    try {
+      seq = await log.append(subjects.ctl, data, { expectedLastSeq: expected, msgId });
+    } catch (err) {
+      if (err instanceof WrongLastSequenceError) {
+        // Someone appended meanwhile (a leader woke up, or another follower won): keep following.
+        this.pendingBarrier = null;
+        this.barriersLost++;
+        this.lastProgressAt = clock.now();
+        this.note('barrier lost, following', err);
         return;
-      } catch (err) {
-        if (err instanceof WrongLastSequenceError) {
-          // Someone appended meanwhile (a leader woke up, or another follower won): keep following.
-          this.barriersLost++;
-          this.lastProgressAt = clock.now();
-          this.note('barrier lost, following', err);
-          return;
-        }
-        // Unknown outcome: ask again with the same id, the answer tells whether it went in.
-        this.note('barrier append failed, retrying', err);
-        if (!(err instanceof AppendTimeoutError)) await clock.sleep(Math.max(1, Math.floor(this.o.ttlMs / 8)));
-        if (this.roleNow !== 'follower') return;
       }
+      // No answer: the log is out, so the leader could not append either; count down again once
+      // it answers. If the barrier did go in, the reader hands it back (take()).
+      this.note('barrier append failed, following', err);
+      this.unavailable();
+      return;
     }
+    if (this.roleNow !== 'follower') return;
+    const entry: LogEntry = { seq, subject: subjects.ctl, data };
+    this.observe([entry]);
+    try {
+      await applier.apply([entry]);
+    } catch (err) {
+      // The reader hands the barrier back, and take() applies it and promotes.
+      this.note('applying the barrier failed, reading it back', err);
+      return;
+    }
+    this.pendingBarrier = null;
+    this.promote(epoch, seq);
   }
 
   private promote(epoch: number, seq: number): void {
@@ -206,10 +274,19 @@ export class Leadership {
       base: seq,
       window: this.o.window,
       onFenced: (err) => this.onFenced(err),
+      // After an engine election a follower counts TTL from the log's first normal answer: the
+      // retry must land well before (an append timeout of TTL/2, then at most TTL/8).
+      retryMaxMs: Math.max(50, Math.floor(this.o.ttlMs / 8)),
+      onRetry: (err) => {
+        // Once per TTL: an election retries every TTL/8 for seconds.
+        if (this.o.clock.now() - this.lastRetryNoteAt < this.o.ttlMs) return;
+        this.lastRetryNoteAt = this.o.clock.now();
+        this.note('HA: leader appends retried', err);
+      },
     });
     this.sequencer = s;
     this.roleNow = 'leader';
-    const quantum = Math.max(1, Math.floor(this.o.ttlMs / 4));
+    const quantum = this.quantum;
     let beats = 0;
     // Checked at a finer grain than TTL/4 so the gap between two appends stays close to TTL/4.
     this.heartbeatTimer = this.o.clock.every(Math.max(1, Math.floor(quantum / 2)), () => {
@@ -235,12 +312,18 @@ export class Leadership {
     this.o.events.fenced(err);
   }
 
-  private observe(entries: readonly LogEntry[]): void {
+  /** Notes the highest epoch; returns this node's pending barrier if the entries hold it. */
+  private observe(entries: readonly LogEntry[]): LogEntry | null {
+    let own: LogEntry | null = null;
+    const p = this.pendingBarrier;
     for (const e of entries) {
       if (e.subject !== this.o.subjects.ctl && e.subject !== this.o.subjects.hb) continue;
       const f = decodeFrame(e.data);
-      if ((f.type === FrameType.Heartbeat || f.type === FrameType.Barrier) && f.epoch > this.epochSeen) this.epochSeen = f.epoch;
+      if (f.type !== FrameType.Heartbeat && f.type !== FrameType.Barrier) continue;
+      if (f.epoch > this.epochSeen) this.epochSeen = f.epoch;
+      if (p !== null && f.type === FrameType.Barrier && e.seq === p.seq && f.epoch === p.epoch && f.node === this.o.node) own = e;
     }
+    return own;
   }
 
   private note(msg: string, err: unknown): void {

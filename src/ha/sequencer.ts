@@ -50,6 +50,8 @@ export interface SequencerOptions {
   onFenced: (err: FencedError) => void;
   /** Called on each failed attempt that will be retried (for logs and metrics). */
   onRetry?: (err: Error) => void;
+  /** Longest pause between two retries (default 1 s). */
+  retryMaxMs?: number;
 }
 
 const RETRY_MIN_MS = 50;
@@ -193,7 +195,7 @@ export class Sequencer {
     }
     if (this.inflight === 0 && this.retryTimer === null) {
       const delay = this.backoff;
-      this.backoff = Math.min(RETRY_MAX_MS, this.backoff * 2);
+      this.backoff = Math.min(this.o.retryMaxMs ?? RETRY_MAX_MS, this.backoff * 2);
       this.retryTimer = this.o.clock.after(delay, () => {
         this.retryTimer = null;
         this.pump();

@@ -51,17 +51,47 @@ interface Warren {
   output: string;
 }
 
+/** A line of a warren node's log (pino JSON): when (wall clock, ms) and what. */
+interface Event {
+  readonly at: number;
+  readonly node: string;
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** Every node's log lines that tell a failover's phases, in arrival order. */
+const events: Event[] = [];
+
+function record(w: Warren, line: string): void {
+  if (!line.startsWith('{')) return;
+  try {
+    const j = JSON.parse(line) as Record<string, unknown>;
+    const msg = typeof j.msg === 'string' ? j.msg : '';
+    if (msg === 'connection open' || msg === 'client closed connection') return;
+    events.push({ at: typeof j.time === 'number' ? j.time : Date.now(), node: w.name, msg, fields: j });
+    if (events.length > 20_000) events.splice(0, 10_000);
+  } catch {
+    // Not a log line.
+  }
+}
+
 function launch(w: Warren, nats: string, ttlMs: number): void {
   const args = [
     path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve',
-    '--host', '127.0.0.1', '--port', String(w.port), '--data-dir', w.dir, '--log-level', 'warn', '--sync', 'always',
+    // Info: 'warren listening' (with the recovery time) marks a failover's phases.
+    '--host', '127.0.0.1', '--port', String(w.port), '--data-dir', w.dir, '--log-level', 'info', '--sync', 'always',
     '--no-management-port', '--ha-nats', nats, '--ha-group', GROUP, '--ha-ttl-ms', String(ttlMs), '--ha-role-port', String(w.rolePort), '--ha-node', w.name,
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   w.proc = proc;
   w.output = '';
+  let partial = '';
   const keep = (b: Buffer): void => {
-    w.output = (w.output + b.toString('utf8')).slice(-50_000);
+    const text = b.toString('utf8');
+    w.output = (w.output + text).slice(-50_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) record(w, l);
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
@@ -88,11 +118,17 @@ async function findLeader(ws: Warren[], timeoutMs: number, not: Warren | null = 
   throw new Error(`no leader within ${timeoutMs} ms:\n${ws.map((w) => `--- ${w.name}\n${w.output.slice(-3000)}`).join('\n')}`);
 }
 
-/** Publishers with confirms that move through the host list on any failure. */
+/**
+ * Publishers with confirms that move through the host list on any failure. They ask for a 1 s
+ * AMQP heartbeat, as a client of an HA group should: a frozen leader keeps its sockets open, and
+ * only the missing heartbeats (two intervals, amqplib's check) tell the client to move on.
+ */
 class Load {
   readonly confirmed = new Set<string>();
-  /** Batches confirmed: when sent and when confirmed (for failover times). */
+  /** Batches confirmed in full: when sent and when confirmed (wall clock, for failover times). */
   private readonly times: { sent: number; at: number }[] = [];
+  /** Connections given up: when and why (a heartbeat timeout, a refused connect...). */
+  readonly failures: { at: number; port: number; reason: string }[] = [];
   private next = 0;
   private stopped = false;
   private readonly runs: Promise<void>[] = [];
@@ -121,34 +157,41 @@ class Load {
     while (!this.stopped) {
       const port = this.ports[hostIdx++ % this.ports.length] as number;
       let conn: amqplib.ChannelModel | null = null;
+      let connErr: string | null = null;
       try {
-        conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${port}`, { timeout: 2_000 });
-        conn.on('error', () => undefined);
+        // A frozen node still completes the TCP handshake (the kernel does): only the timeout ends the AMQP one.
+        conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${port}?heartbeat=1`, { timeout: 1_000 });
+        conn.on('error', (e: Error) => (connErr ??= e.message));
         const ch = await conn.createConfirmChannel();
         ch.on('error', () => undefined);
         await ch.assertQueue(QUEUE, { durable: true });
         while (!this.stopped) {
           const batch: string[] = [];
           for (let k = 0; k < 20; k++) batch.push(`p${id}-${this.next++}`);
-          const sent = performance.now();
+          const sent = Date.now();
           const acks = batch.map(
             (m) =>
               new Promise<boolean>((resolve) => {
                 ch.sendToQueue(QUEUE, Buffer.from(m), { persistent: true }, (err) => resolve(err === null || err === undefined));
               }),
           );
-          // A stalled leader (stopped, or waiting out a NATS election) answers nothing: give up on it after a while.
-          const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000));
-          const res = await Promise.race([Promise.all(acks), timeout]);
+          // The heartbeat ends a stalled connection; this is the last resort.
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)));
+          const res = await Promise.race([Promise.all(acks), timeout]).finally(() => clearTimeout(timer));
           if (res === 'timeout') throw new Error('confirms stalled');
           res.forEach((ok, k) => {
             if (ok) this.confirmed.add(batch[k] as string);
           });
-          this.times.push({ sent, at: performance.now() });
+          // amqplib fails the unconfirmed callbacks of a connection it closed (heartbeat timeout): no confirm.
+          if (res.some((ok) => !ok)) throw new Error('nacked or closed');
+          this.times.push({ sent, at: Date.now() });
           if (this.times.length > 100_000) this.times.splice(0, 50_000);
         }
-      } catch {
+      } catch (err) {
         this.reconnects++;
+        this.failures.push({ at: Date.now(), port, reason: connErr ?? (err instanceof Error ? err.message : String(err)) });
+        if (this.failures.length > 10_000) this.failures.splice(0, 5_000);
         await sleep(200);
       } finally {
         if (conn !== null) {
@@ -158,6 +201,47 @@ class Load {
       }
     }
   }
+}
+
+/** Warnings worth counting in a cycle's line (a barrier lost, the log unreachable...). */
+const NOTES = new Map([
+  ['barrier lost, following', 'barrier lost'],
+  ['barrier append failed, retrying', 'barrier retried'],
+  ['replicated log unreachable, retrying', 'log unreachable'],
+  ['replicated log answered slowly, waiting', 'log slow'],
+  ['follower behind the log and receiving nothing, restarting the reader', 'reader restarted'],
+  ['HA: leader appends retried', 'leader retried'],
+]);
+
+/**
+ * A cycle's phases from the nodes' logs, in ms after the blow: the standby that found the log
+ * silent, won the barrier, recovered and listened; the client's first failure; warnings by kind.
+ * `blown` is the node hit (its own lines are left out), null when a NATS node was.
+ */
+function phases(t0: number, blown: string | null, load: Load): string {
+  const after = events.filter((e) => e.at >= t0 && e.node !== blown);
+  const rel = (at: number | undefined): string => (at === undefined ? '-' : String(at - t0));
+  const parts: string[] = [];
+  const promoted = after.find((e) => e.msg === 'HA: promoted to leader');
+  if (promoted !== undefined) {
+    const silent = after.find((e) => e.node === promoted.node && e.msg === 'HA: log silent past the TTL, competing for the lead');
+    const listening = after.find((e) => e.node === promoted.node && e.msg === 'warren listening');
+    parts.push(`silence ${rel(silent?.at)}`, `promoted ${rel(promoted.at)} ${promoted.node}`, `listening ${rel(listening?.at)} recovery ${String(listening?.fields.recoveryMs ?? '-')} ms`);
+  }
+  const failed = load.failures.find((f) => f.at >= t0);
+  if (failed !== undefined) parts.push(`client ${rel(failed.at)} '${failed.reason}'`);
+  const counts = new Map<string, Set<string>>();
+  let n = 0;
+  for (const e of after) {
+    const k = NOTES.get(e.msg);
+    if (k === undefined) continue;
+    n++;
+    const nodes = counts.get(k) ?? new Set<string>();
+    nodes.add(e.node);
+    counts.set(k, nodes);
+  }
+  if (n > 0) parts.push([...counts].map(([k, nodes]) => `${k} (${[...nodes].join(' ')})`).join(', '));
+  return parts.join(', ') || 'no phases logged';
 }
 
 /** Appends whose msg id names an epoch below the latest barrier before them: a fenced leader's. */
@@ -209,7 +293,7 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
       const all: Action[] = ['kill-leader', 'stop-leader', 'kill-nats'];
       const action = actions.shift() ?? (all[Math.floor(Math.random() * all.length)] as Action);
       const leader = await findLeader(ws, 60_000);
-      const t0 = performance.now();
+      const t0 = Date.now();
       // Publishes counted for the failover time start once the blow has landed.
       let landed = t0;
       if (action === 'kill-leader') {
@@ -217,7 +301,7 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
         const gone = p === null ? Promise.resolve() : new Promise<void>((r) => p.once('exit', () => r()));
         p?.kill('SIGKILL');
         await gone;
-        landed = performance.now();
+        landed = Date.now();
         await findLeader(ws, 60_000, leader);
       } else if (action === 'stop-leader') {
         leader.proc?.kill('SIGSTOP');
@@ -233,10 +317,10 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
       }
       // Failover ends at the first confirm after the kill.
       // (of a message published after the kill: confirms of earlier ones may still arrive from the old leader's last turn).
-      const until = performance.now() + 60_000;
+      const until = Date.now() + 60_000;
       let first = load.firstConfirmSentAfter(landed);
       while (first === null) {
-        if (performance.now() > until) throw new Error(`no confirm within 60 s after ${action}`);
+        if (Date.now() > until) throw new Error(`no confirm within 60 s after ${action}`);
         await sleep(20);
         first = load.firstConfirmSentAfter(landed);
       }
@@ -245,7 +329,7 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
       if (action === 'kill-nats' && (await findLeader(ws, 10_000)) !== leader) throw new Error(`kill-nats moved the lead away from ${leader.name}`);
       if (action !== 'kill-nats') failoverMsMax = Math.max(failoverMsMax, ms);
       cycles++;
-      say(`ha: cycle ${cycles} ${action} ${leader.name}: first confirm after ${ms} ms, confirmed so far ${load.confirmed.size}`);
+      say(`ha: cycle ${cycles} ${action} ${leader.name}: first confirm after ${ms} ms (${phases(t0, action === 'kill-nats' ? null : leader.name, load)}), confirmed so far ${load.confirmed.size}`);
       if (action === 'kill-leader') launch(leader, cluster.urls, o.ttlMs);
       // Random moments: let the load run a little before the next blow.
       await sleep(1_000 + Math.floor(Math.random() * 2_000));

@@ -89,6 +89,7 @@ function node(name: string, log: ReplicatedLog, clock: ManualClock): Node {
 
 const marks = (log: MemoryLog): { seq: number; type: FrameType; epoch: number; node: string }[] =>
   log.all().flatMap((e) => {
+    if (e.subject !== subjects.ctl && e.subject !== subjects.hb) return [];
     const f = decodeFrame(e.data);
     return f.type === FrameType.Heartbeat || f.type === FrameType.Barrier ? [{ seq: e.seq, type: f.type, epoch: f.epoch, node: f.node }] : [];
   });
@@ -215,6 +216,58 @@ describe('leadership through the log', () => {
     b.lead.stop();
   });
 
+  it('engine elections of 4 to 9 s, ending at any moment of the follower\'s checks, never move the lead', async () => {
+    // As nats-server 2.9 behaves when the NATS node leading the stream dies: the append in flight
+    // and every stream info request go unanswered (timeouts of TTL/2), later appends are refused at
+    // once (no responders) until the election ends 4 to 9 s after the death.
+    for (const fast of [false, true]) {
+      for (const length of [4_100, 5_300, 6_700, 8_900]) {
+        for (let phase = 0; phase < 600; phase += 110) {
+          const clock = new ManualClock();
+          const log = new MemoryLog(clock);
+          const h = log.handle();
+          let electing = false;
+          const lost = <T>(): Promise<T> => clock.sleep(TTL / 2).then(() => Promise.reject(new AppendTimeoutError('timeout')));
+          let inFlightLost = false;
+          const handle: ReplicatedLog = {
+            ...h,
+            append: (subj, d, o) => {
+              if (!electing) return h.append(subj, d, o);
+              if (fast && inFlightLost) return Promise.reject(new Error('jetstream is not enabled'));
+              inFlightLost = true;
+              return lost();
+            },
+            read: (f, m, w) => (electing ? clock.sleep(w).then(() => []) : h.read(f, m, w)),
+            lastSequence: () => (electing ? lost() : h.lastSequence()),
+          };
+          const a = node('a', handle, clock);
+          a.lead.start();
+          await run(clock, TTL + 500);
+          const b = node('b', handle, clock);
+          const c = node('c', handle, clock);
+          b.lead.start();
+          c.lead.start();
+          // Confirmed load: an append every 100 ms.
+          const load = clock.every(100, () => void a.promoted?.seq.append(subjects.seg('s'), Buffer.from('m')).catch(() => undefined));
+          await run(clock, TTL + phase);
+          electing = true;
+          inFlightLost = false;
+          await run(clock, length);
+          electing = false;
+          await run(clock, 4 * TTL);
+          load.cancel();
+          const where = `${fast ? 'fast' : 'timeout'} failures, ${length} ms election, phase ${phase}`;
+          expect(marks(log).filter((m) => m.type === FrameType.Barrier).length, where).toBe(1);
+          expect(a.lead.role, where).toBe('leader');
+          expect(b.applier.applied, where).toBe(log.lastSeq);
+          a.lead.stop();
+          b.lead.stop();
+          c.lead.stop();
+        }
+      }
+    }
+  }, 60_000);
+
   it('two followers on a quiet log: exactly one wins, the other follows it', async () => {
     const clock = new ManualClock();
     const log = new MemoryLog(clock);
@@ -305,6 +358,87 @@ describe('a follower that meets trouble keeps following', () => {
     expect(resets).toBe(1);
     expect(b.applier.applied).toBeGreaterThanOrEqual(1);
     expect(b.lead.role).toBe('leader');
+    b.lead.stop();
+  });
+});
+
+describe('a follower takes over TTL after the log went silent, not later', () => {
+  it('a reader stuck while the leader appends is restarted within 2 TTL; the follower leads TTL after the leader stops', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    const a = node('a', log.handle(), clock);
+    a.lead.start();
+    await run(clock, TTL + 500);
+    const h = log.handle();
+    let stuck = false;
+    let restartedAt = 0;
+    const handle: ReplicatedLog = {
+      ...h,
+      read: (f, m, w) => (stuck ? clock.sleep(w).then(() => []) : h.read(f, m, w)),
+      resetReader: () => {
+        restartedAt = clock.now();
+        stuck = false;
+      },
+    };
+    const b = node('b', handle, clock);
+    b.lead.start();
+    await run(clock, TTL);
+    // Its consumer lost with a NATS node: nothing more arrives, though the leader heartbeats.
+    stuck = true;
+    const stuckAt = clock.now();
+    await run(clock, 3 * TTL);
+    expect(b.lead.readerRestarts).toBe(1);
+    expect(restartedAt - stuckAt).toBeLessThanOrEqual(2 * TTL + 100);
+    expect(b.applier.applied).toBe(log.lastSeq);
+    // Stuck again just before the leader dies: the first look at the silent log restarts it, and
+    // catching up on entries that log named does not start the countdown again.
+    stuck = true;
+    await run(clock, 300);
+    a.lead.stop();
+    const diedAt = clock.now();
+    for (let t = 0; t < 3 * TTL && b.lead.role !== 'leader'; t += 50) await run(clock, 50);
+    expect(b.lead.role).toBe('leader');
+    expect(b.promoted?.epoch).toBe(2);
+    expect(clock.now() - diedAt).toBeLessThanOrEqual(TTL + TTL / 2);
+    b.lead.stop();
+  });
+
+  it('a barrier that went in unanswered is read back: the node leads with it, no second barrier', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    log.appendForeign(subjects.ctl, encodeMark(FrameType.Barrier, 1, 0, 'old'));
+    // The barrier's ack is lost, the append is in.
+    log.inject({ kind: 'timeout-applied' });
+    const notes: string[] = [];
+    let promoted: { epoch: number; at: number } | null = null;
+    const lead = new Leadership({
+      log: log.handle(), subjects, applier: new ListApplier(), clock, node: 'b', ttlMs: TTL, window: 2,
+      events: { promoted: (_s, epoch, at) => (promoted = { epoch, at }), fenced: () => undefined, note: (m) => notes.push(m) },
+    });
+    lead.start();
+    await run(clock, 4 * TTL);
+    expect(notes).toContain('barrier append failed, following');
+    expect(lead.role).toBe('leader');
+    expect(promoted).toEqual({ epoch: 2, at: 2 });
+    const barriers = marks(log).filter((m) => m.type === FrameType.Barrier);
+    expect(barriers.map((m) => [m.seq, m.node, m.epoch])).toEqual([[1, 'old', 1], [2, 'b', 2]]);
+    expect(log.attempts.filter((x) => x.subject === subjects.ctl).length).toBe(1);
+    lead.stop();
+  });
+
+  it('a barrier lost unanswered is tried again with the same id once the log answers, and wins', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    log.appendForeign(subjects.ctl, encodeMark(FrameType.Barrier, 1, 0, 'old'));
+    log.inject({ kind: 'timeout-lost' });
+    const b = node('b', log.handle(), clock);
+    b.lead.start();
+    await run(clock, 5 * TTL);
+    expect(b.lead.role).toBe('leader');
+    const tries = log.attempts.filter((x) => x.subject === subjects.ctl);
+    expect(tries.length).toBe(2);
+    expect(tries[0]?.msgId).toBe(tries[1]?.msgId);
+    expect(marks(log).filter((m) => m.type === FrameType.Barrier).length).toBe(2);
     b.lead.stop();
   });
 });
