@@ -127,7 +127,9 @@ async function failover(ports, leader, queue) {
     while (!stopped) {
       let conn = null;
       try {
-        conn = await quietConnect(`amqp://guest:guest@127.0.0.1:${ports[idx++ % ports.length]}`);
+        // A 1 s heartbeat, as an HA client should have: a leader that stops answering (frozen, or its
+        // host gone without a reset) is left after two silent intervals instead of STALL_MS.
+        conn = await quietConnect(`amqp://guest:guest@127.0.0.1:${ports[idx++ % ports.length]}?heartbeat=1`);
         const ch = await conn.createConfirmChannel();
         ch.on('error', () => {});
         await ch.assertQueue(queue, { durable: true });

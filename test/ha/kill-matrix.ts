@@ -67,7 +67,7 @@ function record(w: Warren, line: string): void {
   try {
     const j = JSON.parse(line) as Record<string, unknown>;
     const msg = typeof j.msg === 'string' ? j.msg : '';
-    if (msg === 'connection open' || msg === 'client closed connection') return;
+    if (msg === 'client closed connection') return;
     events.push({ at: typeof j.time === 'number' ? j.time : Date.now(), node: w.name, msg, fields: j });
     if (events.length > 20_000) events.splice(0, 10_000);
   } catch {
@@ -119,7 +119,7 @@ async function findLeader(ws: Warren[], timeoutMs: number, not: Warren | null = 
 }
 
 /**
- * Publishers with confirms that move through the host list on any failure. They ask for a 1 s
+ * Publishers with confirms that look for the leader again on any failure. They ask for a 1 s
  * AMQP heartbeat, as a client of an HA group should: a frozen leader keeps its sockets open, and
  * only the missing heartbeats (two intervals, amqplib's check) tell the client to move on.
  */
@@ -129,6 +129,8 @@ class Load {
   private readonly times: { sent: number; at: number }[] = [];
   /** Connections given up: when and why (a heartbeat timeout, a refused connect...). */
   readonly failures: { at: number; port: number; reason: string }[] = [];
+  /** Channels opened and queue declared: when, on which port. */
+  readonly opened: { at: number; port: number }[] = [];
   private next = 0;
   private stopped = false;
   private readonly runs: Promise<void>[] = [];
@@ -152,19 +154,61 @@ class Load {
     await Promise.all(this.runs);
   }
 
+  /**
+   * Connects to every host at once and keeps the first that completes the AMQP handshake: only
+   * the leader listens (standbys refuse, a frozen leader never answers), so the client finds it
+   * as soon as it serves, whatever the order of the list. A second one answering (a fenced leader
+   * in its last moments) is closed.
+   */
+  private connectAny(): Promise<{ conn: amqplib.ChannelModel; port: number }> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const reasons = new Set<string>();
+      const started = Date.now();
+      const attempt = (port: number): void => {
+        if (done) return;
+        // A frozen node still completes the TCP handshake (the kernel does): only the timeout ends the AMQP one.
+        amqplib.connect(`amqp://guest:guest@127.0.0.1:${port}?heartbeat=1`, { timeout: 1_000 }).then(
+          (conn) => {
+            conn.on('error', () => undefined);
+            if (done) {
+              conn.close().catch(() => undefined);
+              return;
+            }
+            done = true;
+            resolve({ conn, port });
+          },
+          (err: unknown) => {
+            reasons.add(err instanceof Error ? err.message : String(err));
+            if (done) return;
+            // Given up now and then, so that a long search shows in the failures.
+            if (this.stopped || Date.now() - started > 10_000) {
+              done = true;
+              reject(new Error(`no host: ${[...reasons].join('; ')}`));
+              return;
+            }
+            // Each host on its own: one that hangs (frozen) does not hold up the others.
+            setTimeout(() => attempt(port), 100);
+          },
+        );
+      };
+      for (const port of this.ports) attempt(port);
+    });
+  }
+
   private async run(id: number): Promise<void> {
-    let hostIdx = id;
     while (!this.stopped) {
-      const port = this.ports[hostIdx++ % this.ports.length] as number;
       let conn: amqplib.ChannelModel | null = null;
+      let port = 0;
       let connErr: string | null = null;
       try {
-        // A frozen node still completes the TCP handshake (the kernel does): only the timeout ends the AMQP one.
-        conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${port}?heartbeat=1`, { timeout: 1_000 });
+        ({ conn, port } = await this.connectAny());
         conn.on('error', (e: Error) => (connErr ??= e.message));
         const ch = await conn.createConfirmChannel();
         ch.on('error', () => undefined);
         await ch.assertQueue(QUEUE, { durable: true });
+        this.opened.push({ at: Date.now(), port });
+        if (this.opened.length > 10_000) this.opened.splice(0, 5_000);
         while (!this.stopped) {
           const batch: string[] = [];
           for (let k = 0; k < 20; k++) batch.push(`p${id}-${this.next++}`);
@@ -192,7 +236,7 @@ class Load {
         this.reconnects++;
         this.failures.push({ at: Date.now(), port, reason: connErr ?? (err instanceof Error ? err.message : String(err)) });
         if (this.failures.length > 10_000) this.failures.splice(0, 5_000);
-        await sleep(200);
+        await sleep(100);
       } finally {
         if (conn !== null) {
           const c = conn;
@@ -226,10 +270,18 @@ function phases(t0: number, blown: string | null, load: Load): string {
   if (promoted !== undefined) {
     const silent = after.find((e) => e.node === promoted.node && e.msg === 'HA: log silent past the TTL, competing for the lead');
     const listening = after.find((e) => e.node === promoted.node && e.msg === 'warren listening');
-    parts.push(`silence ${rel(silent?.at)}`, `promoted ${rel(promoted.at)} ${promoted.node}`, `listening ${rel(listening?.at)} recovery ${String(listening?.fields.recoveryMs ?? '-')} ms`);
+    const opened = after.find((e) => e.node === promoted.node && e.msg === 'connection open');
+    parts.push(
+      `silence ${rel(silent?.at)}`,
+      `promoted ${rel(promoted.at)} ${promoted.node}`,
+      `listening ${rel(listening?.at)} (recovery ${String(listening?.fields.recoveryMs ?? '-')} ms, ${String(listening?.fields.recoveredMessages ?? '-')} msgs)`,
+      `server opened a connection ${rel(opened?.at)}`,
+    );
   }
   const failed = load.failures.find((f) => f.at >= t0);
-  if (failed !== undefined) parts.push(`client ${rel(failed.at)} '${failed.reason}'`);
+  if (failed !== undefined) parts.push(`client failed ${rel(failed.at)} '${failed.reason}'`);
+  const declared = load.opened.find((c) => c.at >= t0);
+  if (declared !== undefined) parts.push(`client declared ${rel(declared.at)}`);
   const counts = new Map<string, Set<string>>();
   let n = 0;
   for (const e of after) {
