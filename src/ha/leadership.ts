@@ -136,10 +136,11 @@ export class Leadership {
       if (this.roleNow !== 'follower') return;
       if (entries.length > 0) {
         await this.take(entries);
-        continue;
+        // After an outage (or at the start), ask at once: entries flowing again need not wait for a quiet moment.
+        if (this.available || this.roleNow !== 'follower') continue;
       }
       // While the log is out, ask every quantum: the countdown starts at its first normal answer.
-      if (this.available && clock.now() - this.lastProgressAt < this.o.ttlMs) continue;
+      else if (this.available && clock.now() - this.lastProgressAt < this.o.ttlMs) continue;
       const last = await this.probe();
       if (last === null || this.roleNow !== 'follower') continue;
       this.restartReaderIfStuck(last);

@@ -403,6 +403,36 @@ describe('a follower takes over TTL after the log went silent, not later', () =>
     b.lead.stop();
   });
 
+  it('a follower started under load, and one back from an outage, count from the leader\'s last append', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    let down = false;
+    const h = log.handle();
+    const a = node('a', h, clock);
+    a.lead.start();
+    await run(clock, TTL + 500);
+    const load = clock.every(100, () => void a.promoted?.seq.append(subjects.seg('s'), Buffer.from('m')).catch(() => undefined));
+    // b's answers fail for a while (an outage only it sees), then the load runs on without a quiet moment.
+    const b = node('b', {
+      ...h,
+      read: (f, m, w) => (down ? Promise.reject(new Error('consumer lost')) : h.read(f, m, w)),
+      lastSequence: () => (down ? Promise.reject(new Error('timeout')) : h.lastSequence()),
+    }, clock);
+    b.lead.start();
+    await run(clock, TTL);
+    down = true;
+    await run(clock, TTL);
+    down = false;
+    await run(clock, TTL);
+    load.cancel();
+    a.lead.stop();
+    const diedAt = clock.now();
+    for (let t = 0; t < 3 * TTL && b.lead.role !== 'leader'; t += 50) await run(clock, 50);
+    expect(b.lead.role).toBe('leader');
+    expect(clock.now() - diedAt).toBeLessThanOrEqual(TTL + 150);
+    b.lead.stop();
+  });
+
   it('a barrier that went in unanswered is read back: the node leads with it, no second barrier', async () => {
     const clock = new ManualClock();
     const log = new MemoryLog(clock);
