@@ -4,6 +4,11 @@
 // no one else appended since, and it leads, with the next epoch. A deposed leader learns it at
 // its next append (a heartbeat at the latest), which fails its CAS (sequencer.ts).
 //
+// "Nothing new for TTL" is the log's silence while it answered normally: a log that failed or
+// answered slowly (NATS electing a stream leader after a node died) stopped the leader too, so
+// the countdown starts again at the log's first normal answer, and the leader's retried append
+// lands well within TTL of it. A reader that stopped receiving is restarted, not waited for.
+//
 // The log's last entry is never purged (segment subjects are purged only after a DELETE frame
 // on the control subject, and heartbeats are trimmed keeping the latest), so `applied == last`
 // is reachable.
@@ -59,6 +64,7 @@ export class Leadership {
   private knownLast = 0;
   /** False from an outage (or the start) until the log answers normally: no countdown meanwhile. */
   private available = false;
+  private outageSince: number | null = null;
   /** When the reader last handed over entries, or was restarted. */
   private lastDeliveryAt: number;
   /** A barrier of this node whose answer was lost: it may be in, and is recognized when read back. */
@@ -128,7 +134,8 @@ export class Leadership {
       try {
         entries = await log.read(applier.applied + 1, this.o.readBatch ?? 256, this.quantum);
       } catch (err) {
-        this.note('replicated log unreachable, retrying', err);
+        // Once per outage: an election fails every read for seconds.
+        if (this.outageSince === null) this.note('replicated log unreachable, retrying', err);
         this.unavailable();
         await clock.sleep(this.quantum);
         continue;
@@ -136,17 +143,19 @@ export class Leadership {
       if (this.roleNow !== 'follower') return;
       if (entries.length > 0) {
         await this.take(entries);
-        // After an outage (or at the start), ask at once: entries flowing again need not wait for a quiet moment.
+        // After an outage (or at the start) ask at once: entries flowing again need not wait for a quiet moment.
         if (this.available || this.roleNow !== 'follower') continue;
+      } else if (this.available && clock.now() - this.lastProgressAt < this.o.ttlMs) {
+        continue;
       }
-      // While the log is out, ask every quantum: the countdown starts at its first normal answer.
-      else if (this.available && clock.now() - this.lastProgressAt < this.o.ttlMs) continue;
+      // The log was quiet for TTL, or is out (then asked every quantum: the countdown starts at its first normal answer).
       const last = await this.probe();
       if (last === null || this.roleNow !== 'follower') continue;
       this.restartReaderIfStuck(last);
       if (!this.available || last > this.knownLast) {
         // Back from an outage, or the log moved (when, within the countdown, is unknown): count again from now.
-        if (!this.available) this.o.events.note?.('replicated log answering again', { applied: applier.applied, last });
+        if (this.outageSince !== null) this.o.events.note?.('replicated log answering again', { outageMs: clock.now() - this.outageSince, applied: applier.applied, last });
+        this.outageSince = null;
         this.available = true;
         this.knownLast = Math.max(this.knownLast, last);
         this.lastProgressAt = clock.now();
@@ -198,9 +207,9 @@ export class Leadership {
       const last = await log.lastSequence();
       // A slow answer means the engine was busy (an election): the leader could not append either.
       if (clock.now() - asked <= this.quantum) return last;
-      if (this.available) this.o.events.note?.('replicated log answered slowly, waiting', { ms: clock.now() - asked, applied: this.o.applier.applied });
+      if (this.outageSince === null) this.o.events.note?.('replicated log answered slowly, waiting', { ms: clock.now() - asked, applied: this.o.applier.applied });
     } catch (err) {
-      if (this.available) this.note('replicated log unreachable, retrying', err);
+      if (this.outageSince === null) this.note('replicated log unreachable, retrying', err);
     }
     this.unavailable();
     return null;
@@ -214,6 +223,7 @@ export class Leadership {
    */
   private unavailable(): void {
     this.available = false;
+    this.outageSince ??= this.o.clock.now();
   }
 
   /** Entries exist that the reader has handed nothing of for TTL (its consumer lost with a NATS node): start it again. */

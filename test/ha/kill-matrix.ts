@@ -250,9 +250,10 @@ class Load {
 /** Warnings worth counting in a cycle's line (a barrier lost, the log unreachable...). */
 const NOTES = new Map([
   ['barrier lost, following', 'barrier lost'],
-  ['barrier append failed, retrying', 'barrier retried'],
+  ['barrier append failed, following', 'barrier unanswered'],
   ['replicated log unreachable, retrying', 'log unreachable'],
   ['replicated log answered slowly, waiting', 'log slow'],
+  ['replicated log answering again', 'log back'],
   ['follower behind the log and receiving nothing, restarting the reader', 'reader restarted'],
   ['HA: leader appends retried', 'leader retried'],
 ]);
