@@ -24,6 +24,11 @@ export interface JetStreamLogOptions {
   clock: Clock;
   /** Client name shown in the NATS monitoring pages. */
   name: string;
+  /**
+   * Idle heartbeat of the reader's pulls (default 1 s, 500 ms at least): a pull the client
+   * thinks open and the server ended stalls the reader until two are missed (30 s by default).
+   */
+  readerHeartbeatMs?: number;
 }
 
 /** Bytes the reader buffers ahead of read() before it stops taking more (frames are up to 8 MB each). */
@@ -194,7 +199,7 @@ export class JetStreamLog implements ReplicatedLog {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: Math.max(1, fromSeq),
     });
-    const messages = await consumer.consume({ max_bytes: PULL_BYTES });
+    const messages = await consumer.consume({ max_bytes: PULL_BYTES, idle_heartbeat: Math.max(500, this.opts.readerHeartbeatMs ?? 1_000) });
     const tail: Tail = { next: fromSeq, messages, queue: [], queuedBytes: 0, lastQueued: fromSeq - 1, error: null, wake: null, drained: null };
     this.tail = tail;
     void (async () => {

@@ -145,13 +145,12 @@ export class Leadership {
         await this.take(entries);
         // After an outage (or at the start) ask at once: entries flowing again need not wait for a quiet moment.
         if (this.available || this.roleNow !== 'follower') continue;
-      } else if (this.available && clock.now() - this.lastProgressAt < this.o.ttlMs) {
-        continue;
       }
-      // The log was quiet for TTL, or is out (then asked every quantum: the countdown starts at its first normal answer).
+      // Nothing for a quantum (or the log was out): ask the log every quantum, so that its last
+      // sequence is known within a quantum of the leader's last append even if the reader stalls.
       const last = await this.probe();
       if (last === null || this.roleNow !== 'follower') continue;
-      this.restartReaderIfStuck(last);
+      this.restartReaderIfStuck();
       if (!this.available || last > this.knownLast) {
         // Back from an outage, or the log moved (when, within the countdown, is unknown): count again from now.
         if (this.outageSince !== null) this.o.events.note?.('replicated log answering again', { outageMs: clock.now() - this.outageSince, applied: applier.applied, last });
@@ -161,8 +160,8 @@ export class Leadership {
         this.lastProgressAt = clock.now();
         continue;
       }
-      // Silent for TTL; behind it, the restarted reader catches up first.
-      if (applier.applied < last) continue;
+      // Silent for TTL? Behind it, the restarted reader catches up first.
+      if (clock.now() - this.lastProgressAt < this.o.ttlMs || applier.applied < last) continue;
       this.o.events.note?.('HA: log silent past the TTL, competing for the lead', { silentMs: clock.now() - this.lastProgressAt, applied: applier.applied });
       await this.tryBarrier();
     }
@@ -226,13 +225,16 @@ export class Leadership {
     this.outageSince ??= this.o.clock.now();
   }
 
-  /** Entries exist that the reader has handed nothing of for TTL (its consumer lost with a NATS node): start it again. */
-  private restartReaderIfStuck(last: number): void {
+  /**
+   * Entries the log named a quantum or more ago, and nothing handed over for two quanta: the
+   * reader stalled (its consumer lost with a NATS node, or the client's pull stuck): start it again.
+   */
+  private restartReaderIfStuck(): void {
     const now = this.o.clock.now();
-    if (last <= this.o.applier.applied || now - this.lastDeliveryAt < this.o.ttlMs) return;
+    if (this.knownLast <= this.o.applier.applied || now - this.lastDeliveryAt < 2 * this.quantum) return;
     this.readerRestarts++;
     this.lastDeliveryAt = now;
-    this.note('follower behind the log and receiving nothing, restarting the reader', new Error(`last ${last}`));
+    this.note('follower behind the log and receiving nothing, restarting the reader', new Error(`applied ${this.o.applier.applied}, log at ${this.knownLast} or more`));
     this.o.log.resetReader?.();
   }
 

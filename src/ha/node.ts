@@ -89,6 +89,8 @@ export class HaNode {
           // Well under the TTL: an append lost with a dying NATS node is retried (same msg id) before
           // a standby can count the silence as the leader's.
           appendTimeoutMs: Math.max(500, Math.floor(this.ttl / 2)),
+          // A stalled pull is noticed within TTL/2, before a standby would count the silence.
+          readerHeartbeatMs: Math.floor(this.ttl / 4),
           clock: this.clock,
           name: `warren ${this.node}`,
         });

@@ -297,6 +297,17 @@ function phases(t0: number, blown: string | null, load: Load): string {
   return parts.join(', ') || 'no phases logged';
 }
 
+/** The HA and listener lines of every node from `before` ms ahead of t0, times relative to t0. */
+function eventLines(t0: number, before: number): string[] {
+  const skip = new Set(['pid', 'hostname', 'name', 'time', 'msg', 'level', 'component', 'group']);
+  return events
+    .filter((e) => e.at >= t0 - before && e.msg !== 'connection open')
+    .map((e) => {
+      const f = Object.entries(e.fields).filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      return `${e.at - t0} ${e.node} ${e.msg} ${f.join(' ')}`.slice(0, 300);
+    });
+}
+
 /** Appends whose msg id names an epoch below the latest barrier before them: a fenced leader's. */
 async function audit(cluster: NatsCluster): Promise<number> {
   const log = await JetStreamLog.open({ servers: cluster.urls.split(','), subjects: groupSubjects(GROUP), replicas: 3, appendTimeoutMs: 10_000, clock: systemClock, name: 'audit' });
@@ -383,6 +394,8 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
       if (action !== 'kill-nats') failoverMsMax = Math.max(failoverMsMax, ms);
       cycles++;
       say(`ha: cycle ${cycles} ${action} ${leader.name}: first confirm after ${ms} ms (${phases(t0, action === 'kill-nats' ? null : leader.name, load)}), confirmed so far ${load.confirmed.size}`);
+      // A slow failover shows its log lines (from a TTL before the blow) to tell where the time went.
+      if (action !== 'kill-nats' && ms > o.ttlMs + 2_000) for (const l of eventLines(t0, o.ttlMs)) say(`ha:   ${l}`);
       if (action === 'kill-leader') launch(leader, cluster.urls, o.ttlMs);
       // Random moments: let the load run a little before the next blow.
       await sleep(1_000 + Math.floor(Math.random() * 2_000));

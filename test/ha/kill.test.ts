@@ -11,7 +11,9 @@ const seconds = Number(process.env.HA_KILL_SECONDS ?? '0');
 
 describe('HA kill matrix', () => {
   it('loses no confirmed message and accepts no append from a fenced leader', async () => {
-    const actions: Action[] = ['kill-leader', 'stop-leader', 'kill-nats'];
+    // HA_KILL_ACTIONS (comma-separated) replays a sequence while looking into one.
+    const actions = (process.env.HA_KILL_ACTIONS?.split(',') ?? ['kill-leader', 'stop-leader', 'kill-nats']) as Action[];
+    for (const a of actions) if (!['kill-leader', 'stop-leader', 'kill-nats'].includes(a)) throw new Error(`HA_KILL_ACTIONS: unknown action '${a}'`);
     const r = await runKillMatrix({ actions, seconds, ttlMs: 2_000 });
     // `npm run ha:kill-test` prints it last.
     writeFileSync(join(tmpdir(), 'warren-ha-kill-summary.txt'), `${r.summary}\n`);
