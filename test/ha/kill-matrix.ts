@@ -1,9 +1,10 @@
 // The HA kill matrix: 3 nats-server and 3 warren processes (the CLI with --ha-nats) on loopback,
-// confirmed load from amqplib publishers that reconnect through the host list, and cycles of
-// SIGKILL of the leader, SIGSTOP of the leader past the TTL, SIGKILL of a NATS node. At the end
-// the queue is drained from whoever leads and compared with what was confirmed; the stream is
-// audited for appends accepted outside their epoch. Used by test/ha/kill.test.ts (short) and
-// `npm run ha:kill-test` (about 3 minutes).
+// confirmed load from amqplib publishers (1 s heartbeat) that look for the leader on every host,
+// and cycles of SIGKILL of the leader, SIGSTOP of the leader past the TTL, SIGKILL of a NATS node.
+// Each cycle's line gives its phases from the nodes' logs (silence seen, barrier won, recovery,
+// listening, the client's failure and reconnection). At the end the queue is drained from whoever
+// leads and compared with what was confirmed; the stream is audited for appends accepted outside
+// their epoch. Used by test/ha/kill.test.ts (short) and `npm run ha:kill-test` (about 3 minutes).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -336,6 +337,7 @@ async function audit(cluster: NatsCluster): Promise<number> {
 export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
   const say = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   await ensureBuilt();
+  events.length = 0;
   const cluster = await startNatsCluster(3, 'warren-kill');
   const ws: Warren[] = [];
   let load: Load | null = null;
