@@ -194,6 +194,19 @@ export class HaNode {
     if (this.role === 'promoting') this.role = 'leader';
   }
 
+  /**
+   * This node won the lead but cannot serve (its broker did not start): no more appends, no more
+   * heartbeats, so another node takes over after the TTL. The node follows again once
+   * waitForLead runs.
+   */
+  giveUp(turn: LeaderTurn, err: Error): void {
+    turn.sequencer.close(err);
+    // While still 'promoting': the turn's end is not reported as a follower failure.
+    this.leadership?.stop();
+    this.leadership = null;
+    this.role = 'fenced';
+  }
+
   /** This turn is over (fenced): the node is a follower again once waitForLead runs. */
   fenced(): void {
     this.role = 'fenced';
