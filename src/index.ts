@@ -243,7 +243,10 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
   let waiters: ((b: RunningBroker) => void)[] = [];
   let stopped = false;
   const roles = haRolePort === undefined || haRolePort === null ? null : new RoleServer(() => ({ role: node.role, group: ha.group, node: node.node, epoch: node.epoch }));
-  const rolePort = roles === null ? null : await roles.listen(start.host ?? LOOPBACK_V4, haRolePort as number);
+  const rolePort = roles === null ? null : await roles.listen(start.host ?? LOOPBACK_V4, haRolePort as number).catch(async (err: unknown) => {
+    await refuser.close();
+    throw err;
+  });
   /** Refuse clients again (the broker let the port go, or never took it). */
   const refuseAgain = async (): Promise<void> => {
     if (stopped || refuser.listening) return;

@@ -224,7 +224,7 @@ export class StandbyListener {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: serverProperties(o.serverProperties),
-      // Whatever the broker enables: any mechanism gets the same refusal, so offer the usual two.
+      // Whatever the broker enables, each mechanism gets the same refusal: offer the usual two.
       mechanisms: MECHANISMS,
       locales: 'en_US',
     });
