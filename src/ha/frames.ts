@@ -43,14 +43,31 @@ function head(type: FrameType, size: number): Buffer {
 }
 
 export function encodeSegment(file: string, position: number, bytes: Uint8Array): Buffer {
+  return encodeSegmentParts(file, position, [bytes], bytes.length);
+}
+
+/** One SEGMENT frame for `parts` written one after the other from `position` (`bytes` in all). */
+export function encodeSegmentParts(file: string, position: number, parts: readonly Uint8Array[], bytes: number): Buffer {
   if (!Number.isSafeInteger(position) || position < 0 || position > MAX_POSITION) throw new Error(`bad segment position ${position}`);
   const f = str(file);
-  const out = head(FrameType.Segment, 2 + 2 + f.length + 6 + bytes.length);
+  const out = head(FrameType.Segment, 2 + 2 + f.length + 6 + bytes);
   out.writeUInt16BE(f.length, 2);
   f.copy(out, 4);
   out.writeUIntBE(position, 4 + f.length, 6);
-  out.set(bytes, 10 + f.length);
+  let at = 10 + f.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  if (at !== out.length) throw new Error(`segment parts hold ${at - 10 - f.length} bytes, not ${bytes}`);
   return out;
+}
+
+/** Segment bytes one frame of `file` may carry under the engine's max_payload. */
+export function segmentRoom(file: string, maxPayload: number): number {
+  const room = maxPayload - PAYLOAD_HEADROOM - 10 - Buffer.byteLength(file, 'utf8');
+  if (room <= 0) throw new Error(`max_payload ${maxPayload} leaves no room for segment bytes`);
+  return room;
 }
 
 /**
@@ -58,9 +75,7 @@ export function encodeSegment(file: string, position: number, bytes: Uint8Array)
  * PAYLOAD_HEADROOM bytes long (the engine rejects larger messages).
  */
 export function splitSegment(file: string, position: number, bytes: Uint8Array, maxPayload: number): Buffer[] {
-  const overhead = 10 + Buffer.byteLength(file, 'utf8');
-  const room = maxPayload - PAYLOAD_HEADROOM - overhead;
-  if (room <= 0) throw new Error(`max_payload ${maxPayload} leaves no room for segment bytes`);
+  const room = segmentRoom(file, maxPayload);
   const out: Buffer[] = [];
   for (let off = 0; off < bytes.length || out.length === 0; off += room) {
     out.push(encodeSegment(file, position + off, bytes.subarray(off, Math.min(bytes.length, off + room))));

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { MANIFEST } from '../store/data-dir.js';
 import type { ReplicationSink, Segment } from '../store/segment.js';
 import type { SegmentLog, StoreReplication } from '../store/segment-log.js';
-import { encodeDefs, encodeDelete, segmentToken, splitSegment } from './frames.js';
+import { encodeDefs, encodeDelete, segmentRoom, segmentToken, splitSegment } from './frames.js';
+import { SegmentRun } from './segment-run.js';
 import type { GroupSubjects, ReplicatedLog } from './replicated-log.js';
 import type { Sequencer } from './sequencer.js';
 
@@ -67,12 +68,22 @@ export class Replicator implements ReplicationSink {
     if (this.failed) return;
     const file = this.file(seg);
     const subject = this.ctx.subjects.seg(segmentToken(file));
-    // One copy: the batch's buffers belong to the log's write path.
-    const data = iov.length === 1 ? (iov[0] as Buffer) : Buffer.concat(iov as Buffer[], bytes);
-    const frames = splitSegment(file, position, data, this.ctx.maxPayload);
-    let last: Promise<number> | null = null;
-    for (const f of frames) last = this.ctx.sequencer.append(subject, f);
-    (last as Promise<number>).then(
+    const room = segmentRoom(file, this.ctx.maxPayload);
+    let last: Promise<number>;
+    if (bytes <= room) {
+      // No copy here: a written batch's buffers are never reused; the frame is built when sent.
+      last = this.ctx.sequencer.appendItem(new SegmentRun(subject, file, position, iov, bytes, room));
+    } else {
+      // Larger than one frame may carry (a huge message): slices of one copy.
+      const data = Buffer.concat(iov as Buffer[], bytes);
+      let off = 0;
+      do {
+        const slice = data.subarray(off, Math.min(data.length, off + room));
+        last = this.ctx.sequencer.appendItem(new SegmentRun(subject, file, position + off, [slice], slice.length, room));
+        off += room;
+      } while (off < data.length);
+    }
+    last.then(
       () => {
         // Acks come in log order, so this only moves forward.
         if (end > this.replicatedPos) this.replicatedPos = end;
