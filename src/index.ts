@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
 import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
-import { HaNode, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
+import { HaNode, type AccessReplication, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
 import { RoleServer } from './ha/role-server.js';
 
 export type { Config, TlsVerify } from './config/config.js';
@@ -36,6 +36,8 @@ export interface StartOptions extends Partial<Config> {
   defaults?: Partial<Config>;
   /** Replication of each vhost's stores (set by the HA leader path). */
   replication?: (vhostDir: string) => StoreReplication;
+  /** Replication of the access snapshot and vhost directory removals (set by the HA leader path). */
+  accessReplication?: AccessReplication;
 }
 
 export interface RunningBroker {
@@ -61,7 +63,7 @@ export interface RunningBroker {
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { clock, logger, tls, configFile, defaults, replication, ...partial } = options;
+  const { clock, logger, tls, configFile, defaults, replication, accessReplication, ...partial } = options;
   const file = configFile === undefined ? null : loadConfigFile(configFile);
   const given = withoutUndefined(partial);
   const config = resolveConfig({
@@ -81,6 +83,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
   if (replication !== undefined) broker.replication = replication;
+  if (accessReplication !== undefined) broker.accessReplication = accessReplication;
   // With boot definitions, a first start creates no default user or vhost (as RabbitMQ).
   const report = await broker.start({ seedDefaults: boot === null });
   if (boot !== null) {
@@ -222,7 +225,7 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
     while (!stopped) {
       const turn = await node.waitForLead();
       if (turn === null) return;
-      const b = await startBroker({ ...start, dataDir, logger: log, replication: turn.replication });
+      const b = await startBroker({ ...start, dataDir, logger: log, replication: turn.replication, accessReplication: turn.access });
       running = b;
       node.serving();
       for (const w of waiters.splice(0)) w(b);
