@@ -201,7 +201,8 @@ export class Broker {
       if (store !== null) await store.close();
       const dir = vhostDir(this.config.dataDir, name);
       try {
-        // An HA leader's followers drop their copy first: once the access snapshot forgets the vhost, a copy left behind would be adopted as a vhost at promotion.
+        // An HA leader's followers drop their copy too: left behind, it would be adopted as a
+        // vhost when one of them is promoted (the access snapshot no longer names it).
         await this.accessReplication?.vhostRemoved(dir);
       } finally {
         await removeVhostDir(this.config.dataDir, name);

@@ -158,13 +158,17 @@ export function accessReplication(ctx: ReplicatorContext): AccessReplication {
     },
     vhostRemoved: async (vhostDir) => {
       const dir = relativeTo(ctx.dataDir, vhostDir);
-      const files = listFiles(vhostDir).map((f) => relativeTo(ctx.dataDir, f));
+      // The files with a subject of their own: the name file and the message segments.
+      const files = [path.join(vhostDir, MANIFEST), ...listFiles(path.join(vhostDir, 'messages'))].map((f) => relativeTo(ctx.dataDir, f));
       try {
         await ctx.sequencer.append(ctx.subjects.ctl, encodeVhostDelete(dir));
       } catch (err) {
         throw fail(err);
       }
-      for (const f of files) void purge(ctx.subjects.seg(segmentToken(f)));
+      // One at a time, in the background: a vhost of many segments must not flood the engine.
+      void (async () => {
+        for (const f of files) await purge(ctx.subjects.seg(segmentToken(f)));
+      })();
     },
   };
 }

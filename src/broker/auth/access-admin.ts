@@ -84,7 +84,7 @@ export class AccessAdmin {
     }
     for (const name of remove) {
       h.log.warn({ vhost: name }, 'removing the data of a vhost deleted before a crash');
-      // Followers hold a copy of the directory too; once this snapshot forgets the vhost, nothing else would remove it.
+      // Followers hold a copy of it too, which nothing would remove once the snapshot forgets the vhost.
       await rep?.vhostRemoved(vhostDir(h.config.dataDir, name));
       await removeVhostDir(h.config.dataDir, name);
     }
