@@ -1,10 +1,11 @@
 // A follower applies the replicated log to its own data directory, deterministically: SEGMENT
-// and DEFS bytes go to the same file at the same position as on the leader (a frame at position 0
-// starts the file afresh), DELETE frames unlink segments, VHOST_DELETE frames remove a vhost's
-// directory, ACCESS frames replace the access snapshot (atomically, once all of a snapshot's
-// parts are in). After each batch the files touched are fsynced, then the applied sequence is
-// persisted in <data>/ha/applied: applying a frame twice after a crash writes the same bytes
-// again, so the sequence may lag the files but never lead them.
+// and DEFS bytes go to the same file at the same position as on the leader (a frame at position
+// 0 starts the file afresh; a definitions log ends after each DEFS frame), DELETE frames unlink
+// segments, VHOST_DELETE frames remove a vhost's directory, ACCESS frames replace the access
+// snapshot (atomically, once all of a snapshot's parts are in). After each batch the files
+// touched are fsynced, then the applied sequence is persisted in <data>/ha/applied: applying a
+// frame twice after a crash writes the same bytes again, so the sequence may lag the files but
+// never lead them.
 //
 // On promotion the directory is recovered by warren's normal start-up (store/recovery.ts), which
 // treats it like the leader's after a crash: torn tails cut, unsealed segments checked in full.
@@ -93,7 +94,9 @@ export class Follower implements Applier {
           this.segmentBytes += this.writeAt(f.file, f.position, f.bytes);
           break;
         case FrameType.Defs:
-          this.writeAt(f.file, f.position, f.bytes);
+          // The copy ends where the leader's next record will go: nothing stays behind it (the torn
+          // tail of a record a dead leader half sent, cut by the next leader's store).
+          fs.ftruncateSync(this.fd(f.file), f.position + this.writeAt(f.file, f.position, f.bytes));
           this.defs++;
           break;
         case FrameType.Delete:

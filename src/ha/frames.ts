@@ -3,7 +3,7 @@
 //   SEGMENT       u16 file length, file (UTF-8, relative to the data dir), u48 position, bytes
 //   DELETE        u16 count, then count × (u16 length, file)
 //   DEFS          as SEGMENT, the file a vhost's definitions log (records framed as in it; the
-//                 file header first at position 0)
+//                 file header first at position 0); the copy ends where the bytes end
 //   HEARTBEAT     u32 epoch, f64 time (ms), u16 node length, node
 //   BARRIER       u32 epoch, f64 time (ms), u16 node length, node
 //   ACCESS        u32 snapshot length, u32 CRC-32 of the snapshot, u32 offset, bytes: one part of

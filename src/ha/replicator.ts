@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AccessReplication } from '../store/access-store.js';
 import { MANIFEST } from '../store/data-dir.js';
-import { DEFINITIONS_LOG_NAME, definitionsFileHeader, frameDefinitionsRecord } from '../store/definitions-codec.js';
+import { DEFINITIONS_LOG_NAME, FILE_HEADER_SIZE as DEFINITIONS_HEADER_SIZE, definitionsFileHeader, frameDefinitionsRecord } from '../store/definitions-codec.js';
 import type { ReplicationSink, Segment } from '../store/segment.js';
 import type { SegmentLog, StoreReplication } from '../store/segment-log.js';
 import { encodeDelete, encodeVhostDelete, segmentToken, splitAccess, splitDefs, splitSegment } from './frames.js';
@@ -58,14 +58,20 @@ export class Replicator implements ReplicationSink {
     const file = `${dir}/${MANIFEST}`;
     ctx.sequencer.append(ctx.subjects.seg(segmentToken(file)), splitSegment(file, 0, manifest, ctx.maxPayload)[0] as Buffer).catch(fail);
     // Where the next record goes in the followers' copy of the definitions log. This leader's own
-    // log may be compacted (rewritten shorter); the copies are not, and grow from the length they
-    // had when this node was promoted, which is this file's length now (it was such a copy).
+    // log may be compacted (rewritten shorter); the copies are not: they go on from the length this
+    // file had when the store opened it (it was such a copy), read at the first record, before any
+    // compaction and after the store cut a torn tail (the first frame cuts the copies there too).
     const defsFile = `${dir}/definitions/${DEFINITIONS_LOG_NAME}`;
-    let defsEnd = fileSize(path.join(vhostDir, 'definitions', DEFINITIONS_LOG_NAME));
+    let defsEnd = -1;
     return {
       messages: Replicator.factory(ctx),
       // Acked in log order before any later message batch, so a confirm covers the declarations before it.
       definitions: (payload) => {
+        if (defsEnd < 0) {
+          const size = fileSize(path.join(vhostDir, 'definitions', DEFINITIONS_LOG_NAME));
+          // Header only (the store made it): the copies get the header with the first record.
+          defsEnd = size <= DEFINITIONS_HEADER_SIZE ? 0 : size;
+        }
         const rec = frameDefinitionsRecord(payload);
         const bytes = defsEnd === 0 ? Buffer.concat([definitionsFileHeader(), rec]) : rec;
         for (const f of splitDefs(defsFile, defsEnd, bytes, ctx.maxPayload)) ctx.sequencer.append(ctx.subjects.defs, f).catch(fail);

@@ -173,6 +173,55 @@ describe('follower replay of definitions', () => {
     expect(stats.stats().corruptRecords).toBe(0);
     await stats.close();
   });
+  it('a record a dead leader half sent is cut from every copy by the next leader\'s first record', async () => {
+    const clock = new ManualClock();
+    const A = tmp('a');
+    const B = tmp('b');
+    const C = tmp('c');
+    const full = new MemoryLog(clock);
+    const vdir = await createVhostDir(A, '/');
+    // About 300 bytes of room per frame: a queue with a long name takes two.
+    const t1 = turn(A, full, clock, 1, 1400);
+    const defs = new DefinitionsStore({ dir: path.join(vdir, 'definitions'), onRecord: Replicator.forVhost(t1.ctx, vdir).definitions });
+    await defs.open();
+    defs.putVhost({ name: '/' });
+    defs.putQueue(queue('small'));
+    await settle();
+    const before = full.lastSeq;
+    defs.putQueue(queue('q'.repeat(250)));
+    await defs.close();
+    await settle();
+    expect(full.lastSeq - before).toBe(2);
+    // The leader died with only the first frame of its last record in the stream.
+    const log = new MemoryLog(clock);
+    for (const e of full.all().slice(0, -1)) log.appendForeign(e.subject, e.data);
+    for (const d of [B, C]) {
+      const f = await Follower.open({ dataDir: d, sync: false });
+      await f.apply(await log.handle().read(1, 1_000, 0));
+      await f.close();
+    }
+    const bdir = path.join(B, 'vhosts', vhostId('/'));
+    const cdir = path.join(C, 'vhosts', vhostId('/'));
+
+    fs.rmSync(path.join(B, HA_DIR), { recursive: true });
+    const t2 = turn(B, log, clock, 2);
+    const defsB = new DefinitionsStore({ dir: path.join(bdir, 'definitions'), onRecord: Replicator.forVhost(t2.ctx, bdir).definitions });
+    await defsB.open();
+    expect(defsB.stats().truncatedBytes).toBeGreaterThan(0);
+    defsB.putQueue(queue('after'));
+    await defsB.close();
+    await settle();
+    expect(t2.failures).toEqual([]);
+
+    const fc = await Follower.open({ dataDir: C, sync: false });
+    await fc.apply(await log.handle().read(fc.applied + 1, 1_000, 0));
+    await fc.close();
+    expect(fs.readFileSync(defsLog(cdir)).equals(fs.readFileSync(defsLog(bdir)))).toBe(true);
+    const check = new DefinitionsStore({ dir: path.join(cdir, 'definitions') });
+    expect(shape(await check.open())).toEqual({ vhosts: ['/'], queues: ['after', 'small'] });
+    expect(check.stats()).toMatchObject({ corruptRecords: 0, truncatedBytes: 0 });
+    await check.close();
+  });
 });
 
 describe('follower files', () => {
