@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
 import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
-import { HaNode, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
+import { HaNode, type AccessReplication, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
 import { RoleServer } from './ha/role-server.js';
 import { StandbyListener } from './server/standby-listener.js';
 
@@ -39,6 +39,8 @@ export interface StartOptions extends Partial<Config> {
   replication?: (vhostDir: string) => StoreReplication;
   /** Runs once recovery is done, just before the AMQP port is bound (the HA path frees the port its standby held). */
   beforeListen?: () => Promise<void>;
+  /** Replication of the access snapshot and vhost directory removals (set by the HA leader path). */
+  accessReplication?: AccessReplication;
 }
 
 export interface RunningBroker {
@@ -64,7 +66,7 @@ export interface RunningBroker {
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { clock, logger, tls, replication, beforeListen } = options;
+  const { clock, logger, tls, replication, beforeListen, accessReplication } = options;
   const { config, file } = resolveStartConfig(options);
   // Certificates are read and checked before recovery so a bad file fails fast.
   const tlsOptions = tlsServerOptions(config, tls);
@@ -75,6 +77,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
   if (replication !== undefined) broker.replication = replication;
+  if (accessReplication !== undefined) broker.accessReplication = accessReplication;
   // With boot definitions, a first start creates no default user or vhost (as RabbitMQ).
   const report = await broker.start({ seedDefaults: boot === null });
   if (boot !== null) {
@@ -176,7 +179,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
 
 /** The config a start runs with: options (like flags) over the config file over `defaults`. */
 function resolveStartConfig(options: StartOptions): { config: Config; file: LoadedConfigFile | null } {
-  const { clock, logger, tls, configFile, defaults, replication, beforeListen, ...partial } = options;
+  const { clock, logger, tls, configFile, defaults, replication, beforeListen, accessReplication, ...partial } = options;
   const file = configFile === undefined ? null : loadConfigFile(configFile);
   const given = withoutUndefined(partial);
   const config = resolveConfig({
@@ -260,7 +263,7 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
       if (turn === null) return;
       let b: RunningBroker;
       try {
-        b = await startBroker({ ...start, dataDir, port, logger: log, replication: turn.replication, beforeListen: () => refuser.close() });
+        b = await startBroker({ ...start, dataDir, port, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen: () => refuser.close() });
       } catch (err) {
         if (stopped) return;
         // Leading without serving would keep every other node from taking over: end the turn.

@@ -11,13 +11,14 @@ import * as path from 'node:path';
 import type { Logger } from '../log.js';
 import { VHOSTS_DIR } from '../store/data-dir.js';
 import { fsyncDir } from '../store/segment-io.js';
+import type { AccessReplication } from '../store/access-store.js';
 import type { StoreReplication } from '../store/segment-log.js';
 import type { Clock } from '../util/clock.js';
 import { Follower, HA_DIR } from './follower.js';
 import { JetStreamLog } from './jetstream-log.js';
 import { Leadership } from './leadership.js';
 import { groupSubjects, type GroupSubjects, type ReplicatedLog } from './replicated-log.js';
-import { Replicator } from './replicator.js';
+import { accessReplication, Replicator } from './replicator.js';
 import type { Sequencer } from './sequencer.js';
 
 export interface HaOptions {
@@ -35,7 +36,7 @@ export interface HaOptions {
   node?: string;
 }
 
-export type { StoreReplication };
+export type { AccessReplication, StoreReplication };
 
 export const DEFAULT_HA_TTL_MS = 2_000;
 
@@ -46,6 +47,8 @@ export interface LeaderTurn {
   readonly sequencer: Sequencer;
   /** For Broker.replication: each vhost directory's stores replicate through the sequencer. */
   readonly replication: (vhostDir: string) => StoreReplication;
+  /** For Broker.accessReplication: the access snapshot and vhost directory removals replicate through the sequencer. */
+  readonly access: AccessReplication;
   /** Resolves when this turn ends: fenced (another node leads) or a replication failure. */
   readonly ended: Promise<Error>;
 }
@@ -163,8 +166,9 @@ export class HaNode {
       dataDir: this.dataDir,
       maxPayload: rlog.maxPayload,
       onFailed: (err: Error) => turn.seq.close(err),
+      onPurgeFailed: (err: Error) => this.log.warn({ group: this.o.group, err: err.message }, 'HA: purge of retired frames failed (the stream keeps them until the next one)'),
     };
-    return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), ended: turn.ended };
+    return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), access: accessReplication(ctx), ended: turn.ended };
   }
 
   /**

@@ -2,7 +2,7 @@
 // it waits (the sequencer's window is full) it takes in the bytes written right after it, so a
 // busy leader sends fewer, larger appends instead of a queue of small ones.
 
-import { encodeSegmentParts } from './frames.js';
+import { encodePositionedParts, FrameType } from './frames.js';
 import type { Mergeable } from './sequencer.js';
 
 /**
@@ -43,6 +43,6 @@ export class SegmentRun implements Mergeable {
   }
 
   encode(): Uint8Array {
-    return encodeSegmentParts(this.file, this.position, this.parts, this.bytes);
+    return encodePositionedParts(FrameType.Segment, this.file, this.position, this.parts, this.bytes);
   }
 }

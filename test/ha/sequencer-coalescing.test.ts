@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, FrameType } from '../../src/ha/frames.js';
+import { decodeFrame, encodeDelete, FrameType } from '../../src/ha/frames.js';
 import { MemoryLog, type AppendFault } from '../../src/ha/memory-log.js';
 import { MERGE_LIMIT_BYTES, SegmentRun } from '../../src/ha/segment-run.js';
 import { FencedError, Sequencer } from '../../src/ha/sequencer.js';
@@ -62,7 +62,7 @@ describe('coalescing in the leader pipeline', () => {
     const all = [
       s.appendItem(run1('f', 0, Buffer.from('aa'))),
       s.appendItem(run1('f', 2, Buffer.from('bb'))),
-      s.append('ctl', Buffer.from([1, FrameType.Delete, 0, 0])),
+      s.append('ctl', encodeDelete([])),
       s.appendItem(run1('f', 4, Buffer.from('cc'))),
       s.appendItem(run1('g', 6, Buffer.from('dd'))),
       s.appendItem(run1('g', 9, Buffer.from('ee'))),
@@ -118,7 +118,7 @@ describe('coalescing in the leader pipeline', () => {
           let byte = 1;
           const acks: Promise<number>[] = [];
           for (const op of ops) {
-            if (op.plain) acks.push(s.append('ctl', Buffer.from([1, FrameType.Delete, 0, 0])));
+            if (op.plain) acks.push(s.append('ctl', encodeDelete([])));
             if (op.gapBefore) pos++;
             const bytes = Buffer.alloc(op.len, byte++ & 0xff || 1);
             bytes.copy(file, pos);
