@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
 import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
-import { HaNode, type AccessReplication, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
+import { DEFAULT_HA_TTL_MS, HaNode, type AccessReplication, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
 import { RoleServer } from './ha/role-server.js';
 import { StandbyListener } from './server/standby-listener.js';
 
@@ -79,7 +79,14 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   if (replication !== undefined) broker.replication = replication;
   if (accessReplication !== undefined) broker.accessReplication = accessReplication;
   // With boot definitions, a first start creates no default user or vhost (as RabbitMQ).
-  const report = await broker.start({ seedDefaults: boot === null });
+  let report: Awaited<ReturnType<Broker['start']>>;
+  try {
+    report = await broker.start({ seedDefaults: boot === null });
+  } catch (err) {
+    // Stores already opened for earlier vhosts keep descriptors and timers: close them.
+    await broker.stop().catch(() => undefined);
+    throw err;
+  }
   if (boot !== null) {
     try {
       await importBootDefinitions(broker, boot, config.definitionsSkipIfUnchanged, log);
@@ -237,6 +244,9 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
   const { config } = resolveStartConfig(start);
   const dataDir = config.dataDir;
   const log = start.logger ?? createRootLogger(config.logLevel);
+  // Mistakes that would make every promotion fail are refused before joining the group.
+  tlsServerOptions(config, start.tls);
+  if (config.loadDefinitions !== null) readBootDefinitions(config.loadDefinitions);
   mkdirSync(dataDir, { recursive: true });
   const node = new HaNode(ha, dataDir, clock, log.child({ component: 'ha' }));
   const refuser = new StandbyListener({ clock, log: log.child({ component: 'ha' }), serverProperties: config.serverProperties, reason: () => standbyReason(node.role, ha.group) });
@@ -257,13 +267,28 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
       log.warn({ port, err: errorText(err) }, 'HA standby: cannot listen on the AMQP port; clients get connection refused until promoted');
     });
   };
+  // After a promotion whose broker failed, wait before competing again (TTL, doubling to 64 TTL):
+  // a node that cannot serve must not keep winning the lead from one that can.
+  let giveUps = 0;
+  let wakeBackoff: (() => void) | null = null;
+  const backoff = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const t = clock.after(ms, resolve);
+      wakeBackoff = () => {
+        t.cancel();
+        resolve();
+      };
+    });
   const cycle = async (): Promise<void> => {
     while (!stopped) {
+      if (giveUps > 0) await backoff((ha.ttlMs ?? DEFAULT_HA_TTL_MS) * 2 ** Math.min(6, giveUps));
+      wakeBackoff = null;
+      if (stopped) return;
       const turn = await node.waitForLead();
       if (turn === null) return;
       let b: RunningBroker;
       try {
-        b = await startBroker({ ...start, dataDir, port, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen: () => refuser.close() });
+        b = await startBroker({ ...start, dataDir, port, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen: () => refuser.stopAccepting().then(() => undefined) });
       } catch (err) {
         if (stopped) return;
         // Leading without serving would keep every other node from taking over: end the turn.
@@ -271,11 +296,13 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
         log.error({ group: ha.group, err: errorText(err) }, 'HA: promoted, but the broker did not start; giving the lead up and rebuilding as a standby');
         await refuseAgain();
         await node.wipe();
+        giveUps++;
         continue;
       }
       // close() ran while the broker started: it is this loop's to close.
       if (stopped) return b.close();
       running = b;
+      giveUps = 0;
       node.serving();
       for (const w of waiters.splice(0)) w(b);
       const err = await turn.ended;
@@ -289,8 +316,11 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
       await node.wipe();
     }
   };
-  const loop = cycle().catch((err: unknown) => {
+  const loop = cycle().catch(async (err: unknown) => {
     log.error({ err: errorText(err) }, 'HA node stopped');
+    // Neither a standby nor a leader any more: stop saying so to clients and health checks.
+    node.role = 'stopped';
+    await refuser.close();
   });
   return {
     role: () => node.role,
@@ -300,6 +330,7 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
     serving: () => (running !== null ? Promise.resolve(running) : new Promise((r) => waiters.push(r))),
     close: async () => {
       stopped = true;
+      (wakeBackoff as (() => void) | null)?.();
       // Ends a turn (and so the loop's wait for it) and wakes a follower.
       await node.close();
       const b = running;

@@ -118,14 +118,18 @@ export class JetStreamLog implements ReplicatedLog {
   private async streamLeaderUrl(): Promise<string | null> {
     const leader = await this.streamLeader();
     if (leader === undefined || leader === '' || this.nc.info?.server_name === leader) return null;
-    for (const url of this.opts.servers) {
-      const probe = await connect({ servers: [url], name: `${this.opts.name} (probe)`, maxReconnectAttempts: 0 }).catch(() => null);
-      if (probe === null) continue;
-      const name = probe.info?.server_name;
-      await probe.close();
-      if (name === leader) return url;
-    }
-    return null;
+    // All at once, each with a short connect timeout: an unreachable node must not hold up a start.
+    const names = await Promise.all(
+      this.opts.servers.map(async (url) => {
+        const probe = await connect({ servers: [url], name: `${this.opts.name} (probe)`, maxReconnectAttempts: 0, timeout: Math.min(this.opts.appendTimeoutMs, 2_000) }).catch(() => null);
+        if (probe === null) return null;
+        const name = probe.info?.server_name;
+        await probe.close().catch(() => undefined);
+        return name;
+      }),
+    );
+    const i = names.indexOf(leader);
+    return i < 0 ? null : (this.opts.servers[i] as string);
   }
 
   private async ensureStream(): Promise<void> {

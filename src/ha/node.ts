@@ -95,6 +95,11 @@ export class HaNode {
           clock: this.clock,
           name: `warren ${this.node}`,
         });
+        // close() ran meanwhile: this connection (reconnecting forever) would keep the process up.
+        if (this.stopped) {
+          await l.close();
+          return null;
+        }
         if (attempt > 0) this.log.info({ group: this.o.group }, 'replicated log reachable');
         return l;
       } catch (err) {
@@ -119,6 +124,10 @@ export class HaNode {
     if (rlog === null || this.stopped) return null;
     await this.prepareDataDir(rlog);
     const follower = await Follower.open({ dataDir: this.dataDir, sync: true });
+    if (this.stopped) {
+      await follower.close();
+      return null;
+    }
     this.role = 'standby';
     this.log.info({ group: this.o.group, node: this.node, applied: follower.applied }, 'HA standby: following the replicated log; AMQP is served only once promoted');
     const turn = await new Promise<{ seq: Sequencer; epoch: number; ended: Promise<Error> } | null>((resolve) => {
@@ -165,7 +174,12 @@ export class HaNode {
       subjects: this.subjects,
       dataDir: this.dataDir,
       maxPayload: rlog.maxPayload,
-      onFailed: (err: Error) => turn.seq.close(err),
+      // Appends fail for good only when fenced or on a bug (an unencodable frame): either way
+      // the turn ends, so the node stops serving rather than leading without replicating.
+      onFailed: (err: Error) => {
+        turn.seq.close(err);
+        this.leadership?.stop();
+      },
       onPurgeFailed: (err: Error) => this.log.warn({ group: this.o.group, err: err.message }, 'HA: purge of retired frames failed (the stream keeps them until the next one)'),
     };
     return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), access: accessReplication(ctx), ended: turn.ended };

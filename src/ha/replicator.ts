@@ -102,6 +102,8 @@ export class Replicator implements ReplicationSink {
         const slice = data.subarray(off, Math.min(data.length, off + room));
         last = this.ctx.sequencer.appendItem(new SegmentRun(subject, file, position + off, [slice], slice.length, room));
         off += room;
+        // Only the last slice's outcome is acted on; the sequencer fails them all together.
+        if (off < data.length) last.catch(() => undefined);
       } while (off < data.length);
     }
     last.then(

@@ -1,5 +1,5 @@
 // The leader's append pipeline. Every append is fenced: it expects the log's last sequence to be
-// the one before it, so the k-th append of an epoch expects base + k − 1, known when it is queued.
+// the one before it, so the k-th append of an epoch expects base + k − 1, given when it is first sent.
 // That lets up to `window` appends be in flight at once (one in flight cost about half the
 // confirm throughput in the prototype; 2–4 reach local speed).
 //
@@ -186,7 +186,13 @@ export class Sequencer {
   private send(p: Pending): void {
     if (p.data === null) {
       // First send, in log order: entries are numbered as they go out.
-      p.data = p.item.encode();
+      try {
+        p.data = p.item.encode();
+      } catch (err) {
+        // Nothing after an entry that cannot be sent may be: the turn ends (its appends reject).
+        this.close(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       p.expected = this.next++;
       p.msgId = this.idFor(p.expected + 1);
     }

@@ -291,15 +291,26 @@ export class StandbyListener {
    * to answer, the others are dropped. Idempotent; listen() may be called again afterwards.
    */
   async close(): Promise<void> {
+    await (await this.stopAccepting());
+  }
+
+  /**
+   * Frees the port now (the broker binds it next) and returns the refusals still under way,
+   * finishing in the background: a client slow to answer our close must not hold up a promotion.
+   */
+  async stopAccepting(): Promise<Promise<void>> {
     const servers = this.servers.splice(0);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const r of this.refusals) r.shutdown();
-    await this.drained(STANDBY_CLOSE_WAIT_MS);
-    for (const r of this.refusals) r.socket.destroy();
-    await closed;
+    // The listening handles close at the end of this turn of the event loop.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // What was counted is logged now: the next refusals are news again.
     this.summary.forget(SUMMARY_KEY);
     if (servers.length > 0) this.o.log.info('HA standby: AMQP port closed');
+    return this.drained(STANDBY_CLOSE_WAIT_MS).then(async () => {
+      for (const r of this.refusals) r.socket.destroy();
+      await closed;
+    });
   }
 
   /** Resolves when no refusal is under way, or after `graceMs` on the clock. */
