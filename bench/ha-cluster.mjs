@@ -85,7 +85,7 @@ export async function haRole(w) {
 
 /**
  * One warren of an HA group. The first of a group becomes leader (its AMQP port opens); a later
- * one is a standby (no AMQP listener) until the leader goes silent for `ttlMs`.
+ * one is a standby (its AMQP port refuses clients with 320) until the leader goes silent for `ttlMs`.
  */
 export async function startHaWarren({ root, natsUrls, group, ttlMs, name, expect, logFile }) {
   const w = { name, port: await freePort(), rolePort: await freePort(), dir: fs.mkdtempSync(path.join(os.tmpdir(), `warren-bench-ha-${name}-`)), child: null };

@@ -2,12 +2,12 @@
 //   - warren, one process (--sync always)
 //   - warren with HA: 3 nats-server nodes, a leader warren and a standby (--ha-nats)
 //   - RabbitMQ, classic durable queue, and RabbitMQ, quorum queue (x-queue-type quorum), same node
-// Load: one amqplib publisher (persistent, 256 confirms in flight) and one consumer acking
+// Load: amqplib publishers (--publishers, default 1; persistent, 256 confirms in flight each) and one consumer acking
 // (prefetch 100), as in run.mjs's confirm-persistent. Failover: with the HA publisher confirming,
 // SIGKILL the leader and measure until the first confirm of a publish sent after the kill, through
 // a client that reconnects over the host list [leader, standby].
 //
-//   node bench/ha-confirm.mjs [--seconds N] [--rounds N] [--body BYTES] [--ha-ttl-ms MS] [--warren-root DIR]
+//   node bench/ha-confirm.mjs [--seconds N] [--rounds N] [--body BYTES] [--publishers N] [--ha-ttl-ms MS] [--warren-root DIR]
 //                             [--only warren,ha,classic,quorum,failover]   (a subset, while tuning)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +29,7 @@ const FAILOVER_LIMIT_MS = 60000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function parseArgs(argv) {
-  const o = { seconds: 5, rounds: 3, body: 1024, haTtlMs: 2000, root: ROOT };
+  const o = { seconds: 5, rounds: 3, body: 1024, haTtlMs: 2000, root: ROOT, publishers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -39,13 +39,14 @@ function parseArgs(argv) {
     if (a === '--seconds') o.seconds = Number(val());
     else if (a === '--rounds') o.rounds = Number(val());
     else if (a === '--body') o.body = Number(val());
+    else if (a === '--publishers') o.publishers = Number(val());
     else if (a === '--ha-ttl-ms') o.haTtlMs = Number(val());
     else if (a === '--warren-root') o.root = path.resolve(val());
     else if (a === '--only') o.only = new Set(val().split(','));
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new Error(`unknown argument ${a}`);
   }
-  for (const k of ['seconds', 'rounds', 'haTtlMs']) if (!(o[k] > 0) || !Number.isFinite(o[k])) throw new Error(`--${k} must be a positive number`);
+  for (const k of ['seconds', 'rounds', 'haTtlMs', 'publishers']) if (!(o[k] > 0) || !Number.isFinite(o[k])) throw new Error(`--${k} must be a positive number`);
   if (!(o.body >= 0)) throw new Error('--body must be >= 0');
   return o;
 }
@@ -57,58 +58,64 @@ async function quietConnect(url) {
 }
 
 /**
- * Confirmed messages per second over `seconds` after a warm-up, with a consumer acking. The
+ * Confirmed messages per second over `seconds` after a warm-up, from `o.publishers` publishers
+ * (each with IN_FLIGHT confirms outstanding, on its own connection) and a consumer acking. The
  * queue is declared with `args` and deleted afterwards.
  */
 async function measure(url, queue, args, o) {
-  const pubConn = await quietConnect(url);
+  const pubConns = [];
   const subConn = await quietConnect(url);
   try {
-    const pub = await pubConn.createConfirmChannel();
-    await pub.assertQueue(queue, { durable: true, arguments: args });
+    for (let i = 0; i < o.publishers; i++) pubConns.push(await quietConnect(url));
+    const pubs = [];
+    for (const c of pubConns) pubs.push(await c.createConfirmChannel());
+    await pubs[0].assertQueue(queue, { durable: true, arguments: args });
     const sub = await subConn.createChannel();
     await sub.prefetch(PREFETCH);
     await sub.consume(queue, (m) => m && sub.ack(m));
     const body = Buffer.alloc(o.body, 0x61);
     const warmupMs = Math.min(1000, o.seconds * 200);
-    let inFlight = 0;
-    let acked = 0;
-    let failed = 0;
-    let wake = null;
-    let lastAck = performance.now();
-    const onConfirm = (err) => {
-      inFlight--;
-      if (err) failed++;
-      else acked++;
-      lastAck = performance.now();
-      const w = wake;
-      wake = null;
-      w?.();
-    };
     const t0 = performance.now();
     const measureFrom = t0 + warmupMs;
     const end = measureFrom + o.seconds * 1000;
+    let acked = 0;
+    let failed = 0;
     let ackedAtStart = null;
-    while (performance.now() < end) {
-      if (ackedAtStart === null && performance.now() >= measureFrom) ackedAtStart = acked;
-      if (inFlight >= IN_FLIGHT) {
-        await new Promise((r) => {
-          const t = setTimeout(r, 100);
-          wake = () => (clearTimeout(t), r());
-        });
-        if (performance.now() - lastAck > STALL_MS) throw new Error(`no confirm for ${STALL_MS} ms`);
-        continue;
+    let lastAck = performance.now();
+    const publish = async (pub) => {
+      let inFlight = 0;
+      let wake = null;
+      const onConfirm = (err) => {
+        inFlight--;
+        if (err) failed++;
+        else acked++;
+        lastAck = performance.now();
+        const w = wake;
+        wake = null;
+        w?.();
+      };
+      while (performance.now() < end) {
+        if (ackedAtStart === null && performance.now() >= measureFrom) ackedAtStart = acked;
+        if (inFlight >= IN_FLIGHT) {
+          await new Promise((r) => {
+            const t = setTimeout(r, 100);
+            wake = () => (clearTimeout(t), r());
+          });
+          if (performance.now() - lastAck > STALL_MS) throw new Error(`no confirm for ${STALL_MS} ms`);
+          continue;
+        }
+        inFlight++;
+        if (!pub.sendToQueue(queue, body, { persistent: true }, onConfirm)) await new Promise((r) => pub.once('drain', r));
       }
-      inFlight++;
-      if (!pub.sendToQueue(queue, body, { persistent: true }, onConfirm)) await new Promise((r) => pub.once('drain', r));
-    }
+    };
+    await Promise.all(pubs.map(publish));
     const rate = (acked - (ackedAtStart ?? 0)) / o.seconds;
-    await Promise.race([pub.waitForConfirms().catch(() => {}), sleep(STALL_MS)]);
+    await Promise.race([Promise.all(pubs.map((p) => p.waitForConfirms().catch(() => {}))), sleep(STALL_MS)]);
     await sub.close().catch(() => {});
-    await pub.deleteQueue(queue).catch(() => {});
+    await pubs[0].deleteQueue(queue).catch(() => {});
     return { rate, failed };
   } finally {
-    await pubConn.close().catch(() => {});
+    for (const c of pubConns) await c.close().catch(() => {});
     await subConn.close().catch(() => {});
   }
 }
@@ -245,7 +252,7 @@ async function main() {
   });
   const fo = median(failovers);
   const table = [
-    `confirm-persistent, ${o.body} B bodies, ${IN_FLIGHT} confirms in flight, consumer acking; ${o.rounds} round(s) of ${o.seconds} s`,
+    `confirm-persistent, ${o.body} B bodies, ${o.publishers} publisher(s) with ${IN_FLIGHT} confirms in flight each, consumer acking; ${o.rounds} round(s) of ${o.seconds} s`,
     '',
     '| target | confirmed msg/s (median) | rounds |',
     '|---|---|---|',

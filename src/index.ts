@@ -2,7 +2,7 @@
 
 import { Broker } from './broker/broker.js';
 import { resolveConfig, type Config } from './config/config.js';
-import { loadConfigFile } from './config/config-file.js';
+import { loadConfigFile, type LoadedConfigFile } from './config/config-file.js';
 import { createRootLogger, type Logger } from './log.js';
 import { Listener, LOOPBACK_V4 } from './server/listener.js';
 import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
@@ -15,8 +15,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './util/clock.js';
 import { importBootDefinitions, readBootDefinitions } from './broker/definitions/boot.js';
-import { HaNode, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
+import { DEFAULT_HA_TTL_MS, HaNode, type AccessReplication, type HaOptions, type HaRole, type StoreReplication } from './ha/node.js';
 import { RoleServer } from './ha/role-server.js';
+import { StandbyListener } from './server/standby-listener.js';
 
 export type { Config, TlsVerify } from './config/config.js';
 export type { TlsMaterial } from './server/tls.js';
@@ -36,6 +37,10 @@ export interface StartOptions extends Partial<Config> {
   defaults?: Partial<Config>;
   /** Replication of each vhost's stores (set by the HA leader path). */
   replication?: (vhostDir: string) => StoreReplication;
+  /** Runs once recovery is done, just before the AMQP port is bound (the HA path frees the port its standby held). */
+  beforeListen?: () => Promise<void>;
+  /** Replication of the access snapshot and vhost directory removals (set by the HA leader path). */
+  accessReplication?: AccessReplication;
 }
 
 export interface RunningBroker {
@@ -61,17 +66,8 @@ export interface RunningBroker {
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { clock, logger, tls, configFile, defaults, replication, ...partial } = options;
-  const file = configFile === undefined ? null : loadConfigFile(configFile);
-  const given = withoutUndefined(partial);
-  const config = resolveConfig({
-    logLevel: 'warn',
-    ...defaults,
-    ...file?.config,
-    ...given,
-    // Server properties merge per property, so a flag for one keeps the file's others.
-    serverProperties: { ...defaults?.serverProperties, ...file?.config.serverProperties, ...given.serverProperties },
-  });
+  const { clock, logger, tls, replication, beforeListen, accessReplication } = options;
+  const { config, file } = resolveStartConfig(options);
   // Certificates are read and checked before recovery so a bad file fails fast.
   const tlsOptions = tlsServerOptions(config, tls);
   const log = logger ?? createRootLogger(config.logLevel);
@@ -81,8 +77,16 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   mkdirSync(config.dataDir, { recursive: true });
   const broker = new Broker(config, clock ?? systemClock, log);
   if (replication !== undefined) broker.replication = replication;
+  if (accessReplication !== undefined) broker.accessReplication = accessReplication;
   // With boot definitions, a first start creates no default user or vhost (as RabbitMQ).
-  const report = await broker.start({ seedDefaults: boot === null });
+  let report: Awaited<ReturnType<Broker['start']>>;
+  try {
+    report = await broker.start({ seedDefaults: boot === null });
+  } catch (err) {
+    // Stores already opened for earlier vhosts keep descriptors and timers: close them.
+    await broker.stop().catch(() => undefined);
+    throw err;
+  }
   if (boot !== null) {
     try {
       await importBootDefinitions(broker, boot, config.definitionsSkipIfUnchanged, log);
@@ -101,6 +105,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const stopAll = (): Promise<void> =>
     Promise.all([listener.close(), ws?.close(), metrics?.close(), ...management.map((m) => m.close())]).then(() => broker.stop());
   try {
+    await beforeListen?.();
     const amqp = await listener.listen(config.host, config.port);
     const tlsPort = tlsOptions === null || config.tlsPort === null ? null : (await listener.listenTls(config.host, config.tlsPort, tlsOptions)).port;
     let wsPort: number | null = null;
@@ -179,6 +184,22 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   }
 }
 
+/** The config a start runs with: options (like flags) over the config file over `defaults`. */
+function resolveStartConfig(options: StartOptions): { config: Config; file: LoadedConfigFile | null } {
+  const { clock, logger, tls, configFile, defaults, replication, beforeListen, accessReplication, ...partial } = options;
+  const file = configFile === undefined ? null : loadConfigFile(configFile);
+  const given = withoutUndefined(partial);
+  const config = resolveConfig({
+    logLevel: 'warn',
+    ...defaults,
+    ...file?.config,
+    ...given,
+    // Server properties merge per property, so a flag for one keeps the file's others.
+    serverProperties: { ...defaults?.serverProperties, ...file?.config.serverProperties, ...given.serverProperties },
+  });
+  return { config, file };
+}
+
 /** An option given as undefined does not hide the config file's value for it. */
 function withoutUndefined(o: Partial<Config>): Partial<Config> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<Config>;
@@ -192,6 +213,8 @@ export interface HaStartOptions extends StartOptions {
 
 export interface RunningHaNode {
   role(): HaRole;
+  /** The AMQP port: refusing clients (320 CONNECTION_FORCED) while a standby, serving once leader. */
+  readonly port: number;
   /** The GET /ha/role port, when asked for. */
   readonly rolePort: number | null;
   /** The broker while this node leads, else null. */
@@ -201,57 +224,125 @@ export interface RunningHaNode {
   close(): Promise<void>;
 }
 
+/** What a client connecting to a node that does not serve is told (the 320's reply text). */
+function standbyReason(role: HaRole, group: string): string {
+  return role === 'promoting'
+    ? `this warren node is becoming the leader of HA group '${group}'; retry shortly`
+    : `this warren node is an HA standby of group '${group}'; connect to the leader`;
+}
+
 /**
  * A node of an HA group: a standby following the replicated log until it wins the lead, then
  * warren's normal recovery on its directory and the listeners; when fenced, every client is
- * closed (320 CONNECTION_FORCED), the directory wiped, and the node follows again.
+ * closed (320 CONNECTION_FORCED), the directory wiped, and the node follows again. While it does
+ * not serve, its AMQP port refuses each client with a 320 that says so, and a promotion whose
+ * broker fails to start gives the lead up rather than holding it without serving.
  */
 export async function startHaBroker(options: HaStartOptions): Promise<RunningHaNode> {
   const { ha, haRolePort, ...start } = options;
   const clock = start.clock ?? systemClock;
-  const dataDir = start.dataDir ?? resolveConfig({ ...start.defaults, ...withoutUndefined(start) }).dataDir;
-  const log = start.logger ?? createRootLogger(start.logLevel ?? start.defaults?.logLevel ?? 'warn');
+  const { config } = resolveStartConfig(start);
+  const dataDir = config.dataDir;
+  const log = start.logger ?? createRootLogger(config.logLevel);
+  // Mistakes that would make every promotion fail are refused before joining the group.
+  tlsServerOptions(config, start.tls);
+  if (config.loadDefinitions !== null) readBootDefinitions(config.loadDefinitions);
   mkdirSync(dataDir, { recursive: true });
   const node = new HaNode(ha, dataDir, clock, log.child({ component: 'ha' }));
+  const refuser = new StandbyListener({ clock, log: log.child({ component: 'ha' }), serverProperties: config.serverProperties, reason: () => standbyReason(node.role, ha.group) });
+  // The broker takes the same port once promoted (with port 0, the one picked here).
+  const port = (await refuser.listen(config.host, config.port)).port;
   let running: RunningBroker | null = null;
   let waiters: ((b: RunningBroker) => void)[] = [];
   let stopped = false;
   const roles = haRolePort === undefined || haRolePort === null ? null : new RoleServer(() => ({ role: node.role, group: ha.group, node: node.node, epoch: node.epoch }));
-  const rolePort = roles === null ? null : await roles.listen(start.host ?? LOOPBACK_V4, haRolePort as number);
+  const rolePort = roles === null ? null : await roles.listen(start.host ?? LOOPBACK_V4, haRolePort as number).catch(async (err: unknown) => {
+    await refuser.close();
+    throw err;
+  });
+  /** Refuse clients again (the broker let the port go, or never took it). */
+  const refuseAgain = async (): Promise<void> => {
+    if (stopped || refuser.listening) return;
+    await refuser.listen(config.host, port).catch((err: unknown) => {
+      log.warn({ port, err: errorText(err) }, 'HA standby: cannot listen on the AMQP port; clients get connection refused until promoted');
+    });
+  };
+  // After a promotion whose broker failed, wait before competing again (TTL, doubling to 64 TTL):
+  // a node that cannot serve must not keep winning the lead from one that can.
+  let giveUps = 0;
+  let wakeBackoff: (() => void) | null = null;
+  const backoff = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const t = clock.after(ms, resolve);
+      wakeBackoff = () => {
+        t.cancel();
+        resolve();
+      };
+    });
   const cycle = async (): Promise<void> => {
     while (!stopped) {
+      if (giveUps > 0) await backoff((ha.ttlMs ?? DEFAULT_HA_TTL_MS) * 2 ** Math.min(6, giveUps));
+      wakeBackoff = null;
+      if (stopped) return;
       const turn = await node.waitForLead();
       if (turn === null) return;
-      const b = await startBroker({ ...start, dataDir, logger: log, replication: turn.replication });
+      let b: RunningBroker;
+      try {
+        b = await startBroker({ ...start, dataDir, port, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen: () => refuser.stopAccepting().then(() => undefined) });
+      } catch (err) {
+        if (stopped) return;
+        // Leading without serving would keep every other node from taking over: end the turn.
+        node.giveUp(turn, err instanceof Error ? err : new Error(String(err)));
+        log.error({ group: ha.group, err: errorText(err) }, 'HA: promoted, but the broker did not start; giving the lead up and rebuilding as a standby');
+        await refuseAgain();
+        await node.wipe();
+        giveUps++;
+        continue;
+      }
+      // close() ran while the broker started: it is this loop's to close.
+      if (stopped) return b.close();
       running = b;
+      giveUps = 0;
       node.serving();
       for (const w of waiters.splice(0)) w(b);
       const err = await turn.ended;
       running = null;
-      if (stopped) return;
+      if (stopped) return b.close();
       node.fenced();
       log.error({ group: ha.group, err: err.message }, 'HA: fenced, another node leads; closing every connection and rebuilding as a standby');
       await b.close();
+      await refuseAgain();
       if (stopped) return;
       await node.wipe();
     }
   };
-  const loop = cycle().catch((err: unknown) => {
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'HA node stopped');
+  const loop = cycle().catch(async (err: unknown) => {
+    log.error({ err: errorText(err) }, 'HA node stopped');
+    // Neither a standby nor a leader any more: stop saying so to clients and health checks.
+    node.role = 'stopped';
+    await refuser.close();
   });
   return {
     role: () => node.role,
+    port,
     rolePort,
     current: () => running,
     serving: () => (running !== null ? Promise.resolve(running) : new Promise((r) => waiters.push(r))),
     close: async () => {
       stopped = true;
+      (wakeBackoff as (() => void) | null)?.();
+      // Ends a turn (and so the loop's wait for it) and wakes a follower.
       await node.close();
       const b = running;
       running = null;
       await b?.close();
       await loop;
+      await refuser.close();
       await roles?.close();
     },
   };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -20,8 +20,9 @@ const ALARM_CHECK_MS = 1000;
 const LOOP_WINDOW_MS = 1000;
 import { Persistence } from './persistence.js';
 import { recoverDataDir, recoverVhost, type RecoveryReport } from './vhost-recovery.js';
-import { createVhostDir, removeVhostDir } from '../store/data-dir.js';
+import { createVhostDir, removeVhostDir, vhostDir } from '../store/data-dir.js';
 import type { StoreReplication } from '../store/segment-log.js';
+import type { AccessReplication } from '../store/access-store.js';
 import { DirectReplyTo } from './publish/direct-reply-to.js';
 import { AccessAdmin } from './auth/access-admin.js';
 import { vhostsOnDisk } from './vhost-recovery.js';
@@ -63,6 +64,8 @@ export class Broker {
   readonly loop: LoopMonitor;
   /** Replication of each vhost's stores (HA leader), by vhost directory; set before start(). */
   replication: ((vhostDir: string) => StoreReplication) | null = null;
+  /** Replication of the access snapshot and of vhost directory removals (HA leader); set before start(). */
+  accessReplication: AccessReplication | null = null;
   /** start() opened the stores: vhosts added from now on get theirs at once. */
   private started = false;
   /** The add or delete of each vhost in progress (see serially). */
@@ -196,7 +199,14 @@ export class Broker {
       const store = vhost.store;
       vhost.store = null;
       if (store !== null) await store.close();
-      await removeVhostDir(this.config.dataDir, name);
+      const dir = vhostDir(this.config.dataDir, name);
+      try {
+        // An HA leader's followers drop their copy too: left behind, it would be adopted as a
+        // vhost when one of them is promoted (the access snapshot no longer names it).
+        await this.accessReplication?.vhostRemoved(dir);
+      } finally {
+        await removeVhostDir(this.config.dataDir, name);
+      }
       return true;
     });
   }

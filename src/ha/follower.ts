@@ -1,25 +1,29 @@
 // A follower applies the replicated log to its own data directory, deterministically: SEGMENT
-// bytes go to the same file at the same position as on the leader, DELETE frames unlink
-// segments, DEFS ops are appended to the vhost's definitions log (replaying it gives the same
-// state as the leader's, compacted or not). After each batch the files touched are fsynced,
-// then the applied sequence is persisted in <data>/ha/applied: applying a frame twice after a
-// crash writes the same bytes again, so the sequence may lag the files but never lead them.
+// and DEFS bytes go to the same file at the same position as on the leader (a frame at position
+// 0 starts the file afresh; a definitions log ends after each DEFS frame), DELETE frames unlink
+// segments, VHOST_DELETE frames remove a vhost's directory, ACCESS frames replace the access
+// snapshot (atomically, once all of a snapshot's parts are in). After each batch the files
+// touched are fsynced, then the applied sequence is persisted in <data>/ha/applied: applying a
+// frame twice after a crash writes the same bytes again, so the sequence may lag the files but
+// never lead them.
 //
 // On promotion the directory is recovered by warren's normal start-up (store/recovery.ts), which
 // treats it like the leader's after a crash: torn tails cut, unsealed segments checked in full.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFINITIONS_LOG_NAME, definitionsFileHeader, frameDefinitionsRecord } from '../store/definitions-codec.js';
-import { MANIFEST } from '../store/data-dir.js';
+import { decodeSnapshot, writeSnapshotFile } from '../store/access-store.js';
+import { VHOSTS_DIR } from '../store/data-dir.js';
 import { fsyncDir } from '../store/segment-io.js';
 import { crc32 } from '../util/crc32.js';
-import { decodeFrame, FrameType } from './frames.js';
+import { decodeFrame, FrameType, type Frame } from './frames.js';
 import type { Applier } from './leadership.js';
 import type { LogEntry } from './replicated-log.js';
 
 export const HA_DIR = 'ha';
 const APPLIED_FILE = 'applied';
+/** The parts of an access snapshot received so far, when it spans several frames. */
+const ACCESS_PARTIAL = 'access.partial';
 /** u64 sequence (as two u32), u32 CRC-32 of those 8 bytes. */
 const APPLIED_SIZE = 12;
 
@@ -34,7 +38,11 @@ export interface FollowerStats {
   readonly segmentBytes: number;
   readonly deletes: number;
   readonly defs: number;
+  readonly accessSnapshots: number;
+  readonly vhostDeletes: number;
 }
+
+type AccessFrame = Extract<Frame, { type: FrameType.Access }>;
 
 export class Follower implements Applier {
   applied = 0;
@@ -48,6 +56,8 @@ export class Follower implements Applier {
   segmentBytes = 0;
   deletes = 0;
   defs = 0;
+  accessSnapshots = 0;
+  vhostDeletes = 0;
 
   private constructor(o: FollowerOptions) {
     this.dataDir = o.dataDir;
@@ -71,7 +81,7 @@ export class Follower implements Applier {
   }
 
   stats(): FollowerStats {
-    return { applied: this.applied, segmentBytes: this.segmentBytes, deletes: this.deletes, defs: this.defs };
+    return { applied: this.applied, segmentBytes: this.segmentBytes, deletes: this.deletes, defs: this.defs, accessSnapshots: this.accessSnapshots, vhostDeletes: this.vhostDeletes };
   }
 
   async apply(entries: readonly LogEntry[]): Promise<void> {
@@ -80,14 +90,15 @@ export class Follower implements Applier {
       if (e.seq <= last) throw new Error(`replicated log went backwards: ${e.seq} after ${last}`);
       const f = decodeFrame(e.data);
       switch (f.type) {
-        case FrameType.Segment: {
-          const fd = this.fd(f.file);
-          const n = fs.writeSync(fd, f.bytes, 0, f.bytes.length, f.position);
-          if (n !== f.bytes.length) throw new Error(`short write to ${f.file}`);
-          this.dirtyFiles.add(f.file);
-          this.segmentBytes += n;
+        case FrameType.Segment:
+          this.segmentBytes += this.writeAt(f.file, f.position, f.bytes);
           break;
-        }
+        case FrameType.Defs:
+          // The copy ends where the leader's next record will go: nothing stays behind it (the torn
+          // tail of a record a dead leader half sent, cut by the next leader's store).
+          fs.ftruncateSync(this.fd(f.file), f.position + this.writeAt(f.file, f.position, f.bytes));
+          this.defs++;
+          break;
         case FrameType.Delete:
           for (const file of f.files) {
             const p = this.resolve(file);
@@ -98,8 +109,11 @@ export class Follower implements Applier {
             this.deletes++;
           }
           break;
-        case FrameType.Defs:
-          this.applyDefs(f.dir, f.op);
+        case FrameType.Access:
+          await this.applyAccess(f);
+          break;
+        case FrameType.VhostDelete:
+          this.removeVhost(f.dir);
           break;
         case FrameType.Heartbeat:
         case FrameType.Barrier:
@@ -129,6 +143,18 @@ export class Follower implements Applier {
     return path.join(this.dataDir, ...norm.split('/'));
   }
 
+  /** `bytes` at `position` of `file`; returns how many. */
+  private writeAt(file: string, position: number, bytes: Uint8Array): number {
+    const fd = this.fd(file);
+    // A file's first bytes: whatever it held before (a stale file of an earlier turn whose name the
+    // leader uses again) is not part of it.
+    if (position === 0) fs.ftruncateSync(fd, 0);
+    const n = fs.writeSync(fd, bytes, 0, bytes.length, position);
+    if (n !== bytes.length) throw new Error(`short write to ${file}`);
+    this.dirtyFiles.add(file);
+    return n;
+  }
+
   private fd(file: string): number {
     let fd = this.fds.get(file);
     if (fd === undefined) {
@@ -136,7 +162,8 @@ export class Follower implements Applier {
       const dir = path.dirname(p);
       if (!fs.existsSync(dir)) {
         fs.mkdirSync(dir, { recursive: true });
-        this.dirtyDirs.add(path.dirname(dir));
+        // Every directory made, up to vhosts/ (a new vhost's directory and its store's).
+        for (let d = dir; d !== this.dataDir && d.length > this.dataDir.length; d = path.dirname(d)) this.dirtyDirs.add(path.dirname(d));
       }
       if (!fs.existsSync(p)) this.dirtyDirs.add(dir);
       fd = fs.openSync(p, fs.existsSync(p) ? 'r+' : 'w+');
@@ -153,34 +180,56 @@ export class Follower implements Applier {
     }
   }
 
-  private applyDefs(dir: string, op: Uint8Array): void {
-    const vdir = this.resolve(dir);
-    const defsDir = path.join(vdir, 'definitions');
-    if (!fs.existsSync(defsDir)) {
-      fs.mkdirSync(defsDir, { recursive: true });
-      this.dirtyDirs.add(vdir);
-      this.dirtyDirs.add(path.dirname(vdir));
+  /** Removes a vhost's directory (`vhosts/<id>`) and everything in it. */
+  private removeVhost(dir: string): void {
+    const parts = dir.split('/');
+    const id = parts[1] ?? '';
+    // Exactly one vhost directory: never vhosts/ itself, a staging or trash directory, or anything above.
+    if (parts.length !== 2 || parts[0] !== VHOSTS_DIR || id === '' || id.startsWith('.')) {
+      throw new Error(`replicated frame names a vhost directory outside the data directory's vhosts: ${JSON.stringify(dir)}`);
     }
-    const parsed = JSON.parse(Buffer.from(op).toString('utf8')) as { op?: string; def?: { name?: unknown } };
-    const manifest = path.join(vdir, MANIFEST);
-    if (parsed.op === 'putVhost' && typeof parsed.def?.name === 'string' && !fs.existsSync(manifest)) {
-      fs.writeFileSync(manifest, parsed.def.name, 'utf8');
-      this.dirtyFiles.add(path.posix.join(dir, MANIFEST));
-      this.dirtyDirs.add(vdir);
+    const p = path.join(this.dataDir, VHOSTS_DIR, id);
+    const inside = (file: string): boolean => this.resolve(file).startsWith(p + path.sep);
+    for (const file of [...this.fds.keys()]) if (inside(file)) this.closeFile(file);
+    for (const file of [...this.dirtyFiles]) if (inside(file)) this.dirtyFiles.delete(file);
+    for (const d of [...this.dirtyDirs]) if (d === p || d.startsWith(p + path.sep)) this.dirtyDirs.delete(d);
+    // Not atomic: a crash part-way leaves part of it, and the frame, not yet recorded as applied, is applied again.
+    fs.rmSync(p, { recursive: true, force: true });
+    this.dirtyDirs.add(path.dirname(p));
+    this.vhostDeletes++;
+  }
+
+  /**
+   * One part of an access snapshot; the snapshot replaces <data>/access.snapshot once whole. A
+   * snapshot's parts are consecutive in the log, and the leader purges a snapshot's only once a
+   * newer one is in: so this copy sees a prefix of each snapshot's parts, and a part whose
+   * predecessors it never saw (purged before it read them) belongs to a snapshot it skips.
+   */
+  private async applyAccess(f: AccessFrame): Promise<void> {
+    let whole: Uint8Array;
+    if (f.offset === 0 && f.bytes.length === f.total) whole = f.bytes;
+    else {
+      const partial = path.join(this.dataDir, HA_DIR, ACCESS_PARTIAL);
+      const have = f.offset === 0 ? 0 : fileSizeOf(partial);
+      if (f.offset > have) return;
+      const fd = fs.openSync(partial, f.offset === 0 ? 'w' : 'r+');
+      try {
+        if (fs.writeSync(fd, f.bytes, 0, f.bytes.length, f.offset) !== f.bytes.length) throw new Error(`short write to ${partial}`);
+        // Rare and small: durable now, so the applied sequence never covers a part the file lost.
+        if (this.sync) fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      if (f.offset + f.bytes.length < f.total) return;
+      whole = fs.readFileSync(partial).subarray(0, f.total);
     }
-    const logRel = path.posix.join(dir, 'definitions', DEFINITIONS_LOG_NAME);
-    const fd = this.fd(logRel);
-    const size = fs.fstatSync(fd).size;
-    let at = size;
-    if (size === 0) {
-      const h = definitionsFileHeader();
-      fs.writeSync(fd, h, 0, h.length, 0);
-      at = h.length;
-    }
-    const rec = frameDefinitionsRecord(Buffer.from(op));
-    fs.writeSync(fd, rec, 0, rec.length, at);
-    this.dirtyFiles.add(logRel);
-    this.defs++;
+    if (crc32(whole) !== f.crc) throw new Error('replicated access snapshot fails its checksum (its parts do not belong together)');
+    const buf = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
+    // Checked before it replaces the one in place: a promoted node must be able to boot from it.
+    decodeSnapshot(buf, 'replicated access snapshot');
+    await writeSnapshotFile(this.dataDir, buf, this.sync);
+    fs.rmSync(path.join(this.dataDir, HA_DIR, ACCESS_PARTIAL), { force: true });
+    this.accessSnapshots++;
   }
 
   private async persist(seq: number): Promise<void> {
@@ -208,6 +257,15 @@ export class Follower implements Applier {
     fs.writeSync(this.appliedFd, buf, 0, APPLIED_SIZE, 0);
     if (this.sync) await new Promise<void>((res, rej) => fs.fsync(this.appliedFd, (err) => (err ? rej(err) : res())));
     this.applied = seq;
+  }
+}
+
+function fileSizeOf(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
   }
 }
 

@@ -11,13 +11,14 @@ import * as path from 'node:path';
 import type { Logger } from '../log.js';
 import { VHOSTS_DIR } from '../store/data-dir.js';
 import { fsyncDir } from '../store/segment-io.js';
+import type { AccessReplication } from '../store/access-store.js';
 import type { StoreReplication } from '../store/segment-log.js';
 import type { Clock } from '../util/clock.js';
 import { Follower, HA_DIR } from './follower.js';
 import { JetStreamLog } from './jetstream-log.js';
 import { Leadership } from './leadership.js';
 import { groupSubjects, type GroupSubjects, type ReplicatedLog } from './replicated-log.js';
-import { Replicator } from './replicator.js';
+import { accessReplication, Replicator } from './replicator.js';
 import type { Sequencer } from './sequencer.js';
 
 export interface HaOptions {
@@ -35,7 +36,7 @@ export interface HaOptions {
   node?: string;
 }
 
-export type { StoreReplication };
+export type { AccessReplication, StoreReplication };
 
 export const DEFAULT_HA_TTL_MS = 2_000;
 
@@ -46,6 +47,8 @@ export interface LeaderTurn {
   readonly sequencer: Sequencer;
   /** For Broker.replication: each vhost directory's stores replicate through the sequencer. */
   readonly replication: (vhostDir: string) => StoreReplication;
+  /** For Broker.accessReplication: the access snapshot and vhost directory removals replicate through the sequencer. */
+  readonly access: AccessReplication;
   /** Resolves when this turn ends: fenced (another node leads) or a replication failure. */
   readonly ended: Promise<Error>;
 }
@@ -94,6 +97,11 @@ export class HaNode {
           clock: this.clock,
           name: `warren ${this.node}`,
         });
+        // close() ran meanwhile: this connection (reconnecting forever) would keep the process up.
+        if (this.stopped) {
+          await l.close();
+          return null;
+        }
         if (attempt > 0) this.log.info({ group: this.o.group }, 'replicated log reachable');
         return l;
       } catch (err) {
@@ -118,6 +126,10 @@ export class HaNode {
     if (rlog === null || this.stopped) return null;
     await this.prepareDataDir(rlog);
     const follower = await Follower.open({ dataDir: this.dataDir, sync: true });
+    if (this.stopped) {
+      await follower.close();
+      return null;
+    }
     this.role = 'standby';
     this.log.info({ group: this.o.group, node: this.node, applied: follower.applied }, 'HA standby: following the replicated log; AMQP is served only once promoted');
     const turn = await new Promise<{ seq: Sequencer; epoch: number; ended: Promise<Error> } | null>((resolve) => {
@@ -164,9 +176,15 @@ export class HaNode {
       subjects: this.subjects,
       dataDir: this.dataDir,
       maxPayload: rlog.maxPayload,
-      onFailed: (err: Error) => turn.seq.close(err),
+      // Appends fail for good only when fenced or on a bug (an unencodable frame): either way
+      // the turn ends, so the node stops serving rather than leading without replicating.
+      onFailed: (err: Error) => {
+        turn.seq.close(err);
+        this.leadership?.stop();
+      },
+      onPurgeFailed: (err: Error) => this.log.warn({ group: this.o.group, err: err.message }, 'HA: purge of retired frames failed (the stream keeps them until the next one)'),
     };
-    return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), ended: turn.ended };
+    return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), access: accessReplication(ctx), ended: turn.ended };
   }
 
   /**
@@ -194,6 +212,19 @@ export class HaNode {
   /** The broker recovered this node's directory and listens. */
   serving(): void {
     if (this.role === 'promoting') this.role = 'leader';
+  }
+
+  /**
+   * This node won the lead but cannot serve (its broker did not start): no more appends, no more
+   * heartbeats, so another node takes over after the TTL. The node follows again once
+   * waitForLead runs.
+   */
+  giveUp(turn: LeaderTurn, err: Error): void {
+    turn.sequencer.close(err);
+    // While still 'promoting': the turn's end is not reported as a follower failure.
+    this.leadership?.stop();
+    this.leadership = null;
+    this.role = 'fenced';
   }
 
   /** This turn is over (fenced): the node is a follower again once waitForLead runs. */

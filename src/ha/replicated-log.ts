@@ -71,10 +71,12 @@ export interface GroupSubjects {
   /** Wildcard covering every subject of the group. */
   readonly all: string;
   readonly defs: string;
-  /** Control frames: barriers and DELETE frames (never purged with a segment). */
+  /** Control frames: barriers, DELETE and VHOST_DELETE frames (never purged with a segment). */
   readonly ctl: string;
   /** Heartbeats: trimmed to the last one now and then. */
   readonly hb: string;
+  /** The access snapshot's frames: only the last snapshot's are kept. */
+  readonly access: string;
   /** Subject of one segment file's frames (purged when the segment is deleted). */
   seg(token: string): string;
 }
@@ -89,6 +91,7 @@ export function groupSubjects(group: string): GroupSubjects {
     defs: `wlog.${group}.defs`,
     ctl: `wlog.${group}.ctl`,
     hb: `wlog.${group}.hb`,
+    access: `wlog.${group}.access`,
     seg: (token) => `wlog.${group}.seg.${token}`,
   };
 }

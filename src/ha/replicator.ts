@@ -2,13 +2,19 @@
 // batch into SEGMENT frames appended through the sequencer, and each local segment deletion into
 // a DELETE frame followed by a purge of that segment's subject (the stream then holds about the
 // live data). The log's confirms wait for replicatedPos, which moves as the appends are acked.
+// Definitions ops go as DEFS frames placing each record in the followers' copy of the vhost's
+// definitions log; the access snapshot goes whole as ACCESS frames, and a vhost's directory
+// removal as a VHOST_DELETE frame (accessReplication).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { AccessReplication } from '../store/access-store.js';
 import { MANIFEST } from '../store/data-dir.js';
+import { DEFINITIONS_LOG_NAME, FILE_HEADER_SIZE as DEFINITIONS_HEADER_SIZE, definitionsFileHeader, frameDefinitionsRecord } from '../store/definitions-codec.js';
 import type { ReplicationSink, Segment } from '../store/segment.js';
 import type { SegmentLog, StoreReplication } from '../store/segment-log.js';
-import { encodeDefs, encodeDelete, segmentToken, splitSegment } from './frames.js';
+import { encodeDelete, encodeVhostDelete, segmentRoom, segmentToken, splitAccess, splitDefs, splitSegment } from './frames.js';
+import { SegmentRun } from './segment-run.js';
 import type { GroupSubjects, ReplicatedLog } from './replicated-log.js';
 import type { Sequencer } from './sequencer.js';
 
@@ -52,10 +58,26 @@ export class Replicator implements ReplicationSink {
     const fail = (err: unknown): void => ctx.onFailed(err instanceof Error ? err : new Error(String(err)));
     const file = `${dir}/${MANIFEST}`;
     ctx.sequencer.append(ctx.subjects.seg(segmentToken(file)), splitSegment(file, 0, manifest, ctx.maxPayload)[0] as Buffer).catch(fail);
+    // Where the next record goes in the followers' copy of the definitions log. This leader's own
+    // log may be compacted (rewritten shorter); the copies are not: they go on from the length this
+    // file had when the store opened it (it was such a copy), read at the first record, before any
+    // compaction and after the store cut a torn tail (the first frame cuts the copies there too).
+    const defsFile = `${dir}/definitions/${DEFINITIONS_LOG_NAME}`;
+    let defsEnd = -1;
     return {
       messages: Replicator.factory(ctx),
       // Acked in log order before any later message batch, so a confirm covers the declarations before it.
-      definitions: (payload) => void ctx.sequencer.append(ctx.subjects.defs, encodeDefs(dir, payload)).catch(fail),
+      definitions: (payload) => {
+        if (defsEnd < 0) {
+          const size = fileSize(path.join(vhostDir, 'definitions', DEFINITIONS_LOG_NAME));
+          // Header only (the store made it): the copies get the header with the first record.
+          defsEnd = size <= DEFINITIONS_HEADER_SIZE ? 0 : size;
+        }
+        const rec = frameDefinitionsRecord(payload);
+        const bytes = defsEnd === 0 ? Buffer.concat([definitionsFileHeader(), rec]) : rec;
+        for (const f of splitDefs(defsFile, defsEnd, bytes, ctx.maxPayload)) ctx.sequencer.append(ctx.subjects.defs, f).catch(fail);
+        defsEnd += bytes.length;
+      },
     };
   }
 
@@ -67,12 +89,24 @@ export class Replicator implements ReplicationSink {
     if (this.failed) return;
     const file = this.file(seg);
     const subject = this.ctx.subjects.seg(segmentToken(file));
-    // One copy: the batch's buffers belong to the log's write path.
-    const data = iov.length === 1 ? (iov[0] as Buffer) : Buffer.concat(iov as Buffer[], bytes);
-    const frames = splitSegment(file, position, data, this.ctx.maxPayload);
-    let last: Promise<number> | null = null;
-    for (const f of frames) last = this.ctx.sequencer.append(subject, f);
-    (last as Promise<number>).then(
+    const room = segmentRoom(file, this.ctx.maxPayload);
+    let last: Promise<number>;
+    if (bytes <= room) {
+      // No copy here: a written batch's buffers are never reused; the frame is built when sent.
+      last = this.ctx.sequencer.appendItem(new SegmentRun(subject, file, position, iov, bytes, room));
+    } else {
+      // Larger than one frame may carry (a huge message): slices of one copy.
+      const data = Buffer.concat(iov as Buffer[], bytes);
+      let off = 0;
+      do {
+        const slice = data.subarray(off, Math.min(data.length, off + room));
+        last = this.ctx.sequencer.appendItem(new SegmentRun(subject, file, position + off, [slice], slice.length, room));
+        off += room;
+        // Only the last slice's outcome is acted on; the sequencer fails them all together.
+        if (off < data.length) last.catch(() => undefined);
+      } while (off < data.length);
+    }
+    last.then(
       () => {
         // Acks come in log order, so this only moves forward.
         if (end > this.replicatedPos) this.replicatedPos = end;
@@ -106,6 +140,76 @@ export class Replicator implements ReplicationSink {
     this.segLog.replicationFailed(e);
     this.ctx.onFailed(e);
   }
+}
+
+/**
+ * Replication of the access snapshot and of vhost directory removals. Snapshots go one after
+ * another (the store writes them in order); after each, older ones leave the stream, so a new
+ * follower reads only the last. A removal lists the directory's files first, so that once its
+ * VHOST_DELETE frame is in, their frames leave the stream too.
+ */
+export function accessReplication(ctx: ReplicatorContext): AccessReplication {
+  const fail = (err: unknown): Error => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    ctx.onFailed(e);
+    return e;
+  };
+  const purge = (subject: string, keep?: number): Promise<void> =>
+    ctx.log.purgeSubject(subject, keep).catch((err: unknown) => ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err))));
+  // The purge after a snapshot runs before the next snapshot's append: a purge keeping the last
+  // k entries must not race a later snapshot with more parts than k.
+  let tail: Promise<void> = Promise.resolve();
+  return {
+    snapshot: (bytes) => {
+      const frames = splitAccess(bytes, ctx.maxPayload);
+      const acked = tail.then(async () => {
+        try {
+          await Promise.all(frames.map((f) => ctx.sequencer.append(ctx.subjects.access, f)));
+        } catch (err) {
+          throw fail(err);
+        }
+      });
+      tail = acked.then(
+        () => purge(ctx.subjects.access, frames.length),
+        () => undefined,
+      );
+      return acked;
+    },
+    vhostRemoved: async (vhostDir) => {
+      const dir = relativeTo(ctx.dataDir, vhostDir);
+      // The files with a subject of their own: the name file and the message segments.
+      const files = [path.join(vhostDir, MANIFEST), ...listFiles(path.join(vhostDir, 'messages'))].map((f) => relativeTo(ctx.dataDir, f));
+      try {
+        await ctx.sequencer.append(ctx.subjects.ctl, encodeVhostDelete(dir));
+      } catch (err) {
+        throw fail(err);
+      }
+      // One at a time, in the background: a vhost of many segments must not flood the engine.
+      void (async () => {
+        for (const f of files) await purge(ctx.subjects.seg(segmentToken(f)));
+      })();
+    },
+  };
+}
+
+function fileSize(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+/** Every file under `dir` (none if it is gone). */
+function listFiles(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 /** `p` relative to the data directory, with '/' separators (as frames name files). */

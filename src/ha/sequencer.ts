@@ -1,5 +1,5 @@
 // The leader's append pipeline. Every append is fenced: it expects the log's last sequence to be
-// the one before it, so the k-th append of an epoch expects base + k − 1, known when it is queued.
+// the one before it, so the k-th append of an epoch expects base + k − 1, given when it is first sent.
 // That lets up to `window` appends be in flight at once (one in flight cost about half the
 // confirm throughput in the prototype; 2–4 reach local speed).
 //
@@ -14,19 +14,44 @@
 // msg id as the expected last one: if the predecessor was lost and a rival's barrier took its
 // slot, the sequence would match and a deposed leader's append would land after the barrier.
 // A failure of that check on a non-head append is only a retry, never fencing.
+//
+// Coalescing: an append not yet sent may take in the ones queued after it (Mergeable.absorb, e.g.
+// adjacent bytes of one segment file). While the window is full, batches therefore grow instead
+// of queueing one small entry each: the engine's cost is mostly per append, and its latency
+// grows slowly with size. Sequence numbers are given at first send, so merging never leaves a gap.
 
 import type { Clock, Timer } from '../util/clock.js';
 import { WrongLastSequenceError, type ReplicatedLog } from './replicated-log.js';
 
-interface Pending {
+/** An append that may take in later ones while it waits to be sent. */
+export interface Mergeable {
   readonly subject: string;
-  readonly data: Uint8Array;
-  /** The log's last sequence this append expects. */
-  readonly expected: number;
-  readonly msgId: string;
-  state: 'queued' | 'inflight' | 'retry' | 'done';
+  /** Takes `next` into this entry if both can go as one (false leaves both as they are). */
+  absorb(next: Mergeable): boolean;
+  /** The entry's bytes; called once, when it is first sent. */
+  encode(): Uint8Array;
+}
+
+interface Waiter {
   readonly resolve: (seq: number) => void;
   readonly reject: (err: Error) => void;
+}
+
+interface Pending {
+  readonly item: Mergeable;
+  /** Encoded at first send (null until then: the entry may still absorb later ones). */
+  data: Uint8Array | null;
+  /** The log's last sequence this append expects (−1 until first sent). */
+  expected: number;
+  msgId: string;
+  state: 'queued' | 'inflight' | 'retry' | 'done';
+  /** Every append merged into this entry. */
+  readonly waiters: Waiter[];
+}
+
+/** A plain entry: never merges. */
+function fixed(subject: string, data: Uint8Array): Mergeable {
+  return { subject, absorb: () => false, encode: () => data };
 }
 
 export class FencedError extends Error {
@@ -73,6 +98,8 @@ export class Sequencer {
   /** When the last append was sent (for idle heartbeats). */
   lastSentAt: number;
   retries = 0;
+  /** Appends that went out inside an earlier one (coalescing). */
+  merged = 0;
 
   constructor(o: SequencerOptions) {
     this.o = o;
@@ -96,10 +123,23 @@ export class Sequencer {
 
   /** Resolves with the entry's sequence once the log holds it; rejects with FencedError if this node was deposed. */
   append(subject: string, data: Uint8Array): Promise<number> {
+    return this.appendItem(fixed(subject, data));
+  }
+
+  /**
+   * Like append, but the item may be merged into the last unsent entry, or take later ones in;
+   * resolves with the sequence of the entry that carried it.
+   */
+  appendItem(item: Mergeable): Promise<number> {
     if (this.fenced !== null) return Promise.reject(this.fenced);
-    const expected = this.next++;
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ subject, data, expected, msgId: this.idFor(expected + 1), state: 'queued', resolve, reject });
+      const last = this.pending[this.pending.length - 1];
+      if (last !== undefined && last.data === null && last.item.absorb(item)) {
+        last.waiters.push({ resolve, reject });
+        this.merged++;
+        return;
+      }
+      this.pending.push({ item, data: null, expected: -1, msgId: '', state: 'queued', waiters: [{ resolve, reject }] });
       this.pump();
     });
   }
@@ -146,6 +186,18 @@ export class Sequencer {
   }
 
   private send(p: Pending): void {
+    if (p.data === null) {
+      // First send, in log order: entries are numbered as they go out.
+      try {
+        p.data = p.item.encode();
+      } catch (err) {
+        // Nothing after an entry that cannot be sent may be: the turn ends (its appends reject).
+        this.close(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      p.expected = this.next++;
+      p.msgId = this.idFor(p.expected + 1);
+    }
     p.state = 'inflight';
     this.inflight++;
     this.lastSentAt = this.o.clock.now();
@@ -153,7 +205,7 @@ export class Sequencer {
     const opts = head
       ? { expectedLastSeq: p.expected, msgId: p.msgId }
       : { expectedLastSeq: p.expected, msgId: p.msgId, expectedLastMsgId: this.idFor(p.expected) };
-    this.o.log.append(p.subject, p.data, opts).then(
+    this.o.log.append(p.item.subject, p.data, opts).then(
       (seq) => this.settled(p, seq, null),
       (err: unknown) => this.settled(p, 0, err instanceof Error ? err : new Error(String(err))),
     );
@@ -174,7 +226,7 @@ export class Sequencer {
       while (this.pending.length > 0 && (this.pending[0] as Pending).state === 'done') {
         const h = this.pending.shift() as Pending;
         this.acked = h.expected + 1;
-        h.resolve(this.acked);
+        for (const w of h.waiters) w.resolve(this.acked);
       }
       this.pump();
       return;
@@ -213,6 +265,6 @@ export class Sequencer {
 
   private failAll(err: Error): void {
     const all = this.pending.splice(0);
-    for (const p of all) p.reject(err);
+    for (const p of all) for (const w of p.waiters) w.reject(err);
   }
 }

@@ -14,7 +14,7 @@ import { State } from './connection-state.js';
 import { ConnectionClosing } from './connection-closing.js';
 
 /** The AMQP 0-9 header (class 1, instance 1, 0-9); RabbitMQ speaks 0-9-1 to clients that send it. */
-const LEGACY_0_9_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
+export const LEGACY_0_9_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 
 export abstract class ConnectionHandshake extends ConnectionClosing {
   /** Consume the 8-byte protocol header; returns the bytes after it. */

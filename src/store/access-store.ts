@@ -7,6 +7,9 @@
 // old one and fsyncs the directory: a crash (SIGKILL, power loss) leaves the old snapshot or the
 // new one. The state is small (thousands of users are a few hundred KiB), so rewriting it is
 // cheaper to reason about than a log; saves that arrive while one is being written share the next write.
+//
+// Under HA the file is replicated whole: each snapshot's bytes go to the replication hook once
+// written locally, and a save resolves only when the hook has (the replicated log acknowledged them).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -70,6 +73,33 @@ const FILE_HEADER_SIZE = 8;
 
 export class AccessStoreError extends Error {
   override readonly name = 'AccessStoreError';
+}
+
+/** Replication (HA) of the data dir's broker-wide state, on a leader. */
+export interface AccessReplication {
+  /** The bytes of a snapshot written locally; the change it holds is acknowledged once this resolves. */
+  snapshot(bytes: Buffer): Promise<void>;
+  /** Vhost directory `dir` (absolute) is about to be removed: followers remove their copy. */
+  vhostRemoved(dir: string): Promise<void>;
+}
+
+/**
+ * `bytes` (an encoded snapshot) as `<dataDir>/access.snapshot`, atomically: temp file, fsync,
+ * rename over the snapshot, fsync the directory (the fsyncs only when `sync`).
+ */
+export async function writeSnapshotFile(dataDir: string, bytes: Uint8Array, sync = true): Promise<void> {
+  const file = path.join(dataDir, ACCESS_FILE);
+  const tmp = file + TMP_SUFFIX;
+  await fs.promises.mkdir(dataDir, { recursive: true });
+  const h = await fs.promises.open(tmp, 'w');
+  try {
+    await h.writeFile(bytes);
+    if (sync) await h.sync();
+  } finally {
+    await h.close();
+  }
+  await fs.promises.rename(tmp, file);
+  if (sync) await fsyncDir(dataDir);
 }
 
 export function encodeSnapshot(s: AccessSnapshot): Buffer {
@@ -147,13 +177,33 @@ export class AccessStore {
   /** The write in progress, and the newest snapshot waiting for the next one. */
   private writing: Promise<void> | null = null;
   private next: { snapshot: AccessSnapshot; done: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  private readonly replicate: ((bytes: Buffer) => Promise<void>) | null;
   /** Snapshot files written (for tests and metrics). */
   writes = 0;
 
-  constructor(dataDir: string) {
+  /** `replicate`: each snapshot's bytes once on disk (HA); a save waits for it. */
+  constructor(dataDir: string, replicate: ((bytes: Buffer) => Promise<void>) | null = null) {
     this.dir = dataDir;
     this.file = path.join(dataDir, ACCESS_FILE);
     this.tmp = this.file + TMP_SUFFIX;
+    this.replicate = replicate;
+  }
+
+  /**
+   * Hands the stored snapshot to the replication hook again, unchanged (a new HA leader, so its
+   * followers converge on the state it serves); nothing without a hook or a stored snapshot.
+   */
+  async republish(): Promise<void> {
+    if (this.replicate === null) return;
+    await this.writing;
+    let buf: Buffer;
+    try {
+      buf = await fs.promises.readFile(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await this.replicate(buf);
   }
 
   /** The stored snapshot, or null when there is none (a data dir never started with access state). */
@@ -211,18 +261,12 @@ export class AccessStore {
     await fsyncDir(this.dir);
   }
 
-  /** temp file, fsync, rename over the snapshot, fsync the directory. */
+  /** temp file, fsync, rename over the snapshot, fsync the directory; then replicated. */
   private async write(snapshot: AccessSnapshot): Promise<void> {
-    await fs.promises.mkdir(this.dir, { recursive: true });
-    const h = await fs.promises.open(this.tmp, 'w');
-    try {
-      await h.writeFile(encodeSnapshot(snapshot));
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.promises.rename(this.tmp, this.file);
-    await fsyncDir(this.dir);
+    const bytes = encodeSnapshot(snapshot);
+    await writeSnapshotFile(this.dir, bytes);
     this.writes++;
+    // Inside the write loop: snapshots reach the replicated log one at a time, in order.
+    if (this.replicate !== null) await this.replicate(bytes);
   }
 }

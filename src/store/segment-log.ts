@@ -201,7 +201,7 @@ export class SegmentLog extends SegmentAppender {
         // after a roll) are written at once, so the writer costs one event-loop turn per pass,
         // not one per batch, and appended records wait less in memory.
         if (this.ephemeral && batches.length > 1) await Promise.all(batches.map((b) => writevAll(b.seg.fd, b.iov, b.position, b.bytes)));
-        // Replication runs beside the local write and fsync; the sink copies what it keeps.
+        // Replication runs beside the local write and fsync; the sink may keep the batch's buffers.
         if (this.sink !== null) for (const b of batches) this.sink.batch(b.seg, b.position, b.iov, b.bytes, b.end);
         for (const b of batches) {
           if (!this.ephemeral || batches.length === 1) await writevAll(b.seg.fd, b.iov, b.position, b.bytes);

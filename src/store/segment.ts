@@ -69,7 +69,11 @@ export interface SegmentLogHooks {
  * a sink nothing of this runs.
  */
 export interface ReplicationSink {
-  /** Bytes [position, position + bytes) of `seg`, as written to it; `end` is the log position after them. */
+  /**
+   * Bytes [position, position + bytes) of `seg`, as written to it; `end` is the log position after
+   * them. The sink may keep `iov`'s buffers after returning: the log never changes or reuses a
+   * handed-over batch's buffers (chunks are not recycled; bodies written out of line are immutable).
+   */
   batch(seg: Segment, position: number, iov: readonly Buffer[], bytes: number, end: number): void;
   /** Log position up to which everything handed over is replicated. */
   readonly replicatedPos: number;

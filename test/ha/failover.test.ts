@@ -1,6 +1,6 @@
 // Two warren nodes of one HA group beside a 3-node NATS cluster, in-process: the first to start
-// leads and serves AMQP, the other is a standby (GET /ha/role 503, no AMQP port); when the leader
-// goes away the standby takes over after the TTL with every confirmed message.
+// leads and serves AMQP, the other is a standby (GET /ha/role 503, AMQP refused with 320); when
+// the leader goes away the standby takes over after the TTL with every confirmed message.
 
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';

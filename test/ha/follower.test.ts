@@ -6,14 +6,13 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeDefs } from '../../src/ha/frames.js';
+import { encodeVhostDelete, splitDefs } from '../../src/ha/frames.js';
 import { Follower } from '../../src/ha/follower.js';
 import { MemoryLog } from '../../src/ha/memory-log.js';
 import { groupSubjects } from '../../src/ha/replicated-log.js';
 import { Replicator } from '../../src/ha/replicator.js';
 import { Sequencer } from '../../src/ha/sequencer.js';
 import { vhostId } from '../../src/store/data-dir.js';
-import { DefinitionsStore } from '../../src/store/definitions-store.js';
 import type { RecoveredMessage } from '../../src/store/message-store.js';
 import { SegmentStore } from '../../src/store/segment-store.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -128,39 +127,23 @@ describe('follower', () => {
     expect(mine).toEqual(theirs);
   }, 60_000);
 
-  it('resumes from its persisted sequence and applies DEFS ops to a definitions log the store reads', async () => {
-    const clock = new ManualClock();
-    const F = tmp('follower');
-    const log = new MemoryLog(clock);
-    const dir = `vhosts/${VHOST}`;
-    const ops = [
-      { op: 'putVhost', def: { name: '/' } },
-      { op: 'putQueue', def: { vhost: '/', name: 'orders', autoDelete: false, exclusive: false, arguments: { b64: '' } } },
-      { op: 'putQueue', def: { vhost: '/', name: 'gone', autoDelete: false, exclusive: false, arguments: { b64: '' } } },
-      { op: 'deleteQueue', vhost: '/', name: 'gone' },
-    ];
-    for (const op of ops) log.appendForeign(subjects.defs, encodeDefs(dir, Buffer.from(JSON.stringify(op))));
-    const f1 = await Follower.open({ dataDir: F, sync: true });
-    await f1.apply(await log.handle().read(1, 2, 0));
-    await f1.close();
-    const f2 = await Follower.open({ dataDir: F, sync: true });
-    expect(f2.applied).toBe(2);
-    await f2.apply(await log.handle().read(3, 10, 0));
-    await f2.close();
-    expect(fs.readFileSync(path.join(F, dir, '.vhost'), 'utf8')).toBe('/');
-    const defs = await new DefinitionsStore({ dir: path.join(F, dir, 'definitions') }).open();
-    expect(defs.vhosts.map((v) => v.name)).toEqual(['/']);
-    expect(defs.queues.map((q) => q.name)).toEqual(['orders']);
-  });
-
   it('refuses frames naming files outside the data directory', async () => {
     const clock = new ManualClock();
     const F = tmp('follower');
     const log = new MemoryLog(clock);
-    log.appendForeign(subjects.defs, encodeDefs('vhosts/../../etc', Buffer.from('{"op":"putVhost","def":{"name":"x"}}')));
+    log.appendForeign(subjects.defs, splitDefs('vhosts/../../etc/definitions.log', 0, Buffer.from('x'), 1 << 20)[0] as Buffer);
     const f = await Follower.open({ dataDir: F, sync: false });
     await expect(f.apply(await log.handle().read(1, 10, 0))).rejects.toThrow(/outside the data directory/);
     await f.close();
+    // A VHOST_DELETE frame names exactly one vhost directory: never vhosts/ itself, a trash or staging directory, or a path above.
+    for (const dir of ['vhosts', 'vhosts/', 'vhosts/..', 'vhosts/.deleted-ab', 'vhosts/ab/messages', 'other/ab', '../vhosts/ab']) {
+      const one = new MemoryLog(clock);
+      one.appendForeign(subjects.ctl, encodeVhostDelete(dir));
+      const g = await Follower.open({ dataDir: F, sync: false });
+      await expect(g.apply(await one.handle().read(1, 10, 0)), dir).rejects.toThrow(/outside the data directory/);
+      await g.close();
+    }
+    expect(fs.readdirSync(F)).toEqual(['ha']);
   });
 });
 

@@ -51,6 +51,22 @@ async function readN(log: JetStreamLog, from: number, count: number): Promise<Lo
 }
 
 describe('JetStreamLog on a 3-node cluster', () => {
+  it('connects to the node that leads the stream (an append there crosses no extra route)', async () => {
+    const first = await openLog('t-lead');
+    await first.close();
+    // Several opens: a connection to a random node would land on the leader one time in three.
+    for (let i = 0; i < 4; i++) {
+      const log = await openLog('t-lead');
+      try {
+        const leader = await log.streamLeader();
+        expect(leader).toMatch(/./);
+        expect(log.server).toBe(leader);
+      } finally {
+        await log.close();
+      }
+    }
+  });
+
   it('appends only on the expected last sequence, dedups retries, reads in order, purges a subject', async () => {
     const s = groupSubjects('t1');
     const log = await openLog('t1');

@@ -1,9 +1,10 @@
-// A node whose NATS cluster does not answer waits (no AMQP port, /ha/role 503 "connecting") and
-// says so in its logs; once NATS is up it follows, and being alone, leads.
+// A node whose NATS cluster does not answer waits (AMQP refused with 320, /ha/role 503
+// "connecting") and says so in its logs; once NATS is up it follows, and being alone, leads.
 
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import * as amqplib from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startHaBroker, type RunningHaNode } from '../../src/index.js';
@@ -40,10 +41,18 @@ describe('HA with the replicated log unreachable at start', () => {
     expect(res.status).toBe(503);
     expect(((await res.json()) as { role: string }).role).toBe('connecting');
     expect(lines.some((l) => l.includes('replicated log unreachable, waiting'))).toBe(true);
+    // Its AMQP port already answers, refusing as a standby does.
+    const refused = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${node.port}`).then(
+      () => null,
+      (err: unknown) => err as Error,
+    );
+    expect(refused?.message).toContain("CONNECTION_FORCED - this warren node is an HA standby of group 'u1'; connect to the leader");
 
     for (let i = 0; i < 3; i++) await cluster.restart(i);
     const b = await node.serving();
     expect(node.role()).toBe('leader');
-    expect(b.port).toBeGreaterThan(0);
+    expect(b.port).toBe(node.port);
+    const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${b.port}`);
+    await conn.close();
   }, 120_000);
 });

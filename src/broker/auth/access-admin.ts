@@ -1,12 +1,13 @@
 // Durable access administration: users, vhosts (with metadata and limits), permissions, topic
 // permissions, user limits and the cluster name. Every change is validated first, then written
 // to the access snapshot (fsynced, SIGKILL-safe), and only then applied to the live stores that
-// connections check; changes run one at a time, so each sees the one before it.
+// connections check; changes run one at a time, so each sees the one before it. On an HA leader
+// a change also waits for the replicated log to hold the new snapshot before it resolves.
 
 import { hostname } from 'node:os';
 import type { Logger } from '../../log.js';
-import { AccessStore, type StoredUser, type StoredVhost } from '../../store/access-store.js';
-import { removeVhostDir } from '../../store/data-dir.js';
+import { AccessStore, type AccessReplication, type StoredUser, type StoredVhost } from '../../store/access-store.js';
+import { removeVhostDir, vhostDir } from '../../store/data-dir.js';
 import type { ClientRegistry } from '../clients.js';
 import { AccessModel, diffMap, permissionKey } from './access-model.js';
 import { AccessChanges, DEFAULT_QUEUE_TYPE, type UserPut, type VhostMeta, type VhostMetadata } from './access-changes.js';
@@ -26,6 +27,8 @@ export interface AccessHost {
   readonly limits: LimitStore;
   readonly clients: ClientRegistry;
   readonly vhosts: ReadonlyMap<string, { defaultQueueType: string }>;
+  /** Set on an HA leader: snapshots and vhost directory removals replicate through it. */
+  readonly accessReplication?: AccessReplication | null;
   addVhost(name: string): Promise<unknown>;
   /** Closes the vhost's connections (320), drops its grants and limits in memory, removes its data. */
   deleteVhost(name: string): Promise<boolean>;
@@ -50,9 +53,15 @@ export class AccessAdmin {
    * false (definitions are imported at boot instead). A vhost directory the state does not name
    * (made by an older release, or by Broker.addVhost directly) is adopted; one of a deleted vhost
    * is removed.
+   *
+   * On an HA node the stored state is the one replicated from the leaders before it: a promoted
+   * standby that has one is not a first start, so it seeds nothing (boot definitions are imported
+   * as at any restart, see boot.ts). It replicates its snapshot once here, so followers converge
+   * on the state it serves.
    */
   async open(vhostsOnDisk: Iterable<string>, seed: boolean): Promise<{ fresh: boolean; vhosts: string[] }> {
-    const store = new AccessStore(this.host.config.dataDir);
+    const rep = this.host.accessReplication ?? null;
+    const store = new AccessStore(this.host.config.dataDir, rep === null ? null : (bytes) => rep.snapshot(bytes));
     const stored = await store.load();
     this.store = store;
     const h = this.host;
@@ -75,11 +84,14 @@ export class AccessAdmin {
     }
     for (const name of remove) {
       h.log.warn({ vhost: name }, 'removing the data of a vhost deleted before a crash');
+      // Followers hold a copy of it too, which nothing would remove once the snapshot forgets the vhost.
+      await rep?.vhostRemoved(vhostDir(h.config.dataDir, name));
       await removeVhostDir(h.config.dataDir, name);
     }
     // Removed: nothing on disk is left to recognise.
     m.deletedVhosts.clear();
     if (changed) await store.save(m.snapshot());
+    else await store.republish();
     this.model = m;
     this.syncLive();
     this.startedFresh = stored === null;

@@ -1,0 +1,78 @@
+// Access state across a failover, on a real 3-node NATS cluster: a user, a vhost and a permission
+// made on the leader through broker.access are what the promoted standby authenticates against,
+// and a vhost deleted on the leader is gone from the standby's data directory too.
+
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as amqplib from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHaBroker, type RunningHaNode } from '../../src/index.js';
+import { vhostDir } from '../../src/store/data-dir.js';
+import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+
+let cluster: NatsCluster;
+const dirs: string[] = [];
+const nodes: RunningHaNode[] = [];
+
+beforeAll(async () => {
+  cluster = await startNatsCluster(3);
+}, 60_000);
+
+afterAll(async () => {
+  for (const n of nodes) await n.close().catch(() => undefined);
+  await cluster?.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function haNode(name: string, group: string): Promise<{ node: RunningHaNode; dataDir: string }> {
+  const dataDir = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${name}-`));
+  dirs.push(dataDir);
+  const node = await startHaBroker({ port: 0, dataDir, ha: { nats: cluster.urls.split(','), group, ttlMs: 1_000, node: name }, logLevel: 'error' });
+  nodes.push(node);
+  return { node, dataDir };
+}
+
+async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('HA failover of the access state', () => {
+  it('the promoted standby accepts a user made on the leader, on its vhost; a vhost deleted on the leader is gone', async () => {
+    const { node: a } = await haNode('a', 'acc1');
+    const ra = await a.serving();
+    const { node: b, dataDir: bDir } = await haNode('b', 'acc1');
+    await until('b to follow', () => b.role() === 'standby');
+
+    const access = ra.broker.access;
+    await access.putVhost('tenant');
+    await access.putUser({ name: 'alice', password: 'alice-pw' });
+    await access.setPermissions('alice', 'tenant', { configure: '.*', write: '.*', read: '.*' });
+    await access.putVhost('doomed');
+    await access.setPermissions('alice', 'doomed', { configure: '.*', write: '.*', read: '.*' });
+    // Something durable in it, so the standby's copy of the directory holds more than its name.
+    const c = await amqplib.connect(`amqp://alice:alice-pw@127.0.0.1:${ra.port}/doomed`);
+    const ch = await c.createConfirmChannel();
+    await ch.assertQueue('inside', { durable: true });
+    ch.sendToQueue('inside', Buffer.from('x'), { persistent: true });
+    await ch.waitForConfirms();
+    await c.close();
+    await until('the doomed vhost on the standby', () => fs.existsSync(path.join(vhostDir(bDir, 'doomed'), 'messages')));
+    await access.deleteVhost('doomed');
+
+    await a.close();
+    const rb = await b.serving();
+    expect(b.role()).toBe('leader');
+    const conn = await amqplib.connect(`amqp://alice:alice-pw@127.0.0.1:${rb.port}/tenant`);
+    const ch2 = await conn.createChannel();
+    expect((await ch2.assertQueue('tenant-q', { durable: true })).queue).toBe('tenant-q');
+    await conn.close();
+    expect(rb.broker.access.vhostNames().sort()).toEqual(['/', 'tenant']);
+    expect(fs.existsSync(vhostDir(bDir, 'doomed'))).toBe(false);
+    await expect(amqplib.connect(`amqp://alice:alice-pw@127.0.0.1:${rb.port}/doomed`)).rejects.toThrow();
+  }, 90_000);
+});
