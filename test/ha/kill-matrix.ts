@@ -298,11 +298,29 @@ function phases(t0: number, blown: string | null, load: Load): string {
   return parts.join(', ') || 'no phases logged';
 }
 
+/** Files under a data directory with their sizes (a promotion that lost messages shows what it had). */
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(`${path.relative(dir, p)}=${fs.statSync(p).size}`);
+    }
+  };
+  try {
+    walk(dir);
+  } catch (err) {
+    out.push(`(${err instanceof Error ? err.message : String(err)})`);
+  }
+  return out;
+}
+
 /** The HA and listener lines of every node from `before` ms ahead of t0, times relative to t0. */
 function eventLines(t0: number, before: number): string[] {
   const skip = new Set(['pid', 'hostname', 'name', 'time', 'msg', 'level', 'component', 'group']);
   return events
-    .filter((e) => e.at >= t0 - before && e.msg !== 'connection open')
+    .filter((e) => e.at >= t0 - before && e.msg !== 'connection open' && e.msg !== 'HA standby: refused AMQP connections')
     .map((e) => {
       const f = Object.entries(e.fields).filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
       return `${e.at - t0} ${e.node} ${e.msg} ${f.join(' ')}`.slice(0, 300);
@@ -353,6 +371,7 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
     await sleep(3_000);
     let cycles = 0;
     let failoverMsMax = 0;
+    let shortShown = false;
     const start = performance.now();
     const actions = [...o.actions];
     while (actions.length > 0 || performance.now() - start < o.seconds * 1_000) {
@@ -396,8 +415,14 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
       if (action !== 'kill-nats') failoverMsMax = Math.max(failoverMsMax, ms);
       cycles++;
       say(`ha: cycle ${cycles} ${action} ${leader.name}: first confirm after ${ms} ms (${phases(t0, action === 'kill-nats' ? null : leader.name, load)}), confirmed so far ${load.confirmed.size}`);
-      // A slow failover shows its log lines (from a TTL before the blow) to tell where the time went.
-      if (action !== 'kill-nats' && ms > o.ttlMs + 2_000) for (const l of eventLines(t0, o.ttlMs)) say(`ha:   ${l}`);
+      // A slow failover shows its log lines (from a TTL before the blow) to tell where the time went;
+      // so does a promotion that recovered far fewer messages than were confirmed, with its files.
+      const recovered = events.find((e) => e.at >= t0 && e.msg === 'warren listening' && e.node !== leader.name)?.fields.recoveredMessages;
+      const short = typeof recovered === 'number' && recovered < load.confirmed.size / 2 && !shortShown;
+      if ((action !== 'kill-nats' && ms > o.ttlMs + 2_000) || short) for (const l of eventLines(t0, o.ttlMs)) say(`ha:   ${l}`);
+      if (short) for (const w of ws) if (w !== leader) say(`ha:   ${w.name} files: ${listFiles(w.dir).join(', ')}`);
+      // Once: every later promotion recovers from the same loss.
+      shortShown ||= short;
       if (action === 'kill-leader') launch(leader, cluster.urls, o.ttlMs);
       // Random moments: let the load run a little before the next blow.
       await sleep(1_000 + Math.floor(Math.random() * 2_000));
