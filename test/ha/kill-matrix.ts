@@ -418,7 +418,7 @@ export async function runKillMatrix(o: MatrixOptions): Promise<MatrixResult> {
       // A slow failover shows its log lines (from a TTL before the blow) to tell where the time went;
       // so does a promotion that recovered far fewer messages than were confirmed, with its files.
       const recovered = events.find((e) => e.at >= t0 && e.msg === 'warren listening' && e.node !== leader.name)?.fields.recoveredMessages;
-      const short = typeof recovered === 'number' && recovered < load.confirmed.size / 2 && !shortShown;
+      const short: boolean = typeof recovered === 'number' && recovered < load.confirmed.size / 2 && !shortShown;
       if ((action !== 'kill-nats' && ms > o.ttlMs + 2_000) || short) for (const l of eventLines(t0, o.ttlMs)) say(`ha:   ${l}`);
       if (short) for (const w of ws) if (w !== leader) say(`ha:   ${w.name} files: ${listFiles(w.dir).join(', ')}`);
       // Once: every later promotion recovers from the same loss.
