@@ -129,7 +129,7 @@ describe('JetStreamLog on a 3-node cluster', () => {
     try {
       let last = 0;
       for (let i = 1; i <= 5; i++) last = await log.append(s.hb, Buffer.from(`hb${i}`), { expectedLastSeq: last, msgId: `1-${i}` });
-      await log.purgeSubject(s.hb, 1);
+      await log.purgeSubject(s.hb, { keep: 1 });
       const left = await readN(log, 1, 1);
       expect(left.map((e) => [e.seq, Buffer.from(e.data).toString()])).toEqual([[5, 'hb5']]);
       expect(await log.lastSequence()).toBe(5);

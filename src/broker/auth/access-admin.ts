@@ -6,7 +6,7 @@
 
 import { hostname } from 'node:os';
 import type { Logger } from '../../log.js';
-import { AccessStore, type AccessReplication, type StoredUser, type StoredVhost } from '../../store/access-store.js';
+import { AccessStore, AccessStoreError, type AccessReplication, type StoredUser, type StoredVhost } from '../../store/access-store.js';
 import { removeVhostDir, vhostDir } from '../../store/data-dir.js';
 import type { ClientRegistry } from '../clients.js';
 import { AccessModel, diffMap, permissionKey } from './access-model.js';
@@ -63,6 +63,12 @@ export class AccessAdmin {
     const rep = this.host.accessReplication ?? null;
     const store = new AccessStore(this.host.config.dataDir, rep === null ? null : (bytes) => rep.snapshot(bytes));
     const stored = await store.load();
+    if (stored === null && rep?.snapshotLost === true) {
+      // Seeding the default user (or importing boot definitions as a first start) would replace the group's users and permissions.
+      throw new AccessStoreError(
+        `${store.file} is missing, yet the replicated log holds this group's data: its access snapshot (users, permissions) never reached this node; refusing to start as a first start`,
+      );
+    }
     this.store = store;
     const h = this.host;
     const m = stored === null ? new AccessModel() : AccessModel.fromSnapshot(stored);
