@@ -116,14 +116,36 @@ export class HaNode {
     return null;
   }
 
+  /**
+   * Asks the log until it answers, or null once stopped: after a fenced turn the engine may be
+   * electing a stream leader for seconds, which must not end the node.
+   */
+  private async untilAnswered<T>(what: string, ask: () => Promise<T>): Promise<T | null> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        return await ask();
+      } catch (err) {
+        if (attempt % 10 === 0) this.log.warn({ group: this.o.group, err: err instanceof Error ? err.message : String(err), attempt }, `replicated log did not answer (${what}), retrying`);
+        await new Promise<void>((r) => {
+          this.wake = r;
+          this.clock.after(1_000, r);
+        });
+        this.wake = null;
+      }
+    }
+    return null;
+  }
+
   /** Follows the log until this node leads (null if stopped first). */
   async waitForLead(): Promise<LeaderTurn | null> {
     this.role = 'connecting';
     this.rlog ??= await this.connect();
     const rlog = this.rlog;
     if (rlog === null || this.stopped) return null;
-    const stream = await rlog.identity();
+    const stream = await this.untilAnswered('stream info', () => rlog.identity());
+    if (stream === null) return null;
     await this.prepareDataDir(rlog, stream);
+    if (this.stopped) return null;
     const follower = await Follower.open({ dataDir: this.dataDir, sync: true, stream });
     if (this.stopped) {
       await follower.close();
@@ -167,6 +189,8 @@ export class HaNode {
       // The caller logs it once and stops: following again would meet the same entry.
       this.role = 'stopped';
       this.leadership = null;
+      await this.rlog?.close().catch(() => undefined);
+      this.rlog = null;
       throw failed;
     }
     if (turn === null || this.stopped) return null;
@@ -213,7 +237,9 @@ export class HaNode {
       return;
     }
     const what = copyOf === null ? 'data that is not in' : `a copy of ${copyOf}, not of`;
-    if ((await rlog.lastSequence()) === 0) {
+    const last = await this.untilAnswered('last sequence', () => rlog.lastSequence());
+    if (last === null) return;
+    if (last === 0) {
       throw new Error(`${this.dataDir} holds ${what} replication group '${this.o.group}' (${stream}, empty): start HA with an empty data directory`);
     }
     this.log.warn({ dataDir: this.dataDir, group: this.o.group, stream, copyOf }, copyOf === null ? 'HA: data directory is not a follower copy (an earlier leader turn); rebuilding it from the replicated log' : 'HA: data directory is a copy of another stream; rebuilding it from this one');

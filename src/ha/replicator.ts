@@ -1,7 +1,7 @@
 // The leader's side of replication: a ReplicationSink (segment-log.ts) that turns each written
 // batch into SEGMENT frames appended through the sequencer, and each local segment deletion into
-// a DELETE frame followed by a purge of that segment's subject (the stream then holds about the
-// live data). The log's confirms wait for replicatedPos, which moves as the appends are acked.
+// a DELETE frame followed by a purge of that segment's frames before it (the stream then holds
+// about the live data). The log's confirms wait for replicatedPos, which moves as the appends are acked.
 // Definitions ops go as DEFS frames placing each record in the followers' copy of the vhost's
 // definitions log; the access snapshot goes whole as ACCESS frames, and a vhost's directory
 // removal as a VHOST_DELETE frame (accessReplication).

@@ -57,7 +57,7 @@ export class AccessAdmin {
    * On an HA node the stored state is the one replicated from the leaders before it: a promoted
    * standby that has one is not a first start, so it seeds nothing (boot definitions are imported
    * as at any restart, see boot.ts). It replicates its snapshot once here, so followers converge
-   * on the state it serves.
+   * on the state it serves. One that has none although the group has data (snapshotLost) refuses.
    */
   async open(vhostsOnDisk: Iterable<string>, seed: boolean): Promise<{ fresh: boolean; vhosts: string[] }> {
     const rep = this.host.accessReplication ?? null;
