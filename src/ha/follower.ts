@@ -5,32 +5,37 @@
 // snapshot (atomically, once all of a snapshot's parts are in). After each batch the files
 // touched are fsynced, then the applied sequence is persisted in <data>/ha/applied: applying a
 // frame twice after a crash writes the same bytes again, so the sequence may lag the files but
-// never lead them.
+// never lead them. Beside it, <data>/ha/stream names the log the copy is of (its identity): a
+// copy of another stream (an earlier group, or a stream made again) is rebuilt, not continued.
+//
+// An entry that can never be applied (another frame version, a malformed frame, a path outside
+// the data directory) throws UnappliableEntryError: the follower stops rather than retry it.
 //
 // On promotion the directory is recovered by warren's normal start-up (store/recovery.ts), which
 // treats it like the leader's after a crash: torn tails cut, unsealed segments checked in full.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeSnapshot, writeSnapshotFile } from '../store/access-store.js';
+import { ACCESS_FILE, decodeSnapshot, writeSnapshotFile } from '../store/access-store.js';
 import { VHOSTS_DIR } from '../store/data-dir.js';
 import { fsyncDir } from '../store/segment-io.js';
 import { crc32 } from '../util/crc32.js';
+import { ACCESS_PARTIAL, APPLIED_FILE, encodeApplied, HA_DIR, partialHeld, readApplied, readParts, recordStream, streamOf, writePart } from './follower-state.js';
 import { decodeFrame, FrameType, type Frame } from './frames.js';
 import type { Applier } from './leadership.js';
-import type { LogEntry } from './replicated-log.js';
+import { UnappliableEntryError, type LogEntry } from './replicated-log.js';
 
-export const HA_DIR = 'ha';
-const APPLIED_FILE = 'applied';
-/** The parts of an access snapshot received so far, when it spans several frames. */
-const ACCESS_PARTIAL = 'access.partial';
-/** u64 sequence (as two u32), u32 CRC-32 of those 8 bytes. */
-const APPLIED_SIZE = 12;
+export { HA_DIR };
 
 export interface FollowerOptions {
   dataDir: string;
   /** fsync files and directories before recording the applied sequence (off only in tests). */
   sync: boolean;
+  /**
+   * Identity of the log followed: recorded with a new copy; an existing copy of another log is
+   * refused (the caller rebuilds it first).
+   */
+  stream?: string;
 }
 
 export interface FollowerStats {
@@ -39,7 +44,11 @@ export interface FollowerStats {
   readonly deletes: number;
   readonly defs: number;
   readonly accessSnapshots: number;
+  /** Access snapshots whose parts did not add up (checksum): skipped, a later one replaces them. */
+  readonly accessSkipped: number;
   readonly vhostDeletes: number;
+  /** Frames applied other than heartbeats, barriers and access parts. */
+  readonly dataFrames: number;
 }
 
 type AccessFrame = Extract<Frame, { type: FrameType.Access }>;
@@ -57,7 +66,9 @@ export class Follower implements Applier {
   deletes = 0;
   defs = 0;
   accessSnapshots = 0;
+  accessSkipped = 0;
   vhostDeletes = 0;
+  dataFrames = 0;
 
   private constructor(o: FollowerOptions) {
     this.dataDir = o.dataDir;
@@ -70,9 +81,36 @@ export class Follower implements Applier {
     const dir = path.join(o.dataDir, HA_DIR);
     await fs.promises.mkdir(dir, { recursive: true });
     const file = path.join(dir, APPLIED_FILE);
+    const isCopy = fs.existsSync(file);
+    if (o.stream !== undefined) {
+      const of = streamOf(o.dataDir);
+      if (isCopy && of !== o.stream) throw new Error(`${o.dataDir} is a copy of another replicated log (${of ?? 'unnamed'}), not of ${o.stream}`);
+      // Durable before any applied sequence is: a sequence is only ever read with its log's name.
+      if (of !== o.stream) await recordStream(o.dataDir, o.stream, o.sync);
+    }
     f.applied = readApplied(file);
-    f.appliedFd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    f.appliedFd = fs.openSync(file, isCopy ? 'r+' : 'w+');
     return f;
+  }
+
+  /** Identity of the log a data directory is a copy of (null: none recorded). */
+  static streamIn(dataDir: string): string | null {
+    return streamOf(dataDir);
+  }
+
+  /** A data directory holds a follower's copy (an applied sequence), not a leader's data. */
+  static isCopy(dataDir: string): boolean {
+    return fs.existsSync(path.join(dataDir, HA_DIR, APPLIED_FILE));
+  }
+
+  /**
+   * The copy holds a group's data but no access snapshot. Every leader replicates its snapshot
+   * before any vhost data, so it was lost: a broker started here must not take it for a first
+   * start (and seed a default user over the group's users).
+   */
+  accessSnapshotMissing(): boolean {
+    if (fs.existsSync(path.join(this.dataDir, ACCESS_FILE))) return false;
+    return this.dataFrames > 0 || fs.existsSync(path.join(this.dataDir, VHOSTS_DIR));
   }
 
   /** The sequence persisted in a data directory (0 if none): what a restarted follower resumes from. */
@@ -81,48 +119,67 @@ export class Follower implements Applier {
   }
 
   stats(): FollowerStats {
-    return { applied: this.applied, segmentBytes: this.segmentBytes, deletes: this.deletes, defs: this.defs, accessSnapshots: this.accessSnapshots, vhostDeletes: this.vhostDeletes };
+    return {
+      applied: this.applied,
+      segmentBytes: this.segmentBytes,
+      deletes: this.deletes,
+      defs: this.defs,
+      accessSnapshots: this.accessSnapshots,
+      accessSkipped: this.accessSkipped,
+      vhostDeletes: this.vhostDeletes,
+      dataFrames: this.dataFrames,
+    };
   }
 
   async apply(entries: readonly LogEntry[]): Promise<void> {
     let last = this.applied;
     for (const e of entries) {
       if (e.seq <= last) throw new Error(`replicated log went backwards: ${e.seq} after ${last}`);
-      const f = decodeFrame(e.data);
-      switch (f.type) {
-        case FrameType.Segment:
-          this.segmentBytes += this.writeAt(f.file, f.position, f.bytes);
-          break;
-        case FrameType.Defs:
-          // The copy ends where the leader's next record will go: nothing stays behind it (the torn
-          // tail of a record a dead leader half sent, cut by the next leader's store).
-          fs.ftruncateSync(this.fd(f.file), f.position + this.writeAt(f.file, f.position, f.bytes));
-          this.defs++;
-          break;
-        case FrameType.Delete:
-          for (const file of f.files) {
-            const p = this.resolve(file);
-            this.closeFile(file);
-            fs.rmSync(p, { force: true });
-            this.dirtyFiles.delete(file);
-            this.dirtyDirs.add(path.dirname(p));
-            this.deletes++;
-          }
-          break;
-        case FrameType.Access:
-          await this.applyAccess(f);
-          break;
-        case FrameType.VhostDelete:
-          this.removeVhost(f.dir);
-          break;
-        case FrameType.Heartbeat:
-        case FrameType.Barrier:
-          break;
+      try {
+        await this.applyOne(e);
+      } catch (err) {
+        if (err instanceof UnappliableEntryError) throw new UnappliableEntryError(`replicated log entry ${e.seq} (${e.subject}) cannot be applied: ${err.message}`);
+        throw err;
       }
       last = e.seq;
     }
     if (last === this.applied) return;
     await this.persist(last);
+  }
+
+  private async applyOne(e: LogEntry): Promise<void> {
+    const f = decodeFrame(e.data);
+    if (f.type !== FrameType.Heartbeat && f.type !== FrameType.Barrier && f.type !== FrameType.Access) this.dataFrames++;
+    switch (f.type) {
+      case FrameType.Segment:
+        this.segmentBytes += this.writeAt(f.file, f.position, f.bytes);
+        break;
+      case FrameType.Defs:
+        // The copy ends where the leader's next record will go: nothing stays behind it (the torn
+        // tail of a record a dead leader half sent, cut by the next leader's store).
+        fs.ftruncateSync(this.fd(f.file), f.position + this.writeAt(f.file, f.position, f.bytes));
+        this.defs++;
+        break;
+      case FrameType.Delete:
+        for (const file of f.files) {
+          const p = this.resolve(file);
+          this.closeFile(file);
+          fs.rmSync(p, { force: true });
+          this.dirtyFiles.delete(file);
+          this.dirtyDirs.add(path.dirname(p));
+          this.deletes++;
+        }
+        break;
+      case FrameType.Access:
+        await this.applyAccess(f);
+        break;
+      case FrameType.VhostDelete:
+        this.removeVhost(f.dir);
+        break;
+      case FrameType.Heartbeat:
+      case FrameType.Barrier:
+        break;
+    }
   }
 
   /** Closes every descriptor (the directory is then handed to recovery on promotion). */
@@ -138,7 +195,7 @@ export class Follower implements Applier {
   private resolve(file: string): string {
     const norm = path.posix.normalize(file);
     if (path.posix.isAbsolute(norm) || !norm.startsWith('vhosts/') || norm.split('/').includes('..')) {
-      throw new Error(`replicated frame names a file outside the data directory: ${JSON.stringify(file)}`);
+      throw new UnappliableEntryError(`replicated frame names a file outside the data directory: ${JSON.stringify(file)}`);
     }
     return path.join(this.dataDir, ...norm.split('/'));
   }
@@ -186,7 +243,7 @@ export class Follower implements Applier {
     const id = parts[1] ?? '';
     // Exactly one vhost directory: never vhosts/ itself, a staging or trash directory, or anything above.
     if (parts.length !== 2 || parts[0] !== VHOSTS_DIR || id === '' || id.startsWith('.')) {
-      throw new Error(`replicated frame names a vhost directory outside the data directory's vhosts: ${JSON.stringify(dir)}`);
+      throw new UnappliableEntryError(`replicated frame names a vhost directory outside the data directory's vhosts: ${JSON.stringify(dir)}`);
     }
     const p = path.join(this.dataDir, VHOSTS_DIR, id);
     const inside = (file: string): boolean => this.resolve(file).startsWith(p + path.sep);
@@ -202,34 +259,47 @@ export class Follower implements Applier {
   /**
    * One part of an access snapshot; the snapshot replaces <data>/access.snapshot once whole. A
    * snapshot's parts are consecutive in the log, and the leader purges a snapshot's only once a
-   * newer one is in: so this copy sees a prefix of each snapshot's parts, and a part whose
-   * predecessors it never saw (purged before it read them) belongs to a snapshot it skips.
+   * newer one is in: so this copy sees a prefix of each snapshot's parts. A part is added only to
+   * the parts of its own snapshot (same length and checksum); one whose predecessors this copy
+   * never saw (purged before it read them) belongs to a snapshot it skips.
    */
   private async applyAccess(f: AccessFrame): Promise<void> {
+    const haDir = path.join(this.dataDir, HA_DIR);
+    const partial = path.join(haDir, ACCESS_PARTIAL);
     let whole: Uint8Array;
     if (f.offset === 0 && f.bytes.length === f.total) whole = f.bytes;
     else {
-      const partial = path.join(this.dataDir, HA_DIR, ACCESS_PARTIAL);
-      const have = f.offset === 0 ? 0 : fileSizeOf(partial);
-      if (f.offset > have) return;
-      const fd = fs.openSync(partial, f.offset === 0 ? 'w' : 'r+');
-      try {
-        if (fs.writeSync(fd, f.bytes, 0, f.bytes.length, f.offset) !== f.bytes.length) throw new Error(`short write to ${partial}`);
-        // Rare and small: durable now, so the applied sequence never covers a part the file lost.
-        if (this.sync) fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      if (f.offset > 0 && f.offset > partialHeld(partial, f.total, f.crc)) return;
+      writePart(partial, f.total, f.crc, f.offset, f.bytes, this.sync);
+      // Made, or cut to a new snapshot's tag: its directory entry is fsynced before the applied sequence moves.
+      if (f.offset === 0) this.dirtyDirs.add(haDir);
       if (f.offset + f.bytes.length < f.total) return;
-      whole = fs.readFileSync(partial).subarray(0, f.total);
+      whole = readParts(partial, f.total);
     }
-    if (crc32(whole) !== f.crc) throw new Error('replicated access snapshot fails its checksum (its parts do not belong together)');
+    if (whole.length !== f.total || crc32(whole) !== f.crc) {
+      // Parts that do not add up to their snapshot: skipped, as one seen only in part (a later one replaces it).
+      this.dropPartial();
+      this.accessSkipped++;
+      return;
+    }
     const buf = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
     // Checked before it replaces the one in place: a promoted node must be able to boot from it.
-    decodeSnapshot(buf, 'replicated access snapshot');
+    try {
+      decodeSnapshot(buf, 'replicated access snapshot');
+    } catch (err) {
+      // Whole and intact, yet unreadable: a leader of another release wrote it.
+      throw new UnappliableEntryError(err instanceof Error ? err.message : String(err));
+    }
     await writeSnapshotFile(this.dataDir, buf, this.sync);
-    fs.rmSync(path.join(this.dataDir, HA_DIR, ACCESS_PARTIAL), { force: true });
+    this.dropPartial();
     this.accessSnapshots++;
+  }
+
+  private dropPartial(): void {
+    const partial = path.join(this.dataDir, HA_DIR, ACCESS_PARTIAL);
+    if (!fs.existsSync(partial)) return;
+    fs.rmSync(partial, { force: true });
+    this.dirtyDirs.add(path.dirname(partial));
   }
 
   private async persist(seq: number): Promise<void> {
@@ -250,34 +320,9 @@ export class Follower implements Applier {
     }
     this.dirtyFiles.clear();
     this.dirtyDirs.clear();
-    const buf = Buffer.allocUnsafe(APPLIED_SIZE);
-    buf.writeUInt32BE(Math.floor(seq / 2 ** 32), 0);
-    buf.writeUInt32BE(seq >>> 0, 4);
-    buf.writeUInt32BE(crc32(buf.subarray(0, 8)), 8);
-    fs.writeSync(this.appliedFd, buf, 0, APPLIED_SIZE, 0);
+    const buf = encodeApplied(seq);
+    fs.writeSync(this.appliedFd, buf, 0, buf.length, 0);
     if (this.sync) await new Promise<void>((res, rej) => fs.fsync(this.appliedFd, (err) => (err ? rej(err) : res())));
     this.applied = seq;
   }
-}
-
-function fileSizeOf(p: string): number {
-  try {
-    return fs.statSync(p).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-}
-
-function readApplied(file: string): number {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-  if (buf.length < APPLIED_SIZE) return 0;
-  if (buf.readUInt32BE(8) !== crc32(buf.subarray(0, 8))) throw new Error(`${file} is damaged (checksum)`);
-  return buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
 }

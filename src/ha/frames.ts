@@ -17,6 +17,7 @@
 // wherever its file ended, which a replay after a crash appended twice); ACCESS, VHOST_DELETE.
 
 import { crc32 } from '../util/crc32.js';
+import { UnappliableEntryError } from './replicated-log.js';
 
 export const FRAME_VERSION = 2;
 
@@ -162,7 +163,8 @@ export function encodeMark(type: FrameType.Heartbeat | FrameType.Barrier, epoch:
   return out;
 }
 
-class FrameError extends Error {
+/** Never readable by this release, however often read again (UnappliableEntryError: the follower stops). */
+class FrameError extends UnappliableEntryError {
   constructor(msg: string) {
     super(`bad replication frame: ${msg}`);
     this.name = 'FrameError';

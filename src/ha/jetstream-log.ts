@@ -7,7 +7,7 @@
 import { jetstream, jetstreamManager, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, NoRespondersError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import type { Clock, Timer } from '../util/clock.js';
-import { AppendTimeoutError, WrongLastSequenceError, type AppendOptions, type GroupSubjects, type LogEntry, type ReplicatedLog } from './replicated-log.js';
+import { AppendTimeoutError, WrongLastSequenceError, type AppendOptions, type GroupSubjects, type LogEntry, type PurgeOptions, type ReplicatedLog } from './replicated-log.js';
 
 /** JetStream's error codes for failed Nats-Expected-Last-Sequence and Nats-Expected-Last-Msg-Id checks. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -209,8 +209,21 @@ export class JetStreamLog implements ReplicatedLog {
     }
   }
 
-  async purgeSubject(subject: string, keep = 0): Promise<void> {
-    await this.jsm.streams.purge(this.opts.subjects.stream, keep > 0 ? { filter: subject, keep } : { filter: subject });
+  async purgeSubject(subject: string, opts?: PurgeOptions): Promise<void> {
+    const stream = this.opts.subjects.stream;
+    // `seq` with `filter`: only the subject's entries below seq go (nats-server 2.9 has both).
+    if (opts?.upToSeq !== undefined) {
+      // seq 0 would read as "no bound" and purge the whole subject; below 1 there is nothing.
+      if (opts.upToSeq > 1) await this.jsm.streams.purge(stream, { filter: subject, seq: opts.upToSeq });
+    }
+    else if (opts?.keep !== undefined && opts.keep > 0) await this.jsm.streams.purge(stream, { filter: subject, keep: opts.keep });
+    else await this.jsm.streams.purge(stream, { filter: subject });
+  }
+
+  /** The stream's name and creation time: a stream deleted and made again is another log. */
+  async identity(): Promise<string> {
+    const info = await this.jsm.streams.info(this.opts.subjects.stream);
+    return `${info.config.name} created ${info.created}`;
   }
 
   async read(fromSeq: number, max: number, waitMs: number): Promise<LogEntry[]> {

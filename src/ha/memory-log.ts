@@ -4,7 +4,7 @@
 // Several handles (`handle()`) share one log, as several warren nodes share one stream.
 
 import type { Clock, Timer } from '../util/clock.js';
-import { AppendTimeoutError, WrongLastSequenceError, type AppendOptions, type LogEntry, type ReplicatedLog } from './replicated-log.js';
+import { AppendTimeoutError, WrongLastSequenceError, type AppendOptions, type LogEntry, type PurgeOptions, type ReplicatedLog } from './replicated-log.js';
 
 export type AppendFault =
   /** Rejected with an error, not applied. */
@@ -32,6 +32,11 @@ export class MemoryLog {
   private waiters: Waiter[] = [];
   /** Delay before an append is applied (and answered), on the clock. */
   appendDelayMs = 0;
+  /** Delay before a purge takes effect, on the clock (a late purge racing later appends). */
+  purgeDelayMs = 0;
+  private static made = 0;
+  /** As a stream's name and creation time: another MemoryLog is another log. */
+  readonly identity = `memory-${++MemoryLog.made}`;
   /** Every append attempt that reached the log: for assertions on who appended what. */
   readonly attempts: { subject: string; msgId: string; expectedLastSeq: number; outcome: 'ok' | 'duplicate' | 'wrong-last-seq' | 'fault' }[] = [];
   /** Set while the log is unreachable: appends and reads fail at once. */
@@ -47,7 +52,8 @@ export class MemoryLog {
       append: (subject, data, opts) => this.append(subject, data, opts),
       read: (fromSeq, max, waitMs) => this.read(fromSeq, max, waitMs),
       lastSequence: () => (this.down ? Promise.reject(new Error('log unreachable')) : Promise.resolve(this.last)),
-      purgeSubject: (subject, keep) => this.purge(subject, keep ?? 0),
+      purgeSubject: (subject, opts) => this.purge(subject, opts),
+      identity: () => (this.down ? Promise.reject(new Error('log unreachable')) : Promise.resolve(this.identity)),
       close: () => Promise.resolve(),
     };
   }
@@ -152,10 +158,15 @@ export class MemoryLog {
     return out;
   }
 
-  private async purge(subject: string, keep: number): Promise<void> {
+  /** As JetStream: `keep` the last entries of the subject, or remove those below `upToSeq` only. */
+  private async purge(subject: string, opts: PurgeOptions | undefined): Promise<void> {
     if (this.down) throw new Error('log unreachable');
+    if (opts?.keep !== undefined && opts.upToSeq !== undefined) throw new Error('purge: keep and upToSeq together');
+    if (this.purgeDelayMs > 0) await this.clock.sleep(this.purgeDelayMs);
     const mine = this.entries.filter((e) => e.subject === subject);
+    const keep = opts?.keep ?? 0;
     const kept = new Set(keep > 0 ? mine.slice(-keep) : []);
-    this.entries = this.entries.filter((e) => e.subject !== subject || kept.has(e));
+    const below = opts?.upToSeq ?? Infinity;
+    this.entries = this.entries.filter((e) => e.subject !== subject || kept.has(e) || e.seq >= below);
   }
 }

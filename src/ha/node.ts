@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Logger } from '../log.js';
 import { VHOSTS_DIR } from '../store/data-dir.js';
 import { fsyncDir } from '../store/segment-io.js';
-import type { AccessReplication } from '../store/access-store.js';
+import { ACCESS_FILE, type AccessReplication } from '../store/access-store.js';
 import type { StoreReplication } from '../store/segment-log.js';
 import type { Clock } from '../util/clock.js';
 import { Follower, HA_DIR } from './follower.js';
@@ -118,20 +118,45 @@ export class HaNode {
     return null;
   }
 
+  /**
+   * Asks the log until it answers, or null once stopped: after a fenced turn the engine may be
+   * electing a stream leader for seconds, which must not end the node.
+   */
+  private async untilAnswered<T>(what: string, ask: () => Promise<T>): Promise<T | null> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        return await ask();
+      } catch (err) {
+        if (attempt % 10 === 0) this.log.warn({ group: this.o.group, err: err instanceof Error ? err.message : String(err), attempt }, `replicated log did not answer (${what}), retrying`);
+        await new Promise<void>((r) => {
+          this.wake = r;
+          this.clock.after(1_000, r);
+        });
+        this.wake = null;
+      }
+    }
+    return null;
+  }
+
   /** Follows the log until this node leads (null if stopped first). */
   async waitForLead(): Promise<LeaderTurn | null> {
     this.role = 'connecting';
     this.rlog ??= await this.connect();
     const rlog = this.rlog;
     if (rlog === null || this.stopped) return null;
-    await this.prepareDataDir(rlog);
-    const follower = await Follower.open({ dataDir: this.dataDir, sync: true });
+    const stream = await this.untilAnswered('stream info', () => rlog.identity());
+    if (stream === null) return null;
+    await this.prepareDataDir(rlog, stream);
+    if (this.stopped) return null;
+    const follower = await Follower.open({ dataDir: this.dataDir, sync: true, stream });
     if (this.stopped) {
       await follower.close();
       return null;
     }
     this.role = 'standby';
     this.log.info({ group: this.o.group, node: this.node, applied: follower.applied }, 'HA standby: following the replicated log; AMQP is served only once promoted');
+    // The follower stopped for good (an entry it can never apply, or a fault of its own).
+    let followerFailed: Error | null = null;
     const turn = await new Promise<{ seq: Sequencer; epoch: number; ended: Promise<Error> } | null>((resolve) => {
       let endTurn: (err: Error) => void = () => undefined;
       const ended = new Promise<Error>((r) => (endTurn = r));
@@ -146,7 +171,7 @@ export class HaNode {
         events: {
           promoted: (seq, epoch) => resolve({ seq, epoch, ended }),
           fenced: (err) => {
-            if (this.role !== 'leader' && this.role !== 'promoting' && !this.stopped) this.log.error({ group: this.o.group, err: err.message }, 'HA: follower stopped');
+            if (this.role !== 'leader' && this.role !== 'promoting' && !this.stopped) followerFailed = err;
             endTurn(err);
             resolve(null);
           },
@@ -158,7 +183,18 @@ export class HaNode {
       lead.start();
     });
     this.wake = null;
+    // Read before close: what this follower applied tells whether the group has data.
+    const snapshotLost = follower.accessSnapshotMissing();
     await follower.close();
+    const failed = followerFailed as Error | null;
+    if (failed !== null && !this.stopped) {
+      // The caller logs it once and stops: following again would meet the same entry.
+      this.role = 'stopped';
+      this.leadership = null;
+      await this.rlog?.close().catch(() => undefined);
+      this.rlog = null;
+      throw failed;
+    }
     if (turn === null || this.stopped) return null;
     // From here the directory holds a leader's writes, not a follower's copy: without the applied
     // file a restart rebuilds it from the stream.
@@ -184,28 +220,40 @@ export class HaNode {
       },
       onPurgeFailed: (err: Error) => this.log.warn({ group: this.o.group, err: err.message }, 'HA: purge of retired frames failed (the stream keeps them until the next one)'),
     };
-    return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), access: accessReplication(ctx), ended: turn.ended };
+    return { epoch: turn.epoch, sequencer: turn.seq, replication: (dir) => Replicator.forVhost(ctx, dir), access: { ...accessReplication(ctx), snapshotLost }, ended: turn.ended };
   }
 
   /**
-   * A directory without the follower's applied file is not a copy of the log (an earlier leader
-   * turn, or data from before HA): rebuilt from the stream if the stream has data; refused if
-   * the stream is empty, rather than thrown away.
+   * A directory that is not a copy of this log is rebuilt from it: one without the follower's
+   * applied file (an earlier leader turn, or data from before HA), or a copy of another stream
+   * (an earlier group, or this group's stream deleted and made again). If the stream is empty,
+   * a directory holding data is refused rather than thrown away.
    */
-  private async prepareDataDir(rlog: ReplicatedLog): Promise<void> {
-    const applied = fs.existsSync(path.join(this.dataDir, HA_DIR, 'applied'));
-    const hasData = fs.existsSync(path.join(this.dataDir, VHOSTS_DIR));
-    if (applied || !hasData) return;
-    if ((await rlog.lastSequence()) === 0) {
-      throw new Error(`${this.dataDir} holds data that is not in replication group '${this.o.group}' (an empty stream): start HA with an empty data directory`);
+  private async prepareDataDir(rlog: ReplicatedLog, stream: string): Promise<void> {
+    const copy = Follower.isCopy(this.dataDir);
+    const copyOf = copy ? (Follower.streamIn(this.dataDir) ?? 'a stream not named (an older release)') : null;
+    if (copyOf === stream) return;
+    const hasData = [VHOSTS_DIR, ACCESS_FILE].some((f) => fs.existsSync(path.join(this.dataDir, f)));
+    if (!hasData) {
+      if (copy) await this.wipe();
+      return;
     }
-    this.log.warn({ dataDir: this.dataDir, group: this.o.group }, 'HA: data directory is not a follower copy (an earlier leader turn); rebuilding it from the replicated log');
+    const what = copyOf === null ? 'data that is not in' : `a copy of ${copyOf}, not of`;
+    const last = await this.untilAnswered('last sequence', () => rlog.lastSequence());
+    if (last === null) return;
+    if (last === 0) {
+      throw new Error(`${this.dataDir} holds ${what} replication group '${this.o.group}' (${stream}, empty): start HA with an empty data directory`);
+    }
+    this.log.warn({ dataDir: this.dataDir, group: this.o.group, stream, copyOf }, copyOf === null ? 'HA: data directory is not a follower copy (an earlier leader turn); rebuilding it from the replicated log' : 'HA: data directory is a copy of another stream; rebuilding it from this one');
     await this.wipe();
   }
 
-  /** Removes the data directory's vhosts and follower state (after a fenced turn). */
+  /** Removes the data directory's vhosts, access snapshot and follower state (after a fenced turn). */
   async wipe(): Promise<void> {
     await fs.promises.rm(path.join(this.dataDir, VHOSTS_DIR), { recursive: true, force: true });
+    // A stale snapshot would be served by a later promotion that never received the group's.
+    await fs.promises.rm(path.join(this.dataDir, ACCESS_FILE), { force: true });
+    await fs.promises.rm(path.join(this.dataDir, `${ACCESS_FILE}.tmp`), { force: true });
     await fs.promises.rm(path.join(this.dataDir, HA_DIR), { recursive: true, force: true });
   }
 

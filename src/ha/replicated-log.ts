@@ -30,6 +30,17 @@ export interface AppendOptions {
   readonly expectedLastMsgId?: string;
 }
 
+/** One bound at most (JetStream refuses both). */
+export type PurgeOptions =
+  /** Keep the subject's last `keep` entries. */
+  | { readonly keep: number; readonly upToSeq?: never }
+  /**
+   * Remove only entries below this sequence (exclusive): what a frame at that sequence retired.
+   * Purges are not fenced, so a late one (a paused old leader's) must not reach entries a later
+   * writer put on the same subject.
+   */
+  | { readonly upToSeq: number; readonly keep?: never };
+
 export interface ReplicatedLog {
   /** Appends one entry; resolves with its sequence. */
   append(subject: string, data: Uint8Array, opts: AppendOptions): Promise<number>;
@@ -40,8 +51,13 @@ export interface ReplicatedLog {
   read(fromSeq: number, max: number, waitMs: number): Promise<LogEntry[]>;
   /** Sequence of the last entry ever appended (purges do not lower it); 0 for an empty log. */
   lastSequence(): Promise<number>;
-  /** Removes the entries of this subject but the last `keep` (default 0); their sequence numbers stay used. */
-  purgeSubject(subject: string, keep?: number): Promise<void>;
+  /** Removes entries of this subject (all of them, or as `opts` bounds it); their sequence numbers stay used. */
+  purgeSubject(subject: string, opts?: PurgeOptions): Promise<void>;
+  /**
+   * Names this log for as long as it exists: a log deleted and made again under the same name
+   * gets another identity (a follower's copy of the old one is not a copy of the new one).
+   */
+  identity(): Promise<string>;
   close(): Promise<void>;
   /** Drops any read-ahead state, so the next read starts afresh (a reader that stopped receiving). */
   resetReader?(): void;
@@ -62,6 +78,17 @@ export class AppendTimeoutError extends Error {
   constructor(detail: string) {
     super(`append timed out: ${detail}`);
     this.name = 'AppendTimeoutError';
+  }
+}
+
+/**
+ * An entry this node can never apply, however often it reads it again: a frame of another
+ * version, a malformed one, a path outside the data directory. The follower stops, saying so.
+ */
+export class UnappliableEntryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnappliableEntryError';
   }
 }
 

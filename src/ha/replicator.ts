@@ -1,7 +1,7 @@
 // The leader's side of replication: a ReplicationSink (segment-log.ts) that turns each written
 // batch into SEGMENT frames appended through the sequencer, and each local segment deletion into
-// a DELETE frame followed by a purge of that segment's subject (the stream then holds about the
-// live data). The log's confirms wait for replicatedPos, which moves as the appends are acked.
+// a DELETE frame followed by a purge of that segment's frames before it (the stream then holds
+// about the live data). The log's confirms wait for replicatedPos, which moves as the appends are acked.
 // Definitions ops go as DEFS frames placing each record in the followers' copy of the vhost's
 // definitions log; the access snapshot goes whole as ACCESS frames, and a vhost's directory
 // removal as a VHOST_DELETE frame (accessReplication).
@@ -120,10 +120,12 @@ export class Replicator implements ReplicationSink {
     if (this.failed || segs.length === 0) return;
     const files = segs.map((s) => this.file(s));
     this.ctx.sequencer.append(this.ctx.subjects.ctl, encodeDelete(files)).then(
-      async () => {
+      async (seq) => {
         for (const f of files) {
           try {
-            await this.ctx.log.purgeSubject(this.ctx.subjects.seg(segmentToken(f)));
+            // Only what the DELETE retired: a file of the same name written later (a vhost made
+            // again, its segment ids starting over) has its frames on the same subject, after it.
+            await this.ctx.log.purgeSubject(this.ctx.subjects.seg(segmentToken(f)), { upToSeq: seq });
           } catch (err) {
             this.ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err)));
           }
@@ -143,10 +145,12 @@ export class Replicator implements ReplicationSink {
 }
 
 /**
- * Replication of the access snapshot and of vhost directory removals. Snapshots go one after
- * another (the store writes them in order); after each, older ones leave the stream, so a new
- * follower reads only the last. A removal lists the directory's files first, so that once its
- * VHOST_DELETE frame is in, their frames leave the stream too.
+ * Replication of the access snapshot and of vhost directory removals. After each snapshot the
+ * older ones leave the stream, so a new follower reads only the last. A removal lists the
+ * directory's files first, so that once its VHOST_DELETE frame is in, their frames leave the
+ * stream too. Every purge is bounded by the sequence of the frame that retired what it removes:
+ * purges are not fenced, and a late one (a paused old leader's, or one queued behind many) must
+ * not remove what was appended after that frame.
  */
 export function accessReplication(ctx: ReplicatorContext): AccessReplication {
   const fail = (err: unknown): Error => {
@@ -154,39 +158,34 @@ export function accessReplication(ctx: ReplicatorContext): AccessReplication {
     ctx.onFailed(e);
     return e;
   };
-  const purge = (subject: string, keep?: number): Promise<void> =>
-    ctx.log.purgeSubject(subject, keep).catch((err: unknown) => ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err))));
-  // The purge after a snapshot runs before the next snapshot's append: a purge keeping the last
-  // k entries must not race a later snapshot with more parts than k.
-  let tail: Promise<void> = Promise.resolve();
+  const purge = (subject: string, upToSeq: number): Promise<void> =>
+    ctx.log.purgeSubject(subject, { upToSeq }).catch((err: unknown) => ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err))));
   return {
-    snapshot: (bytes) => {
+    snapshot: async (bytes) => {
       const frames = splitAccess(bytes, ctx.maxPayload);
-      const acked = tail.then(async () => {
-        try {
-          await Promise.all(frames.map((f) => ctx.sequencer.append(ctx.subjects.access, f)));
-        } catch (err) {
-          throw fail(err);
-        }
-      });
-      tail = acked.then(
-        () => purge(ctx.subjects.access, frames.length),
-        () => undefined,
-      );
-      return acked;
+      let seqs: number[];
+      try {
+        seqs = await Promise.all(frames.map((f) => ctx.sequencer.append(ctx.subjects.access, f)));
+      } catch (err) {
+        throw fail(err);
+      }
+      // Everything before this snapshot's first part (its parts follow one another in the log).
+      void purge(ctx.subjects.access, Math.min(...seqs));
     },
     vhostRemoved: async (vhostDir) => {
       const dir = relativeTo(ctx.dataDir, vhostDir);
       // The files with a subject of their own: the name file and the message segments.
       const files = [path.join(vhostDir, MANIFEST), ...listFiles(path.join(vhostDir, 'messages'))].map((f) => relativeTo(ctx.dataDir, f));
+      let seq: number;
       try {
-        await ctx.sequencer.append(ctx.subjects.ctl, encodeVhostDelete(dir));
+        seq = await ctx.sequencer.append(ctx.subjects.ctl, encodeVhostDelete(dir));
       } catch (err) {
         throw fail(err);
       }
-      // One at a time, in the background: a vhost of many segments must not flood the engine.
+      // One at a time, in the background: a vhost of many segments must not flood the engine. A
+      // vhost made again under the same name writes the same subjects, after `seq`.
       void (async () => {
-        for (const f of files) await purge(ctx.subjects.seg(segmentToken(f)));
+        for (const f of files) await purge(ctx.subjects.seg(segmentToken(f)), seq);
       })();
     },
   };

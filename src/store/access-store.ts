@@ -81,6 +81,11 @@ export interface AccessReplication {
   snapshot(bytes: Buffer): Promise<void>;
   /** Vhost directory `dir` (absolute) is about to be removed: followers remove their copy. */
   vhostRemoved(dir: string): Promise<void>;
+  /**
+   * The replicated log holds the group's data, yet its access snapshot never reached this node:
+   * no snapshot here is lost state, not a first start, and the start is refused.
+   */
+  readonly snapshotLost?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Access state across a failover, on a real 3-node NATS cluster: a user, a vhost and a permission
 // made on the leader through broker.access are what the promoted standby authenticates against,
-// and a vhost deleted on the leader is gone from the standby's data directory too.
+// and a vhost deleted on the leader is gone from the standby's data directory too. A standby
+// whose directory is a copy of another group's stream rebuilds it from its own group's.
 
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,8 @@ import * as path from 'node:path';
 import * as amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHaBroker, type RunningHaNode } from '../../src/index.js';
+import { Follower } from '../../src/ha/follower.js';
+import { ACCESS_FILE, decodeSnapshot } from '../../src/store/access-store.js';
 import { vhostDir } from '../../src/store/data-dir.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 
@@ -25,9 +28,9 @@ afterAll(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function haNode(name: string, group: string): Promise<{ node: RunningHaNode; dataDir: string }> {
-  const dataDir = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${name}-`));
-  dirs.push(dataDir);
+async function haNode(name: string, group: string, dir?: string): Promise<{ node: RunningHaNode; dataDir: string }> {
+  const dataDir = dir ?? fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${name}-`));
+  if (dir === undefined) dirs.push(dataDir);
   const node = await startHaBroker({ port: 0, dataDir, ha: { nats: cluster.urls.split(','), group, ttlMs: 1_000, node: name }, logLevel: 'error' });
   nodes.push(node);
   return { node, dataDir };
@@ -74,5 +77,32 @@ describe('HA failover of the access state', () => {
     expect(rb.broker.access.vhostNames().sort()).toEqual(['/', 'tenant']);
     expect(fs.existsSync(vhostDir(bDir, 'doomed'))).toBe(false);
     await expect(amqplib.connect(`amqp://alice:alice-pw@127.0.0.1:${rb.port}/doomed`)).rejects.toThrow();
+  }, 90_000);
+
+  it('a standby whose directory is a copy of another group\'s stream rebuilds it from its new group\'s', async () => {
+    const users = (dir: string): string[] => {
+      try {
+        return decodeSnapshot(fs.readFileSync(path.join(dir, ACCESS_FILE)), 'x').users.map((u) => u.name);
+      } catch {
+        return [];
+      }
+    };
+    const { node: a } = await haNode('a2', 'old-group');
+    const ra = await a.serving();
+    const { node: b, dataDir: bDir } = await haNode('b2', 'old-group');
+    await until('b2 to follow', () => b.role() === 'standby');
+    // The old stream runs well past where the new group's first entries will be.
+    for (let i = 0; i < 30; i++) await ra.broker.access.putUser({ name: `old-${i}`, password: 'pw' });
+    await until('b2 to copy the old group', () => users(bDir).includes('old-29'));
+    await b.close();
+    const { node: c } = await haNode('c2', 'new-group');
+    const rc = await c.serving();
+    await rc.broker.access.putUser({ name: 'new-user', password: 'pw' });
+    // Upgraded onto the new group with its directory as it was.
+    const { node: b2 } = await haNode('b2-again', 'new-group', bDir);
+    await until('b2 to copy the new group', () => users(bDir).includes('new-user'));
+    expect(b2.role()).toBe('standby');
+    expect(users(bDir)).not.toContain('old-0');
+    expect(Follower.streamIn(bDir)).toContain('WLOG_new-group');
   }, 90_000);
 });

@@ -8,14 +8,17 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Follower, HA_DIR } from '../../src/ha/follower.js';
-import { encodeSegment, segmentToken, splitAccess } from '../../src/ha/frames.js';
+import { encodeSegment, encodeVhostDelete, segmentToken, splitAccess } from '../../src/ha/frames.js';
+import { Leadership } from '../../src/ha/leadership.js';
 import { MemoryLog } from '../../src/ha/memory-log.js';
-import { groupSubjects, type ReplicatedLog } from '../../src/ha/replicated-log.js';
+import { groupSubjects, UnappliableEntryError, type ReplicatedLog } from '../../src/ha/replicated-log.js';
 import { accessReplication, Replicator, type ReplicatorContext } from '../../src/ha/replicator.js';
 import { Sequencer } from '../../src/ha/sequencer.js';
 import { ACCESS_FILE, AccessStore, decodeSnapshot, encodeSnapshot, type AccessSnapshot } from '../../src/store/access-store.js';
 import { createVhostDir, vhostId } from '../../src/store/data-dir.js';
 import { DefinitionsStore } from '../../src/store/definitions-store.js';
+import type { Segment } from '../../src/store/segment.js';
+import type { SegmentLog } from '../../src/store/segment-log.js';
 import type { Definitions } from '../../src/store/definitions-types.js';
 import { ManualClock } from '../../src/util/clock.js';
 
@@ -289,6 +292,116 @@ describe('follower files', () => {
     expect(held.has(subjects.seg(segmentToken(`vhosts/${vhostId('/')}/.vhost`)))).toBe(true);
   });
 
+  it('a vhost deleted and made again under its name keeps its new frames when the old directory\'s purges come late', async () => {
+    const clock = new ManualClock();
+    const L = tmp('leader');
+    const F = tmp('follower');
+    const log = new MemoryLog(clock);
+    const t = turn(L, log, clock);
+    const segFrame = async (vdir: string, text: string): Promise<string> => {
+      const seg = path.join(vdir, 'messages', '000000000001.seg');
+      fs.mkdirSync(path.dirname(seg), { recursive: true });
+      fs.writeFileSync(seg, text);
+      const rel = path.relative(L, seg).split(path.sep).join('/');
+      await t.ctx.sequencer.append(subjects.seg(segmentToken(rel)), encodeSegment(rel, 0, Buffer.from(text)));
+      return rel;
+    };
+    const old = await createVhostDir(L, 'v');
+    Replicator.forVhost(t.ctx, old);
+    await segFrame(old, 'old vhost');
+    // The purges of the old directory's subjects are slow (a busy engine): they land after the vhost is back.
+    log.purgeDelayMs = 1_000;
+    await accessReplication(t.ctx).vhostRemoved(old);
+    fs.rmSync(old, { recursive: true });
+    const again = await createVhostDir(L, 'v');
+    Replicator.forVhost(t.ctx, again);
+    const rel = await segFrame(again, 'new vhost');
+    await settle();
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    expect(t.failures).toEqual([]);
+    expect(t.purgeFailures).toEqual([]);
+    // The old vhost's frames left the stream; the new one's are all there, the log's last entry too.
+    expect(log.all().filter((e) => e.subject === subjects.seg(segmentToken(rel))).map((e) => Buffer.from(e.data).includes('new vhost'))).toEqual([true]);
+    expect(log.all().at(-1)?.seq).toBe(log.lastSeq);
+    // A follower rebuilding from the stream has the vhost made again, whole.
+    const f = await Follower.open({ dataDir: F, sync: true });
+    await f.apply(await log.handle().read(1, 100, 0));
+    await f.close();
+    const fdir = path.join(F, 'vhosts', vhostId('v'));
+    expect(fs.readFileSync(path.join(fdir, '.vhost'), 'utf8')).toBe('v');
+    expect(fs.readFileSync(path.join(F, ...rel.split('/')), 'utf8')).toBe('new vhost');
+  });
+
+  it('a segment deleted and written again under its name keeps its new frames when the DELETE\'s purge comes late', async () => {
+    const clock = new ManualClock();
+    const L = tmp('leader');
+    const F = tmp('follower');
+    const log = new MemoryLog(clock);
+    const t = turn(L, log, clock);
+    const failed: Error[] = [];
+    const segLog = { replicated: () => undefined, replicationFailed: (e: Error) => failed.push(e) } as unknown as SegmentLog;
+    const r = new Replicator(segLog, t.ctx);
+    const seg = { path: path.join(L, 'vhosts', vhostId('/'), 'messages', '000000000001.seg') } as unknown as Segment;
+    r.batch(seg, 0, [Buffer.from('first life')], 10, 10);
+    await settle();
+    log.purgeDelayMs = 1_000;
+    r.deleted([seg]);
+    await settle();
+    r.batch(seg, 0, [Buffer.from('second')], 6, 6);
+    await settle();
+    clock.advance(1_000);
+    await settle();
+    expect([...failed, ...t.failures, ...t.purgeFailures]).toEqual([]);
+    const f = await Follower.open({ dataDir: F, sync: true });
+    await f.apply(await log.handle().read(1, 100, 0));
+    await f.close();
+    expect(f.stats().deletes).toBe(1);
+    expect(fs.readFileSync(path.join(F, 'vhosts', vhostId('/'), 'messages', '000000000001.seg'), 'utf8')).toBe('second');
+  });
+
+  it('an entry that can never be applied stops the follower at once: one failure, no retries', async () => {
+    const clock = new ManualClock();
+    const F = tmp('follower');
+    const log = new MemoryLog(clock);
+    const v1 = Buffer.from(encodeSegment('vhosts/x/messages/1.seg', 0, Buffer.from('x')));
+    v1[0] = 1;
+    log.appendForeign(subjects.seg('x'), v1);
+    const f = await Follower.open({ dataDir: F, sync: false });
+    const fenced: Error[] = [];
+    const lead = new Leadership({
+      log: log.handle(),
+      subjects,
+      applier: f,
+      clock,
+      node: 'b',
+      ttlMs: 1_000,
+      window: 3,
+      events: { promoted: () => undefined, fenced: (e) => fenced.push(e) },
+    });
+    lead.start();
+    for (let i = 0; i < 40; i++) {
+      clock.advance(250);
+      await settle();
+    }
+    await lead.settled();
+    expect(fenced.length).toBe(1);
+    expect(fenced[0]).toBeInstanceOf(UnappliableEntryError);
+    expect(fenced[0]?.message).toMatch(/entry 1 .*version 1, this warren reads version 2 only/);
+    expect(lead.applyFailures).toBe(0);
+    expect(lead.role).toBe('fenced');
+    expect(f.applied).toBe(0);
+    await f.close();
+    // A VHOST_DELETE naming anything but one vhost directory can never be applied either.
+    const bad = new MemoryLog(clock);
+    bad.appendForeign(subjects.ctl, encodeVhostDelete('vhosts/../..'));
+    const g = await Follower.open({ dataDir: tmp('bad'), sync: false });
+    await expect(g.apply(await bad.handle().read(1, 10, 0))).rejects.toBeInstanceOf(UnappliableEntryError);
+    await g.close();
+  });
+
   it('refuses a frame of another version with a clear error', async () => {
     const clock = new ManualClock();
     const F = tmp('follower');
@@ -407,5 +520,61 @@ describe('access snapshot replication', () => {
     expect(g.stats().accessSnapshots).toBe(1);
     await g.close();
     expect(decodeSnapshot(fs.readFileSync(path.join(F, ACCESS_FILE)), 'x').users.length).toBe(200);
+  });
+
+  it('a late purge of an old leader\'s snapshot leaves a newer leader\'s parts in the stream', async () => {
+    const clock = new ManualClock();
+    const L = tmp('leader');
+    const F = tmp('follower');
+    const log = new MemoryLog(clock);
+    const t1 = turn(L, log, clock, 1, 4096);
+    // The old leader's purge is held up (the process paused) until after the next leader's snapshot.
+    log.purgeDelayMs = 5_000;
+    await accessReplication(t1.ctx).snapshot(encodeSnapshot(snapshot(1)));
+    await settle();
+    log.purgeDelayMs = 0;
+    const t2 = turn(L, log, clock, 2, 4096);
+    const big = encodeSnapshot(snapshot(200));
+    const parts = splitAccess(big, 4096).length;
+    await accessReplication(t2.ctx).snapshot(big);
+    await settle();
+    clock.advance(5_000);
+    await settle();
+    expect([...t1.failures, ...t2.failures]).toEqual([]);
+    expect(log.all().filter((e) => e.subject === subjects.access).length).toBe(parts);
+    const f = await Follower.open({ dataDir: F, sync: true });
+    await f.apply(await log.handle().read(1, 1_000, 0));
+    await f.close();
+    expect(fs.readFileSync(path.join(F, ACCESS_FILE)).equals(big)).toBe(true);
+  });
+
+  it('adds a part only to its own snapshot\'s parts; parts that do not add up are skipped, not retried', async () => {
+    const clock = new ManualClock();
+    const F = tmp('follower');
+    const a = splitAccess(encodeSnapshot(snapshot(200)), 4096);
+    const b = splitAccess(encodeSnapshot(snapshot(199)), 4096);
+    const c = encodeSnapshot(snapshot(2));
+    const log = new MemoryLog(clock);
+    // A's first part, then B without its first part (purged before this copy read it), then C whole.
+    log.appendForeign(subjects.access, a[0] as Buffer);
+    for (const part of b.slice(1)) log.appendForeign(subjects.access, part);
+    const f = await Follower.open({ dataDir: F, sync: true });
+    await f.apply(await log.handle().read(1, 1_000, 0));
+    expect(fs.existsSync(path.join(F, ACCESS_FILE))).toBe(false);
+    expect(f.stats()).toMatchObject({ accessSnapshots: 0, accessSkipped: 0 });
+    log.appendForeign(subjects.access, splitAccess(c, 4096)[0] as Buffer);
+    await f.apply(await log.handle().read(f.applied + 1, 1_000, 0));
+    expect(fs.readFileSync(path.join(F, ACCESS_FILE)).equals(c)).toBe(true);
+    // Every part tagged alike, yet one part's bytes are not the snapshot's: skipped whole.
+    const damaged = a.map((p) => Buffer.from(p));
+    const second = damaged[1] as Buffer;
+    second[second.length - 1] = (second[second.length - 1] as number) ^ 0xff;
+    for (const part of damaged) log.appendForeign(subjects.access, part);
+    await f.apply(await log.handle().read(f.applied + 1, 1_000, 0));
+    expect(f.applied).toBe(log.lastSeq);
+    expect(f.stats()).toMatchObject({ accessSnapshots: 1, accessSkipped: 1 });
+    expect(fs.readFileSync(path.join(F, ACCESS_FILE)).equals(c)).toBe(true);
+    expect(fs.existsSync(path.join(F, HA_DIR, 'access.partial'))).toBe(false);
+    await f.close();
   });
 });

@@ -12,6 +12,8 @@ import { Follower } from '../../src/ha/follower.js';
 import { Sequencer } from '../../src/ha/sequencer.js';
 import { systemClock } from '../../src/util/clock.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 
 let cluster: NatsCluster;
 
@@ -129,12 +131,59 @@ describe('JetStreamLog on a 3-node cluster', () => {
     try {
       let last = 0;
       for (let i = 1; i <= 5; i++) last = await log.append(s.hb, Buffer.from(`hb${i}`), { expectedLastSeq: last, msgId: `1-${i}` });
-      await log.purgeSubject(s.hb, 1);
+      await log.purgeSubject(s.hb, { keep: 1 });
       const left = await readN(log, 1, 1);
       expect(left.map((e) => [e.seq, Buffer.from(e.data).toString()])).toEqual([[5, 'hb5']]);
       expect(await log.lastSequence()).toBe(5);
     } finally {
       await log.close();
+    }
+  }, 90_000);
+
+  it('purges a subject only below a sequence (filter with seq on 2.9): entries after it on the same subject stay', async () => {
+    const s = groupSubjects('t5');
+    const log = await openLog('t5');
+    try {
+      let last = 0;
+      // a1 a2 DELETE(3) a4 a5: what a segment deleted and written again under its name leaves.
+      for (const [i, subj] of [s.seg('a'), s.seg('a'), s.ctl, s.seg('a'), s.seg('b')].entries()) {
+        last = await log.append(subj, Buffer.from(`e${i + 1}`), { expectedLastSeq: last, msgId: `1-${i + 1}` });
+      }
+      await log.purgeSubject(s.seg('a'), { upToSeq: 3 });
+      // A bound below the first sequence removes nothing (seq 0 would mean "no bound" to the engine).
+      await log.purgeSubject(s.seg('b'), { upToSeq: 0 });
+      const left = await readN(log, 1, 3);
+      expect(left.map((e) => [e.seq, Buffer.from(e.data).toString()])).toEqual([[3, 'e3'], [4, 'e4'], [5, 'e5']]);
+      expect(await log.lastSequence()).toBe(5);
+    } finally {
+      await log.close();
+    }
+  }, 90_000);
+
+  it('names the stream by its name and creation: every handle agrees; the stream deleted and made again is another', async () => {
+    const log = await openLog('t6');
+    const again = await openLog('t6');
+    try {
+      const id = await log.identity();
+      expect(id).toContain('WLOG_t6');
+      expect(await again.identity()).toBe(id);
+      const nc = await connect({ servers: cluster.urls.split(',') });
+      try {
+        await (await jetstreamManager(nc)).streams.delete('WLOG_t6');
+      } finally {
+        await nc.close();
+      }
+      const made = await openLog('t6');
+      try {
+        const id2 = await made.identity();
+        expect(id2).toContain('WLOG_t6');
+        expect(id2).not.toBe(id);
+      } finally {
+        await made.close();
+      }
+    } finally {
+      await log.close();
+      await again.close();
     }
   }, 90_000);
 

@@ -56,4 +56,30 @@ describe('MemoryLog', () => {
     clock.advance(100);
     expect(await idle).toEqual([]);
   });
+
+  it('purges a subject keeping its last entries, or only below a sequence (as JetStream\'s keep and seq)', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    const h = log.handle();
+    for (let i = 1; i <= 6; i++) log.appendForeign(i % 2 === 0 ? 'x' : 'y', b(`${i}`));
+    await h.purgeSubject('x', { upToSeq: 4 });
+    expect(log.all().map((e) => e.seq)).toEqual([1, 3, 4, 5, 6]);
+    await h.purgeSubject('y', { keep: 1 });
+    expect(log.all().map((e) => e.seq)).toEqual([4, 5, 6]);
+    await expect(h.purgeSubject('x', { keep: 1, upToSeq: 5 } as unknown as { keep: number })).rejects.toThrow(/together/);
+    // A late purge (delayed on the clock) bounded by a sequence spares what came after it.
+    log.purgeDelayMs = 100;
+    const late = h.purgeSubject('x', { upToSeq: 7 });
+    log.appendForeign('x', b('7'));
+    clock.advance(100);
+    await late;
+    expect(log.all().map((e) => e.seq)).toEqual([5, 7]);
+  });
+
+  it('has an identity of its own, shared by its handles', async () => {
+    const a = new MemoryLog(new ManualClock());
+    const other = new MemoryLog(new ManualClock());
+    expect(await a.handle().identity()).toBe(await a.handle().identity());
+    expect(await a.handle().identity()).not.toBe(await other.handle().identity());
+  });
 });

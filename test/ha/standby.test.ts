@@ -2,7 +2,9 @@
 // 320 CONNECTION_FORCED naming the group, and the same port serves once the node is promoted; a
 // fenced node refuses again. And two robustness cases of the node's turn: close() during a
 // promotion closes the broker the promotion started, and a broker that fails to start after a
-// promotion gives the lead up so another node takes over.
+// promotion gives the lead up so another node takes over. And two a node cannot get past: an
+// entry it can never apply stops it (saying so once), and a promotion whose copy holds the
+// group's data without its access snapshot refuses to serve rather than seed a default user.
 
 import * as fs from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
@@ -12,9 +14,10 @@ import * as amqplib from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHaBroker, type HaStartOptions, type RunningHaNode } from '../../src/index.js';
-import { encodeMark, FrameType } from '../../src/ha/frames.js';
+import { encodeMark, encodeSegment, FrameType, segmentToken } from '../../src/ha/frames.js';
 import { JetStreamLog } from '../../src/ha/jetstream-log.js';
-import { groupSubjects } from '../../src/ha/replicated-log.js';
+import { groupSubjects, type GroupSubjects } from '../../src/ha/replicated-log.js';
+import { vhostId } from '../../src/store/data-dir.js';
 import { PROTOCOL_HEADER } from '../../src/protocol/frame-writer.js';
 import * as M from '../../src/protocol/generated/amqp.js';
 import type { Logger } from '../../src/log.js';
@@ -77,6 +80,24 @@ function portRefused(port: number): Promise<boolean> {
     });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
+}
+
+/** Appends one entry to group `subjects`'s stream from outside any node (retrying when a node's append got in first). */
+async function intrude(subjects: GroupSubjects, subject: string, data: Uint8Array): Promise<void> {
+  const intruder = await JetStreamLog.open({ servers: cluster.urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
+  try {
+    for (let i = 0; ; i++) {
+      const last = await intruder.lastSequence();
+      try {
+        await intruder.append(subject, data, { expectedLastSeq: last, msgId: `intruder/${last + 1}` });
+        return;
+      } catch (err) {
+        if (i > 20) throw err;
+      }
+    }
+  } finally {
+    await intruder.close();
+  }
 }
 
 function capture(): { logger: Logger; lines: string[] } {
@@ -171,5 +192,37 @@ describe('HA: what clients see of a node that does not serve', () => {
     expect(await connectError(re.port)).toBeNull();
     await until(() => d.role() === 'standby');
     expect((await connectError(d.port))?.message).toContain(standbyText('r4'));
+  }, 90_000);
+
+  it('a standby that meets an entry it can never apply stops, saying so once', async () => {
+    const g = await haNode('g', 'r5');
+    await g.serving();
+    const { logger, lines } = capture();
+    const h = await haNode('h', 'r5', { logger });
+    await until(() => h.role() === 'standby');
+    // A frame of another format version, as a leader of another release would append.
+    const other = Buffer.from(encodeSegment('vhosts/x/messages/000000000001.seg', 0, Buffer.from('x')));
+    other[0] = 1;
+    await intrude(groupSubjects('r5'), groupSubjects('r5').seg('x'), other);
+    await until(() => h.role() === 'stopped');
+    // Some TTLs later: no retries, one error.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: string }).filter((l) => l.level >= 50);
+    expect(errors.map((e) => e.msg)).toEqual(['HA node stopped']);
+    expect(errors[0]?.err).toMatch(/cannot be applied: bad replication frame: version 1, this warren reads version 2 only/);
+    expect(lines.some((l) => l.includes('applying the replicated log failed'))).toBe(false);
+    expect(await portRefused(h.port)).toBe(true);
+  }, 90_000);
+
+  it('a promotion whose copy holds the group\'s data but no access snapshot gives the lead up, saying why', async () => {
+    const subjects = groupSubjects('r6');
+    // A vhost's name file in the stream and no access snapshot (lost): no first start.
+    const file = `vhosts/${vhostId('/')}/.vhost`;
+    await intrude(subjects, subjects.seg(segmentToken(file)), encodeSegment(file, 0, Buffer.from('/')));
+    const { logger, lines } = capture();
+    const n = await haNode('n', 'r6', { logger });
+    await until(() => lines.some((l) => l.includes('HA: promoted, but the broker did not start') && l.includes('never reached this node')));
+    expect(n.current()).toBeNull();
+    expect((await connectError(n.port))?.message ?? '').not.toBe('');
   }, 90_000);
 });

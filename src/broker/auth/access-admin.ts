@@ -6,7 +6,7 @@
 
 import { hostname } from 'node:os';
 import type { Logger } from '../../log.js';
-import { AccessStore, type AccessReplication, type StoredUser, type StoredVhost } from '../../store/access-store.js';
+import { AccessStore, AccessStoreError, type AccessReplication, type StoredUser, type StoredVhost } from '../../store/access-store.js';
 import { removeVhostDir, vhostDir } from '../../store/data-dir.js';
 import type { ClientRegistry } from '../clients.js';
 import { AccessModel, diffMap, permissionKey } from './access-model.js';
@@ -57,12 +57,18 @@ export class AccessAdmin {
    * On an HA node the stored state is the one replicated from the leaders before it: a promoted
    * standby that has one is not a first start, so it seeds nothing (boot definitions are imported
    * as at any restart, see boot.ts). It replicates its snapshot once here, so followers converge
-   * on the state it serves.
+   * on the state it serves. One that has none although the group has data (snapshotLost) refuses.
    */
   async open(vhostsOnDisk: Iterable<string>, seed: boolean): Promise<{ fresh: boolean; vhosts: string[] }> {
     const rep = this.host.accessReplication ?? null;
     const store = new AccessStore(this.host.config.dataDir, rep === null ? null : (bytes) => rep.snapshot(bytes));
     const stored = await store.load();
+    if (stored === null && rep?.snapshotLost === true) {
+      // Seeding the default user (or importing boot definitions as a first start) would replace the group's users and permissions.
+      throw new AccessStoreError(
+        `${store.file} is missing, yet the replicated log holds this group's data: its access snapshot (users, permissions) never reached this node; refusing to start as a first start`,
+      );
+    }
     this.store = store;
     const h = this.host;
     const m = stored === null ? new AccessModel() : AccessModel.fromSnapshot(stored);
