@@ -19,15 +19,19 @@ const PARTIAL_TAG_SIZE = 8;
 /** u64 sequence (as two u32), u32 CRC-32 of those 8 bytes. */
 const APPLIED_SIZE = 12;
 
-export function readApplied(file: string): number {
-  let buf: Buffer;
+/** The file's bytes, or null if it does not exist. */
+function readIfExists(file: string): Buffer | null {
   try {
-    buf = fs.readFileSync(file);
+    return fs.readFileSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  if (buf.length < APPLIED_SIZE) return 0;
+}
+
+export function readApplied(file: string): number {
+  const buf = readIfExists(file);
+  if (buf === null || buf.length < APPLIED_SIZE) return 0;
   if (buf.readUInt32BE(8) !== crc32(buf.subarray(0, 8))) throw new Error(`${file} is damaged (checksum)`);
   return buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
 }
@@ -42,12 +46,7 @@ export function encodeApplied(seq: number): Buffer {
 
 /** Identity of the log a data directory is a copy of (null: none recorded). */
 export function streamOf(dataDir: string): string | null {
-  try {
-    return fs.readFileSync(path.join(dataDir, HA_DIR, STREAM_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  return readIfExists(path.join(dataDir, HA_DIR, STREAM_FILE))?.toString('utf8') ?? null;
 }
 
 /** Records the identity of the log followed, atomically (temp file, rename; fsynced with the directory when `sync`). */
@@ -67,14 +66,8 @@ export async function recordStream(dataDir: string, identity: string, sync: bool
 
 /** Bytes of the snapshot tagged (total, crc) the partial file holds: 0 if it holds another's, or none. */
 export function partialHeld(file: string, total: number, crc: number): number {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-  if (buf.length < PARTIAL_TAG_SIZE || buf.readUInt32BE(0) !== total || buf.readUInt32BE(4) !== crc) return 0;
+  const buf = readIfExists(file);
+  if (buf === null || buf.length < PARTIAL_TAG_SIZE || buf.readUInt32BE(0) !== total || buf.readUInt32BE(4) !== crc) return 0;
   return buf.length - PARTIAL_TAG_SIZE;
 }
 

@@ -4,45 +4,16 @@
 // whose directory is a copy of another group's stream rebuilds it from its own group's.
 
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as amqplib from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHaBroker, type RunningHaNode } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { Follower } from '../../src/ha/follower.js';
 import { ACCESS_FILE, decodeSnapshot } from '../../src/store/access-store.js';
 import { vhostDir } from '../../src/store/data-dir.js';
-import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+import { haGroupFixture, until, type HaGroupFixture } from './ha-group.js';
 
-let cluster: NatsCluster;
-const dirs: string[] = [];
-const nodes: RunningHaNode[] = [];
-
-beforeAll(async () => {
-  cluster = await startNatsCluster(3);
-}, 60_000);
-
-afterAll(async () => {
-  for (const n of nodes) await n.close().catch(() => undefined);
-  await cluster?.stop();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-async function haNode(name: string, group: string, dir?: string): Promise<{ node: RunningHaNode; dataDir: string }> {
-  const dataDir = dir ?? fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${name}-`));
-  if (dir === undefined) dirs.push(dataDir);
-  const node = await startHaBroker({ port: 0, dataDir, ha: { nats: cluster.urls.split(','), group, ttlMs: 1_000, node: name }, logLevel: 'error' });
-  nodes.push(node);
-  return { node, dataDir };
-}
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const group = haGroupFixture();
+const haNode = (name: string, g: string, dir?: string): ReturnType<HaGroupFixture['node']> => group.node(name, g, dir === undefined ? {} : { dir });
 
 describe('HA failover of the access state', () => {
   it('the promoted standby accepts a user made on the leader, on its vhost; a vhost deleted on the leader is gone', async () => {

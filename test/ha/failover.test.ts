@@ -2,36 +2,14 @@
 // leads and serves AMQP, the other is a standby (GET /ha/role 503, AMQP refused with 320); when
 // the leader goes away the standby takes over after the TTL with every confirmed message.
 
-import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import * as amqplib from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHaBroker, type RunningHaNode } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RunningHaNode } from '../../src/index.js';
 import { confirmChannel } from '../helpers/amqp.js';
-import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+import { haGroupFixture } from './ha-group.js';
 
-let cluster: NatsCluster;
-const dirs: string[] = [];
-const nodes: RunningHaNode[] = [];
-
-beforeAll(async () => {
-  cluster = await startNatsCluster(3);
-}, 60_000);
-
-afterAll(async () => {
-  for (const n of nodes) await n.close().catch(() => undefined);
-  await cluster?.stop();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-async function haNode(name: string, group: string): Promise<RunningHaNode> {
-  const dataDir = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${name}-`));
-  dirs.push(dataDir);
-  const n = await startHaBroker({ port: 0, dataDir, ha: { nats: cluster.urls.split(','), group, ttlMs: 1_000, node: name }, haRolePort: 0, logLevel: 'error' });
-  nodes.push(n);
-  return n;
-}
+const group = haGroupFixture();
+const haNode = async (name: string, g: string): Promise<RunningHaNode> => (await group.node(name, g, { extra: { haRolePort: 0 } })).node;
 
 async function roleOf(n: RunningHaNode): Promise<[number, string]> {
   const res = await fetch(`http://127.0.0.1:${n.rolePort}/ha/role`);

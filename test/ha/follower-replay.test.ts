@@ -4,9 +4,8 @@
 // the leader deletes the vhost, and the access snapshot arrives whole, in one frame or several.
 
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Follower, HA_DIR } from '../../src/ha/follower.js';
 import { encodeSegment, encodeVhostDelete, segmentToken, splitAccess } from '../../src/ha/frames.js';
 import { Leadership } from '../../src/ha/leadership.js';
@@ -21,19 +20,10 @@ import type { Segment } from '../../src/store/segment.js';
 import type { SegmentLog } from '../../src/store/segment-log.js';
 import type { Definitions } from '../../src/store/definitions-types.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const subjects = groupSubjects('g');
-const dirs: string[] = [];
-
-function tmp(tag: string): string {
-  const d = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${tag}-`));
-  dirs.push(d);
-  return d;
-}
-
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('warren-ha');
 
 interface Turn {
   ctx: ReplicatorContext;

@@ -3,9 +3,8 @@
 // for the replicated log's ack as well as the local fsync, and never come from a fenced leader.
 
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeVhostDelete, splitDefs } from '../../src/ha/frames.js';
 import { Follower } from '../../src/ha/follower.js';
 import { MemoryLog } from '../../src/ha/memory-log.js';
@@ -16,19 +15,10 @@ import { vhostId } from '../../src/store/data-dir.js';
 import type { RecoveredMessage } from '../../src/store/message-store.js';
 import { SegmentStore } from '../../src/store/segment-store.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const subjects = groupSubjects('g');
-const dirs: string[] = [];
-
-function tmp(tag: string): string {
-  const d = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${tag}-`));
-  dirs.push(d);
-  return d;
-}
-
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('warren-ha');
 
 const VHOST = vhostId('/');
 const messagesDir = (data: string): string => path.join(data, 'vhosts', VHOST, 'messages');

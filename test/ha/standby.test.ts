@@ -6,14 +6,11 @@
 // entry it can never apply stops it (saying so once), and a promotion whose copy holds the
 // group's data without its access snapshot refuses to serve rather than seed a default user.
 
-import * as fs from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import * as amqplib from 'amqplib';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHaBroker, type HaStartOptions, type RunningHaNode } from '../../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { HaStartOptions, RunningHaNode } from '../../src/index.js';
 import { encodeMark, encodeSegment, FrameType, segmentToken } from '../../src/ha/frames.js';
 import { JetStreamLog } from '../../src/ha/jetstream-log.js';
 import { groupSubjects, type GroupSubjects } from '../../src/ha/replicated-log.js';
@@ -23,39 +20,17 @@ import * as M from '../../src/protocol/generated/amqp.js';
 import type { Logger } from '../../src/log.js';
 import { systemClock } from '../../src/util/clock.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+import { haGroupFixture, until as waitUntil } from './ha-group.js';
 
-let cluster: NatsCluster;
-const dirs: string[] = [];
-const nodes: RunningHaNode[] = [];
+const group = haGroupFixture();
 const servers: Server[] = [];
 
-beforeAll(async () => {
-  cluster = await startNatsCluster(3);
-}, 60_000);
-
-afterAll(async () => {
-  for (const n of nodes) await n.close().catch(() => undefined);
+afterAll(() => {
   for (const s of servers) s.close();
-  await cluster?.stop();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function haNode(name: string, group: string, extra: Partial<HaStartOptions> = {}, ttlMs = 1_000): Promise<RunningHaNode> {
-  const dataDir = fs.mkdtempSync(path.join(tmpdir(), `warren-ha-${name}-`));
-  dirs.push(dataDir);
-  const n = await startHaBroker({ port: 0, dataDir, ha: { nats: cluster.urls.split(','), group, ttlMs, node: name }, logLevel: 'error', ...extra });
-  nodes.push(n);
-  return n;
-}
-
-async function until(cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const haNode = async (name: string, g: string, extra: Partial<HaStartOptions> = {}, ttlMs = 1_000): Promise<RunningHaNode> => (await group.node(name, g, { extra, ttlMs })).node;
+const until = (cond: () => boolean, ms = 20_000): Promise<void> => waitUntil('condition', cond, ms);
 
 /** The error amqplib.connect rejects with, or null if it connected (then the connection is closed). */
 async function connectError(port: number): Promise<Error | null> {
@@ -84,7 +59,7 @@ function portRefused(port: number): Promise<boolean> {
 
 /** Appends one entry to group `subjects`'s stream from outside any node (retrying when a node's append got in first). */
 async function intrude(subjects: GroupSubjects, subject: string, data: Uint8Array): Promise<void> {
-  const intruder = await JetStreamLog.open({ servers: cluster.urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
+  const intruder = await JetStreamLog.open({ servers: group.cluster().urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
   try {
     for (let i = 0; ; i++) {
       const last = await intruder.lastSequence();
@@ -135,7 +110,7 @@ describe('HA: what clients see of a node that does not serve', () => {
     const rf = await f.serving();
     // An intruder's barrier: f's next heartbeat fails its compare-and-set, so f is fenced.
     const subjects = groupSubjects('r2');
-    const intruder = await JetStreamLog.open({ servers: cluster.urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
+    const intruder = await JetStreamLog.open({ servers: group.cluster().urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
     try {
       for (let i = 0; ; i++) {
         const last = await intruder.lastSequence();
