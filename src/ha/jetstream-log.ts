@@ -7,6 +7,7 @@
 import { jetstream, jetstreamManager, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, NoRespondersError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import type { Clock, Timer } from '../util/clock.js';
+import { handOverUpTo } from './gap-check.js';
 import { AppendTimeoutError, WrongLastSequenceError, type AppendOptions, type GroupSubjects, type LogEntry, type PurgeOptions, type ReplicatedLog } from './replicated-log.js';
 
 /** JetStream's error codes for failed Nats-Expected-Last-Sequence and Nats-Expected-Last-Msg-Id checks. */
@@ -79,6 +80,8 @@ export class JetStreamLog implements ReplicatedLog {
   private tail: Tail | null = null;
   /** The engine's max_payload, from the server's INFO. */
   readonly maxPayload: number;
+  /** Reads cut short at a gap the stream still holds (a consumer on a replica catching up). */
+  gapRereads = 0;
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, opts: JetStreamLogOptions) {
     this.nc = nc;
@@ -247,14 +250,32 @@ export class JetStreamLog implements ReplicatedLog {
       await this.stopTail();
       throw err;
     }
-    const out = t.queue.splice(0, max);
+    let out = t.queue.splice(0, max);
     for (const e of out) t.queuedBytes -= e.data.length;
     const drained = t.drained;
     t.drained = null;
     drained?.();
+    const kept = await this.checkGaps(fromSeq, out);
+    if (kept < out.length) {
+      // The consumer skipped entries the stream holds: read again from the first one skipped.
+      out = out.slice(0, kept);
+      await this.stopTail();
+      return out;
+    }
     const last = out[out.length - 1];
     if (last !== undefined) t.next = last.seq + 1;
     return out;
+  }
+
+  /** See gap-check.ts: a gap is a purge only if the stream (its leader answers STREAM.MSG.GET) has no entry there. */
+  private async checkGaps(fromSeq: number, out: readonly LogEntry[]): Promise<number> {
+    const n = await handOverUpTo(
+      fromSeq,
+      out.map((e) => e.seq),
+      async (seq) => (await this.jsm.streams.getMessage(this.opts.subjects.stream, { seq })) !== null,
+    );
+    if (n < out.length) this.gapRereads++;
+    return n;
   }
 
   private async startTail(fromSeq: number): Promise<Tail> {
