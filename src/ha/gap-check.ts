@@ -6,21 +6,22 @@
 
 /**
  * How many of `seqs` (read from `fromSeq`, ascending) may be handed over: all, or up to the first
- * gap whose first sequence the stream still holds (or whose answer is unknown).
+ * gap in which the stream still holds an entry (or whose answer is unknown). `nextHeld(seq)` is
+ * the stream's first sequence at or after `seq` (null: none).
  */
-export async function handOverUpTo(fromSeq: number, seqs: readonly number[], held: (seq: number) => Promise<boolean>): Promise<number> {
+export async function handOverUpTo(fromSeq: number, seqs: readonly number[], nextHeld: (seq: number) => Promise<number | null>): Promise<number> {
   let expect = fromSeq;
   for (let i = 0; i < seqs.length; i++) {
     const seq = seqs[i] as number;
     if (seq > expect) {
-      let there: boolean;
+      let next: number | null;
       try {
-        there = await held(expect);
+        next = await nextHeld(expect);
       } catch {
         // Unknown (an engine election): nothing past the gap yet.
-        there = true;
+        return i;
       }
-      if (there) return i;
+      if (next !== null && next < seq) return i;
     }
     expect = seq + 1;
   }

@@ -267,12 +267,20 @@ export class JetStreamLog implements ReplicatedLog {
     return out;
   }
 
-  /** See gap-check.ts: a gap is a purge only if the stream (its leader answers STREAM.MSG.GET) has no entry there. */
+  /**
+   * See gap-check.ts: a gap is a purge only if the stream holds no entry in it. Asked with
+   * STREAM.MSG.GET (answered by the stream's leader, not a replica) for the first entry of any
+   * subject at or after the gap's start (`next_by_subj`, nats-server 2.9 or later).
+   */
   private async checkGaps(fromSeq: number, out: readonly LogEntry[]): Promise<number> {
     const n = await handOverUpTo(
       fromSeq,
       out.map((e) => e.seq),
-      async (seq) => (await this.jsm.streams.getMessage(this.opts.subjects.stream, { seq })) !== null,
+      async (seq) => {
+        // The client's type lists only seq or last_by_subj for this API; the server takes next_by_subj too.
+        const query = { seq, next_by_subj: this.opts.subjects.all } as unknown as { seq: number };
+        return (await this.jsm.streams.getMessage(this.opts.subjects.stream, query))?.seq ?? null;
+      },
     );
     if (n < out.length) this.gapRereads++;
     return n;

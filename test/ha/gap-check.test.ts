@@ -1,25 +1,31 @@
-// A reader hands over entries past a gap only where the stream purged them.
+// A reader hands over entries past a gap only where the stream purged every entry in it.
 
 import { describe, expect, it } from 'vitest';
 import { handOverUpTo } from '../../src/ha/gap-check.js';
 
+/** The stream's first held sequence at or after `seq`, for a stream holding `held`. */
+const streamHolding = (held: number[], asked: number[] = []) => async (seq: number): Promise<number | null> => {
+  asked.push(seq);
+  return held.filter((s) => s >= seq).sort((a, b) => a - b)[0] ?? null;
+};
+
 describe('handOverUpTo', () => {
   it('hands over consecutive entries without asking the stream', async () => {
     const asked: number[] = [];
-    expect(await handOverUpTo(5, [5, 6, 7], async (s) => (asked.push(s), true))).toBe(3);
+    expect(await handOverUpTo(5, [5, 6, 7], streamHolding([5, 6, 7], asked))).toBe(3);
     expect(asked).toEqual([]);
   });
 
-  it('goes past gaps the stream purged, asking once per gap for its first sequence', async () => {
+  it('goes past gaps the stream purged whole, asking once per gap', async () => {
     const asked: number[] = [];
-    expect(await handOverUpTo(1, [1, 4, 5, 9], async (s) => (asked.push(s), false))).toBe(4);
+    expect(await handOverUpTo(1, [1, 4, 5, 9], streamHolding([1, 4, 5, 9], asked))).toBe(4);
     expect(asked).toEqual([2, 6]);
   });
 
-  it('stops at a gap the stream still holds (a consumer on a replica catching up), including a first entry past fromSeq', async () => {
-    const held = new Set([6]);
-    expect(await handOverUpTo(1, [1, 4, 5, 9], async (s) => held.has(s))).toBe(3);
-    expect(await handOverUpTo(1, [5, 6], async () => true)).toBe(0);
+  it('stops at a gap the stream still holds an entry in, even behind purged ones (a consumer on a replica catching up)', async () => {
+    // 1-4 purged, 5 held (a definitions frame), the consumer started at 2705.
+    expect(await handOverUpTo(1, [2705, 2706], streamHolding([5, 2705, 2706]))).toBe(0);
+    expect(await handOverUpTo(1, [1, 4, 5, 9], streamHolding([1, 4, 5, 7, 9]))).toBe(3);
   });
 
   it('stops at a gap when the stream does not answer', async () => {
