@@ -354,12 +354,8 @@ describe('follower files', () => {
 
   it('an entry that can never be applied stops the follower at once: one failure, no retries', async () => {
     const clock = new ManualClock();
-    const F = tmp('follower');
-    const log = new MemoryLog(clock);
-    const v1 = Buffer.from(encodeSegment('vhosts/x/messages/1.seg', 0, Buffer.from('x')));
-    v1[0] = 1;
-    log.appendForeign(subjects.seg('x'), v1);
-    const f = await Follower.open({ dataDir: F, sync: false });
+    const log = versionOneLog(clock);
+    const f = await Follower.open({ dataDir: tmp('follower'), sync: false });
     const fenced: Error[] = [];
     const lead = new Leadership({
       log: log.handle(),
@@ -394,17 +390,22 @@ describe('follower files', () => {
 
   it('refuses a frame of another version with a clear error', async () => {
     const clock = new ManualClock();
-    const F = tmp('follower');
-    const log = new MemoryLog(clock);
-    const v1 = Buffer.from(encodeSegment('vhosts/x/messages/1.seg', 0, Buffer.from('x')));
-    v1[0] = 1;
-    log.appendForeign(subjects.seg('x'), v1);
-    const f = await Follower.open({ dataDir: F, sync: false });
+    const log = versionOneLog(clock);
+    const f = await Follower.open({ dataDir: tmp('follower'), sync: false });
     await expect(f.apply(await log.handle().read(1, 10, 0))).rejects.toThrow(/version 1, this warren reads version 2 only/);
     expect(f.applied).toBe(0);
     await f.close();
   });
 });
+
+/** A log whose one entry is a frame of version 1 (which this release cannot apply). */
+function versionOneLog(clock: ManualClock): MemoryLog {
+  const log = new MemoryLog(clock);
+  const v1 = Buffer.from(encodeSegment('vhosts/x/messages/1.seg', 0, Buffer.from('x')));
+  v1[0] = 1;
+  log.appendForeign(subjects.seg('x'), v1);
+  return log;
+}
 
 function snapshot(users: number): AccessSnapshot {
   return {
