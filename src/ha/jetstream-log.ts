@@ -80,6 +80,10 @@ export class JetStreamLog implements ReplicatedLog {
   private tail: Tail | null = null;
   /** The engine's max_payload, from the server's INFO. */
   readonly maxPayload: number;
+  /** See ReplicatedLog.purgesSafe: the connected server's version is 2.9.21 or later. */
+  readonly purgesSafe: boolean;
+  /** The connected server's version, as its INFO gives it. */
+  readonly serverVersion: string;
   /** Reads cut short at a gap the stream still holds (a consumer on a replica catching up). */
   gapRereads = 0;
 
@@ -89,6 +93,8 @@ export class JetStreamLog implements ReplicatedLog {
     this.js = jetstream(nc, { timeout: opts.appendTimeoutMs });
     this.opts = opts;
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.serverVersion = nc.info?.version ?? '0.0.0';
+    this.purgesSafe = versionAtLeast(this.serverVersion, [2, 9, 21]);
   }
 
   /**
@@ -334,4 +340,14 @@ export class JetStreamLog implements ReplicatedLog {
     await this.stopTail();
     await this.nc.close();
   }
+}
+
+/** `version` ("2.9.10", "2.10.23-beta") is at least `min`. */
+export function versionAtLeast(version: string, min: readonly [number, number, number]): boolean {
+  const parts = version.split(/[.-]/).slice(0, 3).map((x) => Number.parseInt(x, 10));
+  for (let i = 0; i < 3; i++) {
+    const v = Number.isFinite(parts[i]) ? (parts[i] as number) : 0;
+    if (v !== min[i]) return v > (min[i] as number);
+  }
+  return true;
 }

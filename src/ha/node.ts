@@ -103,6 +103,12 @@ export class HaNode {
           return null;
         }
         if (attempt > 0) this.log.info({ group: this.o.group }, 'replicated log reachable');
+        if (!l.purgesSafe) {
+          this.log.warn(
+            { group: this.o.group, natsVersion: l.serverVersion },
+            'nats-server before 2.9.21 replays a filtered purge as a purge of every subject when a node restarts (nats-server issue 4196): the replicated log is never purged and grows; upgrade to 2.10.23 or later',
+          );
+        }
         return l;
       } catch (err) {
         // Once, then every 10th attempt: a long outage is not a flood.

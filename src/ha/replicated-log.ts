@@ -54,6 +54,12 @@ export interface ReplicatedLog {
   /** Removes entries of this subject (all of them, or as `opts` bounds it); their sequence numbers stay used. */
   purgeSubject(subject: string, opts?: PurgeOptions): Promise<void>;
   /**
+   * False when purging would put the log at risk, so the leader keeps everything (the stream
+   * grows): nats-server before 2.9.21 replays a filtered purge as a purge of every subject on a
+   * node restarting (nats-server issue 4196). Absent means true.
+   */
+  readonly purgesSafe?: boolean;
+  /**
    * Names this log for as long as it exists: a log deleted and made again under the same name
    * gets another identity (a follower's copy of the old one is not a copy of the new one).
    */

@@ -121,6 +121,7 @@ export class Replicator implements ReplicationSink {
     const files = segs.map((s) => this.file(s));
     this.ctx.sequencer.append(this.ctx.subjects.ctl, encodeDelete(files)).then(
       async (seq) => {
+        if (this.ctx.log.purgesSafe === false) return;
         for (const f of files) {
           try {
             // Only what the DELETE retired: a file of the same name written later (a vhost made
@@ -158,8 +159,10 @@ export function accessReplication(ctx: ReplicatorContext): AccessReplication {
     ctx.onFailed(e);
     return e;
   };
-  const purge = (subject: string, upToSeq: number): Promise<void> =>
-    ctx.log.purgeSubject(subject, { upToSeq }).catch((err: unknown) => ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err))));
+  const purge = async (subject: string, upToSeq: number): Promise<void> => {
+    if (ctx.log.purgesSafe === false) return;
+    await ctx.log.purgeSubject(subject, { upToSeq }).catch((err: unknown) => ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err))));
+  };
   return {
     snapshot: async (bytes) => {
       const frames = splitAccess(bytes, ctx.maxPayload);

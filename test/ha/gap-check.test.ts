@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { handOverUpTo } from '../../src/ha/gap-check.js';
+import { versionAtLeast } from '../../src/ha/jetstream-log.js';
 
 /** The stream's first held sequence at or after `seq`, for a stream holding `held`. */
 const streamHolding = (held: number[], asked: number[] = []) => async (seq: number): Promise<number | null> => {
@@ -34,5 +35,17 @@ describe('handOverUpTo', () => {
         throw new Error('no stream leader');
       }),
     ).toBe(1);
+  });
+});
+
+describe('nats-server versions whose purges are safe', () => {
+  it('is 2.9.21 or later (2.9.10 replays a filtered purge as a full one on a restarting node)', () => {
+    expect(versionAtLeast('2.9.10', [2, 9, 21])).toBe(false);
+    expect(versionAtLeast('2.9.20', [2, 9, 21])).toBe(false);
+    expect(versionAtLeast('2.9.21', [2, 9, 21])).toBe(true);
+    expect(versionAtLeast('2.10.0', [2, 9, 21])).toBe(true);
+    expect(versionAtLeast('2.10.23-beta.1', [2, 9, 21])).toBe(true);
+    expect(versionAtLeast('3.0.0', [2, 9, 21])).toBe(true);
+    expect(versionAtLeast('garbage', [2, 9, 21])).toBe(false);
   });
 });
