@@ -15,7 +15,7 @@
 
 import type { Clock, Timer } from '../util/clock.js';
 import { decodeFrame, encodeMark, FrameType } from './frames.js';
-import { UnappliableEntryError, WrongLastSequenceError, type GroupSubjects, type LogEntry, type ReplicatedLog } from './replicated-log.js';
+import { purgeIfSafe, UnappliableEntryError, WrongLastSequenceError, type GroupSubjects, type LogEntry, type ReplicatedLog } from './replicated-log.js';
 import { FencedError, Sequencer } from './sequencer.js';
 
 /** Applies entries to local state in log order (the follower); `applied` is the last one applied. */
@@ -310,7 +310,7 @@ export class Leadership {
         s.append(this.o.subjects.hb, encodeMark(FrameType.Heartbeat, epoch, this.o.clock.now(), this.o.node)).then(
           () => {
             // An idle group would otherwise grow its stream by a heartbeat every TTL/4 forever.
-            if (++beats % HEARTBEATS_PER_TRIM === 0 && this.o.log.purgesSafe !== false) this.o.log.purgeSubject(this.o.subjects.hb, { keep: 1 }).catch((err: unknown) => this.note('heartbeat trim failed', err));
+            if (++beats % HEARTBEATS_PER_TRIM === 0) purgeIfSafe(this.o.log, this.o.subjects.hb, { keep: 1 }).catch((err: unknown) => this.note('heartbeat trim failed', err));
           },
           () => undefined,
         );

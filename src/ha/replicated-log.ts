@@ -69,6 +69,15 @@ export interface ReplicatedLog {
   resetReader?(): void;
 }
 
+/**
+ * Purges unless the log says purging is unsafe (then the entries stay: the log only grows). Every
+ * purge the leader makes goes through here, so the engine check lives in one place.
+ */
+export async function purgeIfSafe(log: ReplicatedLog, subject: string, opts?: PurgeOptions): Promise<void> {
+  if (log.purgesSafe === false) return;
+  await log.purgeSubject(subject, opts);
+}
+
 /** The log's last sequence was not the expected one: someone else appended (or this append already went in under another id). */
 export class WrongLastSequenceError extends Error {
   readonly expected: number;

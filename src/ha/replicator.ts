@@ -15,7 +15,7 @@ import type { ReplicationSink, Segment } from '../store/segment.js';
 import type { SegmentLog, StoreReplication } from '../store/segment-log.js';
 import { encodeDelete, encodeVhostDelete, segmentRoom, segmentToken, splitAccess, splitDefs, splitSegment } from './frames.js';
 import { SegmentRun } from './segment-run.js';
-import type { GroupSubjects, ReplicatedLog } from './replicated-log.js';
+import { purgeIfSafe, type GroupSubjects, type ReplicatedLog } from './replicated-log.js';
 import type { Sequencer } from './sequencer.js';
 
 export interface ReplicatorContext {
@@ -121,12 +121,11 @@ export class Replicator implements ReplicationSink {
     const files = segs.map((s) => this.file(s));
     this.ctx.sequencer.append(this.ctx.subjects.ctl, encodeDelete(files)).then(
       async (seq) => {
-        if (this.ctx.log.purgesSafe === false) return;
         for (const f of files) {
           try {
             // Only what the DELETE retired: a file of the same name written later (a vhost made
             // again, its segment ids starting over) has its frames on the same subject, after it.
-            await this.ctx.log.purgeSubject(this.ctx.subjects.seg(segmentToken(f)), { upToSeq: seq });
+            await purgeIfSafe(this.ctx.log, this.ctx.subjects.seg(segmentToken(f)), { upToSeq: seq });
           } catch (err) {
             this.ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err)));
           }
@@ -159,10 +158,8 @@ export function accessReplication(ctx: ReplicatorContext): AccessReplication {
     ctx.onFailed(e);
     return e;
   };
-  const purge = async (subject: string, upToSeq: number): Promise<void> => {
-    if (ctx.log.purgesSafe === false) return;
-    await ctx.log.purgeSubject(subject, { upToSeq }).catch((err: unknown) => ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err))));
-  };
+  const purge = (subject: string, upToSeq: number): Promise<void> =>
+    purgeIfSafe(ctx.log, subject, { upToSeq }).catch((err: unknown) => ctx.onPurgeFailed?.(err instanceof Error ? err : new Error(String(err))));
   return {
     snapshot: async (bytes) => {
       const frames = splitAccess(bytes, ctx.maxPayload);

@@ -42,7 +42,10 @@ export class SegmentRun implements Mergeable {
     return true;
   }
 
+  /** Called once (the sequencer keeps the frame for retries): the parts are let go after it. */
   encode(): Uint8Array {
-    return encodePositionedParts(FrameType.Segment, this.file, this.position, this.parts, this.bytes);
+    const frame = encodePositionedParts(FrameType.Segment, this.file, this.position, this.parts, this.bytes);
+    this.parts.length = 0;
+    return frame;
   }
 }

@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { handOverUpTo } from '../../src/ha/gap-check.js';
 import { versionAtLeast } from '../../src/ha/jetstream-log.js';
+import { MemoryLog } from '../../src/ha/memory-log.js';
+import { purgeIfSafe } from '../../src/ha/replicated-log.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 /** The stream's first held sequence at or after `seq`, for a stream holding `held`. */
 const streamHolding = (held: number[], asked: number[] = []) => async (seq: number): Promise<number | null> => {
@@ -47,5 +50,17 @@ describe('nats-server versions whose purges are safe', () => {
     expect(versionAtLeast('2.10.23-beta.1', [2, 9, 21])).toBe(true);
     expect(versionAtLeast('3.0.0', [2, 9, 21])).toBe(true);
     expect(versionAtLeast('garbage', [2, 9, 21])).toBe(false);
+  });
+});
+
+describe('purgeIfSafe', () => {
+  it('purges only when the log does not say purging is unsafe', async () => {
+    const clock = new ManualClock();
+    const log = new MemoryLog(clock);
+    for (const s of ['a', 'a', 'b']) log.appendForeign(s, Buffer.from(s));
+    await purgeIfSafe(Object.assign(log.handle(), { purgesSafe: false }), 'a');
+    expect(log.all().map((e) => e.subject)).toEqual(['a', 'a', 'b']);
+    await purgeIfSafe(log.handle(), 'a');
+    expect(log.all().map((e) => e.subject)).toEqual(['b']);
   });
 });
