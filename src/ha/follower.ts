@@ -5,7 +5,8 @@
 // snapshot (atomically, once all of a snapshot's parts are in). After each batch the files
 // touched are fsynced, then the applied sequence is persisted in <data>/ha/applied: applying a
 // frame twice after a crash writes the same bytes again, so the sequence may lag the files but
-// never lead them. Beside it, <data>/ha/stream names the log the copy is of (its identity): a
+// never lead them. A standby persists at most every `persistEveryMs` (a confirm never waits for
+// it: the stream holds the entries): fsyncs per read batch took the disk from the leader's own. Beside it, <data>/ha/stream names the log the copy is of (its identity): a
 // copy of another stream (an earlier group, or a stream made again) is rebuilt, not continued.
 //
 // An entry that can never be applied (another frame version, a malformed frame, a path outside
@@ -22,6 +23,7 @@ import { fsyncDir } from '../store/segment-io.js';
 import { crc32 } from '../util/crc32.js';
 import { ACCESS_PARTIAL, APPLIED_FILE, encodeApplied, HA_DIR, partialHeld, readApplied, readParts, recordStream, streamOf, writePart } from './follower-state.js';
 import { decodeFrame, FrameType, type Frame } from './frames.js';
+import type { Clock } from '../util/clock.js';
 import type { Applier } from './leadership.js';
 import { UnappliableEntryError, type LogEntry } from './replicated-log.js';
 
@@ -36,6 +38,13 @@ export interface FollowerOptions {
    * refused (the caller rebuilds it first).
    */
   stream?: string;
+  /**
+   * Persist the applied sequence (after fsyncs) at most this often, and at close (default 0:
+   * after every batch). Frames other than segment bytes and heartbeats are persisted at once.
+   */
+  persistEveryMs?: number;
+  /** For persistEveryMs (required with it). */
+  clock?: Clock;
 }
 
 export interface FollowerStats {
@@ -54,9 +63,17 @@ export interface FollowerStats {
 type AccessFrame = Extract<Frame, { type: FrameType.Access }>;
 
 export class Follower implements Applier {
+  /** Applied to the files (written, maybe not yet fsynced or persisted). */
   applied = 0;
+  /** Persisted in <data>/ha/applied, after the fsyncs that cover it. */
+  persisted = 0;
   private readonly dataDir: string;
   private readonly sync: boolean;
+  private readonly persistEveryMs: number;
+  private readonly clock: Clock | null;
+  private lastPersistAt = -Infinity;
+  /** Applied frames since the last persist include one that is not segment bytes or a heartbeat. */
+  private urgent = false;
   private readonly fds = new Map<string, number>();
   /** Files written and directories changed since the last persist. */
   private readonly dirtyFiles = new Set<string>();
@@ -73,6 +90,9 @@ export class Follower implements Applier {
   private constructor(o: FollowerOptions) {
     this.dataDir = o.dataDir;
     this.sync = o.sync;
+    this.persistEveryMs = o.persistEveryMs ?? 0;
+    this.clock = o.clock ?? null;
+    if (this.persistEveryMs > 0 && this.clock === null) throw new Error('Follower: persistEveryMs needs a clock');
   }
 
   /** Opens (or starts) the follower state of a data directory. */
@@ -89,6 +109,7 @@ export class Follower implements Applier {
       if (of !== o.stream) await recordStream(o.dataDir, o.stream, o.sync);
     }
     f.applied = readApplied(file);
+    f.persisted = f.applied;
     f.appliedFd = fs.openSync(file, isCopy ? 'r+' : 'w+');
     return f;
   }
@@ -144,12 +165,24 @@ export class Follower implements Applier {
       last = e.seq;
     }
     if (last === this.applied) return;
-    await this.persist(last);
+    this.applied = last;
+    const now = this.clock?.now() ?? 0;
+    if (this.urgent || this.persistEveryMs <= 0 || now - this.lastPersistAt >= this.persistEveryMs) {
+      this.lastPersistAt = now;
+      try {
+        await this.persist();
+      } catch (err) {
+        // Not known durable: applied again from the last persisted sequence.
+        this.applied = this.persisted;
+        throw err;
+      }
+    }
   }
 
   private async applyOne(e: LogEntry): Promise<void> {
     const f = decodeFrame(e.data);
     if (f.type !== FrameType.Heartbeat && f.type !== FrameType.Barrier && f.type !== FrameType.Access) this.dataFrames++;
+    if (f.type !== FrameType.Segment && f.type !== FrameType.Heartbeat) this.urgent = true;
     switch (f.type) {
       case FrameType.Segment:
         this.segmentBytes += this.writeAt(f.file, f.position, f.bytes);
@@ -182,8 +215,9 @@ export class Follower implements Applier {
     }
   }
 
-  /** Closes every descriptor (the directory is then handed to recovery on promotion). */
+  /** Persists what is applied, then closes every descriptor (the directory is then handed to recovery on promotion). */
   async close(): Promise<void> {
+    if (this.persisted < this.applied && this.appliedFd >= 0) await this.persist();
     for (const file of [...this.fds.keys()]) this.closeFile(file);
     if (this.appliedFd >= 0) {
       fs.closeSync(this.appliedFd);
@@ -302,7 +336,9 @@ export class Follower implements Applier {
     this.dirtyDirs.add(path.dirname(partial));
   }
 
-  private async persist(seq: number): Promise<void> {
+  private async persist(): Promise<void> {
+    const seq = this.applied;
+    this.urgent = false;
     if (this.sync) {
       for (const file of this.dirtyFiles) {
         const fd = this.fds.get(file);
@@ -323,6 +359,6 @@ export class Follower implements Applier {
     const buf = encodeApplied(seq);
     fs.writeSync(this.appliedFd, buf, 0, buf.length, 0);
     if (this.sync) await new Promise<void>((res, rej) => fs.fsync(this.appliedFd, (err) => (err ? rej(err) : res())));
-    this.applied = seq;
+    this.persisted = seq;
   }
 }

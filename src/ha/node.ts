@@ -39,6 +39,11 @@ export interface HaOptions {
 export type { AccessReplication, StoreReplication };
 
 export const DEFAULT_HA_TTL_MS = 2_000;
+/**
+ * A standby fsyncs its copy and records the applied sequence at most this often: a restart
+ * re-reads at most this much of the stream, and the leader's fsyncs no longer queue behind it.
+ */
+const FOLLOWER_PERSIST_EVERY_MS = 200;
 
 export type HaRole = 'connecting' | 'standby' | 'promoting' | 'leader' | 'fenced' | 'stopped';
 
@@ -154,7 +159,7 @@ export class HaNode {
     if (stream === null) return null;
     await this.prepareDataDir(rlog, stream);
     if (this.stopped) return null;
-    const follower = await Follower.open({ dataDir: this.dataDir, sync: true, stream });
+    const follower = await Follower.open({ dataDir: this.dataDir, sync: true, stream, persistEveryMs: FOLLOWER_PERSIST_EVERY_MS, clock: this.clock });
     if (this.stopped) {
       await follower.close();
       return null;
