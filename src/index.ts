@@ -4,7 +4,8 @@ import { Broker } from './broker/broker.js';
 import { resolveConfig, type Config } from './config/config.js';
 import { loadConfigFile, type LoadedConfigFile } from './config/config-file.js';
 import { createRootLogger, type Logger } from './log.js';
-import { Listener, LOOPBACK_V4 } from './server/listener.js';
+import { Listener } from './server/listener.js';
+import { LOOPBACK_V4 } from './server/server-set.js';
 import { tlsServerOptions, type TlsMaterial } from './server/tls.js';
 import { WebSocketListener } from './server/websocket.js';
 import { MetricsServer } from './metrics/metrics-server.js';
@@ -215,6 +216,10 @@ export interface RunningHaNode {
   role(): HaRole;
   /** The AMQP port: refusing clients (320 CONNECTION_FORCED) while a standby, serving once leader. */
   readonly port: number;
+  /** The amqps port, when `tlsPort` was given: refusing and serving as the AMQP port. */
+  readonly tlsPort: number | null;
+  /** The AMQP-over-WebSocket port, when `wsPort` was given: refusing and serving as the AMQP port. */
+  readonly wsPort: number | null;
   /** The GET /ha/role port, when asked for. */
   readonly rolePort: number | null;
   /** The broker while this node leads, else null. */
@@ -235,8 +240,9 @@ function standbyReason(role: HaRole, group: string): string {
  * A node of an HA group: a standby following the replicated log until it wins the lead, then
  * warren's normal recovery on its directory and the listeners; when fenced, every client is
  * closed (320 CONNECTION_FORCED), the directory wiped, and the node follows again. While it does
- * not serve, its AMQP port refuses each client with a 320 that says so, and a promotion whose
- * broker fails to start gives the lead up rather than holding it without serving.
+ * not serve, its client ports (AMQP, and amqps and WebSocket when configured) refuse each client
+ * with a 320 that says so, and a promotion whose broker fails to start gives the lead up rather
+ * than holding it without serving.
  */
 export async function startHaBroker(options: HaStartOptions): Promise<RunningHaNode> {
   const { ha, haRolePort, ...start } = options;
@@ -245,13 +251,25 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
   const dataDir = config.dataDir;
   const log = start.logger ?? createRootLogger(config.logLevel);
   // Mistakes that would make every promotion fail are refused before joining the group.
-  tlsServerOptions(config, start.tls);
+  const tlsOptions = tlsServerOptions(config, start.tls);
   if (config.loadDefinitions !== null) readBootDefinitions(config.loadDefinitions);
   mkdirSync(dataDir, { recursive: true });
   const node = new HaNode(ha, dataDir, clock, log.child({ component: 'ha' }));
   const refuser = new StandbyListener({ clock, log: log.child({ component: 'ha' }), serverProperties: config.serverProperties, reason: () => standbyReason(node.role, ha.group) });
-  // The broker takes the same port once promoted (with port 0, the one picked here).
-  const port = (await refuser.listen(config.host, config.port)).port;
+  // The broker takes the same ports once promoted (with port 0, the ones picked here).
+  const ports = await refuser.listenAll({
+    host: config.host,
+    port: config.port,
+    tls: tlsOptions === null || config.tlsPort === null ? null : { port: config.tlsPort, options: tlsOptions },
+    // As startBroker: the WebSocket port takes one address.
+    ws: config.wsPort === null ? null : { host: config.host ?? LOOPBACK_V4, port: config.wsPort },
+  }).catch(async (err: unknown) => {
+    await refuser.close();
+    throw err;
+  });
+  const { port } = ports;
+  const tlsPort = ports.tls?.port ?? null;
+  const wsPort = ports.ws?.port ?? null;
   let running: RunningBroker | null = null;
   let waiters: ((b: RunningBroker) => void)[] = [];
   let stopped = false;
@@ -260,11 +278,11 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
     await refuser.close();
     throw err;
   });
-  /** Refuse clients again (the broker let the port go, or never took it). */
+  /** Refuse clients again on every port not refusing (the broker let them go, or never took them). */
   const refuseAgain = async (): Promise<void> => {
-    if (stopped || refuser.listening) return;
-    await refuser.listen(config.host, port).catch((err: unknown) => {
-      log.warn({ port, err: errorText(err) }, 'HA standby: cannot listen on the AMQP port; clients get connection refused until promoted');
+    if (stopped) return;
+    await refuser.listenAll(ports).catch((err: unknown) => {
+      log.warn({ err: errorText(err) }, 'HA standby: clients get connection refused on these ports until promoted');
     });
   };
   // After a promotion whose broker failed, wait before competing again (TTL, doubling to 64 TTL):
@@ -288,7 +306,7 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
       if (turn === null) return;
       let b: RunningBroker;
       try {
-        b = await startBroker({ ...start, dataDir, port, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen: () => refuser.stopAccepting().then(() => undefined) });
+        b = await startBroker({ ...start, dataDir, port, tlsPort, wsPort, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen: () => refuser.stopAccepting().then(() => undefined) });
       } catch (err) {
         if (stopped) return;
         // Leading without serving would keep every other node from taking over: end the turn.
@@ -325,6 +343,8 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
   return {
     role: () => node.role,
     port,
+    tlsPort,
+    wsPort,
     rolePort,
     current: () => running,
     serving: () => (running !== null ? Promise.resolve(running) : new Promise((r) => waiters.push(r))),

@@ -6,27 +6,33 @@ import { createServer, type Server } from 'node:http';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Transport } from './transport.js';
 
+/** An HTTP server whose WebSocket upgrades become transports for `onTransport`; plain requests get 426. */
+export function createAmqpWebSocketServer(onTransport: (t: Transport) => void): { http: Server; wss: WebSocketServer } {
+  const http = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('AMQP over WebSocket: upgrade required\n');
+  });
+  // The amqp subprotocol is what browser AMQP clients ask for; accept it or none.
+  const wss = new WebSocketServer({
+    server: http,
+    handleProtocols: (protocols) => (protocols.has('amqp') ? 'amqp' : false),
+  });
+  wss.on('connection', (ws: WebSocket, req) => {
+    const stream = createWebSocketStream(ws);
+    const t = stream as unknown as Transport;
+    Object.defineProperty(t, 'remoteAddress', { value: req.socket.remoteAddress });
+    Object.defineProperty(t, 'remotePort', { value: req.socket.remotePort });
+    stream.on('error', () => undefined);
+    onTransport(t);
+  });
+  return { http, wss };
+}
+
 export class WebSocketListener {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
 
   constructor(onTransport: (t: Transport) => void) {
-    this.http = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('AMQP over WebSocket: upgrade required\n');
-    });
-    // The amqp subprotocol is what browser AMQP clients ask for; accept it or none.
-    this.wss = new WebSocketServer({
-      server: this.http,
-      handleProtocols: (protocols) => (protocols.has('amqp') ? 'amqp' : false),
-    });
-    this.wss.on('connection', (ws: WebSocket, req) => {
-      const stream = createWebSocketStream(ws);
-      const t = stream as unknown as Transport;
-      Object.defineProperty(t, 'remoteAddress', { value: req.socket.remoteAddress });
-      Object.defineProperty(t, 'remotePort', { value: req.socket.remotePort });
-      stream.on('error', () => undefined);
-      onTransport(t);
-    });
+    ({ http: this.http, wss: this.wss } = createAmqpWebSocketServer(onTransport));
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -10,7 +10,7 @@ import * as amqplib from 'amqplib';
 import { pino } from 'pino';
 import { channel, take } from '../helpers/amqp.js';
 import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
-import { listenOnHosts, type BoundHandle } from '../../src/server/listener.js';
+import { listenOnHosts, type BoundHandle } from '../../src/server/server-set.js';
 
 const FIXTURES = join(__dirname, '../fixtures/tls');
 const silent = pino({ level: 'silent' });
