@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { Timer } from '../util/clock.js';
 import { connectionForced } from '../protocol/errors.js';
 import { Connection, type ConnectionRegistry } from './connection.js';
-import { DrainWaiters, ServerSet, type Bound } from './server-set.js';
+import { ServerSet, type Bound } from './server-set.js';
 import { createAmqpsServer } from './tls.js';
 import type { Transport } from './transport.js';
 
@@ -21,14 +21,13 @@ export class Listener implements ConnectionRegistry {
   private readonly log: Logger;
   readonly connections = new Set<Connection>();
   private nextId = 1;
-  private readonly drain: DrainWaiters;
+  private readonly drainWaiters: (() => void)[] = [];
   private readonly timeoutSweep: Timer;
 
   constructor(broker: Broker, log: Logger) {
     this.broker = broker;
     this.log = log;
     this.servers = new ServerSet({ log, errorMsg: 'listener error' });
-    this.drain = new DrainWaiters(broker.clock);
     this.timeoutSweep = broker.clock.every(broker.config.consumerTimeoutCheckMs, () => {
       const now = broker.clock.now();
       for (const c of this.connections) c.checkConsumerTimeouts(now);
@@ -58,21 +57,33 @@ export class Listener implements ConnectionRegistry {
 
   removeConnection(c: Connection): void {
     this.connections.delete(c);
-    if (this.connections.size === 0) this.drain.emptied();
+    if (this.connections.size === 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Resolves when every connection is gone, or after `graceMs` on the broker's clock. */
+  private drained(graceMs: number): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.broker.clock.after(graceMs, () => resolve());
+      this.drainWaiters.push(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
   }
 
   /** Stop accepting, send 320 CONNECTION_FORCED to every client, wait briefly for close-ok. */
   async close(): Promise<void> {
     this.timeoutSweep.cancel();
-    const closed = this.servers.close();
+    const released = this.servers.close();
     for (const c of this.connections) {
       c.closeConnection(connectionForced("broker forced connection closure with reason 'shutdown'"));
     }
-    await this.drain.wait(this.connections.size, SHUTDOWN_GRACE_MS);
+    await this.drained(SHUTDOWN_GRACE_MS);
     for (const c of this.connections) c.destroy();
     // Whatever is left never became a connection (a TLS handshake in progress).
-    this.servers.destroySockets();
-    await closed;
+    released.destroySockets();
+    await released.closed;
     this.log.info('listener closed');
   }
 }

@@ -39,6 +39,9 @@ export class Refusal implements FrameHandler {
   readonly socket: Transport;
   readonly peer: string;
   outcome: RefusalOutcome | null = null;
+  /** Resolves once the socket is gone. */
+  readonly done: Promise<void>;
+  private markDone: () => void = () => undefined;
   private readonly ctx: RefusalContext;
   private phase = Phase.Header;
   private readonly header = Buffer.alloc(8);
@@ -51,6 +54,9 @@ export class Refusal implements FrameHandler {
     this.ctx = ctx;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.reader = new FrameReader(this, FRAME_MAX);
+    this.done = new Promise((resolve) => {
+      this.markDone = resolve;
+    });
     this.timer = ctx.clock.after(ctx.handshakeTimeoutMs, () => this.drop('timeout'));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // A reset or a write after the peer left: 'close' follows and does the accounting.
@@ -168,5 +174,6 @@ export class Refusal implements FrameHandler {
   closed(): void {
     this.timer.cancel();
     this.phase = Phase.Done;
+    this.markDone();
   }
 }

@@ -1,11 +1,9 @@
 // Listening ports, shared by the broker's listeners and an HA standby's refusing ones: binding on one
-// or both loopback families, the raw sockets each server accepted (a TLS handshake or a WebSocket
-// upgrade in progress is no connection yet, but must still be cut off at shutdown), and waiting,
-// bounded by a grace period, for what was accepted to go.
+// or both loopback families, and the raw sockets each server accepted (a TLS handshake or a
+// WebSocket upgrade in progress is no connection yet, but must still be cut off at shutdown).
 
 import type { Server, Socket } from 'node:net';
 import type { Logger } from '../log.js';
-import type { Clock } from '../util/clock.js';
 import { listenOn } from '../util/listen.js';
 
 /** The addresses listened on when no host is given: loopback on both families. */
@@ -90,8 +88,8 @@ interface DropInfo {
 export class ServerSet {
   private readonly o: ServerSetOptions;
   private servers: Server[] = [];
-  /** Every raw socket accepted and not yet closed. */
-  readonly sockets = new Set<Socket>();
+  /** Raw sockets accepted by `servers` and not yet closed. */
+  private sockets = new Set<Socket>();
 
   constructor(o: ServerSetOptions) {
     this.o = o;
@@ -107,8 +105,10 @@ export class ServerSet {
     for (const { server } of bound.handles) {
       this.servers.push(server);
       server.on('connection', (socket: Socket) => {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
+        // The set of the servers listening now: close() hands it over whole.
+        const sockets = this.sockets;
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
       });
       server.on('error', (err: Error) => this.o.log.error({ err: err.message }, this.o.errorMsg));
     }
@@ -127,43 +127,19 @@ export class ServerSet {
 
   /**
    * Stop accepting: every listening handle is closed (at the end of this turn of the event loop),
-   * and listen() may be called again. Resolves once every socket those servers accepted is gone.
+   * and listen() may be called again; what the closed servers accepted stays theirs. `closed`
+   * resolves once every socket they accepted is gone; destroySockets() cuts those still open.
    */
-  close(): Promise<void> {
+  close(): { readonly closed: Promise<void>; destroySockets(): void } {
     const servers = this.servers;
+    const sockets = this.sockets;
     this.servers = [];
-    return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
-  }
-
-  /** Cut off every socket still open. */
-  destroySockets(): void {
-    for (const s of this.sockets) s.destroy();
-  }
-}
-
-/** Waits for a set of live things to empty, each wait bounded by a grace period on the clock. */
-export class DrainWaiters {
-  private readonly clock: Clock;
-  private waiters: (() => void)[] = [];
-
-  constructor(clock: Clock) {
-    this.clock = clock;
-  }
-
-  /** Resolves when emptied() is called, at once if `size` is 0, or after `graceMs`. */
-  wait(size: number, graceMs: number): Promise<void> {
-    if (size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = this.clock.after(graceMs, () => resolve());
-      this.waiters.push(() => {
-        timer.cancel();
-        resolve();
-      });
-    });
-  }
-
-  /** The set is empty: every wait ends. */
-  emptied(): void {
-    for (const w of this.waiters.splice(0)) w();
+    this.sockets = new Set();
+    return {
+      closed: Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined),
+      destroySockets: () => {
+        for (const s of sockets) s.destroy();
+      },
+    };
   }
 }

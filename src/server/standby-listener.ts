@@ -16,7 +16,7 @@ import { LogSummary } from '../util/log-summary.js';
 import { Refusal, type RefusalContext, type RefusalOutcome } from './refusal.js';
 import { MECHANISMS } from './sasl.js';
 import { serverProperties } from './server-properties.js';
-import { DrainWaiters, ServerSet, type Bound } from './server-set.js';
+import { ServerSet, type Bound } from './server-set.js';
 import { createAmqpsServer } from './tls.js';
 import type { Transport } from './transport.js';
 import { createAmqpWebSocketServer } from './websocket.js';
@@ -73,7 +73,6 @@ export class StandbyListener {
   private readonly refusals = new Set<Refusal>();
   private readonly summary: LogSummary;
   private readonly ctx: RefusalContext;
-  private readonly drain: DrainWaiters;
 
   constructor(o: StandbyListenerOptions) {
     this.o = o;
@@ -89,7 +88,6 @@ export class StandbyListener {
       maxSockets: o.maxPending ?? MAX_REFUSING,
       onOverLimit: (peer) => this.note('over-limit', peer),
     });
-    this.drain = new DrainWaiters(o.clock);
     // The start frame is the same for every client: encoded once.
     const startFrame = encodeMethodFrame(0, {
       id: M.CONNECTION_START,
@@ -176,7 +174,6 @@ export class StandbyListener {
       r.closed();
       this.refusals.delete(r);
       this.note(r.outcome ?? 'gone', r.peer);
-      if (this.refusals.size === 0) this.drain.emptied();
     });
   }
 
@@ -189,28 +186,43 @@ export class StandbyListener {
    * to answer, the others are dropped. Idempotent; listen() may be called again afterwards.
    */
   async close(): Promise<void> {
-    await (await this.stopAccepting());
+    await (await this.stopAccepting()).drained;
   }
 
   /**
-   * Frees the ports now (the broker binds them next) and returns the refusals still under way,
+   * Frees the ports now (the broker binds them next); `drained` is the refusals still under way,
    * finishing in the background: a client slow to answer our close must not hold up a promotion.
+   * (Wrapped in an object: a promise resolved with a promise would wait for it.)
    */
-  async stopAccepting(): Promise<Promise<void>> {
+  async stopAccepting(): Promise<{ readonly drained: Promise<void> }> {
     const kinds = [...this.open];
     this.open.clear();
-    const closed = this.servers.close();
-    for (const r of this.refusals) r.shutdown();
+    const released = this.servers.close();
+    // Only these are drained: the ports may refuse again (after a fencing) before they are done.
+    const refusals = [...this.refusals];
+    for (const r of refusals) r.shutdown();
     // The listening handles close at the end of this turn of the event loop.
     await new Promise<void>((resolve) => setImmediate(resolve));
     // What was counted is logged now: the next refusals are news again.
     this.summary.forget(SUMMARY_KEY);
     if (kinds.length > 0) this.o.log.info({ listeners: kinds }, 'HA standby: ports closed');
-    return this.drain.wait(this.refusals.size, STANDBY_CLOSE_WAIT_MS).then(async () => {
-      for (const r of this.refusals) r.socket.destroy();
+    const drained = this.within(STANDBY_CLOSE_WAIT_MS, Promise.all(refusals.map((r) => r.done))).then(async () => {
+      for (const r of refusals) r.socket.destroy();
       // Sockets that never became refusals: a TLS handshake or a WebSocket upgrade under way.
-      this.servers.destroySockets();
-      await closed;
+      released.destroySockets();
+      await released.closed;
+    });
+    return { drained };
+  }
+
+  /** Resolves when `p` does, or after `graceMs` on the clock. */
+  private within(graceMs: number, p: Promise<unknown>): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.o.clock.after(graceMs, () => resolve());
+      void p.then(() => {
+        timer.cancel();
+        resolve();
+      });
     });
   }
 }
