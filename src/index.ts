@@ -305,8 +305,11 @@ export async function startHaBroker(options: HaStartOptions): Promise<RunningHaN
       const turn = await node.waitForLead();
       if (turn === null) return;
       let b: RunningBroker;
+      // The broker binds once the ports are free and the clients told of the promotion have
+      // answered (at most the close wait), as before stopAccepting could return without them.
+      const beforeListen = (): Promise<void> => refuser.close();
       try {
-        b = await startBroker({ ...start, dataDir, port, tlsPort, wsPort, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen: () => refuser.stopAccepting().then(() => undefined) });
+        b = await startBroker({ ...start, dataDir, port, tlsPort, wsPort, logger: log, replication: turn.replication, accessReplication: turn.access, beforeListen });
       } catch (err) {
         if (stopped) return;
         // Leading without serving would keep every other node from taking over: end the turn.

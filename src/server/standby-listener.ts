@@ -190,9 +190,9 @@ export class StandbyListener {
   }
 
   /**
-   * Frees the ports now (the broker binds them next); `drained` is the refusals still under way,
-   * finishing in the background: a client slow to answer our close must not hold up a promotion.
-   * (Wrapped in an object: a promise resolved with a promise would wait for it.)
+   * Frees the ports now; `drained` resolves once the refusals under way are done (at most the
+   * close wait), for a caller that need not wait for them. (Wrapped in an object: a promise
+   * resolved with a promise would wait for it.)
    */
   async stopAccepting(): Promise<{ readonly drained: Promise<void> }> {
     const kinds = [...this.open];
