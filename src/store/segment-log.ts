@@ -22,7 +22,8 @@ const EMPTY_BATCHES: Batch[] = [];
 /** What a vhost's stores replicate (HA): the message log's batches and the definitions ops. */
 export interface StoreReplication {
   messages: (log: SegmentLog) => ReplicationSink;
-  definitions: (payload: Buffer) => void;
+  /** Resolves once the replicated log holds the op; rejects if it never will (this node no longer leads). */
+  definitions: (payload: Buffer) => Promise<void>;
 }
 
 export interface SegmentLogOptions extends SegmentAppenderOptions {
