@@ -6,6 +6,8 @@
 // (prefetch 100), as in run.mjs's confirm-persistent. Failover: with the HA publisher confirming,
 // SIGKILL the leader and measure until the first confirm of a publish sent after the kill, through
 // a client that reconnects over the host list [leader, standby].
+// CPU: each process's user + system time over the measured seconds (from /proc), per 1,000
+// confirmed messages, shows where a 2-core machine's time goes when every part shares it.
 //
 //   node bench/ha-confirm.mjs [--seconds N] [--rounds N] [--body BYTES] [--publishers N] [--ha-ttl-ms MS] [--warren-root DIR]
 //                             [--only warren,ha,classic,quorum,failover]   (a subset, while tuning)
@@ -27,6 +29,23 @@ const STALL_MS = 15000;
 /** Failover is abandoned after this long without a confirm. */
 const FAILOVER_LIMIT_MS = 60000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS_PER_S = 100;
+
+/** User + system CPU ms a process has used so far (null when it is gone or /proc is absent). */
+function cpuMs(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+
+function cpuSnapshot(pids) {
+  return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+}
 
 function parseArgs(argv) {
   const o = { seconds: 5, rounds: 3, body: 1024, haTtlMs: 2000, root: ROOT, publishers: 1 };
@@ -62,7 +81,7 @@ async function quietConnect(url) {
  * (each with IN_FLIGHT confirms outstanding, on its own connection) and a consumer acking. The
  * queue is declared with `args` and deleted afterwards.
  */
-async function measure(url, queue, args, o) {
+async function measure(url, queue, args, o, pids = {}) {
   const pubConns = [];
   const subConn = await quietConnect(url);
   try {
@@ -81,6 +100,8 @@ async function measure(url, queue, args, o) {
     let acked = 0;
     let failed = 0;
     let ackedAtStart = null;
+    let cpuAtStart = null;
+    let cpuAtEnd = null;
     let lastAck = performance.now();
     const publish = async (pub) => {
       let inFlight = 0;
@@ -95,7 +116,10 @@ async function measure(url, queue, args, o) {
         w?.();
       };
       while (performance.now() < end) {
-        if (ackedAtStart === null && performance.now() >= measureFrom) ackedAtStart = acked;
+        if (ackedAtStart === null && performance.now() >= measureFrom) {
+          ackedAtStart = acked;
+          cpuAtStart = cpuSnapshot({ ...pids, client: process.pid });
+        }
         if (inFlight >= IN_FLIGHT) {
           await new Promise((r) => {
             const t = setTimeout(r, 100);
@@ -109,11 +133,22 @@ async function measure(url, queue, args, o) {
       }
     };
     await Promise.all(pubs.map(publish));
-    const rate = (acked - (ackedAtStart ?? 0)) / o.seconds;
+    cpuAtEnd = cpuSnapshot({ ...pids, client: process.pid });
+    const confirmed = acked - (ackedAtStart ?? 0);
+    const rate = confirmed / o.seconds;
+    /** CPU ms per 1,000 confirmed messages, by process. */
+    const cpu = {};
+    if (cpuAtStart !== null && confirmed > 0) {
+      for (const k of Object.keys(cpuAtEnd)) {
+        const a = cpuAtStart[k];
+        const b = cpuAtEnd[k];
+        if (a !== null && b !== null) cpu[k] = ((b - a) * 1000) / confirmed;
+      }
+    }
     await Promise.race([Promise.all(pubs.map((p) => p.waitForConfirms().catch(() => {}))), sleep(STALL_MS)]);
     await sub.close().catch(() => {});
     await pubs[0].deleteQueue(queue).catch(() => {});
-    return { rate, failed };
+    return { rate, failed, cpu };
   } finally {
     for (const c of pubConns) await c.close().catch(() => {});
     await subConn.close().catch(() => {});
@@ -192,6 +227,7 @@ async function main() {
   const wanted = (k) => o.only === undefined || o.only.has(k);
   const needRabbit = wanted('classic') || wanted('quorum');
   const rates = Object.fromEntries(names.map((n) => [n, []]));
+  const cpus = Object.fromEntries(names.map((n) => [n, []]));
   const errors = [];
   const failovers = [];
   try {
@@ -210,11 +246,13 @@ async function main() {
         throw e;
       });
       try {
+        const natsPids = Object.fromEntries(nats.nodes.map((x) => [`nats ${x.name}`, x.child?.pid]));
+        const rabbitPids = rabbit?.pid ? { RabbitMQ: rabbit.pid } : {};
         const plan = {
-          warren: [warren.url, {}],
-          'warren HA': [`amqp://guest:guest@127.0.0.1:${leader.port}`, {}],
-          'RabbitMQ classic': [rabbit?.url, { 'x-queue-type': 'classic' }],
-          'RabbitMQ quorum': [rabbit?.url, { 'x-queue-type': 'quorum' }],
+          warren: [warren.url, {}, { warren: warren.pid }],
+          'warren HA': [`amqp://guest:guest@127.0.0.1:${leader.port}`, {}, { 'HA leader': leader.child?.pid, 'HA standby': standby.child?.pid, ...natsPids }],
+          'RabbitMQ classic': [rabbit?.url, { 'x-queue-type': 'classic' }, rabbitPids],
+          'RabbitMQ quorum': [rabbit?.url, { 'x-queue-type': 'quorum' }, rabbitPids],
         };
         const order = round % 2 === 1 ? names : [...names].reverse();
         for (const n of order) {
@@ -222,8 +260,9 @@ async function main() {
           const queue = `bench.ha-confirm.${n.replace(/\W+/g, '-')}.${process.pid}.${round}`;
           process.stderr.write(`round ${round}: ${n} ...`);
           try {
-            const r = await measure(plan[n][0], queue, plan[n][1], o);
+            const r = await measure(plan[n][0], queue, plan[n][1], o, plan[n][2]);
             rates[n].push(r.rate);
+            cpus[n].push(r.cpu);
             process.stderr.write(` ${fmtRate(r.rate)} msg/s${r.failed ? ` (${r.failed} nacked)` : ''}\n`);
           } catch (e) {
             errors.push(`round ${round} ${n}: ${e.message}`);
@@ -259,10 +298,19 @@ async function main() {
     ...rows,
     `| failover (SIGKILL leader → first new confirm, --ha-ttl-ms ${o.haTtlMs}) | ${fo === null ? 'n/a' : `${Math.round(fo)} ms`} | ${failovers.map((x) => `${Math.round(x)} ms`).join(', ') || 'n/a'} |`,
   ].join('\n');
+  const cpuRows = names
+    .filter((n) => cpus[n].length > 0)
+    .map((n) => {
+      const procs = [...new Set(cpus[n].flatMap((c) => Object.keys(c)))];
+      const med = procs.map((k) => [k, median(cpus[n].map((c) => c[k]).filter((v) => v !== undefined))]);
+      const total = med.reduce((a, [, v]) => a + (v ?? 0), 0);
+      return `| ${n} | ${med.map(([k, v]) => `${k} ${v === null ? 'n/a' : Math.round(v)}`).join(', ')} | ${Math.round(total)} |`;
+    });
+  const cpuTable = cpuRows.length === 0 ? '' : ['', 'CPU ms per 1,000 confirmed messages (user + system, median of rounds; "client" is this process: publishers and consumer)', '', '| target | by process | total |', '|---|---|---|', ...cpuRows].join('\n');
   const m = Object.fromEntries(names.map((n) => [n, median(rates[n])]));
   const pct = m.warren ? `${Math.round((100 * m['warren HA']) / m.warren)} % of single` : 'n/a';
   const summary = `warren ${fmtRate(m.warren)} msg/s, warren HA ${fmtRate(m['warren HA'])} (${pct}), RabbitMQ classic ${fmtRate(m['RabbitMQ classic'])}, quorum ${fmtRate(m['RabbitMQ quorum'])}; failover ${fo === null ? 'n/a' : `${Math.round(fo)} ms`}`;
-  const text = `${table}\n\n${summary}\n${errors.length ? `\nerrors:\n${errors.map((e) => `- ${e}`).join('\n')}\n` : ''}`;
+  const text = `${table}\n${cpuTable}\n\n${summary}\n${errors.length ? `\nerrors:\n${errors.map((e) => `- ${e}`).join('\n')}\n` : ''}`;
   fs.writeFileSync(path.join(OUT, `ha-confirm-${id}.md`), text);
   console.log(`\n${text}`);
   if (errors.length) process.exitCode = 1;

@@ -228,7 +228,8 @@ export class Broker {
   /** Open the stores in `dir` for `vhost`, rebuild what they hold, and attach them. */
   private async openStores(vhost: VHost, dir: string): Promise<RecoveryReport> {
     const p = new Persistence(dir, this.config.sync, this.config.syncIntervalMs, this.clock, this.log.child({ component: 'store', vhost: vhost.name }), this.replication?.(dir) ?? null);
-    const report = await recoverVhost(p, vhost);
+    // Replicated stores are a promoted HA copy's: one missing its definitions must not start.
+    const report = await recoverVhost(p, vhost, { replicated: this.replication !== null });
     // Publish confirms come back with the error; block publishers so nothing more is accepted.
     p.whenMessagesFail((err) => this.alarms.raiseStoreFailure(err));
     return report;

@@ -8,6 +8,7 @@ import { createVhostDir, listVhostDirs, migrateFlatLayout } from '../store/data-
 import { replayDefinitions, type ReplayReport } from './definitions-replay.js';
 import { hasExpirationFlag, Message } from './message.js';
 import { DELAYED_PREFIX, type Persistence } from './persistence.js';
+import type { RecoveredQueueMessages } from '../store/message-store.js';
 import type { VHost } from './vhost.js';
 import { supersededOriginals } from './ops/move-recovery.js';
 
@@ -69,8 +70,32 @@ export async function recoverDataDir(
   return total;
 }
 
+/**
+ * A promoted HA copy whose vhost holds messages but not one definition record: the frames that
+ * declared its queues never reached this copy. Started, it would delete every message as of an
+ * unknown queue, and replicate the deletions to every other copy.
+ */
+export class CopyWithoutDefinitionsError extends Error {
+  readonly vhost: string;
+  readonly messages: number;
+  constructor(vhost: string, messages: number) {
+    super(`vhost '${vhost}': ${messages} stored messages but no definition records (its definitions log is missing or empty): this copy lacks the vhost's definitions; not starting on it, so that no message is deleted`);
+    this.name = 'CopyWithoutDefinitionsError';
+    this.vhost = vhost;
+    this.messages = messages;
+  }
+}
+
+export interface RecoverVhostOptions {
+  /**
+   * The stores replicate (an HA promotion, on a follower's copy): messages without any definition
+   * record throw CopyWithoutDefinitionsError rather than being kept unrestored.
+   */
+  replicated?: boolean;
+}
+
 /** Rebuild definitions and messages of `vhost` from its opened-for-the-first-time stores, and attach them. */
-export async function recoverVhost(p: Persistence, vhost: VHost): Promise<RecoveryReport> {
+export async function recoverVhost(p: Persistence, vhost: VHost, options: RecoverVhostOptions = {}): Promise<RecoveryReport> {
   const log = p.log;
   const started = p.clock.now();
   await p.spillStore.open();
@@ -78,6 +103,8 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
   vhost.store = p;
   p.restoring = true;
   const defs = await p.definitions.open();
+  // Readable records only: a log whose every record is damaged says no more about the queues than a missing one.
+  const defsRecords = p.definitions.stats().records;
   const report = emptyReport();
   report.vhosts = 1;
   let replay: ReplayReport;
@@ -93,6 +120,37 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
   report.bindings = replay.bindings;
   report.skippedDefinitions = replay.skipped;
   const recovered = await p.messages.open();
+  const stored = defsRecords === 0 ? storedCount(recovered) : 0;
+  if (stored > 0) {
+    // With no record at all, these are not the messages of a queue deleted just before a crash:
+    // the definitions are lost, and restoring would delete every message as of an unknown queue.
+    if (options.replicated === true) throw new CopyWithoutDefinitionsError(vhost.name, stored);
+    log.error(
+      { vhost: vhost.name, messages: stored, queues: recovered.size },
+      'stored messages but no definition records (definitions log missing or empty): messages kept on disk, not restored',
+    );
+    report.keptUnrestored += stored;
+  } else {
+    restoreMessages(p, vhost, recovered, replay, report);
+  }
+  const stats = p.messages.stats();
+  report.corruptRecords = stats.corruptRecords;
+  report.truncatedBytes = stats.truncatedBytes;
+  report.ms = p.clock.now() - started;
+  log.info({ vhost: vhost.name, ...report }, 'recovery finished');
+  p.attach(vhost);
+  return report;
+}
+
+function storedCount(recovered: Map<string, RecoveredQueueMessages>): number {
+  let n = 0;
+  for (const list of recovered.values()) n += list.length;
+  return n;
+}
+
+/** Messages found in the store go to their restored queues (or delayed exchanges); those of an unknown queue are deleted. */
+function restoreMessages(p: Persistence, vhost: VHost, recovered: Map<string, RecoveredQueueMessages>, replay: ReplayReport, report: RecoveryReport): void {
+  const log = p.log;
   // Originals of a message move cut short by a crash whose copies survived (ops/move.ts).
   const superseded = supersededOriginals(recovered, (q) => vhost.queues.has(q));
   for (const [queueName, list] of recovered) {
@@ -150,11 +208,4 @@ export async function recoverVhost(p: Persistence, vhost: VHost): Promise<Recove
     }
     if (dropped > 0) log.info({ vhost: vhost.name, queue: queueName, dropped }, 'interrupted move: originals whose copies survived dropped');
   }
-  const stats = p.messages.stats();
-  report.corruptRecords = stats.corruptRecords;
-  report.truncatedBytes = stats.truncatedBytes;
-  report.ms = p.clock.now() - started;
-  log.info({ vhost: vhost.name, ...report }, 'recovery finished');
-  p.attach(vhost);
-  return report;
 }

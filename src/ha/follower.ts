@@ -10,7 +10,9 @@
 // copy of another stream (an earlier group, or a stream made again) is rebuilt, not continued.
 //
 // An entry that can never be applied (another frame version, a malformed frame, a path outside
-// the data directory) throws UnappliableEntryError: the follower stops rather than retry it.
+// the data directory) throws UnappliableEntryError: the follower stops rather than retry it. A
+// DEFS frame past the end of the copy's definitions log (records this copy never got) throws
+// CopyHoleError: the copy, not the entry, is at fault, and the node rebuilds it from the stream.
 //
 // On promotion the directory is recovered by warren's normal start-up (store/recovery.ts), which
 // treats it like the leader's after a crash: torn tails cut, unsealed segments checked in full.
@@ -28,6 +30,18 @@ import type { Applier } from './leadership.js';
 import { UnappliableEntryError, type LogEntry } from './replicated-log.js';
 
 export { HA_DIR };
+
+/**
+ * The copy lacks bytes an entry continues from (a definitions log shorter than the frame's
+ * position): a promoted copy without its definitions would lose its messages. Rebuild the copy.
+ * An UnappliableEntryError, so the follow loop stops rather than retry it.
+ */
+export class CopyHoleError extends UnappliableEntryError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CopyHoleError';
+  }
+}
 
 export interface FollowerOptions {
   dataDir: string;
@@ -159,6 +173,7 @@ export class Follower implements Applier {
       try {
         await this.applyOne(e);
       } catch (err) {
+        if (err instanceof CopyHoleError) throw new CopyHoleError(`replicated log entry ${e.seq} (${e.subject}): ${err.message}`);
         if (err instanceof UnappliableEntryError) throw new UnappliableEntryError(`replicated log entry ${e.seq} (${e.subject}) cannot be applied: ${err.message}`);
         throw err;
       }
@@ -188,6 +203,7 @@ export class Follower implements Applier {
         this.segmentBytes += this.writeAt(f.file, f.position, f.bytes);
         break;
       case FrameType.Defs:
+        this.checkNoHole(f.file, f.position);
         // The copy ends where the leader's next record will go: nothing stays behind it (the torn
         // tail of a record a dead leader half sent, cut by the next leader's store).
         fs.ftruncateSync(this.fd(f.file), f.position + this.writeAt(f.file, f.position, f.bytes));
@@ -232,6 +248,19 @@ export class Follower implements Applier {
       throw new UnappliableEntryError(`replicated frame names a file outside the data directory: ${JSON.stringify(file)}`);
     }
     return path.join(this.dataDir, ...norm.split('/'));
+  }
+
+  /**
+   * A definitions log is only ever extended from its end (or rewritten from a position within
+   * it: a frame applied again, a torn tail cut): a frame beyond its end means records were missed.
+   */
+  private checkNoHole(file: string, position: number): void {
+    // A new file (or one the leader starts afresh) cannot miss anything.
+    if (position === 0) return;
+    const fd = this.fds.get(file);
+    // Not opened (so not made) here: a missing file holds 0 bytes.
+    const size = fd !== undefined ? fs.fstatSync(fd).size : (fs.statSync(this.resolve(file), { throwIfNoEntry: false })?.size ?? 0);
+    if (position > size) throw new CopyHoleError(`definitions frame at position ${position} of ${file}, which this copy holds only ${size} bytes of: records were missed`);
   }
 
   /** `bytes` at `position` of `file`; returns how many. */

@@ -14,7 +14,7 @@ import { fsyncDir } from '../store/segment-io.js';
 import { ACCESS_FILE, type AccessReplication } from '../store/access-store.js';
 import type { StoreReplication } from '../store/segment-log.js';
 import type { Clock } from '../util/clock.js';
-import { Follower, HA_DIR } from './follower.js';
+import { CopyHoleError, Follower, HA_DIR } from './follower.js';
 import { JetStreamLog } from './jetstream-log.js';
 import { Leadership } from './leadership.js';
 import { groupSubjects, type GroupSubjects, type ReplicatedLog } from './replicated-log.js';
@@ -149,8 +149,29 @@ export class HaNode {
     return null;
   }
 
-  /** Follows the log until this node leads (null if stopped first). */
+  /**
+   * Follows the log until this node leads (null if stopped first). A copy that missed records
+   * (CopyHoleError) is wiped and rebuilt from the stream's first entry: it must never be promoted.
+   */
   async waitForLead(): Promise<LeaderTurn | null> {
+    for (let rebuilds = 1; ; rebuilds++) {
+      const turn = await this.followUntilLead();
+      if (!(turn instanceof CopyHoleError)) return turn;
+      this.log.warn({ group: this.o.group, node: this.node, err: turn.message, rebuilds }, 'HA: this copy missed records of the replicated log; wiping it and rebuilding it from the stream');
+      await this.wipe();
+      // The stream itself may lack them (every copy rebuilt meets the same hole): not reread back to back.
+      if (rebuilds > 1 && !this.stopped) {
+        await new Promise<void>((r) => {
+          this.wake = r;
+          this.clock.after(this.ttl * 2 ** Math.min(6, rebuilds - 1), r);
+        });
+        this.wake = null;
+      }
+      if (this.stopped) return null;
+    }
+  }
+
+  private async followUntilLead(): Promise<LeaderTurn | CopyHoleError | null> {
     this.role = 'connecting';
     this.rlog ??= await this.connect();
     const rlog = this.rlog;
@@ -198,6 +219,10 @@ export class HaNode {
     const snapshotLost = follower.accessSnapshotMissing();
     await follower.close();
     const failed = followerFailed as Error | null;
+    if (failed instanceof CopyHoleError && !this.stopped) {
+      this.leadership = null;
+      return failed;
+    }
     if (failed !== null && !this.stopped) {
       // The caller logs it once and stops: following again would meet the same entry.
       this.role = 'stopped';

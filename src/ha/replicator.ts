@@ -66,7 +66,8 @@ export class Replicator implements ReplicationSink {
     let defsEnd = -1;
     return {
       messages: Replicator.factory(ctx),
-      // Acked in log order before any later message batch, so a confirm covers the declarations before it.
+      // Acked in log order before any later message batch, so a confirm covers the declarations
+      // before it; the store's whenDurable (declare-ok) waits for the op's last frame.
       definitions: (payload) => {
         if (defsEnd < 0) {
           const size = fileSize(path.join(vhostDir, 'definitions', DEFINITIONS_LOG_NAME));
@@ -75,8 +76,14 @@ export class Replicator implements ReplicationSink {
         }
         const rec = frameDefinitionsRecord(payload);
         const bytes = defsEnd === 0 ? Buffer.concat([definitionsFileHeader(), rec]) : rec;
-        for (const f of splitDefs(defsFile, defsEnd, bytes, ctx.maxPayload)) ctx.sequencer.append(ctx.subjects.defs, f).catch(fail);
+        let last: Promise<number> = Promise.resolve(0);
+        for (const f of splitDefs(defsFile, defsEnd, bytes, ctx.maxPayload)) {
+          last = ctx.sequencer.append(ctx.subjects.defs, f);
+          last.catch(fail);
+        }
         defsEnd += bytes.length;
+        // Acks come in log order, so the last frame's covers the op's earlier frames and every op before.
+        return last.then(() => undefined);
       },
     };
   }

@@ -31,6 +31,8 @@ export interface ChannelHost {
   markConfirmsPending(confirms: ConfirmTracker): void;
   /** Persistence of the broker, if it has a data directory. */
   readonly persistence: Persistence | null;
+  /** A reply held for the store (or its replication) can never be sent truthfully: end the connection, as a failed store does. */
+  durableWaitFailed(err: Error, channel: number): void;
 }
 
 /** The channel as its parts see it: identity, mode, and ordered output. */

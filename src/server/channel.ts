@@ -179,11 +179,15 @@ export class Channel implements ChannelContext {
 
   /**
    * The reply to a method that may change durable definitions: it (and everything after it) waits
-   * until every definition change so far, by any channel, is on disk — declare-ok means it survives a crash.
+   * until every definition change so far, by any channel, is on disk (and, in HA, in the replicated
+   * log) — declare-ok means it survives a crash or a failover. If that fails the reply is never
+   * sent: the connection ends instead.
    */
   replyDurably(m: M.Method): void {
     const p = this.host.persistence;
-    if (p !== null && p.definitionsPending()) this.holdRepliesUntil((cb) => p.whenDefinitionsDurable(cb));
+    if (p !== null && p.definitionsPending()) {
+      this.holdRepliesUntil((cb) => p.whenDefinitionsDurable((err) => (err === null ? cb(null) : this.host.durableWaitFailed(err, this.id))));
+    }
     this.send(m);
   }
 

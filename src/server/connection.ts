@@ -197,6 +197,11 @@ export class Connection extends ConnectionHandshake implements FrameHandler, Cha
     this.pendingConfirms.add(t);
   }
 
+  durableWaitFailed(err: Error, channel: number): void {
+    // As when a failed store throws at the next change: 541 INTERNAL_ERROR closes the connection.
+    this.fail(err, channel);
+  }
+
 
   protected override onSocketClosed(): void {
     const vanished = this.state === State.Open;

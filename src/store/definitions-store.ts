@@ -23,8 +23,11 @@ export interface DefinitionsStoreOptions {
   dir: string;
   /** Compact once the log exceeds this and is at least twice the live state: 1 MiB replays in milliseconds. */
   compactAboveBytes?: number;
-  /** Each op as it is recorded (JSON bytes), in order: for replication (HA). */
-  onRecord?: (payload: Buffer) => void;
+  /**
+   * Each op as it is recorded (JSON bytes), in order: for replication (HA). Resolves once the
+   * replicated log holds the op (and, acks coming in order, every op before it); whenDurable waits for that too.
+   */
+  onRecord?: (payload: Buffer) => Promise<void>;
 }
 
 const DEFAULT_COMPACT_ABOVE = 1024 * 1024;
@@ -48,10 +51,13 @@ export class DefinitionsStore {
   private compactions: number;
   private syncs: number;
   private nextCompactCheck: number;
-  private readonly onRecord: ((payload: Buffer) => void) | null;
+  private readonly onRecord: ((payload: Buffer) => Promise<void>) | null;
+  /** Settles once the last op recorded is replicated: with its error if replication failed (never rejects). null without replication. */
+  private replicated: Promise<Error | null> | null;
 
   constructor(options: DefinitionsStoreOptions) {
     this.onRecord = options.onRecord ?? null;
+    this.replicated = null;
     this.dir = options.dir;
     this.logPath = path.join(options.dir, LOG_NAME);
     this.tmpPath = path.join(options.dir, TMP_NAME);
@@ -154,13 +160,25 @@ export class DefinitionsStore {
     this.record({ op: 'deletePolicy', vhost, kind, name });
   }
 
-  /** cb runs once every change made before this call is fsynced (one fsync for all of them). */
+  /**
+   * cb runs once every change made before this call is fsynced (one fsync for all of them) and,
+   * with replication, held by the replicated log: a declare-ok must survive the leader's loss too.
+   */
   whenDurable(cb: DurableCallback): void {
     if (this.failed !== null) {
       process.nextTick(cb, this.failed);
       return;
     }
-    this.waiters.push(cb);
+    const replicated = this.replicated;
+    if (replicated === null) {
+      this.waiters.push(cb);
+    } else {
+      // The fsync first, then the replication of the ops before this call (usually acked by then).
+      this.waiters.push((err) => {
+        if (err !== null) cb(err);
+        else void replicated.then((replErr) => cb(replErr));
+      });
+    }
     this.kick();
   }
 
@@ -193,7 +211,17 @@ export class DefinitionsStore {
     if (this.failed !== null) throw this.failed;
     this.state.apply(op);
     const payload = Buffer.from(toJson(op), 'utf8');
-    this.onRecord?.(payload);
+    if (this.onRecord !== null) {
+      this.replicated = this.onRecord(payload).then(
+        () => null,
+        (err: unknown) => {
+          // As a failed write: this store takes no more changes, and its waiters fail.
+          const e = err instanceof Error ? err : new Error(String(err));
+          if (this.failed === null) this.failed = e;
+          return e;
+        },
+      );
+    }
     const rec = frame(payload);
     this.pending.push(rec);
     this.pendingBytes += rec.length;
@@ -205,7 +233,14 @@ export class DefinitionsStore {
     if (this.running !== null) return;
     this.running = this.flush().finally(() => {
       this.running = null;
-      if (this.failed === null && (this.pendingBytes > 0 || this.waiters.length > 0)) this.kick();
+      if (this.failed !== null) {
+        // Waiters that came during the flush (a failed replication may set `failed` at any time).
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const cb of waiters) cb(this.failed);
+      } else if (this.pendingBytes > 0 || this.waiters.length > 0) {
+        this.kick();
+      }
     });
   }
 

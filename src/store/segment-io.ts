@@ -12,6 +12,12 @@ export function writevAll(fd: number, iov: Buffer[], position: number, bytes: nu
   });
 }
 
+/** writevAll, synchronously (for writes small enough to go to the page cache at once). */
+export function writevAllSync(fd: number, iov: Buffer[], position: number, bytes: number): void {
+  const n = fs.writevSync(fd, iov, position);
+  if (n !== bytes) throw new Error(`short write: ${n} of ${bytes} bytes`);
+}
+
 export function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
