@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { haRole, startHaWarren, startNats } from './ha-cluster.mjs';
+import { procCpuMicros } from './proc-stats.mjs';
 import { median } from './stats.mjs';
 import { startRabbit, startWarren } from './targets.mjs';
 
@@ -29,22 +30,12 @@ const STALL_MS = 15000;
 /** Failover is abandoned after this long without a confirm. */
 const FAILOVER_LIMIT_MS = 60000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
-const TICKS_PER_S = 100;
-
-/** User + system CPU ms a process has used so far (null when it is gone or /proc is absent). */
-function cpuMs(pid) {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return ((Number(rest[11]) + Number(rest[12])) * 1000) / TICKS_PER_S;
-  } catch {
-    return null;
-  }
-}
-
+/** User + system CPU ms of each process so far (null for one that is gone). */
 function cpuSnapshot(pids) {
-  return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+  return Object.fromEntries(Object.entries(pids).map(([k, pid]) => {
+    const us = procCpuMicros(pid);
+    return [k, us === null ? null : us / 1000];
+  }));
 }
 
 function parseArgs(argv) {

@@ -5,7 +5,11 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { encodeMark, FrameType } from '../../src/ha/frames.js';
+import { JetStreamLog } from '../../src/ha/jetstream-log.js';
+import { groupSubjects, type GroupSubjects } from '../../src/ha/replicated-log.js';
 import { startHaBroker, type HaStartOptions, type RunningHaNode } from '../../src/index.js';
+import { systemClock } from '../../src/util/clock.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 
 export interface HaGroupFixture {
@@ -50,4 +54,28 @@ export async function until(what: string, ok: () => boolean, ms = 20_000): Promi
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Appends one entry to `subjects`'s stream from outside any node (retrying when a node's append got in first). */
+export async function intrude(cluster: NatsCluster, subjects: GroupSubjects, subject: string, data: Uint8Array): Promise<void> {
+  const intruder = await JetStreamLog.open({ servers: cluster.urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
+  try {
+    for (let i = 0; ; i++) {
+      const last = await intruder.lastSequence();
+      try {
+        await intruder.append(subject, data, { expectedLastSeq: last, msgId: `intruder/${last + 1}` });
+        return;
+      } catch (err) {
+        if (i > 20) throw err;
+      }
+    }
+  } finally {
+    await intruder.close();
+  }
+}
+
+/** An intruder's barrier in `group`'s stream: the leader's next append fails its compare-and-set, so it is fenced. */
+export async function appendRivalBarrier(cluster: NatsCluster, group: string): Promise<void> {
+  const subjects = groupSubjects(group);
+  await intrude(cluster, subjects, subjects.ctl, encodeMark(FrameType.Barrier, 1_000, Date.now(), 'intruder'));
 }

@@ -9,11 +9,7 @@ import { AMQPWebSocketClient } from '@cloudamqp/amqp-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { HaStartOptions, RunningHaNode } from '../../src/index.js';
-import { encodeMark, FrameType } from '../../src/ha/frames.js';
-import { JetStreamLog } from '../../src/ha/jetstream-log.js';
-import { groupSubjects } from '../../src/ha/replicated-log.js';
-import { systemClock } from '../../src/util/clock.js';
-import { haGroupFixture, until } from './ha-group.js';
+import { appendRivalBarrier, haGroupFixture, until } from './ha-group.js';
 
 const FIXTURES = join(__dirname, '../fixtures/tls');
 const SERVER_CERT = join(FIXTURES, 'server-cert.pem');
@@ -93,21 +89,7 @@ describe('HA: the amqps and WebSocket ports of a node that does not serve', () =
     expect(await wsError(wsPort)).toBeNull();
 
     // An intruder's barrier: b's next heartbeat fails its compare-and-set, so b is fenced.
-    const subjects = groupSubjects('p1');
-    const intruder = await JetStreamLog.open({ servers: group.cluster().urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
-    try {
-      for (let i = 0; ; i++) {
-        const last = await intruder.lastSequence();
-        try {
-          await intruder.append(subjects.ctl, encodeMark(FrameType.Barrier, 1_000, Date.now(), 'intruder'), { expectedLastSeq: last, msgId: `intruder/${last + 1}` });
-          break;
-        } catch (err) {
-          if (i > 20) throw err; // lost to b's heartbeat: try again
-        }
-      }
-    } finally {
-      await intruder.close();
-    }
+    await appendRivalBarrier(group.cluster(), 'p1');
     await until('b is fenced', () => b.role() === 'standby');
     await refusedWith(standbyText('p1'), () => amqpsError(tlsPort));
     await refusedWith(standbyText('p1'), () => wsError(wsPort));

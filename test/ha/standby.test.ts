@@ -11,16 +11,14 @@ import * as amqplib from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HaStartOptions, RunningHaNode } from '../../src/index.js';
-import { encodeMark, encodeSegment, FrameType, segmentToken } from '../../src/ha/frames.js';
-import { JetStreamLog } from '../../src/ha/jetstream-log.js';
+import { encodeSegment, segmentToken } from '../../src/ha/frames.js';
 import { groupSubjects, type GroupSubjects } from '../../src/ha/replicated-log.js';
 import { vhostId } from '../../src/store/data-dir.js';
 import { PROTOCOL_HEADER } from '../../src/protocol/frame-writer.js';
 import * as M from '../../src/protocol/generated/amqp.js';
 import type { Logger } from '../../src/log.js';
-import { systemClock } from '../../src/util/clock.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { haGroupFixture, until as waitUntil } from './ha-group.js';
+import { appendRivalBarrier, haGroupFixture, intrude as intrudeOn, until as waitUntil } from './ha-group.js';
 
 const group = haGroupFixture();
 const servers: Server[] = [];
@@ -57,23 +55,7 @@ function portRefused(port: number): Promise<boolean> {
   });
 }
 
-/** Appends one entry to group `subjects`'s stream from outside any node (retrying when a node's append got in first). */
-async function intrude(subjects: GroupSubjects, subject: string, data: Uint8Array): Promise<void> {
-  const intruder = await JetStreamLog.open({ servers: group.cluster().urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
-  try {
-    for (let i = 0; ; i++) {
-      const last = await intruder.lastSequence();
-      try {
-        await intruder.append(subject, data, { expectedLastSeq: last, msgId: `intruder/${last + 1}` });
-        return;
-      } catch (err) {
-        if (i > 20) throw err;
-      }
-    }
-  } finally {
-    await intruder.close();
-  }
-}
+const intrude = (subjects: GroupSubjects, subject: string, data: Uint8Array): Promise<void> => intrudeOn(group.cluster(), subjects, subject, data);
 
 function capture(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -109,21 +91,7 @@ describe('HA: what clients see of a node that does not serve', () => {
     const f = await haNode('f', 'r2', {}, 3_000);
     const rf = await f.serving();
     // An intruder's barrier: f's next heartbeat fails its compare-and-set, so f is fenced.
-    const subjects = groupSubjects('r2');
-    const intruder = await JetStreamLog.open({ servers: group.cluster().urls.split(','), subjects, replicas: 3, appendTimeoutMs: 2_000, clock: systemClock, name: 'intruder' });
-    try {
-      for (let i = 0; ; i++) {
-        const last = await intruder.lastSequence();
-        try {
-          await intruder.append(subjects.ctl, encodeMark(FrameType.Barrier, 1_000, Date.now(), 'intruder'), { expectedLastSeq: last, msgId: `intruder/${last + 1}` });
-          break;
-        } catch (err) {
-          if (i > 20) throw err; // lost to f's heartbeat: try again
-        }
-      }
-    } finally {
-      await intruder.close();
-    }
+    await appendRivalBarrier(group.cluster(), 'r2');
     await until(() => f.role() === 'standby');
     expect(f.current()).toBeNull();
     const err = await connectError(f.port);

@@ -6,8 +6,6 @@
 
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CopyWithoutDefinitionsError } from '../../src/broker/vhost-recovery.js';
 import { Follower, HA_DIR } from '../../src/ha/follower.js';
@@ -22,6 +20,7 @@ import { DefinitionsStore } from '../../src/store/definitions-store.js';
 import { systemClock } from '../../src/util/clock.js';
 import { useDataDirBrokers } from './data-dir-brokers.js';
 import { channel, confirmChannel, messageCount, publishConfirmed, queueExists, uniq } from './helpers.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 const { dataDir, start, stop, connect, closeConnections } = useDataDirBrokers('warren-no-defs');
 const subjects = groupSubjects('nd');
@@ -30,17 +29,7 @@ function defsLog(dir: string): string {
   return join(vhostDir(dir, '/'), 'definitions', DEFINITIONS_LOG_NAME);
 }
 
-/** Log lines (parsed) at warn and above. */
-function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, sink), lines };
-}
+const capture = (): ReturnType<typeof captureLog> => captureLog('warn');
 
 /** Replication of a start's stores into `log` (as the HA leader path wires it); failures collected. */
 function replicatingInto(dataDirPath: string, log: MemoryLog, failures: Error[]): Partial<StartOptions> {

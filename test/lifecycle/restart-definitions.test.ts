@@ -2,28 +2,17 @@
 // broker always starts, restores what it can, and logs what it skipped.
 
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { encodeTable } from '../../src/protocol/field-table.js';
 import { DefinitionsStore } from '../../src/store/definitions-store.js';
 import { vhostDir } from '../../src/store/data-dir.js';
 import { channel, confirmChannel, publishConfirmed, queueExists, uniq } from './helpers.js';
 import { useDataDirBrokers } from './data-dir-brokers.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 const { dataDir, start, stop, connect } = useDataDirBrokers('warren-defs-replay');
 
-/** Log lines (parsed) at warn and above. */
-function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, sink), lines };
-}
+const capture = (): ReturnType<typeof captureLog> => captureLog('warn');
 
 /** Appends records to a stopped broker's definitions log, as a damaged or older writer could have left them. */
 async function writeDefinitions(dir: string, write: (s: DefinitionsStore) => void): Promise<void> {
