@@ -71,11 +71,17 @@ export class ChannelPublish {
     this.ch.sendContent(message, message.header);
   }
 
-  /** tx.commit: apply the held publishes and acks; commit-ok means the persistent messages are on disk. */
+  /**
+   * tx.commit: apply the held publishes and acks; commit-ok means the persistent messages are on
+   * disk (and, in HA, in the replicated log). If they never will be, commit-ok is never sent: the
+   * connection ends, as for a failed store.
+   */
   commit(tx: Transaction): void {
     const onDisk = tx.commit((p) => this.publish(p.message, p.mandatory));
     const p = this.ch.host.persistence;
-    if (onDisk) this.ch.holdRepliesUntil((cb) => (p === null ? cb(null) : p.whenMessagesDurable(cb)));
+    if (onDisk && p !== null) {
+      this.ch.holdRepliesUntil((cb) => p.whenMessagesDurable((err) => (err === null ? cb(null) : this.ch.host.durableWaitFailed(err, this.ch.id))));
+    }
     this.ch.send({ id: M.TX_COMMIT_OK });
   }
 }

@@ -2,7 +2,8 @@
 // in-memory log holding every append (its append delay, on a manual clock), queue.declare-ok,
 // exchange.declare-ok, queue.bind-ok and the management API's PUT stay unanswered after the local
 // fsync, and come once the appends are acked. A leader fenced before the ack never answers: the
-// connection closes with 541, and the store takes no more changes. And the store on its own:
+// connection closes with 541, and the store takes no more changes; a tx.commit whose messages'
+// append meets the same fate gets no commit-ok either. And the store on its own:
 // whenDurable waits for the replication of the ops recorded before it, only those, and fails with it.
 
 import * as fs from 'node:fs';
@@ -16,7 +17,9 @@ import { accessReplication, Replicator, type ReplicatorContext } from '../../src
 import { FencedError, Sequencer } from '../../src/ha/sequencer.js';
 import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
 import { DefinitionsStore } from '../../src/store/definitions-store.js';
+import * as M from '../../src/protocol/generated/amqp.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { until } from './ha-group.js';
 
 const subjects = groupSubjects('dw');
@@ -147,6 +150,34 @@ describe('definition replies wait for the replicated log', () => {
     expect(() => l.defs.putQueue({ vhost: '/', name: 'later', autoDelete: false, exclusive: false, arguments: Buffer.alloc(0) })).toThrow(FencedError);
     const waited = await new Promise<Error | null>((resolve) => l.defs.whenDurable(resolve));
     expect(waited).toBeInstanceOf(FencedError);
+  });
+
+  it('a leader fenced before its messages are acked never sends tx.commit-ok: the connection closes with 541', async () => {
+    const l = await leader();
+    const c = await RawClient.open(l.r.port);
+    await c.openChannel(1);
+    await c.call(1, { id: M.QUEUE_DECLARE, ticket: 0, queue: 'tx-lost', passive: false, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: {} }, M.QUEUE_DECLARE_OK);
+    await c.call(1, { id: M.TX_SELECT }, M.TX_SELECT_OK);
+    l.log.appendDelayMs = 1_000;
+    c.publish(1, '', 'tx-lost', Buffer.from('m'), { deliveryMode: 2 });
+    c.sendMethod(1, { id: M.TX_COMMIT });
+    await until('the message batch appended and held', () => l.clock.pending > 0);
+    // A rival leader's barrier goes in first: the held append meets it and this node is fenced.
+    l.log.appendForeign(subjects.ctl, new Uint8Array([1]));
+    l.clock.advance(1_000);
+    // Up to the connection's close (a connection.blocked may come first: the failed store is an
+    // alarm), and never tx.commit-ok.
+    const seen: string[] = [];
+    let close: M.ConnectionClose | null = null;
+    while (close === null) {
+      const { method } = await c.nextMethod(5_000);
+      seen.push(M.METHOD_INFO.get(method.id)?.name ?? String(method.id));
+      if (method.id === M.CONNECTION_CLOSE) close = method;
+    }
+    expect(seen).not.toContain('tx.commit-ok');
+    expect(close.replyCode).toBe(541);
+    expect(l.failures[0]).toBeInstanceOf(FencedError);
+    await c.close();
   });
 });
 
