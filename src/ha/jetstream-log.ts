@@ -80,10 +80,14 @@ export class JetStreamLog implements ReplicatedLog {
   private tail: Tail | null = null;
   /** The engine's max_payload, from the server's INFO. */
   readonly maxPayload: number;
-  /** See ReplicatedLog.purgesSafe: the connected server's version is 2.9.21 or later. */
-  readonly purgesSafe: boolean;
-  /** The connected server's version, as its INFO gives it. */
-  readonly serverVersion: string;
+  /**
+   * See ReplicatedLog.purgesSafe: every node given answered (at open) with version 2.9.21 or
+   * later. One older node is enough to lose data (it replays purges wrongly when it restarts), so
+   * a mixed cluster, as in a rolling upgrade, or a node that did not answer, means no purges.
+   */
+  purgesSafe = false;
+  /** Each given node's version as its INFO gives it ('unreachable' if it did not answer at open). */
+  serverVersions: string[] = [];
   /** Reads cut short at a gap the stream still holds (a consumer on a replica catching up). */
   gapRereads = 0;
 
@@ -93,8 +97,6 @@ export class JetStreamLog implements ReplicatedLog {
     this.js = jetstream(nc, { timeout: opts.appendTimeoutMs });
     this.opts = opts;
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
-    this.serverVersion = nc.info?.version ?? '0.0.0';
-    this.purgesSafe = versionAtLeast(this.serverVersion, [2, 9, 21]);
   }
 
   /**
@@ -105,7 +107,8 @@ export class JetStreamLog implements ReplicatedLog {
    */
   static async open(opts: JetStreamLogOptions): Promise<JetStreamLog> {
     let log = await JetStreamLog.connectTo([...opts.servers], false, opts);
-    const leaderUrl = await log.streamLeaderUrl().catch(() => null);
+    const nodes = await log.probeServers();
+    const leaderUrl = await log.streamLeaderUrl(nodes).catch(() => null);
     if (leaderUrl !== null) {
       const servers = [leaderUrl, ...opts.servers.filter((u) => u !== leaderUrl)];
       const better = await JetStreamLog.connectTo(servers, true, opts).catch(() => null);
@@ -114,7 +117,25 @@ export class JetStreamLog implements ReplicatedLog {
         log = better;
       }
     }
+    log.serverVersions = nodes.map((n) => n?.version ?? 'unreachable');
+    log.purgesSafe = nodes.every((n) => n !== null && versionAtLeast(n.version, [2, 9, 21]));
     return log;
+  }
+
+  /**
+   * Name and version of each given node, all at once, each with a short connect timeout (an
+   * unreachable node must not hold up a start); null for one that did not answer.
+   */
+  private probeServers(): Promise<({ name: string | undefined; version: string } | null)[]> {
+    return Promise.all(
+      this.opts.servers.map(async (url) => {
+        const probe = await connect({ servers: [url], name: `${this.opts.name} (probe)`, maxReconnectAttempts: 0, timeout: Math.min(this.opts.appendTimeoutMs, 2_000) }).catch(() => null);
+        if (probe === null) return null;
+        const node = { name: probe.info?.server_name, version: probe.info?.version ?? '0.0.0' };
+        await probe.close().catch(() => undefined);
+        return node;
+      }),
+    );
   }
 
   private static async connectTo(servers: string[], noRandomize: boolean, opts: JetStreamLogOptions): Promise<JetStreamLog> {
@@ -150,21 +171,11 @@ export class JetStreamLog implements ReplicatedLog {
     return (await this.jsm.streams.info(this.opts.subjects.stream)).cluster?.leader;
   }
 
-  /** URL (of opts.servers) of the node leading the stream, when this connection is not on it; else null. */
-  private async streamLeaderUrl(): Promise<string | null> {
+  /** URL (of opts.servers, probed as `nodes`) of the node leading the stream, when this connection is not on it; else null. */
+  private async streamLeaderUrl(nodes: readonly ({ name: string | undefined } | null)[]): Promise<string | null> {
     const leader = await this.streamLeader();
     if (leader === undefined || leader === '' || this.nc.info?.server_name === leader) return null;
-    // All at once, each with a short connect timeout: an unreachable node must not hold up a start.
-    const names = await Promise.all(
-      this.opts.servers.map(async (url) => {
-        const probe = await connect({ servers: [url], name: `${this.opts.name} (probe)`, maxReconnectAttempts: 0, timeout: Math.min(this.opts.appendTimeoutMs, 2_000) }).catch(() => null);
-        if (probe === null) return null;
-        const name = probe.info?.server_name;
-        await probe.close().catch(() => undefined);
-        return name;
-      }),
-    );
-    const i = names.indexOf(leader);
+    const i = nodes.findIndex((n) => n?.name === leader);
     return i < 0 ? null : (this.opts.servers[i] as string);
   }
 

@@ -110,8 +110,8 @@ export class HaNode {
         if (attempt > 0) this.log.info({ group: this.o.group }, 'replicated log reachable');
         if (!l.purgesSafe) {
           this.log.warn(
-            { group: this.o.group, natsVersion: l.serverVersion },
-            'nats-server before 2.9.21 replays a filtered purge as a purge of every subject when a node restarts (nats-server issue 4196): the replicated log is never purged and grows; upgrade to 2.10.23 or later',
+            { group: this.o.group, natsVersions: l.serverVersions },
+            'a NATS node is older than 2.9.21 (or did not answer): such a node replays a filtered purge as a purge of every subject when it restarts (nats-server issue 4196), so the replicated log is never purged and grows; upgrade every node to 2.10.23 or later',
           );
         }
         return l;

@@ -2,7 +2,8 @@
 // idempotent retries, reads across purges, and frames at the size limit.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JetStreamLog } from '../../src/ha/jetstream-log.js';
+import { JetStreamLog, versionAtLeast } from '../../src/ha/jetstream-log.js';
+import { freePort } from '../helpers/free-port.js';
 import { groupSubjects, WrongLastSequenceError, type LogEntry } from '../../src/ha/replicated-log.js';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,27 @@ describe('JetStreamLog on a 3-node cluster', () => {
       } finally {
         await log.close();
       }
+    }
+  });
+
+  it('purges only when every given node answered with 2.9.21 or later (one older or silent node is enough to lose data)', async () => {
+    const log = await openLog('versions');
+    try {
+      // The cluster here is Debian's 2.9.x: every node reports its version, and none purges safely.
+      expect(log.serverVersions).toHaveLength(3);
+      for (const v of log.serverVersions) expect(v).toMatch(/^\d+\.\d+\.\d+/);
+      expect(log.purgesSafe).toBe(log.serverVersions.every((v) => versionAtLeast(v, [2, 9, 21])));
+    } finally {
+      await log.close();
+    }
+    // A node that does not answer (nothing listens on the port) counts as unsafe.
+    const silent = `nats://127.0.0.1:${await freePort()}`;
+    const withSilent = await JetStreamLog.open({ servers: [...cluster.urls.split(','), silent], subjects: groupSubjects('versions'), replicas: 3, appendTimeoutMs: 5_000, clock: systemClock, name: 'test-versions-silent' });
+    try {
+      expect(withSilent.serverVersions[3]).toBe('unreachable');
+      expect(withSilent.purgesSafe).toBe(false);
+    } finally {
+      await withSilent.close();
     }
   });
 
