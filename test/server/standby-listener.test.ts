@@ -4,59 +4,29 @@
 
 import * as amqplib from 'amqplib';
 import { connect as netConnect } from 'node:net';
-import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOL_HEADER } from '../../src/protocol/frame-writer.js';
 import * as M from '../../src/protocol/generated/amqp.js';
-import { STANDBY_CLOSE_WAIT_MS, STANDBY_HANDSHAKE_TIMEOUT_MS, StandbyListener, type StandbyListenerOptions } from '../../src/server/standby-listener.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { STANDBY_CLOSE_WAIT_MS, STANDBY_HANDSHAKE_TIMEOUT_MS, type StandbyListenerOptions } from '../../src/server/standby-listener.js';
 import { plainResponse, RawClient } from '../helpers/raw-client.js';
+import { REASON, refusals, standbyFixture, until, type StandbyUnderTest } from './standby-fixture.js';
 
-const REASON = "this warren node is an HA standby of group 'g1'; connect to the leader";
-
-interface Started {
-  listener: StandbyListener;
+interface Started extends StandbyUnderTest {
   port: number;
-  clock: ManualClock;
-  lines: Record<string, unknown>[];
 }
 
-const open: Started[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    // A client still in the handshake gets the close wait, on the test's clock.
-    const closing = s.listener.close();
-    s.clock.advance(STANDBY_CLOSE_WAIT_MS);
-    await closing;
-  }
-});
+const make = standbyFixture();
 
 async function start(extra: Partial<StandbyListenerOptions> = {}): Promise<Started> {
-  const clock = new ManualClock();
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  const listener = new StandbyListener({ clock, log, reason: () => REASON, ...extra });
-  const { port } = await listener.listen('127.0.0.1', 0);
-  const started = { listener, port, clock, lines };
-  open.push(started);
-  return started;
-}
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const s = make(extra);
+  const { port } = await s.listener.listen('127.0.0.1', 0);
+  return { ...s, port };
 }
 
 function startOk(): M.Method {
   return { id: M.CONNECTION_START_OK, clientProperties: {}, mechanism: 'PLAIN', response: plainResponse('guest', 'guest'), locale: 'en_US' };
 }
 
-function refusals(lines: Record<string, unknown>[]): Record<string, unknown>[] {
-  return lines.filter((l) => l['msg'] === 'HA standby: refused AMQP connections');
-}
 
 describe('standby listener', () => {
   it('amqplib.connect is rejected with 320 CONNECTION_FORCED and the reason', async () => {

@@ -8,22 +8,20 @@ import { connect as netConnect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import * as amqplib from 'amqplib';
 import { AMQPWebSocketClient } from '@cloudamqp/amqp-client';
-import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError, resolveConfig } from '../../src/config/config.js';
 import { FrameReader } from '../../src/protocol/frame-reader.js';
 import { encodeMethodFrame, PROTOCOL_HEADER } from '../../src/protocol/frame-writer.js';
 import * as M from '../../src/protocol/generated/amqp.js';
-import { STANDBY_CLOSE_WAIT_MS, StandbyListener, type StandbyListenerOptions, type StandbyPorts } from '../../src/server/standby-listener.js';
+import { STANDBY_CLOSE_WAIT_MS, type StandbyListenerOptions, type StandbyPorts } from '../../src/server/standby-listener.js';
 import { tlsServerOptions } from '../../src/server/tls.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { plainResponse, RawClient } from '../helpers/raw-client.js';
+import { REASON, refusals, standbyFixture, until, type StandbyUnderTest } from './standby-fixture.js';
 
 const FIXTURES = join(__dirname, '../fixtures/tls');
 const SERVER_CERT = join(FIXTURES, 'server-cert.pem');
 const ca = [readFileSync(SERVER_CERT)];
-const REASON = "this warren node is an HA standby of group 'g1'; connect to the leader";
 const TEXT = `CONNECTION_FORCED - ${REASON}`;
 
 function tlsOptions(): NonNullable<ReturnType<typeof tlsServerOptions>> {
@@ -32,21 +30,11 @@ function tlsOptions(): NonNullable<ReturnType<typeof tlsServerOptions>> {
   return o;
 }
 
-interface Started {
-  listener: StandbyListener;
+interface Started extends StandbyUnderTest {
   ports: StandbyPorts;
-  clock: ManualClock;
-  lines: Record<string, unknown>[];
 }
 
-const open: Started[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    const closing = s.listener.close();
-    s.clock.advance(STANDBY_CLOSE_WAIT_MS);
-    await closing;
-  }
-});
+const make = standbyFixture();
 
 beforeAll(() => {
   // Node 20 has no global WebSocket; the client expects the browser API, which ws provides.
@@ -59,27 +47,12 @@ afterAll(() => {
 });
 
 async function start(extra: Partial<StandbyListenerOptions> = {}, ports: Partial<StandbyPorts> = {}): Promise<Started> {
-  const clock = new ManualClock();
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  const listener = new StandbyListener({ clock, log, reason: () => REASON, ...extra });
-  const started: Started = { listener, clock, lines, ports: { host: '127.0.0.1', port: 0, tls: null, ws: null } };
-  open.push(started);
-  started.ports = await listener.listenAll({ host: '127.0.0.1', port: 0, tls: { port: 0, options: tlsOptions() }, ws: { host: '127.0.0.1', port: 0 }, ...ports });
-  return started;
+  const s = make(extra);
+  const bound = await s.listener.listenAll({ host: '127.0.0.1', port: 0, tls: { port: 0, options: tlsOptions() }, ws: { host: '127.0.0.1', port: 0 }, ...ports });
+  return { ...s, ports: bound };
 }
 
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
-function refusals(lines: Record<string, unknown>[]): Record<string, unknown>[] {
-  return lines.filter((l) => l['msg'] === 'HA standby: refused AMQP connections');
-}
 
 function tlsPort(s: Started): number {
   return s.ports.tls?.port ?? 0;
@@ -277,9 +250,7 @@ describe('standby listener: amqps and WebSocket', () => {
     taken.push(busy);
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
     const port = (busy.address() as { port: number }).port;
-    const clock = new ManualClock();
-    const listener = new StandbyListener({ clock, log: pino({ level: 'silent' }), reason: () => REASON });
-    open.push({ listener, clock, lines: [], ports: { host: '127.0.0.1', port: 0, tls: null, ws: null } });
+    const { listener } = make();
     const err = await listener.listenAll({ host: '127.0.0.1', port: 0, tls: { port, options: tlsOptions() }, ws: { host: '127.0.0.1', port: 0 } }).then(
       () => null,
       (e: unknown) => e as Error,
