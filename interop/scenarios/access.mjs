@@ -261,6 +261,9 @@ export default {
     const c1 = await ctx.channel(conn);
     await ctx.channel(conn);
     await c1.close();
+    // RabbitMQ counts a channel until its process has exited, a moment after close-ok: reopening
+    // at once sometimes met the limit there (a race in the reference, not the behaviour compared).
+    await ctx.sleep(250);
     const reopened = await ctx.attempt(async () => { await ctx.channel(conn); return 'opened'; });
     const third = await ctx.attempt(async () => { await ctx.channel(conn); return 'opened'; });
     await ctx.until(() => conn.events.length > 0);
